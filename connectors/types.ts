@@ -1,0 +1,111 @@
+/**
+ * Connector: one remote store (LDAP directory, CardDAV address book, SQL table, memory)
+ * seen by the sync engine as collections of items.
+ *
+ * Why this interface exists: the sync engine (`src/sync/`) decides what to create, update
+ * or delete on either side; a connector only lists, reads and conditionally writes. Every
+ * connector passes the one contract suite `test/conformance/connector.suite.ts`.
+ *
+ * Terminology
+ * - COLLECTION: an opaque string naming a set of items on the remote side (a base DN, an
+ *   address-book URL, a table + owner). Bindings may template it per user. An empty
+ *   collection is a valid, existing collection with no items; a collection that cannot be
+ *   reached is `Unavailable`, never "empty".
+ * - ITEM: one contact-like record. `id` is stable for the item's life (entryUUID, vCard UID
+ *   href, primary key) and unique within the collection.
+ * - VERSION: an opaque string that changes whenever the item changes on the remote side
+ *   (LDAP entryCSN/modifyTimestamp, CardDAV ETag, SQL version column). Two reads of an
+ *   unchanged item give the same version. Versions are compared for equality only.
+ * - FIELDS: the item's content after the connector's own mapping, as flat string pairs
+ *   (`uri`, `display-name`, and extra names such as `mail`, `mobile`). A field that is
+ *   absent is not set; connectors never emit empty-string fields.
+ *
+ * Errors (connectors/errors.ts): `VersionMismatch` (the item changed or appeared since it
+ * was read; retry after a fresh read), `NotFound` (the item or collection does not exist),
+ * `Unavailable` (network, timeout, server down; retry with backoff), `Rejected` (the remote
+ * refused the data or the credentials; permanent, shown to the operator). Native errors
+ * are translated in one function per connector.
+ *
+ * Deliberately not here: scheduling, conflict policy and state (the sync engine owns
+ * them), and connection setup (each connector's factory takes injected clients/config).
+ */
+
+/** Flat content of one item. Keys are field names from the binding's mapping. */
+export type ItemFields = Readonly<Record<string, string>>;
+
+export interface ItemRef {
+  readonly id: string;
+  readonly version: string;
+}
+
+export interface RemoteItem extends ItemRef {
+  readonly fields: ItemFields;
+}
+
+/** Result of an incremental change query. */
+export interface ChangeSet {
+  /** Token to pass next time; opaque, may be stored for days. */
+  readonly token: string;
+  /** Items created or changed since the given token (all items when no token was given). */
+  readonly upserted: readonly RemoteItem[];
+  /** Ids deleted since the given token (always empty when no token was given). */
+  readonly deleted: readonly string[];
+}
+
+export interface ConnectorCapabilities {
+  /** `write` and `remove` are implemented. Default is `false` for read-only sources. */
+  readonly write: boolean;
+  /** Writes honour `expect` atomically on the server (else: compare-then-write, documented race window). */
+  readonly conditionalWrite: boolean;
+  /** `changes()` is implemented. */
+  readonly changeFeed: boolean;
+}
+
+export interface Connector {
+  /** Short name for logs and status (`ldap`, `carddav`, `sql`, `memory`). */
+  readonly kind: string;
+  readonly capabilities: ConnectorCapabilities;
+
+  /**
+   * Lists every item of `collection` as id + version, without content. Must be cheaper
+   * than `read` (used to detect deletes). Throws `NotFound` if the collection does not
+   * exist, `Unavailable` if it cannot be reached. Order is unspecified.
+   */
+  list(collection: string): AsyncIterable<ItemRef>;
+
+  /**
+   * Reads the given items. Ids that do not exist are skipped silently (the caller compares
+   * with what it asked for); when `ids` is omitted, reads every item of the collection.
+   */
+  read(collection: string, ids?: readonly string[]): AsyncIterable<RemoteItem>;
+
+  /**
+   * Changes since `token` (initial sync when `token` is undefined: every item in
+   * `upserted`). Resolves `'token-expired'` when the token is unknown or too old; the
+   * caller then falls back to `list` + `read`. Present only when `capabilities.changeFeed`.
+   * An unchanged collection must cost one small request.
+   */
+  changes?(collection: string, token?: string): Promise<ChangeSet | 'token-expired'>;
+
+  /**
+   * Creates or replaces one item. `expect: 'absent'` creates (the connector chooses the id
+   * unless `item.id` is given and the backend accepts client ids) and throws
+   * `VersionMismatch` if an item with that id exists. `expect: {version}` replaces only if
+   * the current version equals it, else throws `VersionMismatch`; `NotFound` if the item is
+   * gone. Resolves with the item's id and new version. Present only when `capabilities.write`.
+   */
+  write(
+    collection: string,
+    item: { readonly id?: string; readonly fields: ItemFields },
+    expect: 'absent' | { readonly version: string },
+  ): Promise<ItemRef>;
+
+  /**
+   * Deletes one item if its current version equals `expect.version`; `VersionMismatch`
+   * otherwise, `NotFound` if it is already gone. Present only when `capabilities.write`.
+   */
+  remove(collection: string, id: string, expect: { readonly version: string }): Promise<void>;
+
+  /** Releases connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,78 @@
+/**
+ * AppUsage: what RFC 4825 §5 calls an application usage, as the XCAP core consumes it.
+ *
+ * Each standard usage lives in `src/appusage/<auid>/index.ts` and exports one `AppUsage`;
+ * custom usages declared in config are built by `src/appusage/custom.ts`. The registry
+ * (`src/appusage/registry.ts`) maps auid → AppUsage and feeds xcap-caps.
+ *
+ * The core parses, selects and mutates; the usage says what is valid. `validate` runs on
+ * every PUT and DELETE result before the store write, with the whole resulting document.
+ *
+ * Deliberately not here: storage, HTTP, authentication.
+ */
+import type { Document } from '@xmldom/xmldom';
+import type { DocKey, DocumentStore } from '../store/types.ts';
+
+/** Who is asking. */
+export interface Principal {
+  /** The authenticated user's XUI (`sip:alice@example.com`). */
+  readonly xui: string;
+  readonly admin: boolean;
+}
+
+export type Access = 'read' | 'write';
+
+/** Context for validation and generated documents. */
+export interface UsageContext {
+  readonly key: DocKey;
+  readonly store: DocumentStore;
+  /**
+   * Client leniency flags for this request (config `clients.<name>.lenient`), e.g.
+   * `entry-without-uri` for Snom/Bria `<entry>` carrying `cp:prop` pairs. Empty by default.
+   */
+  readonly lenient: ReadonlySet<string>;
+  /** The XCAP root URI as the client addressed it (for `<ancestor>` and generated links). */
+  readonly rootUri: string;
+}
+
+export interface AppUsage {
+  /** Application unique id (RFC 4825 §5.1), e.g. `resource-lists`. */
+  readonly auid: string;
+  /** MIME type of whole documents (RFC 4825 §5.4), e.g. `application/resource-lists+xml`. */
+  readonly mimeType: string;
+  /** Default document namespace (§5.7): unprefixed selector steps match this namespace. */
+  readonly defaultNamespace: string;
+  /** Namespaces this usage understands, for xcap-caps `<namespaces>` (default namespace first). */
+  readonly namespaces: readonly string[];
+  /** Where documents may live. `global` false: 404 under `global/`. */
+  readonly scopes: { readonly global: boolean; readonly users: boolean };
+  /**
+   * Maps a requested document path to the stored one, so aliases reach one document
+   * (pres-rules: `presrules`, `pres-rules`, `index.xml` → `index`). Identity when absent.
+   */
+  canonicalPath?(path: string): string;
+
+  /**
+   * Validates a complete document (XSD written from the RFC, then the usage's semantic
+   * constraints). Throws `SchemaValidationError`, `UniquenessFailure` or
+   * `ConstraintFailure` (src/xcap/errors.ts). `text` is `doc` serialized, for the XSD
+   * validator. May read other documents through `ctx.store` (rls-services §4.4.5).
+   */
+  validate(doc: Document, text: string, ctx: UsageContext): Promise<void> | void;
+
+  /**
+   * Documents the server generates instead of storing (xcap-caps `global/index`,
+   * rls-services `global/index`, xcap-directory). Resolves the body, or `undefined` when
+   * `key` is an ordinary stored document. Generated documents are read-only: PUT/DELETE get 405 with `Allow: GET`.
+   */
+  generated?(key: DocKey, ctx: UsageContext, principal: Principal): Promise<string | undefined>;
+
+  /**
+   * Extra authorization beyond the default (users reach their own `users/<xui>/`, global is
+   * read for all and write for admins). Return false to refuse with 403.
+   */
+  authorize?(principal: Principal, key: DocKey, access: Access): boolean;
+
+  /** Largest accepted document in bytes, if smaller than the server-wide limit (pres-content). */
+  readonly maxDocumentBytes?: number;
+}

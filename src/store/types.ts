@@ -1,0 +1,153 @@
+/**
+ * DocumentStore: where XCAP documents live, for every application usage.
+ *
+ * Why this interface exists: the XCAP core and the sync engine must not know whether
+ * documents sit in the embedded SQLite file or in PostgreSQL. Both implementations pass
+ * one contract suite (`test/conformance/store.suite.ts`).
+ *
+ * Terminology
+ * - DOCUMENT KEY: (auid, xui, path). `xui` is `null` for the global tree. `path` is the
+ *   document path below the tree, without leading slash (`index`, `dir/doc.xml`), as
+ *   decoded from the URI. Keys compare byte for byte.
+ * - ETAG: an opaque token (no quotes; the HTTP layer adds them) that changes on every
+ *   successful write and is never reused for the same key. It is the ETag of exactly the
+ *   `body` stored with it.
+ * - BODY: the document as UTF-8 text, returned byte for byte as stored.
+ * - CHANGE: one row of the change feed, written in the same transaction as the write it
+ *   describes; `seq` grows strictly per store (across processes sharing a database).
+ *
+ * Deliberately not here: XML parsing, validation, authorization (the core does those),
+ * and connection setup (factories in `sqlite.ts` / `postgres.ts` take injected clients
+ * or paths).
+ */
+
+/** Identifies one document. */
+export interface DocKey {
+  readonly auid: string;
+  /** The XUI for `users/<xui>/...`, `null` for `global/...`. */
+  readonly xui: string | null;
+  readonly path: string;
+}
+
+export interface StoredDoc {
+  readonly key: DocKey;
+  readonly etag: string;
+  readonly body: string;
+  /** Time of the last write, milliseconds since the epoch. */
+  readonly modified: number;
+}
+
+/** Precondition for a write. */
+export type WriteExpectation =
+  /** Only if the document does not exist. */
+  | 'absent'
+  /** Whatever is there (create or replace). */
+  | 'any'
+  /** Only if the current ETag is this one. */
+  | { readonly etag: string };
+
+export interface WriteResult {
+  readonly etag: string;
+  /** True if the document did not exist before. */
+  readonly created: boolean;
+}
+
+/** One entry of the change feed. `oldEtag` is null on create, `newEtag` null on delete. */
+export interface DocChange {
+  readonly seq: number;
+  readonly key: DocKey;
+  readonly oldEtag: string | null;
+  readonly newEtag: string | null;
+  /** Free-form origin tag given by the writer (e.g. `xcap`, `sync:<binding>`), so sync can skip its own echoes. */
+  readonly origin: string;
+  readonly at: number;
+}
+
+/** Raised by `put`/`delete` when the expectation does not hold. Nothing was written. */
+export class EtagMismatch extends Error {
+  readonly current: string | null;
+  constructor(current: string | null) {
+    super(current === null ? 'document does not exist' : 'document has changed');
+    this.name = 'EtagMismatch';
+    this.current = current;
+  }
+}
+
+/** Raised when the database cannot be reached or fails; the request may be retried. */
+export class StoreUnavailable extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailable';
+  }
+}
+
+/**
+ * Narrow SQL role shared by the store's neighbours (user table, sync state) so they keep
+ * their tables in the same database without importing a driver. Placeholders are `?`
+ * in every dialect; the implementation rewrites them for PostgreSQL.
+ */
+export interface SqlRunner {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Runs a statement that returns rows. */
+  query<R extends Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
+  /** Runs a statement; resolves with the number of rows changed. */
+  run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /** Runs DDL (several statements allowed, no parameters). */
+  exec(sql: string): Promise<void>;
+}
+
+export type SqlValue = string | number | bigint | null | Uint8Array | boolean;
+
+export interface DocumentStore {
+  /** Dialect and runner for neighbouring tables in the same database. */
+  readonly sql: SqlRunner;
+
+  /** Resolves with the document or `undefined`. Never throws for a missing document. */
+  get(key: DocKey): Promise<StoredDoc | undefined>;
+
+  /**
+   * Writes `body` under `key` if `expect` holds, atomically with the change-feed row.
+   * Resolves with the new ETag. Throws `EtagMismatch` (and writes nothing) if `expect`
+   * does not hold: `'absent'` and the document exists, `{etag}` and the document is missing
+   * or has another ETag. Two concurrent writers with the same `{etag}`: exactly one wins,
+   * also across processes sharing a database.
+   */
+  put(key: DocKey, body: string, expect: WriteExpectation, origin?: string): Promise<WriteResult>;
+
+  /**
+   * Deletes the document if `expect` holds (`'absent'` is not allowed here). Resolves true
+   * if a document was deleted, false if there was none and `expect` was `'any'`.
+   * Throws `EtagMismatch` if `{etag}` does not match or the document is missing.
+   */
+  delete(key: DocKey, expect: 'any' | { readonly etag: string }, origin?: string): Promise<boolean>;
+
+  /**
+   * Lists documents (key + ETag + modified, no bodies), ordered by auid, xui, path.
+   * `auid` / `xui` narrow the listing; `xui: null` means the global tree only.
+   */
+  list(filter?: { auid?: string; xui?: string | null }): AsyncIterable<Omit<StoredDoc, 'body'>>;
+
+  /**
+   * Change feed: up to `limit` changes with `seq > after`, oldest first. `after = 0`
+   * starts at the beginning of what is kept.
+   */
+  changes(after: number, limit?: number): Promise<DocChange[]>;
+
+  /** The highest `seq` written so far (0 when none). */
+  lastSeq(): Promise<number>;
+
+  /**
+   * Calls `listener` after each change committed through this store instance and, where
+   * the database can notify (PostgreSQL LISTEN/NOTIFY), for changes made by other
+   * processes too. Returns an unsubscribe function. Listeners must not throw.
+   */
+  subscribe(listener: (change: DocChange) => void): () => void;
+
+  /** Releases connections. Further calls reject. */
+  close(): Promise<void>;
+}
+
+/** Canonical string form of a key: `auid/global/path` or `auid/users/xui/path`. */
+export function docKeyString(key: DocKey): string {
+  return key.xui === null ? `${key.auid}/global/${key.path}` : `${key.auid}/users/${key.xui}/${key.path}`;
+}
