@@ -1,0 +1,194 @@
+/**
+ * The one validated configuration of xcap-bridge. Every key has its default next to it
+ * (`@defaultValue`); docs/configuration.md is the reference generated from the same
+ * schema (`npx xcap-bridge check-config --reference`).
+ *
+ * Sources, later wins: defaults < YAML file (`--config`, or ./xcap-bridge.yaml when present)
+ * < environment (`XCAP_BRIDGE_*`, see `src/config/load.ts`) < command-line flags.
+ */
+import { z } from 'zod';
+
+export const serverSchema = z
+  .object({
+    /**
+     * Address to listen on.
+     * @defaultValue `127.0.0.1` (use `0.0.0.0` to serve phones on the network)
+     */
+    host: z.string().min(1).default('127.0.0.1').describe('Address to listen on.'),
+    /**
+     * TCP port.
+     * @defaultValue `8080`
+     */
+    port: z.number().int().min(0).max(65535).default(8080).describe('TCP port.'),
+    /**
+     * Path of the XCAP root. Clients may append `@domain` to it (eyeBeam, Bria).
+     * @defaultValue `/xcap-root`
+     */
+    root: z
+      .string()
+      .regex(/^\/[^?#@]*[^/?#@]$/, 'must start with "/" and not end with "/"')
+      .default('/xcap-root')
+      .describe('Path of the XCAP root; clients may append "@domain".'),
+    /**
+     * Largest request body accepted, in bytes; larger bodies get 413.
+     * @defaultValue `1048576` (1 MiB)
+     */
+    maxBodyBytes: z.number().int().positive().default(1024 * 1024).describe('Largest request body in bytes (413 above).'),
+    /**
+     * Seconds to wait for in-flight requests on SIGTERM before closing anyway.
+     * @defaultValue `10`
+     */
+    shutdownGraceSeconds: z.number().positive().default(10).describe('Seconds SIGTERM waits for in-flight requests.'),
+  })
+  .strict()
+  .prefault({});
+
+export const storeSchema = z
+  .discriminatedUnion('kind', [
+    z
+      .object({
+        kind: z.literal('sqlite'),
+        /**
+         * Directory holding `xcap.sqlite`; created if missing.
+         * @defaultValue `./data`
+         */
+        dataDir: z.string().min(1).default('./data').describe('Directory for the SQLite file (created if missing).'),
+      })
+      .strict(),
+    z
+      .object({
+        kind: z.literal('postgres'),
+        /** `postgres://user:pass@host:port/db`. No default: required with kind postgres. */
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').describe('PostgreSQL connection URL.'),
+      })
+      .strict(),
+  ])
+  .prefault({ kind: 'sqlite' });
+
+export const authSchema = z
+  .object({
+    /**
+     * Digest realm. When unset the realm is the domain of the XUI in the request URI
+     * (as phones expect: user `alice`, realm `example.com`), or `defaultDomain` for the global tree.
+     * @defaultValue unset
+     */
+    realm: z.string().min(1).optional().describe('Digest realm; unset = the domain of the XUI in the URI.'),
+    /**
+     * Domain for XUIs given without one (`users/alice/...`) and the realm of the global tree.
+     * @defaultValue `localhost`
+     */
+    defaultDomain: z.string().min(1).default('localhost').describe('Domain for XUIs without one; realm of the global tree.'),
+    /**
+     * Accept HTTP Basic as well as Digest. Only sensible behind TLS.
+     * @defaultValue `true`
+     */
+    allowBasic: z.boolean().default(true).describe('Accept HTTP Basic (use behind TLS).'),
+    /**
+     * Lifetime of a Digest nonce in seconds; older nonces get a `stale=true` challenge.
+     * @defaultValue `300`
+     */
+    nonceTtlSeconds: z.number().int().positive().default(300).describe('Digest nonce lifetime in seconds.'),
+    /**
+     * Secret signing Digest nonces, so every replica accepts every other's nonces.
+     * Hex or any string; set it when running more than one replica.
+     * @defaultValue random per process
+     */
+    nonceSecret: z.string().min(16).optional().describe('Secret signing nonces; set it for several replicas.'),
+    /**
+     * Apache htdigest file used in addition to the local user table.
+     * @defaultValue unset
+     */
+    htdigestFile: z.string().min(1).optional().describe('Apache htdigest file, in addition to the local users.'),
+  })
+  .strict()
+  .prefault({});
+
+export const clientProfileSchema = z
+  .object({
+    /** Regular expression matched against the User-Agent header. */
+    userAgent: z.string().min(1).describe('Regular expression matched against User-Agent.'),
+    /** Leniency flags for this client, e.g. `entry-without-uri` (Snom/Bria entries carrying cp:prop pairs). */
+    lenient: z.array(z.enum(['entry-without-uri'])).default([]).describe('Leniency flags for this client.'),
+  })
+  .strict();
+
+export const usagesSchema = z
+  .object({
+    /**
+     * Largest org.openmobilealliance.pres-content document (avatar) in bytes.
+     * @defaultValue `307200` (300 KiB)
+     */
+    presContentMaxBytes: z.number().int().positive().default(300 * 1024).describe('Largest pres-content (avatar) document in bytes.'),
+    /** Application usages declared without code (device configuration and the like). */
+    custom: z
+      .array(
+        z
+          .object({
+            auid: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+            namespace: z.string().min(1),
+            mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a MIME type'),
+            /** XSD file validating every document of this usage (path relative to the config file). */
+            xsd: z.string().min(1),
+            scopes: z.object({ global: z.boolean().default(false), users: z.boolean().default(true) }).strict().prefault({}),
+            /** Allowed document names; any name when unset. */
+            documentNames: z.array(z.string().min(1)).optional(),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Application usages declared in config.'),
+  })
+  .strict()
+  .prefault({});
+
+export const redisSchema = z
+  .object({
+    /**
+     * Redis for the sync queue. Without a reachable Redis the server still serves XCAP.
+     * @defaultValue `redis://127.0.0.1:6379` (or `REDIS_URL`)
+     */
+    url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379').describe('Redis URL for the sync queue.'),
+    /**
+     * Key prefix of every queue key; use `{name}` braces for Redis Cluster.
+     * @defaultValue `xcap-bridge`
+     */
+    prefix: z.string().min(1).default('xcap-bridge').describe('Key prefix for queue keys.'),
+  })
+  .strict()
+  .prefault({});
+
+export const logSchema = z
+  .object({
+    /**
+     * pino level: fatal, error, warn, info, debug, trace, silent.
+     * @defaultValue `info`
+     */
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
+    /**
+     * Log one line per request (method, url, status, ms, request id).
+     * @defaultValue `true`
+     */
+    requests: z.boolean().default(true).describe('Log one line per request.'),
+  })
+  .strict()
+  .prefault({});
+
+export const configSchema = z
+  .object({
+    server: serverSchema,
+    store: storeSchema,
+    auth: authSchema,
+    /** Per-client leniency, by name: `clients: { snom: { userAgent: "^snom", lenient: [entry-without-uri] } }`. */
+    clients: z.record(z.string(), clientProfileSchema).default({}).describe('Per-client leniency profiles by name.'),
+    usages: usagesSchema,
+    redis: redisSchema,
+    log: logSchema,
+    /** Remote stores by name; see docs/sync.md. */
+    connectors: z.record(z.string(), z.looseObject({ kind: z.string() })).default({}).describe('Remote stores by name.'),
+    /** Sync bindings; see docs/sync.md. */
+    bindings: z.array(z.looseObject({ name: z.string() })).default([]).describe('Sync bindings.'),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

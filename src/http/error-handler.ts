@@ -1,0 +1,40 @@
+/**
+ * The one place where errors become HTTP responses. Typed errors carry their status and
+ * headers; XCAP conflicts get an `application/xcap-error+xml` body (RFC 4825 §11);
+ * anything unexpected is logged and leaves as a bare 500.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Logger } from '../log.ts';
+import { StoreUnavailable } from '../store/types.ts';
+import { HttpError, XCAP_ERROR_NS, XcapConflict } from '../xcap/errors.ts';
+
+export function renderError(err: unknown, res: ServerResponse, log: Logger, reqId: string): void {
+  const e = toHttpError(err);
+  if (e.status >= 500) log.error({ reqId, err }, 'request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);
+  if (e instanceof XcapConflict) {
+    const body =
+      `<?xml version="1.0" encoding="UTF-8"?>\n<xcap-error xmlns="${XCAP_ERROR_NS}">${e.detailXml()}</xcap-error>\n`;
+    res.writeHead(409, { 'Content-Type': 'application/xcap-error+xml', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+    return;
+  }
+  if (e.status === 304) {
+    res.writeHead(304);
+    res.end();
+    return;
+  }
+  const text = e.expose ? `${e.message}\n` : `${e.status === 503 ? 'service unavailable' : 'internal error'}\n`;
+  res.writeHead(e.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof StoreUnavailable) return new HttpError(503, 'service unavailable', { 'Retry-After': '1' });
+  return new HttpError(500, 'internal error');
+}

@@ -1,0 +1,74 @@
+/**
+ * The HTTP server: XCAP requests go straight to the XCAP handler; everything else
+ * (health, metrics, admin API) goes to a small express app. Tracks in-flight requests
+ * so shutdown can drain them.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import express from 'express';
+
+export interface HttpServer {
+  readonly server: Server;
+  /** Listens; resolves with the bound port. */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting, waits for in-flight requests up to `graceMs`, then closes the rest. */
+  close(graceMs: number): Promise<void>;
+}
+
+export interface HttpServerOptions {
+  root: string;
+  xcap: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Extra routes on the admin app (health, metrics, sync admin). */
+  admin?: (app: express.Express) => void;
+}
+
+export function createHttpServer(opts: HttpServerOptions): HttpServer {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+  opts.admin?.(app);
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not found\n');
+  });
+
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const prefix = opts.root;
+  const server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+    const url = req.url ?? '';
+    // The root may carry a realm suffix (`/xcap-root@example.com/...`).
+    const c = url.charCodeAt(prefix.length);
+    if (url.startsWith(prefix) && (c === 47 /* / */ || c === 64 /* @ */ || Number.isNaN(c))) opts.xcap(req, res);
+    else app(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    server,
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const addr = server.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+      });
+    },
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, graceMs))]);
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The XCAP request path: a plain node:http handler (no framework on the hot path).
+ * URI → authentication → XcapService → response; errors go to the one renderer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../appusage/types.ts';
+import type { Logger } from '../log.ts';
+import { BadRequest, MethodNotAllowed, PayloadTooLarge } from '../xcap/errors.ts';
+import { parseXcapUri, type XcapUri } from '../xcap/uri.ts';
+import type { XcapService, Request as XcapRequest } from '../xcap/service.ts';
+import { renderError } from './error-handler.ts';
+
+/** What the handler needs from src/auth. */
+export interface Authenticator {
+  authenticate(
+    req: { method: string; url: string; headers: IncomingMessage['headers'] },
+    realm: string,
+  ): Promise<Principal>;
+}
+
+export interface ClientProfile {
+  readonly name: string;
+  readonly userAgent: RegExp;
+  readonly lenient: ReadonlySet<string>;
+}
+
+export interface XcapHandlerOptions {
+  service: XcapService;
+  auth: Authenticator;
+  log: Logger;
+  root: string;
+  maxBodyBytes: number;
+  /** Fixed realm; when unset, the domain of the XUI in the URI, else `defaultDomain`. */
+  realm: string | undefined;
+  defaultDomain: string;
+  clients: readonly ClientProfile[];
+  logRequests: boolean;
+}
+
+const NO_FLAGS: ReadonlySet<string> = new Set();
+const ALLOW = ['GET', 'PUT', 'DELETE', 'HEAD'];
+
+export function createXcapHandler(opts: XcapHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { service, auth, log } = opts;
+  const leniencyByAgent = new Map<string, ReadonlySet<string>>();
+  let seq = 0;
+  const idPrefix = `${process.pid.toString(36)}-`;
+
+  function leniency(ua: string | undefined): ReadonlySet<string> {
+    if (!ua || opts.clients.length === 0) return NO_FLAGS;
+    let flags = leniencyByAgent.get(ua);
+    if (!flags) {
+      flags = opts.clients.find((c) => c.userAgent.test(ua))?.lenient ?? NO_FLAGS;
+      if (leniencyByAgent.size < 1000) leniencyByAgent.set(ua, flags);
+    }
+    return flags;
+  }
+
+  function realmFor(uri: XcapUri): string {
+    if (opts.realm) return opts.realm;
+    const at = uri.xui?.lastIndexOf('@') ?? -1;
+    return at >= 0 ? (uri.xui as string).slice(at + 1) : opts.defaultDomain;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, reqId: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (!ALLOW.includes(method)) throw new MethodNotAllowed(ALLOW);
+    const url = req.url ?? '/';
+    const uri = parseXcapUri(url, { root: opts.root, defaultDomain: opts.defaultDomain });
+    const principal =
+      method === 'GET' && uri.auid === 'xcap-caps' && uri.xui === null
+        ? ANONYMOUS
+        : await auth.authenticate({ method, url, headers: req.headers }, realmFor(uri));
+    const xreq: XcapRequest = {
+      uri,
+      principal,
+      conditions: { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') },
+      lenient: leniency(req.headers['user-agent']),
+    };
+    res.setHeader('X-Request-Id', reqId);
+    if (method === 'GET' || method === 'HEAD') {
+      const r = await service.get(xreq);
+      res.writeHead(200, { 'Content-Type': r.contentType, ETag: `"${r.etag}"`, 'Content-Length': Buffer.byteLength(r.body) });
+      res.end(method === 'HEAD' ? undefined : r.body);
+      return;
+    }
+    if (method === 'PUT') {
+      const body = await readBody(req, opts.maxBodyBytes);
+      const r = await service.put(xreq, body, req.headers['content-type']);
+      res.writeHead(r.status, { ETag: `"${r.etag}"`, 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    const r = await service.delete(xreq);
+    res.writeHead(r.status, { ETag: `"${r.etag}"`, 'Content-Length': 0 });
+    res.end();
+  }
+
+  return (req, res) => {
+    const started = performance.now();
+    const reqId = header(req, 'x-request-id') ?? idPrefix + (++seq).toString(36);
+    if (opts.logRequests) {
+      res.once('finish', () => {
+        log.info(
+          { reqId, method: req.method, url: req.url, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 },
+          'request',
+        );
+      });
+    }
+    handle(req, res, reqId).catch((err: unknown) => {
+      if (err instanceof PayloadTooLarge) res.setHeader('Connection', 'close');
+      renderError(err, res, log, reqId);
+    });
+  };
+}
+
+const ANONYMOUS: Principal = { xui: '', admin: false };
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Reads the body up to `limit` bytes; 413 as soon as it is known to be larger. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined) {
+    const n = Number(declared);
+    if (!Number.isSafeInteger(n) || n < 0) return Promise.reject(new BadRequest('bad Content-Length'));
+    if (n > limit) {
+      req.resume();
+      return Promise.reject(new PayloadTooLarge(limit));
+    }
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new PayloadTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}

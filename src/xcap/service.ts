@@ -1,0 +1,264 @@
+/**
+ * XcapService: the RFC 4825 operations (§7, §8) on top of the DocumentStore and the
+ * application usages, independent of HTTP. The HTTP layer authenticates, reads the body
+ * and renders results and errors; everything between is here.
+ *
+ * Every write is a read-modify-write guarded by the document ETag. When the client sent
+ * no precondition and another writer won the race, the operation is re-run on the fresh
+ * document (bounded); with a client precondition the lost race is the client's 412.
+ */
+import { createHash } from 'node:crypto';
+import type { Document } from '@xmldom/xmldom';
+import type { AppUsage, Principal, UsageContext, Access } from '../appusage/types.ts';
+import { EtagMismatch, type DocKey, type DocumentStore, type StoredDoc } from '../store/types.ts';
+import {
+  Forbidden,
+  MethodNotAllowed,
+  NoParent,
+  NotFound,
+  NotModified,
+  PayloadTooLarge,
+  PreconditionFailed,
+  UnsupportedMediaType,
+} from './errors.ts';
+import { parseSelector, type NodeSelector } from './selector/parse.ts';
+import { deleteNode, getNode, putAttribute, putElement } from './node-ops.ts';
+import { decodeUtf8, parseDocument, serialize } from './xml.ts';
+import type { XcapUri } from './uri.ts';
+
+export const MIME_ELEMENT = 'application/xcap-el+xml';
+export const MIME_ATTRIBUTE = 'application/xcap-att+xml';
+
+/** The subset of request headers the operations look at. */
+export interface Conditions {
+  ifMatch?: string | undefined;
+  ifNoneMatch?: string | undefined;
+}
+
+export interface Request {
+  readonly uri: XcapUri;
+  readonly principal: Principal;
+  readonly conditions: Conditions;
+  /** Leniency flags of the client profile that matched the request. */
+  readonly lenient: ReadonlySet<string>;
+}
+
+export interface ReadResult {
+  readonly body: string;
+  readonly contentType: string;
+  readonly etag: string;
+}
+
+export interface WriteOutcome {
+  readonly status: 200 | 201;
+  readonly etag: string;
+}
+
+/** Looks up usages by auid; implemented by src/appusage/registry.ts. */
+export interface UsageLookup {
+  get(auid: string): AppUsage | undefined;
+}
+
+/** Checks a principal's access to a document; throws Forbidden. Implemented by src/auth/. */
+export type Authorize = (principal: Principal, key: DocKey, access: Access) => void;
+
+export interface XcapServiceOptions {
+  store: DocumentStore;
+  usages: UsageLookup;
+  authorize: Authorize;
+  /** Parsed documents kept for selector GETs, by document key; 0 disables. */
+  domCacheSize?: number;
+}
+
+/** How often an unconditional write is re-run after losing a race to another writer. */
+const MAX_ATTEMPTS = 5;
+
+export class XcapService {
+  private readonly store: DocumentStore;
+  private readonly usages: UsageLookup;
+  private readonly authorizeFn: Authorize;
+  private readonly domCache = new Map<string, { etag: string; doc: Document }>();
+  private readonly domCacheSize: number;
+
+  constructor(opts: XcapServiceOptions) {
+    this.store = opts.store;
+    this.usages = opts.usages;
+    this.authorizeFn = opts.authorize;
+    this.domCacheSize = opts.domCacheSize ?? 256;
+  }
+
+  /** GET of a document, element, attribute or namespace bindings (RFC 4825 §7.3, §7.6, §7.9, §7.10). */
+  async get(req: Request): Promise<ReadResult> {
+    const { usage, key } = this.resolve(req, 'read');
+    const generated = await usage.generated?.(key, this.context(req, key), req.principal);
+    const doc: Pick<StoredDoc, 'etag' | 'body'> | undefined =
+      generated === undefined ? await this.store.get(key) : { etag: contentEtag(generated), body: generated };
+    if (!doc) throw new NotFound();
+    checkRead(req.conditions, doc.etag);
+    if (req.uri.selector === null) return { body: doc.body, contentType: usage.mimeType, etag: doc.etag };
+    const sel = this.selector(req, usage);
+    const node = getNode(this.parsedForRead(key, doc), sel);
+    return { body: node.body, contentType: node.contentType, etag: doc.etag };
+  }
+
+  /** PUT of a document, element or attribute (RFC 4825 §7.2, §7.4, §7.7, §8.2). */
+  async put(req: Request, rawBody: Buffer, contentType: string | undefined): Promise<WriteOutcome> {
+    const { usage, key } = this.resolve(req, 'write');
+    await this.refuseGenerated(req, usage, key);
+    const text = decodeUtf8(rawBody);
+    const sel = req.uri.selector === null ? null : this.selector(req, usage);
+    if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
+    const expectedType = sel === null ? usage.mimeType : sel.terminal?.kind === 'attribute' ? MIME_ATTRIBUTE : MIME_ELEMENT;
+    if (mediaType(contentType) !== expectedType) throw new UnsupportedMediaType(expectedType);
+    if (sel === null && usage.maxDocumentBytes !== undefined && rawBody.length > usage.maxDocumentBytes) {
+      throw new PayloadTooLarge(usage.maxDocumentBytes);
+    }
+    // A whole document is parsed once, whatever the retries.
+    const incoming = sel === null ? parseDocument(text) : null;
+    return this.retrying(req, async () => {
+      const current = await this.store.get(key);
+      checkWrite(req.conditions, current?.etag);
+      let body: string;
+      let dom: Document;
+      let created: boolean;
+      if (incoming) {
+        dom = incoming;
+        body = text;
+        created = current === undefined;
+      } else {
+        if (!current) throw new NoParent(rootOf(req.uri));
+        dom = parseDocument(current.body);
+        const s = sel as NodeSelector;
+        created =
+          s.terminal?.kind === 'attribute'
+            ? putAttribute(dom, s, text, req.uri.documentUri).created
+            : putElement(dom, s, text, req.uri.documentUri).created;
+        body = serialize(dom);
+      }
+      await usage.validate(dom, body, this.context(req, key));
+      const res = await this.store.put(key, body, current ? { etag: current.etag } : 'absent', 'xcap');
+      return { status: created ? 201 : 200, etag: res.etag };
+    });
+  }
+
+  /** DELETE of a document, element or attribute (RFC 4825 §7.5, §7.8, §8.3). */
+  async delete(req: Request): Promise<WriteOutcome> {
+    const { usage, key } = this.resolve(req, 'write');
+    await this.refuseGenerated(req, usage, key);
+    const sel = req.uri.selector === null ? null : this.selector(req, usage);
+    if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
+    return this.retrying(req, async () => {
+      const current = await this.store.get(key);
+      if (!current) throw new NotFound();
+      checkWrite(req.conditions, current.etag);
+      if (sel === null) {
+        await this.store.delete(key, { etag: current.etag }, 'xcap');
+        // The document is gone: its ETag is the last one it had (RFC 4825 §8.3 wants one in the response).
+        return { status: 200, etag: current.etag };
+      }
+      const dom = parseDocument(current.body);
+      deleteNode(dom, sel);
+      const body = serialize(dom);
+      await usage.validate(dom, body, this.context(req, key));
+      const res = await this.store.put(key, body, { etag: current.etag }, 'xcap');
+      return { status: 200, etag: res.etag };
+    });
+  }
+
+  /** Maps the URI to its usage and stored key, and checks access. */
+  private resolve(req: Request, access: Access): { usage: AppUsage; key: DocKey } {
+    const { uri } = req;
+    const usage = this.usages.get(uri.auid);
+    if (!usage) throw new NotFound(`no application usage ${uri.auid}`);
+    if (uri.xui === null ? !usage.scopes.global : !usage.scopes.users) throw new NotFound();
+    const path = usage.canonicalPath ? usage.canonicalPath(uri.docPath) : uri.docPath;
+    const key: DocKey = { auid: usage.auid, xui: uri.xui, path };
+    this.authorizeFn(req.principal, key, access);
+    if (usage.authorize && !usage.authorize(req.principal, key, access)) throw new Forbidden();
+    return { usage, key };
+  }
+
+  private async refuseGenerated(req: Request, usage: AppUsage, key: DocKey): Promise<void> {
+    if (usage.generated && (await usage.generated(key, this.context(req, key), req.principal)) !== undefined) {
+      throw new MethodNotAllowed(['GET']);
+    }
+  }
+
+  private selector(req: Request, usage: AppUsage): NodeSelector {
+    return parseSelector(req.uri.selector as string, req.uri.namespaces, usage.defaultNamespace);
+  }
+
+  private context(req: Request, key: DocKey): UsageContext {
+    return { key, store: this.store, lenient: req.lenient, rootUri: rootOf(req.uri) };
+  }
+
+  /** Parsed DOM for read-only use, cached by key and ETag. Callers must not mutate it. */
+  private parsedForRead(key: DocKey, doc: Pick<StoredDoc, 'etag' | 'body'>): Document {
+    if (this.domCacheSize === 0) return parseDocument(doc.body);
+    const k = `${key.auid}\u0000${key.xui ?? ''}\u0000${key.path}`;
+    const hit = this.domCache.get(k);
+    if (hit && hit.etag === doc.etag) return hit.doc;
+    const parsed = parseDocument(doc.body);
+    if (this.domCache.size >= this.domCacheSize) {
+      const oldest = this.domCache.keys().next().value;
+      if (oldest !== undefined) this.domCache.delete(oldest);
+    }
+    this.domCache.set(k, { etag: doc.etag, doc: parsed });
+    return parsed;
+  }
+
+  /** Runs a read-modify-write; a lost race is re-run unless the client made the write conditional. */
+  private async retrying(req: Request, attempt: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+    const conditional = req.conditions.ifMatch !== undefined || req.conditions.ifNoneMatch !== undefined;
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof EtagMismatch)) throw err;
+        if (conditional || i >= MAX_ATTEMPTS) throw new PreconditionFailed('the document changed during the request');
+      }
+    }
+  }
+}
+
+/** The XCAP root URI as the client addressed it. */
+function rootOf(uri: XcapUri): string {
+  return uri.rootPath;
+}
+
+/** ETag of generated content: a digest, so it changes exactly when the content does. */
+function contentEtag(body: string): string {
+  return createHash('sha1').update(body).digest('base64url');
+}
+
+function mediaType(contentType: string | undefined): string {
+  if (!contentType) return '';
+  const semi = contentType.indexOf(';');
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+/**
+ * Parses an If-Match / If-None-Match value: `*` (bare or quoted, as some phones send it)
+ * or a list of entity tags. Weak tags never match (strong comparison, RFC 9110 §13.1.1).
+ */
+function matches(header: string, etag: string | undefined): boolean {
+  const h = header.trim();
+  if (h === '*' || h === '"*"') return etag !== undefined;
+  if (etag === undefined) return false;
+  for (const part of h.split(',')) {
+    const t = part.trim();
+    if (t.startsWith('W/')) continue;
+    if ((t.startsWith('"') ? t.slice(1, -1) : t) === etag) return true;
+  }
+  return false;
+}
+
+function checkRead(c: Conditions, etag: string): void {
+  if (c.ifMatch !== undefined && !matches(c.ifMatch, etag)) throw new PreconditionFailed();
+  if (c.ifNoneMatch !== undefined && matches(c.ifNoneMatch, etag)) throw new NotModified(`"${etag}"`);
+}
+
+function checkWrite(c: Conditions, etag: string | undefined): void {
+  if (c.ifMatch !== undefined && !matches(c.ifMatch, etag)) throw new PreconditionFailed();
+  if (c.ifNoneMatch !== undefined && matches(c.ifNoneMatch, etag)) throw new PreconditionFailed();
+}
