@@ -1,0 +1,116 @@
+/**
+ * The one entry point the HTTP layer calls: who is asking (Digest or Basic), or a 401 with
+ * every challenge the server accepts.
+ *
+ * Usage (src/http): `const auth = createAuthenticator({ users, allowBasic, ... })`, then per
+ * request `const principal = await auth.authenticate(req, auth.realmFor(parsedUri.xui))`
+ * followed by `authorize(principal, key, access)` from authorize.ts.
+ *
+ * Unknown users, wrong passwords and malformed credentials all end in the same 401, and an
+ * unknown user is checked against a dummy HA1 so the work done is the same.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Principal } from '../appusage/types.ts';
+import { Unauthorized } from '../xcap/errors.ts';
+import { BasicAuth, basicChallenge } from './basic.ts';
+import { DigestAuth, parseDigestCredentials } from './digest.ts';
+import { xuiDomain } from './login.ts';
+import type { DigestAlgorithm, UserSource } from './types.ts';
+
+/** The parts of an HTTP request authentication looks at (an express Request fits). */
+export interface AuthRequest {
+  readonly method: string;
+  /** The request-target as received (pass express's `req.originalUrl`, not the router-relative `url`). */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export interface AuthenticatorOptions {
+  readonly users: UserSource;
+  /** Fixed realm (config `auth.realm`); unset = the domain of the XUI in the request URI. */
+  readonly realm?: string;
+  /** Realm for the global tree and XUIs without a domain (config `auth.defaultDomain`). @defaultValue `localhost` */
+  readonly defaultDomain?: string;
+  /** Accept and offer Basic (only behind TLS). */
+  readonly allowBasic: boolean;
+  /** Nonce HMAC key, the same on every replica (config `auth.nonceSecret` as bytes). @defaultValue random per process */
+  readonly nonceSecret?: Buffer;
+  /** @defaultValue 300 */
+  readonly nonceTtlSeconds?: number;
+  /**
+   * Digest algorithms in order of preference (RFC 7616 §3.7: most preferred first); those the
+   * user source cannot serve are dropped. @defaultValue `['SHA-256', 'MD5']`
+   */
+  readonly algorithms?: readonly DigestAlgorithm[];
+  /** How long a successful Basic check is reused. @defaultValue 10000 */
+  readonly basicCacheTtlMs?: number;
+  /** Clock in milliseconds, for tests of expiry. @defaultValue Date.now */
+  readonly now?: () => number;
+}
+
+export interface Authenticator {
+  /** The realm for a request whose URI names `xui` (`null` for the global tree). */
+  realmFor(xui: string | null): string;
+
+  /**
+   * Resolves with the authenticated user. Throws `Unauthorized` (with a Digest challenge per
+   * algorithm, plus Basic when allowed) when credentials are missing, malformed, for another
+   * realm, or wrong, or the user is unknown; with `stale=true` when a correct Digest response
+   * used an expired or already-counted nonce. Throws `BadRequest` when the Digest uri is not the
+   * request-target. Rejects with the user source's error if the user store fails.
+   */
+  authenticate(req: AuthRequest, realm: string): Promise<Principal>;
+}
+
+export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
+  const { users, allowBasic } = opts;
+  const fixedRealm = opts.realm;
+  const defaultDomain = opts.defaultDomain ?? 'localhost';
+  const algorithms = (opts.algorithms ?? ['SHA-256', 'MD5']).filter((a) => users.algorithms.includes(a));
+  const digest = new DigestAuth({
+    secret: opts.nonceSecret ?? randomBytes(32),
+    nonceTtlSeconds: opts.nonceTtlSeconds ?? 300,
+    algorithms,
+    now: opts.now,
+  });
+  const basic = allowBasic ? new BasicAuth(users, { cacheTtlMs: opts.basicCacheTtlMs, now: opts.now }) : undefined;
+  const dummy = randomBytes(32).toString('hex');
+  const dummyHa1: Record<DigestAlgorithm, string> = { MD5: dummy.slice(0, 32), 'SHA-256': dummy };
+
+  function refuse(realm: string, stale = false): Unauthorized {
+    const challenges = digest.challenges(realm, stale);
+    if (basic !== undefined) challenges.push(basicChallenge(realm));
+    return new Unauthorized(challenges);
+  }
+
+  async function viaDigest(req: AuthRequest, header: string, realm: string): Promise<Principal> {
+    const creds = parseDigestCredentials(header);
+    if (creds === undefined || creds.realm !== realm || !algorithms.includes(creds.algorithm)) throw refuse(realm);
+    const user = await users.findByLogin(creds.username, realm);
+    const ha1 = creds.algorithm === 'MD5' ? user?.ha1.md5 : user?.ha1.sha256;
+    const verdict = digest.verify(creds, req.method, req.url, ha1 ?? dummyHa1[creds.algorithm]);
+    if (verdict === 'fail' || user === undefined || ha1 === undefined) throw refuse(realm);
+    if (verdict === 'stale') throw refuse(realm, true);
+    return { xui: user.xui, admin: user.admin };
+  }
+
+  return {
+    realmFor(xui) {
+      return fixedRealm ?? (xui === null ? undefined : xuiDomain(xui)) ?? defaultDomain;
+    },
+
+    async authenticate(req, realm) {
+      const raw = req.headers.authorization;
+      const header = Array.isArray(raw) ? raw[0] : raw;
+      if (header === undefined) throw refuse(realm);
+      const space = header.indexOf(' ');
+      const scheme = space < 0 ? header : header.slice(0, space);
+      if (scheme.length === 6 && scheme.toLowerCase() === 'digest') return viaDigest(req, header, realm);
+      if (basic !== undefined && scheme.length === 5 && scheme.toLowerCase() === 'basic') {
+        const principal = await basic.verify(header, realm);
+        if (principal !== undefined) return principal;
+      }
+      throw refuse(realm);
+    },
+  };
+}

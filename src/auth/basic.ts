@@ -1,0 +1,84 @@
+/**
+ * HTTP Basic (RFC 7617), checked against the same HA1 values Digest uses: the password is
+ * hashed as H(login:realm:password) and compared in constant time, so user sources never
+ * need (or hold) a password. Only sensible over TLS; the caller decides via `allowBasic`.
+ *
+ * Successful checks are cached for a few seconds, keyed by a hash of realm and header, so a
+ * client sending Basic on every request costs one map lookup. A removed user or changed
+ * password therefore takes effect after at most `cacheTtlMs`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Principal } from '../appusage/types.ts';
+import { computeHa1, safeEqual } from './hash.ts';
+import { quote } from './digest.ts';
+import type { DigestAlgorithm, UserSource } from './types.ts';
+
+export interface BasicOptions {
+  /** How long a successful check is reused. @defaultValue 10000 */
+  readonly cacheTtlMs?: number;
+  /** Most cached entries; the oldest go first. @defaultValue 10000 */
+  readonly cacheSize?: number;
+  /** Clock in milliseconds. @defaultValue Date.now */
+  readonly now?: () => number;
+}
+
+/** The `WWW-Authenticate` value offering Basic in `realm` (UTF-8 per RFC 7617 §2.1). */
+export function basicChallenge(realm: string): string {
+  return `Basic realm=${quote(realm)}, charset="UTF-8"`;
+}
+
+/** user-id and password of a Basic `Authorization` value, or undefined when malformed. */
+export function parseBasicCredentials(header: string): { username: string; password: string } | undefined {
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+export class BasicAuth {
+  private readonly users: UserSource;
+  private readonly ttlMs: number;
+  private readonly size: number;
+  private readonly now: () => number;
+  private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  /** Compared against for unknown users, so they take the same path as a wrong password. */
+  private readonly dummy: { md5: string; sha256: string };
+
+  constructor(users: UserSource, opts: BasicOptions = {}) {
+    this.users = users;
+    this.ttlMs = opts.cacheTtlMs ?? 10_000;
+    this.size = opts.cacheSize ?? 10_000;
+    this.now = opts.now ?? Date.now;
+    const rnd = randomBytes(32).toString('hex');
+    this.dummy = { md5: rnd.slice(0, 32), sha256: rnd };
+  }
+
+  /**
+   * The principal for a `Basic ...` header value in `realm`, or undefined when the header is
+   * malformed, the user is unknown, or the password is wrong (indistinguishable by design).
+   */
+  async verify(header: string, realm: string): Promise<Principal | undefined> {
+    const key = createHash('sha256').update(realm).update('\0').update(header).digest('base64');
+    const hit = this.cache.get(key);
+    const now = this.now();
+    if (hit !== undefined) {
+      if (hit.until > now) return hit.principal;
+      this.cache.delete(key);
+    }
+    const creds = parseBasicCredentials(header);
+    if (creds === undefined) return undefined;
+    const user = await this.users.findByLogin(creds.username, realm);
+    // Prefer SHA-256 when the source has it; unknown users compare against the dummy.
+    const alg: DigestAlgorithm = user?.ha1.sha256 !== undefined || user?.ha1.md5 === undefined ? 'SHA-256' : 'MD5';
+    const stored = alg === 'MD5' ? (user?.ha1.md5 ?? this.dummy.md5) : (user?.ha1.sha256 ?? this.dummy.sha256);
+    const ok = safeEqual(computeHa1(alg, creds.username, realm, creds.password), stored);
+    if (!ok || user === undefined) return undefined;
+    const principal: Principal = { xui: user.xui, admin: user.admin };
+    if (this.cache.size >= this.size) {
+      const oldest = this.cache.keys().next();
+      if (!oldest.done) this.cache.delete(oldest.value);
+    }
+    this.cache.set(key, { principal, until: now + this.ttlMs });
+    return principal;
+  }
+}

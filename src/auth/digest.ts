@@ -1,0 +1,253 @@
+/**
+ * Server side of HTTP Digest (RFC 7616; RFC 2617 qop=auth; RFC 2069 without qop for old
+ * phones): challenges, credential parsing and response verification.
+ *
+ * Nonces are stateless: `base64url(issued[4] ‖ random[8] ‖ HMAC-SHA256(secret, issued ‖
+ * random ‖ realm)[0..16])`, so any replica sharing the secret accepts any other's nonce
+ * and a 401 round trip on every request costs no storage. Expired nonces get a
+ * `stale=true` challenge, which clients answer without asking the user.
+ *
+ * Replay: each process remembers, per nonce, the highest `nc` it accepted (bounded map);
+ * a response whose nc is not above it is refused with `stale=true`. LIMITATION: the map is
+ * per process, so with several replicas a captured qop=auth request can be replayed once on
+ * each other replica until the nonce expires (nonceTtlSeconds). The legacy form without
+ * qop has no nc at all and is only bounded by nonce expiry. Shared replay state would
+ * cost a Redis round trip per request; TLS is the real protection.
+ */
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { BadRequest } from '../xcap/errors.ts';
+import { hashHex, safeEqual } from './hash.ts';
+import type { DigestAlgorithm } from './types.ts';
+
+/** Parsed `Authorization: Digest ...` credentials. */
+export interface DigestCredentials {
+  readonly username: string;
+  readonly realm: string;
+  readonly nonce: string;
+  /** The digest-uri exactly as sent (HA2 is computed over it). */
+  readonly uri: string;
+  /** Client response, lowercase hex. */
+  readonly response: string;
+  readonly algorithm: DigestAlgorithm;
+  /** `auth`, or undefined for the RFC 2069 form (then nc and cnonce are undefined too). */
+  readonly qop: 'auth' | undefined;
+  /** Nonce count as a number (from 8 hex digits). */
+  readonly nc: number | undefined;
+  /** The nc field as sent; the response is computed over the text. */
+  readonly ncText: string | undefined;
+  readonly cnonce: string | undefined;
+}
+
+export interface DigestOptions {
+  /** HMAC key for nonces; equal on every replica. */
+  readonly secret: Buffer;
+  /** Seconds a nonce stays valid. */
+  readonly nonceTtlSeconds: number;
+  /** Algorithms offered, most preferred first (one challenge each). */
+  readonly algorithms: readonly DigestAlgorithm[];
+  /**
+   * Nonces whose highest nc is remembered. When full, the oldest is forgotten and every nonce
+   * issued no later than it is answered `stale` (its nc history is gone, so replay could not
+   * be ruled out). @defaultValue 100000
+   */
+  readonly maxTrackedNonces?: number;
+  /** Clock in milliseconds, for tests of expiry. @defaultValue Date.now */
+  readonly now?: () => number;
+}
+
+/** Outcome of checking a response; `stale` only ever follows a correct response. */
+export type DigestVerdict = 'ok' | 'stale' | 'fail';
+
+const NONCE_BYTES = 28;
+const MAC_BYTES = 16;
+
+export class DigestAuth {
+  readonly algorithms: readonly DigestAlgorithm[];
+  private readonly secret: Buffer;
+  private readonly ttlMs: number;
+  private readonly maxTracked: number;
+  private readonly now: () => number;
+  /** nonce → highest accepted nc. Insertion order = first-use order, so the head is the oldest. */
+  private readonly highestNc = new Map<string, number>();
+  /** Nonces issued at or before this second may have lost their nc history. */
+  private forgottenUpTo = -1;
+  /** Random bytes handed out 8 at a time: one RNG call per 512 nonces. */
+  private readonly pool = Buffer.alloc(4096);
+  private poolAt = this.pool.length;
+
+  constructor(opts: DigestOptions) {
+    if (opts.algorithms.length === 0) throw new Error('digest: no algorithm to offer');
+    this.algorithms = opts.algorithms;
+    this.secret = opts.secret;
+    this.ttlMs = opts.nonceTtlSeconds * 1000;
+    this.maxTracked = opts.maxTrackedNonces ?? 100_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** One complete `WWW-Authenticate` value per offered algorithm, sharing a fresh nonce. */
+  challenges(realm: string, stale = false): string[] {
+    const nonce = this.issueNonce(realm);
+    const tail = stale ? ', stale=true' : '';
+    const head = `Digest realm=${quote(realm)}, qop="auth", nonce="${nonce}", algorithm=`;
+    return this.algorithms.map((a) => head + a + tail);
+  }
+
+  /**
+   * Checks `creds` against `ha1` (the user's HA1 for creds.algorithm; pass a dummy of the
+   * same length for unknown users so both paths cost the same). Throws BadRequest when
+   * the digest-uri is not the request-target (RFC 7616 §3.4.6). Records nc on success.
+   * The caller has already checked that creds.realm is the expected realm.
+   */
+  verify(creds: DigestCredentials, method: string, requestTarget: string, ha1: string): DigestVerdict {
+    if (!sameTarget(creds.uri, requestTarget)) throw new BadRequest('digest uri does not match the request');
+    const issued = this.nonceIssued(creds.nonce, creds.realm);
+    const ha2 = hashHex(creds.algorithm, `${method}:${creds.uri}`);
+    const expected =
+      creds.qop === undefined
+        ? hashHex(creds.algorithm, `${ha1}:${creds.nonce}:${ha2}`)
+        : hashHex(creds.algorithm, `${ha1}:${creds.nonce}:${creds.ncText}:${creds.cnonce}:auth:${ha2}`);
+    if (!safeEqual(expected, creds.response) || issued === undefined) return 'fail';
+    if (this.now() - issued * 1000 > this.ttlMs) return 'stale';
+    if (creds.qop === undefined) return 'ok';
+    return this.acceptNc(creds.nonce, issued, creds.nc as number) ? 'ok' : 'stale';
+  }
+
+  private issueNonce(realm: string): string {
+    const buf = Buffer.allocUnsafe(NONCE_BYTES);
+    buf.writeUInt32BE(Math.floor(this.now() / 1000) >>> 0, 0);
+    if (this.poolAt >= this.pool.length) {
+      randomFillSync(this.pool);
+      this.poolAt = 0;
+    }
+    this.pool.copy(buf, 4, this.poolAt, this.poolAt + 8);
+    this.poolAt += 8;
+    this.mac(buf.subarray(0, 12), realm).copy(buf, 12, 0, MAC_BYTES);
+    return buf.toString('base64url');
+  }
+
+  /** Issue time in seconds of a nonce this server signed for `realm`, else undefined. */
+  private nonceIssued(nonce: string, realm: string): number | undefined {
+    if (nonce.length !== 38) return undefined;
+    const buf = Buffer.from(nonce, 'base64url');
+    if (buf.length !== NONCE_BYTES) return undefined;
+    const mac = this.mac(buf.subarray(0, 12), realm).subarray(0, MAC_BYTES);
+    if (!timingSafeEqual(mac, buf.subarray(12))) return undefined;
+    return buf.readUInt32BE(0);
+  }
+
+  private mac(body: Buffer, realm: string): Buffer {
+    return createHmac('sha256', this.secret).update(body).update(realm, 'utf8').digest();
+  }
+
+  /** True and remembered if nc is above every nc accepted for this nonce before. */
+  private acceptNc(nonce: string, issued: number, nc: number): boolean {
+    const seen = this.highestNc.get(nonce);
+    if (seen === undefined) {
+      if (issued <= this.forgottenUpTo) return false;
+      this.makeRoom();
+    } else if (nc <= seen) {
+      return false;
+    }
+    // delete + set keeps insertion order = order of first use; good enough for eviction.
+    this.highestNc.set(nonce, nc);
+    return true;
+  }
+
+  /** Drops expired nonces from the head, then the oldest if still full. */
+  private makeRoom(): void {
+    const cutoff = Math.floor((this.now() - this.ttlMs) / 1000);
+    for (const nonce of this.highestNc.keys()) {
+      const issued = Buffer.from(nonce, 'base64url').readUInt32BE(0);
+      if (issued >= cutoff && this.highestNc.size < this.maxTracked) break;
+      this.highestNc.delete(nonce);
+      if (issued >= cutoff) this.forgottenUpTo = Math.max(this.forgottenUpTo, issued);
+    }
+  }
+}
+
+/**
+ * Parses an `Authorization` value starting with `Digest ` (scheme matched case-insensitively
+ * by the caller). Returns undefined when required fields are missing or malformed, the
+ * algorithm is not MD5/SHA-256, qop is other than `auth`, or `userhash=true` (never offered).
+ */
+export function parseDigestCredentials(header: string): DigestCredentials | undefined {
+  const f = parseAuthParams(header, 7);
+  if (f === undefined) return undefined;
+  let username = f.username;
+  const ext = f['username*'];
+  if (ext !== undefined && username === undefined) username = decodeExtValue(ext);
+  const { realm, nonce, uri, response } = f;
+  if (username === undefined || realm === undefined || nonce === undefined || uri === undefined || response === undefined) return undefined;
+  if (f.userhash !== undefined && f.userhash.toLowerCase() !== 'false') return undefined;
+  const alg = f.algorithm === undefined ? 'MD5' : f.algorithm.toUpperCase();
+  if (alg !== 'MD5' && alg !== 'SHA-256') return undefined;
+  const base = { username, realm, nonce, uri, response: response.toLowerCase(), algorithm: alg as DigestAlgorithm };
+  if (f.qop === undefined) {
+    if (f.nc !== undefined || f.cnonce !== undefined) return undefined;
+    return { ...base, qop: undefined, nc: undefined, ncText: undefined, cnonce: undefined };
+  }
+  if (f.qop.toLowerCase() !== 'auth' || f.cnonce === undefined || f.nc === undefined || !/^[0-9a-fA-F]{8}$/.test(f.nc)) return undefined;
+  const nc = parseInt(f.nc, 16);
+  if (nc === 0) return undefined;
+  return { ...base, qop: 'auth', nc, ncText: f.nc, cnonce: f.cnonce };
+}
+
+// One auth-param: token = token | quoted-string, followed by a comma or the end.
+const PARAM_RE = /[ \t]*([A-Za-z0-9!#$%&'*+.^_`|~-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))[ \t]*(?:,|$)/y;
+
+/** Lowercased name → value of the auth-params after `from`; undefined on a syntax error. */
+function parseAuthParams(header: string, from: number): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  PARAM_RE.lastIndex = from;
+  while (PARAM_RE.lastIndex < header.length) {
+    const at = PARAM_RE.lastIndex;
+    const m = PARAM_RE.exec(header);
+    if (m === null) return header.slice(at).trim() === '' ? out : undefined;
+    const quoted = m[2];
+    out[(m[1] as string).toLowerCase()] = quoted === undefined ? (m[3] as string) : quoted.replace(/\\(.)/g, '$1');
+  }
+  return out;
+}
+
+/** RFC 8187 ext-value `UTF-8''%c3%a4lice` (as RFC 7616 §3.4.4 uses for username*). */
+function decodeExtValue(v: string): string | undefined {
+  const m = /^UTF-8'[^']*'(.*)$/i.exec(v);
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1] as string);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A quoted-string (RFC 9110 §5.6.4). */
+export function quote(s: string): string {
+  return `"${s.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
+ * Whether the digest-uri names the request-target. Clients differ in percent-encoding
+ * (`sip:` vs `sip%3A`, raw or encoded `[`, `"`), and some send the absolute form, so
+ * both sides are compared as decoded path-and-query.
+ */
+export function sameTarget(digestUri: string, requestTarget: string): boolean {
+  if (digestUri === requestTarget) return true;
+  return decodeTarget(digestUri) === decodeTarget(requestTarget);
+}
+
+function decodeTarget(t: string): string {
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(t);
+  const path = scheme ? t.slice(scheme[0].length) || '/' : t;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    // A lone `%` that is not an escape: decode what can be decoded.
+    return path.replace(/(?:%[0-9a-fA-F]{2})+/g, (s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The hash H of RFC 7616 §3.4 and the comparisons built on it. One place, so Digest,
+ * Basic and the user sources agree on encoding (UTF-8 in, lowercase hex out).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { DigestAlgorithm } from './types.ts';
+
+/** Node's name for each Digest algorithm. */
+const NODE_HASH: Record<DigestAlgorithm, string> = { MD5: 'md5', 'SHA-256': 'sha256' };
+
+/** H(data) as lowercase hex. */
+export function hashHex(algorithm: DigestAlgorithm, data: string): string {
+  return createHash(NODE_HASH[algorithm]).update(data, 'utf8').digest('hex');
+}
+
+/** HA1 = H(login ":" realm ":" password) (RFC 7616 §3.4.2, non-session algorithms). */
+export function computeHa1(algorithm: DigestAlgorithm, login: string, realm: string, password: string): string {
+  return hashHex(algorithm, `${login}:${realm}:${password}`);
+}
+
+/** Both HA1 values of one login form. */
+export function computeHa1Pair(login: string, realm: string, password: string): { md5: string; sha256: string } {
+  return { md5: computeHa1('MD5', login, realm, password), sha256: computeHa1('SHA-256', login, realm, password) };
+}
+
+/**
+ * Constant-time equality of two ASCII strings (hex digests). Unequal lengths return false
+ * at once: the length of a digest is public (it follows from the algorithm).
+ */
+export function safeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'));
+}
