@@ -1,0 +1,253 @@
+/**
+ * DocumentStore on an embedded SQLite file (node:sqlite), the default backend.
+ *
+ * - WAL with synchronous=NORMAL: readers never block the writer, a commit costs no fsync
+ *   (a power loss may lose the last commits, never corrupt the file).
+ * - Every write runs in `BEGIN IMMEDIATE`, which takes the file's write lock first, so
+ *   "read the current ETag, check, write, append the change row" is atomic also against
+ *   other processes opening the same file (`user add` while `serve` runs). A process that
+ *   finds the lock taken waits up to `busy_timeout`, then gets StoreUnavailable.
+ * - node:sqlite is synchronous: a call blocks the event loop for its few microseconds,
+ *   which is cheaper than any thread hop at this size.
+ * - subscribe() sees changes made through this instance only (SQLite cannot notify).
+ */
+import type { DatabaseSync, StatementSync, SQLInputValue } from 'node:sqlite';
+import {
+  CHANGE_COLUMNS,
+  CHANGES_TABLE,
+  ChangeListeners,
+  DEFAULT_CHANGES_LIMIT,
+  DEFAULT_ORIGIN,
+  DOCUMENTS_TABLE,
+  changeFromRow,
+  keyFromColumns,
+  keyParams,
+  newEtag,
+  type ChangeRow,
+} from './sql-common.ts';
+import {
+  EtagMismatch,
+  StoreUnavailable,
+  type DocChange,
+  type DocKey,
+  type DocumentStore,
+  type SqlRunner,
+  type SqlValue,
+  type StoredDoc,
+  type WriteExpectation,
+  type WriteResult,
+} from './types.ts';
+
+/** How long a writer waits for another process's write lock, in milliseconds. */
+const BUSY_TIMEOUT_MS = 5000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ${DOCUMENTS_TABLE} (
+  auid TEXT NOT NULL, tree INTEGER NOT NULL, xui TEXT NOT NULL, path TEXT NOT NULL,
+  etag TEXT NOT NULL, body TEXT NOT NULL, modified INTEGER NOT NULL,
+  PRIMARY KEY (auid, tree, xui, path)
+);
+CREATE TABLE IF NOT EXISTS ${CHANGES_TABLE} (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  auid TEXT NOT NULL, tree INTEGER NOT NULL, xui TEXT NOT NULL, path TEXT NOT NULL,
+  old_etag TEXT, new_etag TEXT, origin TEXT NOT NULL, at INTEGER NOT NULL, writer TEXT NOT NULL
+);`;
+
+const KEY_WHERE = 'auid = ? AND tree = ? AND xui = ? AND path = ?';
+
+/**
+ * Opens (creating if needed) the store in the SQLite file at `path`, or in memory for
+ * `':memory:'`. The directory must exist.
+ */
+export async function openSqliteStore(path: string): Promise<DocumentStore> {
+  // Imported here so that merely loading this module never touches node:sqlite.
+  const { DatabaseSync } = await import('node:sqlite');
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+    // busy_timeout first: switching to WAL and creating tables may meet another process's lock.
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = NORMAL');
+    db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+  } catch (err) {
+    throw new StoreUnavailable(`cannot open SQLite database ${path}: ${describe(err)}`, { cause: err });
+  }
+  return new SqliteStore(db);
+}
+
+class SqliteStore implements DocumentStore {
+  readonly sql: SqlRunner;
+  readonly #db: DatabaseSync;
+  readonly #listeners = new ChangeListeners();
+  readonly #statements = new Map<string, StatementSync>();
+  readonly #writer = newEtag();
+  #closed = false;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    const prepare = (sql: string) => this.#prepare(sql);
+    const run = <T>(fn: () => T) => this.#guard(fn);
+    this.sql = {
+      dialect: 'sqlite',
+      async query<R extends Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []) {
+        return run(() => prepare(sql).all(...(params as SQLInputValue[])) as R[]);
+      },
+      async run(sql: string, params: readonly SqlValue[] = []) {
+        return run(() => Number(prepare(sql).run(...(params as SQLInputValue[])).changes));
+      },
+      async exec(sql: string) {
+        run(() => db.exec(sql));
+      },
+    };
+  }
+
+  async get(key: DocKey): Promise<StoredDoc | undefined> {
+    const row = this.#guard(() =>
+      this.#prepare(`SELECT etag, body, modified FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`).get(...keyParams(key)),
+    ) as { etag: string; body: string; modified: number } | undefined;
+    return row && { key, etag: row.etag, body: row.body, modified: row.modified };
+  }
+
+  async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN): Promise<WriteResult> {
+    const k = keyParams(key);
+    const etag = newEtag();
+    const now = Date.now();
+    const change = this.#write(() => {
+      const current = this.#currentEtag(k);
+      if (expect === 'absent' ? current !== null : expect !== 'any' && expect.etag !== current) {
+        throw new EtagMismatch(current);
+      }
+      if (current === null) {
+        this.#prepare(`INSERT INTO ${DOCUMENTS_TABLE} (auid, tree, xui, path, etag, body, modified) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+          .run(...k, etag, body, now);
+      } else {
+        this.#prepare(`UPDATE ${DOCUMENTS_TABLE} SET etag = ?, body = ?, modified = ? WHERE ${KEY_WHERE}`).run(etag, body, now, ...k);
+      }
+      return this.#appendChange(key, k, current, etag, origin, now);
+    });
+    return { etag, created: change.oldEtag === null };
+  }
+
+  async delete(key: DocKey, expect: 'any' | { readonly etag: string }, origin = DEFAULT_ORIGIN): Promise<boolean> {
+    const k = keyParams(key);
+    const change = this.#write(() => {
+      const current = this.#currentEtag(k);
+      if (expect !== 'any' && expect.etag !== current) throw new EtagMismatch(current);
+      if (current === null) return undefined;
+      this.#prepare(`DELETE FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`).run(...k);
+      return this.#appendChange(key, k, current, null, origin, Date.now());
+    });
+    return change !== undefined;
+  }
+
+  async *list(filter: { auid?: string; xui?: string | null } = {}): AsyncIterable<Omit<StoredDoc, 'body'>> {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (filter.auid !== undefined) {
+      where.push('auid = ?');
+      params.push(filter.auid);
+    }
+    if (filter.xui === null) where.push('tree = 0');
+    else if (filter.xui !== undefined) {
+      where.push('tree = 1 AND xui = ?');
+      params.push(filter.xui);
+    }
+    const sql =
+      `SELECT auid, tree, xui, path, etag, modified FROM ${DOCUMENTS_TABLE}` +
+      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+      ' ORDER BY auid, tree, xui, path';
+    // Read the whole listing first (no bodies, so small): a cursor kept open across
+    // yields would interleave with writes on the same connection.
+    const rows = this.#guard(() => this.#prepare(sql).all(...params)) as unknown as Array<{
+      auid: string; tree: number; xui: string; path: string; etag: string; modified: number;
+    }>;
+    for (const r of rows) yield { key: keyFromColumns(r.auid, r.tree, r.xui, r.path), etag: r.etag, modified: r.modified };
+  }
+
+  async changes(after: number, limit = DEFAULT_CHANGES_LIMIT): Promise<DocChange[]> {
+    const rows = this.#guard(() =>
+      this.#prepare(`SELECT ${CHANGE_COLUMNS} FROM ${CHANGES_TABLE} WHERE seq > ? ORDER BY seq LIMIT ?`).all(after, limit),
+    ) as unknown as ChangeRow[];
+    return rows.map(changeFromRow);
+  }
+
+  async lastSeq(): Promise<number> {
+    const row = this.#guard(() => this.#prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${CHANGES_TABLE}`).get()) as { seq: number };
+    return row.seq;
+  }
+
+  subscribe(listener: (change: DocChange) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    this.#statements.clear();
+    this.#db.close();
+  }
+
+  #prepare(sql: string): StatementSync {
+    let stmt = this.#statements.get(sql);
+    if (stmt === undefined) {
+      stmt = this.#db.prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  #currentEtag(k: [string, number, string, string]): string | null {
+    const row = this.#prepare(`SELECT etag FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`).get(...k) as { etag: string } | undefined;
+    return row === undefined ? null : row.etag;
+  }
+
+  #appendChange(
+    key: DocKey, k: [string, number, string, string], oldEtag: string | null, newEtag: string | null, origin: string, at: number,
+  ): DocChange {
+    const row = this.#prepare(
+      `INSERT INTO ${CHANGES_TABLE} (auid, tree, xui, path, old_etag, new_etag, origin, at, writer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+    ).get(...k, oldEtag, newEtag, origin, at, this.#writer) as { seq: number };
+    return { seq: row.seq, key, oldEtag, newEtag, origin, at };
+  }
+
+  /** Runs `fn` in a write transaction; tells subscribers about the change once committed. */
+  #write<T extends DocChange | undefined>(fn: () => T): T {
+    const change = this.#guard(() => {
+      this.#prepare('BEGIN IMMEDIATE').run();
+      try {
+        const result = fn();
+        this.#prepare('COMMIT').run();
+        return result;
+      } catch (err) {
+        if (this.#db.isTransaction) this.#prepare('ROLLBACK').run();
+        throw err;
+      }
+    });
+    if (change !== undefined) this.#listeners.emit(change);
+    return change;
+  }
+
+  /** Runs a database call, turning driver failures the caller may retry into StoreUnavailable. */
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (this.#closed) throw new StoreUnavailable('document store is closed', { cause: err });
+      throw isTransient(err) ? new StoreUnavailable(`SQLite: ${describe(err)}`, { cause: err }) : err;
+    }
+  }
+}
+
+/** BUSY, LOCKED, IOERR, FULL, CANTOPEN: conditions of the file, not of the statement. */
+const TRANSIENT_CODES = new Set([5, 6, 10, 13, 14]);
+
+function isTransient(err: unknown): boolean {
+  const code = (err as { errcode?: unknown }).errcode;
+  return typeof code === 'number' && TRANSIENT_CODES.has(code & 0xff);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
