@@ -40,6 +40,12 @@ export interface ItemRef {
 
 export interface RemoteItem extends ItemRef {
   readonly fields: ItemFields;
+  /**
+   * Time of the item's last change on the remote, milliseconds since the epoch, when the
+   * backend records one (LDAP modifyTimestamp, SQL updated_at). Optional; used only by the
+   * `newest-wins` conflict policy (an unknown time counts as newest).
+   */
+  readonly modified?: number;
 }
 
 /** Result of an incremental change query. */
