@@ -3,8 +3,9 @@
  * every challenge the server accepts.
  *
  * Usage (src/http): `const auth = createAuthenticator({ users, allowBasic, ... })`, then per
- * request `const principal = await auth.authenticate(req, auth.realmFor(parsedUri.xui))`
- * followed by `authorize(principal, key, access)` from authorize.ts.
+ * request `const principal = await auth.authenticate(req, realm)` followed by
+ * `authorize(principal, key, access)` from authorize.ts. The realm is `auth.realm` when set,
+ * else the domain of the XUI in the request URI, else `auth.defaultDomain` (global tree).
  *
  * Unknown users, wrong passwords and malformed credentials all end in the same 401, and an
  * unknown user is checked against a dummy HA1 so the work done is the same.
@@ -14,7 +15,6 @@ import type { Principal } from '../appusage/types.ts';
 import { Unauthorized } from '../xcap/errors.ts';
 import { BasicAuth, basicChallenge } from './basic.ts';
 import { DigestAuth, parseDigestCredentials } from './digest.ts';
-import { xuiDomain } from './login.ts';
 import type { DigestAlgorithm, UserSource } from './types.ts';
 
 /** The parts of an HTTP request authentication looks at (an express Request fits). */
@@ -27,10 +27,6 @@ export interface AuthRequest {
 
 export interface AuthenticatorOptions {
   readonly users: UserSource;
-  /** Fixed realm (config `auth.realm`); unset = the domain of the XUI in the request URI. */
-  readonly realm?: string;
-  /** Realm for the global tree and XUIs without a domain (config `auth.defaultDomain`). @defaultValue `localhost` */
-  readonly defaultDomain?: string;
   /** Accept and offer Basic (only behind TLS). */
   readonly allowBasic: boolean;
   /** Nonce HMAC key, the same on every replica (config `auth.nonceSecret` as bytes). @defaultValue random per process */
@@ -49,9 +45,6 @@ export interface AuthenticatorOptions {
 }
 
 export interface Authenticator {
-  /** The realm for a request whose URI names `xui` (`null` for the global tree). */
-  realmFor(xui: string | null): string;
-
   /**
    * Resolves with the authenticated user. Throws `Unauthorized` (with a Digest challenge per
    * algorithm, plus Basic when allowed) when credentials are missing, malformed, for another
@@ -64,8 +57,6 @@ export interface Authenticator {
 
 export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const { users, allowBasic } = opts;
-  const fixedRealm = opts.realm;
-  const defaultDomain = opts.defaultDomain ?? 'localhost';
   const algorithms = (opts.algorithms ?? ['SHA-256', 'MD5']).filter((a) => users.algorithms.includes(a));
   const digest = new DigestAuth({
     secret: opts.nonceSecret ?? randomBytes(32),
@@ -95,10 +86,6 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   }
 
   return {
-    realmFor(xui) {
-      return fixedRealm ?? (xui === null ? undefined : xuiDomain(xui)) ?? defaultDomain;
-    },
-
     async authenticate(req, realm) {
       const raw = req.headers.authorization;
       const header = Array.isArray(raw) ? raw[0] : raw;

@@ -23,12 +23,6 @@ export function parseXui(xui: string): XuiParts | undefined {
   return { scheme: m[1] as string, user: m[2] as string, domain: m[3] as string };
 }
 
-/** The domain of an XUI (`example.com`), or `undefined` when it has none. */
-export function xuiDomain(xui: string): string | undefined {
-  const at = xui.lastIndexOf('@');
-  return at < 0 || at === xui.length - 1 ? undefined : xui.slice(at + 1);
-}
-
 /** The full login form `alice@example.com` of a user XUI. */
 export function fullLogin(parts: XuiParts): string {
   return `${parts.user}@${parts.domain}`;

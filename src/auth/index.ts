@@ -1,0 +1,40 @@
+/**
+ * Builds authentication from the validated `auth` config: the local user table in the
+ * store's database, plus an htdigest file when configured, behind a short cache; the
+ * Digest/Basic authenticator; and the default authorization.
+ */
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import type { DocumentStore } from '../store/types.ts';
+import { createAuthenticator, type Authenticator } from './authenticator.ts';
+import { authorize } from './authorize.ts';
+import { HtdigestUsers } from './htdigest.ts';
+import { LocalUsers } from './local-users.ts';
+import { cachedSource, chainSources } from './sources.ts';
+import type { UserSource } from './types.ts';
+
+export interface Auth {
+  readonly authenticator: Authenticator;
+  readonly authorize: typeof authorize;
+  /** The local user table (for the admin API). */
+  readonly users: LocalUsers;
+  /** Nothing to release today (sources use the store's connection); kept for sources that will. */
+  close(): Promise<void>;
+}
+
+export async function createAuth(cfg: Config['auth'], store: DocumentStore, log: Logger): Promise<Auth> {
+  const users = await LocalUsers.open(store.sql);
+  const sources: UserSource[] = [users];
+  if (cfg.htdigestFile !== undefined) {
+    sources.push(await HtdigestUsers.open(cfg.htdigestFile));
+    log.info({ file: cfg.htdigestFile }, 'htdigest users enabled: Digest offers MD5 only');
+  }
+  if (cfg.nonceSecret === undefined) log.info('auth.nonceSecret unset: nonces are valid on this process only');
+  const authenticator = createAuthenticator({
+    users: cachedSource(chainSources(sources)),
+    allowBasic: cfg.allowBasic,
+    nonceSecret: cfg.nonceSecret === undefined ? undefined : Buffer.from(cfg.nonceSecret, 'utf8'),
+    nonceTtlSeconds: cfg.nonceTtlSeconds,
+  });
+  return { authenticator, authorize, users, close: async () => {} };
+}

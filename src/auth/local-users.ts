@@ -1,0 +1,127 @@
+/**
+ * The local user table, kept in the store's own database through its `SqlRunner` (SQLite
+ * or PostgreSQL, same SQL). Managed with `xcap-bridge user add|remove|list`.
+ *
+ * Table `xcap_users`: one row per XUI with its realm and four HA1 values (MD5 and SHA-256,
+ * for the login `alice` and for `alice@example.com`), never the password. The realm is
+ * fixed when the user is added: it must be the realm the server challenges with (the XUI's
+ * domain unless `auth.realm` is set), so changing `auth.realm` means re-adding users.
+ *
+ * Every lookup is one indexed query; put a cache in front for the hot path if the database
+ * is remote.
+ */
+import type { SqlRunner } from '../store/types.ts';
+import { computeHa1Pair } from './hash.ts';
+import { fullLogin, parseXui } from './login.ts';
+import type { DigestAlgorithm, UserInfo, UserRecord, UserSource } from './types.ts';
+
+/** `add` was given something that is not `sip:user@domain` / `sips:user@domain`. */
+export class InvalidXui extends Error {
+  constructor(xui: string) {
+    super(`not a user XUI (expected sip:user@domain): ${xui}`);
+    this.name = 'InvalidXui';
+  }
+}
+
+/** `add` was given an XUI that already has a user. */
+export class UserExists extends Error {
+  constructor(xui: string) {
+    super(`user already exists: ${xui}`);
+    this.name = 'UserExists';
+  }
+}
+
+/** `add` was given an empty password. */
+export class EmptyPassword extends Error {
+  constructor() {
+    super('password must not be empty');
+    this.name = 'EmptyPassword';
+  }
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS xcap_users (
+  xui TEXT PRIMARY KEY,
+  login TEXT NOT NULL,
+  full_login TEXT NOT NULL,
+  realm TEXT NOT NULL,
+  admin INTEGER NOT NULL,
+  ha1_md5 TEXT NOT NULL,
+  ha1_sha256 TEXT NOT NULL,
+  full_ha1_md5 TEXT NOT NULL,
+  full_ha1_sha256 TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS xcap_users_login ON xcap_users (login, realm);
+CREATE INDEX IF NOT EXISTS xcap_users_full_login ON xcap_users (full_login, realm);
+`;
+
+interface LoginRow extends Record<string, unknown> {
+  xui: string;
+  admin: number | string;
+  md5: string;
+  sha256: string;
+}
+
+export class LocalUsers implements UserSource {
+  readonly algorithms: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
+  private readonly sql: SqlRunner;
+
+  private constructor(sql: SqlRunner) {
+    this.sql = sql;
+  }
+
+  /** Creates the table if missing (idempotent) and returns the source. */
+  static async open(sql: SqlRunner): Promise<LocalUsers> {
+    await sql.exec(SCHEMA);
+    return new LocalUsers(sql);
+  }
+
+  /**
+   * Adds a user. `realm` defaults to the XUI's domain. Throws `InvalidXui`, `EmptyPassword`,
+   * or `UserExists` (also when another process added the same XUI concurrently).
+   */
+  async add(xui: string, password: string, opts: { admin?: boolean; realm?: string } = {}): Promise<void> {
+    const parts = parseXui(xui);
+    if (parts === undefined) throw new InvalidXui(xui);
+    if (password === '') throw new EmptyPassword();
+    const realm = opts.realm ?? parts.domain;
+    const full = fullLogin(parts);
+    const short = computeHa1Pair(parts.user, realm, password);
+    const long = computeHa1Pair(full, realm, password);
+    const inserted = await this.sql.run(
+      `INSERT INTO xcap_users (xui, login, full_login, realm, admin, ha1_md5, ha1_sha256, full_ha1_md5, full_ha1_sha256, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (xui) DO NOTHING`,
+      [xui, parts.user, full, realm, opts.admin ? 1 : 0, short.md5, short.sha256, long.md5, long.sha256, Date.now()],
+    );
+    if (inserted === 0) throw new UserExists(xui);
+  }
+
+  /** Deletes the user; resolves false when there was none. */
+  async remove(xui: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM xcap_users WHERE xui = ?', [xui])) > 0;
+  }
+
+  /** Every user, ordered by XUI. */
+  async list(): Promise<UserInfo[]> {
+    const rows = await this.sql.query<{ xui: string; admin: number | string }>('SELECT xui, admin FROM xcap_users ORDER BY xui');
+    return rows.map((r) => ({ xui: r.xui, admin: Number(r.admin) === 1 }));
+  }
+
+  async find(xui: string): Promise<UserInfo | undefined> {
+    const [row] = await this.sql.query<{ xui: string; admin: number | string }>('SELECT xui, admin FROM xcap_users WHERE xui = ?', [xui]);
+    return row === undefined ? undefined : { xui: row.xui, admin: Number(row.admin) === 1 };
+  }
+
+  async findByLogin(username: string, realm: string): Promise<UserRecord | undefined> {
+    // `alice@example.com` is the full form; `alice` the user part, which two domains sharing
+    // one configured realm could both have: then it names nobody (LIMIT 2 to see that).
+    const sql = username.includes('@')
+      ? 'SELECT xui, admin, full_ha1_md5 AS md5, full_ha1_sha256 AS sha256 FROM xcap_users WHERE full_login = ? AND realm = ? LIMIT 2'
+      : 'SELECT xui, admin, ha1_md5 AS md5, ha1_sha256 AS sha256 FROM xcap_users WHERE login = ? AND realm = ? LIMIT 2';
+    const rows = await this.sql.query<LoginRow>(sql, [username, realm]);
+    const row = rows[0];
+    if (row === undefined || rows.length > 1) return undefined;
+    return { xui: row.xui, admin: Number(row.admin) === 1, ha1: { md5: row.md5, sha256: row.sha256 } };
+  }
+}
