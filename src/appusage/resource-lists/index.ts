@@ -1,0 +1,95 @@
+/**
+ * resource-lists application usage (RFC 4826 §3.4): contact lists.
+ *
+ * Beyond the schema (§3.4.3) the usage enforces §3.4.5: within one parent, `<list name>`,
+ * `<entry uri>`, `<entry-ref ref>` and `<external anchor>` values are unique; `ref` is a
+ * relative path reference from the XCAP root into a resource-lists document; `anchor` is
+ * an absolute HTTP URI.
+ *
+ * Lenient flag `entry-without-uri` (Snom, Bria): `<entry>` elements without `uri` that carry
+ * their data in `cp:prop` name/value pairs are accepted. The schema still checks everything
+ * else about them (a placeholder `uri` is set on the validation copy only), and they take
+ * no part in uri uniqueness.
+ */
+import type { Element } from '@xmldom/xmldom';
+import { ConstraintFailure } from '../../xcap/errors.ts';
+import { childElements, rootElement } from '../common/dom.ts';
+import { schemaFile } from '../common/paths.ts';
+import { requireUniqueAttribute, step } from '../common/unique.ts';
+import { loadSchema } from '../schema.ts';
+import type { ValidateOptions } from '../schema.ts';
+import type { AppUsage } from '../types.ts';
+
+export const RESOURCE_LISTS_NS = 'urn:ietf:params:xml:ns:resource-lists';
+
+/** Leniency flag name (config `clients.<name>.lenient`). */
+export const ENTRY_WITHOUT_URI = 'entry-without-uri';
+
+const schema = loadSchema(schemaFile('resource-lists/resource-lists.xsd'), {
+  imports: [schemaFile('common/xml.xsd')],
+});
+
+const LENIENT_ENTRIES: ValidateOptions = {
+  fill: [
+    {
+      select: '//rl:entry[not(@uri)]',
+      namespaces: { rl: RESOURCE_LISTS_NS },
+      attribute: 'uri',
+      value: 'urn:x-xcap-bridge:entry-without-uri',
+    },
+  ],
+};
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+
+/**
+ * Checks the §3.4.5 constraints on the children of one list-like element (a `<list>`, or an
+ * rls-services `<list>` whose children are resource-lists elements) and below it.
+ * `path` is the node selector of `container`.
+ */
+export function checkListConstraints(container: Element, path: string): void {
+  const lists = childElements(container, RESOURCE_LISTS_NS, 'list');
+  const entries = childElements(container, RESOURCE_LISTS_NS, 'entry');
+  const refs = childElements(container, RESOURCE_LISTS_NS, 'entry-ref');
+  const externals = childElements(container, RESOURCE_LISTS_NS, 'external');
+  requireUniqueAttribute(lists, 'name', (i) => `${path}/${step('list', i)}`);
+  requireUniqueAttribute(entries, 'uri', (i) => `${path}/${step('entry', i)}`);
+  requireUniqueAttribute(refs, 'ref', (i) => `${path}/${step('entry-ref', i)}`);
+  requireUniqueAttribute(externals, 'anchor', (i) => `${path}/${step('external', i)}`);
+  for (const ref of refs) checkRef(ref.getAttribute('ref') ?? '');
+  for (const ext of externals) {
+    if (ext.hasAttribute('anchor')) checkAnchor(ext.getAttribute('anchor') as string);
+  }
+  lists.forEach((list, i) => checkListConstraints(list, `${path}/${step('list', i)}`));
+}
+
+/** `ref`: relative to the XCAP root, naming an element of a resource-lists document. */
+function checkRef(ref: string): void {
+  if (SCHEME.test(ref) || ref.startsWith('/')) {
+    throw new ConstraintFailure(`entry-ref ${ref} must be a relative path reference from the XCAP root`);
+  }
+  if (!ref.startsWith('resource-lists/') || !ref.includes('/~~/')) {
+    throw new ConstraintFailure(`entry-ref ${ref} must select an entry of a resource-lists document`);
+  }
+}
+
+/** `anchor`: an absolute HTTP URI (of a list on this or another XCAP server). */
+function checkAnchor(anchor: string): void {
+  if (!/^https?:\/\/[^/]/i.test(anchor)) {
+    throw new ConstraintFailure(`external anchor ${anchor} must be an absolute HTTP URI`);
+  }
+}
+
+export const resourceLists: AppUsage = {
+  auid: 'resource-lists',
+  mimeType: 'application/resource-lists+xml',
+  defaultNamespace: RESOURCE_LISTS_NS,
+  namespaces: [RESOURCE_LISTS_NS],
+  scopes: { global: true, users: true },
+
+  validate(doc, text, ctx) {
+    schema.validate(text, ctx.lenient.has(ENTRY_WITHOUT_URI) ? LENIENT_ENTRIES : undefined);
+    // The root holds only <list> children (schema), so the list walk covers it too.
+    checkListConstraints(rootElement(doc), 'resource-lists');
+  },
+};

@@ -1,0 +1,130 @@
+/**
+ * rls-services application usage (RFC 4826 §4.4): resource list server services.
+ *
+ * Constraints (§4.4.5): a service `uri` is unique within the document and across every
+ * user's rls-services documents on this server (the URI is what a SUBSCRIBE addresses);
+ * a `<resource-list>` is an absolute HTTP URI below this XCAP root pointing into a
+ * resource-lists document; an inline `<list>` follows the resource-lists rules.
+ *
+ * `global/index` is generated (§4.4.8): the union of the services of every user's
+ * `index` document, read-only.
+ */
+import type { Element } from '@xmldom/xmldom';
+import { DOMImplementation, XMLSerializer } from '@xmldom/xmldom';
+import { ConstraintFailure } from '../../xcap/errors.ts';
+import type { DocKey, DocumentStore } from '../../store/types.ts';
+import { childElements, rootElement } from '../common/dom.ts';
+import { schemaFile } from '../common/paths.ts';
+import { parseStored } from '../common/stored.ts';
+import { requireUniqueAttribute, step, uniquenessFailure } from '../common/unique.ts';
+import { checkListConstraints, RESOURCE_LISTS_NS } from '../resource-lists/index.ts';
+import { loadSchema } from '../schema.ts';
+import type { AppUsage, UsageContext } from '../types.ts';
+
+export const RLS_SERVICES_NS = 'urn:ietf:params:xml:ns:rls-services';
+const AUID = 'rls-services';
+
+const schema = loadSchema(schemaFile('rls-services/rls-services.xsd'), {
+  imports: [schemaFile('resource-lists/resource-lists.xsd'), schemaFile('common/xml.xsd')],
+});
+
+/** Service URIs per stored document, by store, reused while the document's ETag holds. */
+const serviceUriCache = new WeakMap<DocumentStore, Map<string, { etag: string; uris: string[] }>>();
+
+function serviceUris(root: Element): string[] {
+  return childElements(root, RLS_SERVICES_NS, 'service').map((s) => s.getAttribute('uri') ?? '');
+}
+
+/** Every service URI of every other rls-services document in the store. */
+async function urisElsewhere(ctx: UsageContext): Promise<Set<string>> {
+  let cache = serviceUriCache.get(ctx.store);
+  if (cache === undefined) serviceUriCache.set(ctx.store, (cache = new Map()));
+  const out = new Set<string>();
+  for await (const meta of ctx.store.list({ auid: AUID })) {
+    if (sameKey(meta.key, ctx.key)) continue;
+    const id = `${meta.key.xui ?? ''}\u0000${meta.key.path}`;
+    let hit = cache.get(id);
+    if (hit === undefined || hit.etag !== meta.etag) {
+      const stored = await ctx.store.get(meta.key);
+      const doc = stored === undefined ? undefined : parseStored(stored.body);
+      hit = { etag: stored?.etag ?? meta.etag, uris: doc ? serviceUris(rootElement(doc)) : [] };
+      cache.set(id, hit);
+    }
+    for (const uri of hit.uris) out.add(uri);
+  }
+  return out;
+}
+
+function sameKey(a: DocKey, b: DocKey): boolean {
+  return a.auid === b.auid && a.xui === b.xui && a.path === b.path;
+}
+
+/** The path part of the XCAP root (`rootUri` may be a path or an absolute URI). */
+function rootPath(rootUri: string): string {
+  const path = rootUri.startsWith('/') ? rootUri : new URL(rootUri).pathname;
+  return path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function checkResourceList(value: string, ctx: UsageContext): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConstraintFailure(`resource-list ${value} must be an absolute HTTP URI`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConstraintFailure(`resource-list ${value} must be an absolute HTTP URI`);
+  }
+  if (!url.pathname.startsWith(`${rootPath(ctx.rootUri)}/resource-lists/`) || !url.pathname.includes('/~~/')) {
+    throw new ConstraintFailure(`resource-list ${value} must select a list of a resource-lists document on this server`);
+  }
+}
+
+function isGlobalIndex(key: DocKey): boolean {
+  return key.xui === null && key.path === 'index';
+}
+
+export const rlsServices: AppUsage = {
+  auid: AUID,
+  mimeType: 'application/rls-services+xml',
+  defaultNamespace: RLS_SERVICES_NS,
+  namespaces: [RLS_SERVICES_NS, RESOURCE_LISTS_NS],
+  scopes: { global: true, users: true },
+
+  async validate(doc, text, ctx) {
+    schema.validate(text);
+    const services = childElements(rootElement(doc), RLS_SERVICES_NS, 'service');
+    const stepOf = (i: number): string => `rls-services/${step('service', i)}`;
+    services.forEach((service, i) => {
+      const ref = childElements(service, RLS_SERVICES_NS, 'resource-list')[0];
+      if (ref !== undefined) checkResourceList((ref.textContent ?? '').trim(), ctx);
+      const list = childElements(service, RLS_SERVICES_NS, 'list')[0];
+      if (list !== undefined) checkListConstraints(list, `${stepOf(i)}/list`);
+    });
+    const elsewhere = await urisElsewhere(ctx);
+    requireUniqueAttribute(services, 'uri', stepOf, elsewhere);
+    const mine = new Set(serviceUris(rootElement(doc)));
+    services.forEach((service, i) => {
+      const uri = service.getAttribute('uri') ?? '';
+      if (elsewhere.has(uri)) {
+        throw uniquenessFailure(`${stepOf(i)}/@uri`, uri, (v) => elsewhere.has(v) || mine.has(v));
+      }
+    });
+  },
+
+  async generated(key, ctx) {
+    if (!isGlobalIndex(key)) return undefined;
+    const out = new DOMImplementation().createDocument(RLS_SERVICES_NS, 'rls-services', null);
+    const union = rootElement(out);
+    for await (const meta of ctx.store.list({ auid: AUID })) {
+      if (meta.key.xui === null || meta.key.path !== 'index') continue;
+      const stored = await ctx.store.get(meta.key);
+      const doc = stored === undefined ? undefined : parseStored(stored.body);
+      if (doc === undefined) continue;
+      for (const service of childElements(rootElement(doc), RLS_SERVICES_NS, 'service')) {
+        union.appendChild(out.importNode(service, true));
+      }
+    }
+    return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(out)}`;
+  },
+};

@@ -1,0 +1,193 @@
+/**
+ * XML Schema validation for application usages (RFC 4825 §5.3), on libxml2-wasm.
+ *
+ * A schema is compiled once at start-up with `loadSchema` and then validates any number of
+ * documents. `xs:import`s between the project's own .xsd files are served from memory by one
+ * input provider that knows only the files handed to `loadSchema`: nothing is fetched from
+ * the network or read from anywhere else. Instance documents are parsed without DTD loading,
+ * external entities or entity substitution.
+ *
+ * libxml2 documents live in wasm memory, outside the JS garbage collector: every document
+ * parsed here is disposed before `validate` returns, error or not.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  ParseOption,
+  XmlDocument,
+  XmlLibError,
+  XmlParseError,
+  XsdValidator,
+  xmlRegisterInputProvider,
+} from 'libxml2-wasm';
+import type { XmlInputProvider } from 'libxml2-wasm';
+import { NotWellFormed, SchemaValidationError } from '../xcap/errors.ts';
+
+/**
+ * Sets an attribute on selected elements of the copy being validated (never on the
+ * caller's document), so a lenient mode can accept a known client deviation while the rest
+ * of the element is still checked.
+ */
+export interface AttributeFill {
+  /** XPath 1.0 selecting the elements to patch, e.g. `//rl:entry[not(@uri)]`. */
+  readonly select: string;
+  /** Prefixes used in `select`. */
+  readonly namespaces: Readonly<Record<string, string>>;
+  /** Unqualified attribute name to set. */
+  readonly attribute: string;
+  readonly value: string;
+}
+
+export interface ValidateOptions {
+  readonly fill?: readonly AttributeFill[];
+}
+
+export interface SchemaValidator {
+  /**
+   * Validates a complete document given as text. Returns normally when it is valid.
+   * Throws `SchemaValidationError` whose phrase is libxml2's first complaint (namespace
+   * URIs elided), or `NotWellFormed` if `text` does not parse at all.
+   */
+  validate(text: string, options?: ValidateOptions): void;
+}
+
+export interface LoadSchemaOptions {
+  /** Other .xsd files of the project that the main one imports (directly or not), by path. */
+  readonly imports?: readonly string[];
+}
+
+/** Instance documents: no network, no external entities, no DTD loading, no entity substitution. */
+const INSTANCE_PARSE = ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XXE;
+
+/**
+ * Compiles the schema at `mainXsdPath`. Throws a plain `Error` naming the file and
+ * libxml2's complaint when a file is missing or the schema does not compile.
+ */
+export function loadSchema(mainXsdPath: string, options: LoadSchemaOptions = {}): SchemaValidator {
+  const mainPath = resolve(mainXsdPath);
+  for (const p of options.imports ?? []) schemaFiles.register(resolve(p), readSchemaFile(p));
+  const mainBytes = readSchemaFile(mainPath);
+  schemaFiles.register(mainPath, mainBytes);
+  let compiled: XsdValidator;
+  const xsdDoc = parseSchemaDocument(mainPath, mainBytes);
+  try {
+    compiled = XsdValidator.fromDoc(xsdDoc);
+  } catch (err) {
+    throw new Error(`XML schema ${mainXsdPath} does not compile: ${firstMessage(err)}`, { cause: err });
+  } finally {
+    xsdDoc.dispose();
+  }
+  return new LibxmlSchemaValidator(compiled);
+}
+
+class LibxmlSchemaValidator implements SchemaValidator {
+  readonly #xsd: XsdValidator;
+
+  constructor(xsd: XsdValidator) {
+    this.#xsd = xsd;
+  }
+
+  validate(text: string, options?: ValidateOptions): void {
+    let doc: XmlDocument;
+    try {
+      doc = XmlDocument.fromString(text, { option: INSTANCE_PARSE });
+    } catch (err) {
+      if (err instanceof XmlParseError) throw new NotWellFormed(shortPhrase(firstMessage(err)));
+      throw err;
+    }
+    try {
+      for (const fill of options?.fill ?? []) applyFill(doc, fill);
+      this.#xsd.validate(doc);
+    } catch (err) {
+      if (err instanceof XmlLibError) throw new SchemaValidationError(shortPhrase(firstMessage(err)));
+      throw err;
+    } finally {
+      doc.dispose();
+    }
+  }
+}
+
+function applyFill(doc: XmlDocument, fill: AttributeFill): void {
+  for (const node of doc.find(fill.select, { ...fill.namespaces })) {
+    // Only elements carry attributes; the XPath is ours, so anything else is a programming slip.
+    if ('setAttr' in node && typeof node.setAttr === 'function') node.setAttr(fill.attribute, fill.value);
+  }
+}
+
+function readSchemaFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`XML schema ${path} cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function parseSchemaDocument(path: string, bytes: Uint8Array): XmlDocument {
+  try {
+    // The URL makes relative schemaLocation values resolve next to the file.
+    return XmlDocument.fromBuffer(bytes, { url: path, option: INSTANCE_PARSE });
+  } catch (err) {
+    throw new Error(`XML schema ${path} is not well-formed: ${firstMessage(err)}`, { cause: err });
+  }
+}
+
+function firstMessage(err: unknown): string {
+  if (err instanceof XmlLibError && err.details[0]) return err.details[0].message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** libxml2 names elements as `{namespace}local`; clients need the local name, not the URN. */
+function shortPhrase(message: string): string {
+  const phrase = message.replace(/\{[^}]*\}/g, '').replace(/\s+/g, ' ').trim();
+  return phrase.length > 200 ? `${phrase.slice(0, 197)}...` : phrase;
+}
+
+/**
+ * The one input provider: serves registered schema files from memory, by absolute path.
+ * libxml2 keeps providers for the process lifetime, so it is registered once, lazily.
+ */
+class SchemaFiles implements XmlInputProvider {
+  readonly #files = new Map<string, Uint8Array>();
+  readonly #open = new Map<number, { data: Uint8Array; pos: number }>();
+  #nextFd = 1;
+  #registered = false;
+
+  register(path: string, bytes: Uint8Array): void {
+    this.#files.set(path, bytes);
+    if (!this.#registered) {
+      if (!xmlRegisterInputProvider(this)) throw new Error('libxml2 refused the schema input provider');
+      this.#registered = true;
+    }
+  }
+
+  match(filename: string): boolean {
+    return this.#files.has(normalize(filename));
+  }
+
+  open(filename: string): number | undefined {
+    const data = this.#files.get(normalize(filename));
+    if (data === undefined) return undefined;
+    const fd = this.#nextFd++;
+    this.#open.set(fd, { data, pos: 0 });
+    return fd;
+  }
+
+  read(fd: number, buf: Uint8Array): number {
+    const f = this.#open.get(fd);
+    if (f === undefined) return -1;
+    const chunk = f.data.subarray(f.pos, f.pos + buf.byteLength);
+    buf.set(chunk);
+    f.pos += chunk.byteLength;
+    return chunk.byteLength;
+  }
+
+  close(fd: number): boolean {
+    return this.#open.delete(fd);
+  }
+}
+
+function normalize(filename: string): string {
+  return filename.startsWith('file://') ? decodeURIComponent(new URL(filename).pathname) : filename;
+}
+
+const schemaFiles = new SchemaFiles();
