@@ -1,0 +1,187 @@
+/**
+ * Every parse of client XML goes through here (@xmldom/xmldom 0.9), so the refusals are
+ * made once:
+ * - bodies must be UTF-8 (RFC 4825 §8.2.2, `not-utf-8`);
+ * - no DOCTYPE at all: entity declarations are refused without being expanded, so XXE
+ *   and entity-expansion bombs never run (CWE-611, CWE-776);
+ * - xmldom's lenient recoveries (unquoted attributes, undefined entities, content
+ *   outside the root) are errors, not warnings;
+ * - characters outside the XML Char production are refused (xmldom lets them through).
+ */
+import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
+import type { Document, Element, Node } from '@xmldom/xmldom';
+import { NotUtf8, NotWellFormed, NotXmlFrag } from './errors.ts';
+
+export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+export const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const serializer = new XMLSerializer();
+// C0 controls other than tab/LF/CR, and U+FFFE/U+FFFF: not XML Chars. (Lone surrogates
+// cannot come out of the fatal UTF-8 decoder.)
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const NON_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/** Decodes a request body; a leading BOM is dropped. @throws NotUtf8 on invalid UTF-8. */
+export function decodeUtf8(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new NotUtf8();
+  }
+}
+
+/**
+ * Parses a whole document: exactly one root element, optionally preceded by the XML
+ * declaration and surrounded by comments, processing instructions and whitespace.
+ * @throws NotWellFormed for anything else, including any DOCTYPE.
+ */
+export function parseDocument(text: string): Document {
+  const doc = parse(text, undefined, NotWellFormed);
+  if (doc.doctype) throw new NotWellFormed('DOCTYPE is not accepted');
+  return doc;
+}
+
+/**
+ * Parses the body of an element PUT (application/xcap-el+xml): exactly one element, with
+ * optional XML declaration, comments and whitespace around it (RFC 4825 §7.4 asks for
+ * one element; the extras are what clients send and carry no data).
+ *
+ * A fragment is written against the document it goes into: prefixes (and the default
+ * namespace) not declared in the fragment resolve as in scope at `context`, the element
+ * that will be its parent (the same bindings a GET of the element would have shown). So
+ * `<entry uri="..."/>` put under a resource-lists `<list>` is a resource-lists entry.
+ * The element returned belongs to a scratch document; import it before inserting.
+ * @throws NotXmlFrag when the body is not one well-formed element, or has a DOCTYPE.
+ */
+export function parseElementFragment(text: string, context: Element | null): Element {
+  const doc = parse(text, context === null ? undefined : inScopeNamespaces(context), NotXmlFrag);
+  if (doc.doctype) throw new NotXmlFrag('DOCTYPE is not accepted');
+  return doc.documentElement!;
+}
+
+/** Serializes a node; a detached element gets the namespace declarations it needs. */
+export function serialize(node: Node): string {
+  return serializer.serializeToString(node);
+}
+
+/**
+ * Whether `text` is a valid attribute value for an attribute PUT (RFC 4825 §8.2.2,
+ * `not-xml-att-value`): the AttValue production without its quotes, i.e. no `<`, every
+ * `&` starting a predefined entity or character reference, only XML characters, and not
+ * both quote characters raw (no quoting could enclose it).
+ */
+export function isValidAttValue(text: string): boolean {
+  if (text.includes('"') && text.includes("'")) return false;
+  return decodeReferences(text) !== null;
+}
+
+/**
+ * The value an AttValue body stands for: references decoded and literal whitespace
+ * normalized to spaces, as an XML parser would (XML 1.0 §3.3.3). Null if not valid per
+ * `isValidAttValue`.
+ */
+export function attValueToString(text: string): string | null {
+  if (!isValidAttValue(text)) return null;
+  return decodeReferences(text.replace(/\r\n|[\t\n\r]/g, ' '));
+}
+
+/** Escapes an attribute value as an AttValue body (inverse of `attValueToString`). */
+export function stringToAttValue(value: string): string {
+  return value.replace(/[&<"\t\n\r]/g, (c) => ATT_ESCAPES[c]!);
+}
+const ATT_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '"': '&quot;',
+  '\t': '&#9;',
+  '\n': '&#10;',
+  '\r': '&#13;',
+};
+
+const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/**
+ * Decodes the predefined entities and character references of AttValue content (quotes
+ * excluded). Null if it contains `<`, a `&` that starts no valid reference, or a
+ * non-XML character (raw or referenced).
+ */
+export function decodeReferences(text: string): string | null {
+  if (text.includes('<') || NON_XML_CHAR.test(text)) return null;
+  let amp = text.indexOf('&');
+  if (amp === -1) return text;
+  let out = '';
+  let from = 0;
+  while (amp !== -1) {
+    const semi = text.indexOf(';', amp);
+    // Longest reference is `&#x10FFFF;` / `&#1114111;`: bound the look-ahead.
+    if (semi === -1 || semi - amp > 10) return null;
+    const ref = text.slice(amp + 1, semi);
+    let ch: string | undefined;
+    if (ref.startsWith('#x')) ch = fromCodePoint(ref.slice(2), /^[0-9a-fA-F]+$/, 16);
+    else if (ref.startsWith('#')) ch = fromCodePoint(ref.slice(1), /^[0-9]+$/, 10);
+    else ch = Object.hasOwn(PREDEFINED, ref) ? PREDEFINED[ref] : undefined;
+    if (ch === undefined) return null;
+    out += text.slice(from, amp) + ch;
+    from = semi + 1;
+    amp = text.indexOf('&', from);
+  }
+  return out + text.slice(from);
+}
+
+function fromCodePoint(digits: string, shape: RegExp, radix: number): string | undefined {
+  if (!shape.test(digits)) return undefined;
+  const cp = parseInt(digits, radix);
+  const isChar =
+    cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+  return isChar ? String.fromCodePoint(cp) : undefined;
+}
+
+/**
+ * The namespace bindings in scope at `el` (prefix → URI, '' for the default namespace),
+ * from the xmlns attributes of `el` and its ancestors, nearest first. An undeclaration
+ * (`xmlns=""`) removes the default namespace. `xml` is left out (always bound).
+ */
+export function inScopeNamespaces(el: Element): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  const seen = new Set<string>();
+  for (let cur: Node | null = el; cur !== null && cur.nodeType === 1; cur = cur.parentNode) {
+    const attrs = (cur as Element).attributes;
+    for (let i = 0; i < attrs.length; i++) {
+      const a = attrs.item(i)!;
+      if (a.namespaceURI !== XMLNS_NS) continue;
+      const prefix = a.prefix === 'xmlns' ? a.localName! : '';
+      if (seen.has(prefix)) continue;
+      seen.add(prefix);
+      if (a.value !== '') out[prefix] = a.value;
+    }
+  }
+  return out;
+}
+
+type ErrorClass = typeof NotWellFormed | typeof NotXmlFrag;
+
+function parse(text: string, xmlns: Record<string, string> | undefined, Err: ErrorClass): Document {
+  if (NON_XML_CHAR.test(text)) throw new Err('character not allowed in XML');
+  const parser = new DOMParser({
+    locator: false,
+    xmlns,
+    onError: (level, message) => {
+      // U+FFFD is a legal character; xmldom only warns that it may be a decoding artefact.
+      if (level === 'warning' && message.startsWith('Unicode replacement')) return;
+      throw new Err(message);
+    },
+  });
+  try {
+    return parser.parseFromString(text, 'text/xml');
+  } catch (e) {
+    const cause = (e as { cause?: unknown }).cause;
+    if (cause instanceof Err) throw cause;
+    throw new Err(e instanceof Error ? firstLine(e.message) : 'not well-formed');
+  }
+}
+
+function firstLine(s: string): string {
+  const nl = s.indexOf('\n');
+  return (nl === -1 ? s : s.slice(0, nl)).slice(0, 200);
+}
