@@ -192,8 +192,10 @@ export function parseDigestCredentials(header: string): DigestCredentials | unde
   return { ...base, qop: 'auth', nc, ncText: f.nc, cnonce: f.cnonce };
 }
 
-// One auth-param: token = token | quoted-string, followed by a comma or the end.
-const PARAM_RE = /[ \t]*([A-Za-z0-9!#$%&'*+.^_`|~-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))[ \t]*(?:,|$)/y;
+// One auth-param: token = token | quoted-string, followed by a comma or the end. A `"` not
+// followed by a comma or the end stays in the value: python3-xcaplib sends selectors like
+// uri="...[@name="friends"]" with the quotes unescaped.
+const PARAM_RE = /[ \t]*([A-Za-z0-9!#$%&'*+.^_`|~-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.|"(?![ \t]*(?:,|$)))*)"|([^\s,"]*))[ \t]*(?:,|$)/y;
 
 /** Lowercased name → value of the auth-params after `from`; undefined on a syntax error. */
 function parseAuthParams(header: string, from: number): Record<string, string> | undefined {
