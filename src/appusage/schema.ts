@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import {
   ParseOption,
   XmlDocument,
+  XmlError,
   XmlLibError,
   XmlParseError,
   XsdValidator,
@@ -23,32 +24,13 @@ import {
 import type { XmlInputProvider } from 'libxml2-wasm';
 import { NotWellFormed, SchemaValidationError } from '../xcap/errors.ts';
 
-/**
- * Sets an attribute on selected elements of the copy being validated (never on the
- * caller's document), so a lenient mode can accept a known client deviation while the rest
- * of the element is still checked.
- */
-export interface AttributeFill {
-  /** XPath 1.0 selecting the elements to patch, e.g. `//rl:entry[not(@uri)]`. */
-  readonly select: string;
-  /** Prefixes used in `select`. */
-  readonly namespaces: Readonly<Record<string, string>>;
-  /** Unqualified attribute name to set. */
-  readonly attribute: string;
-  readonly value: string;
-}
-
-export interface ValidateOptions {
-  readonly fill?: readonly AttributeFill[];
-}
-
 export interface SchemaValidator {
   /**
    * Validates a complete document given as text. Returns normally when it is valid.
    * Throws `SchemaValidationError` whose phrase is libxml2's first complaint (namespace
    * URIs elided), or `NotWellFormed` if `text` does not parse at all.
    */
-  validate(text: string, options?: ValidateOptions): void;
+  validate(text: string): void;
 }
 
 export interface LoadSchemaOptions {
@@ -87,7 +69,7 @@ class LibxmlSchemaValidator implements SchemaValidator {
     this.#xsd = xsd;
   }
 
-  validate(text: string, options?: ValidateOptions): void {
+  validate(text: string): void {
     let doc: XmlDocument;
     try {
       doc = XmlDocument.fromString(text, { option: INSTANCE_PARSE });
@@ -96,21 +78,14 @@ class LibxmlSchemaValidator implements SchemaValidator {
       throw err;
     }
     try {
-      for (const fill of options?.fill ?? []) applyFill(doc, fill);
       this.#xsd.validate(doc);
     } catch (err) {
-      if (err instanceof XmlLibError) throw new SchemaValidationError(shortPhrase(firstMessage(err)));
+      // XmlError covers libxml2 refusing the tree outright (e.g. unexpanded entity references).
+      if (err instanceof XmlError) throw new SchemaValidationError(shortPhrase(firstMessage(err)));
       throw err;
     } finally {
       doc.dispose();
     }
-  }
-}
-
-function applyFill(doc: XmlDocument, fill: AttributeFill): void {
-  for (const node of doc.find(fill.select, { ...fill.namespaces })) {
-    // Only elements carry attributes; the XPath is ours, so anything else is a programming slip.
-    if ('setAttr' in node && typeof node.setAttr === 'function') node.setAttr(fill.attribute, fill.value);
   }
 }
 

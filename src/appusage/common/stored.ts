@@ -1,15 +1,14 @@
 /**
  * Reading other stored documents from inside a usage (cross-document constraints, generated
- * unions). Stored documents passed validation when written, so a plain namespace-aware
- * parse is enough; anything unparsable is skipped rather than failing someone else's request.
+ * unions). Anything that no longer parses is skipped rather than failing someone else's
+ * request.
  */
-import { DOMParser } from '@xmldom/xmldom';
 import type { Document } from '@xmldom/xmldom';
+import { parseDocument } from '../../xcap/xml.ts';
 
 export function parseStored(body: string): Document | undefined {
   try {
-    const doc = new DOMParser({ onError: () => {} }).parseFromString(body, 'text/xml');
-    return doc.documentElement === null ? undefined : doc;
+    return parseDocument(body);
   } catch {
     return undefined;
   }

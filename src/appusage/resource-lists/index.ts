@@ -8,16 +8,16 @@
  *
  * Lenient flag `entry-without-uri` (Snom, Bria): `<entry>` elements without `uri` that carry
  * their data in `cp:prop` name/value pairs are accepted. The schema still checks everything
- * else about them (a placeholder `uri` is set on the validation copy only), and they take
+ * else about them (a placeholder `uri` is set on a copy for the schema check), and they take
  * no part in uri uniqueness.
  */
-import type { Element } from '@xmldom/xmldom';
+import type { Document, Element } from '@xmldom/xmldom';
 import { ConstraintFailure } from '../../xcap/errors.ts';
+import { serialize } from '../../xcap/xml.ts';
 import { childElements, rootElement } from '../common/dom.ts';
 import { schemaFile } from '../common/paths.ts';
 import { requireUniqueAttribute, step } from '../common/unique.ts';
 import { loadSchema } from '../schema.ts';
-import type { ValidateOptions } from '../schema.ts';
 import type { AppUsage } from '../types.ts';
 
 export const RESOURCE_LISTS_NS = 'urn:ietf:params:xml:ns:resource-lists';
@@ -28,17 +28,6 @@ export const ENTRY_WITHOUT_URI = 'entry-without-uri';
 const schema = loadSchema(schemaFile('resource-lists/resource-lists.xsd'), {
   imports: [schemaFile('common/xml.xsd')],
 });
-
-const LENIENT_ENTRIES: ValidateOptions = {
-  fill: [
-    {
-      select: '//rl:entry[not(@uri)]',
-      namespaces: { rl: RESOURCE_LISTS_NS },
-      attribute: 'uri',
-      value: 'urn:x-xcap-bridge:entry-without-uri',
-    },
-  ],
-};
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
@@ -80,6 +69,22 @@ function checkAnchor(anchor: string): void {
   }
 }
 
+/**
+ * The text to validate in lenient mode: `text` itself when every entry has a uri, else a
+ * copy in which uri-less entries carry a placeholder (the caller's document is untouched).
+ */
+function withPlaceholderUris(doc: Document, text: string): string {
+  const bare = Array.from(doc.getElementsByTagNameNS(RESOURCE_LISTS_NS, 'entry')).filter((e) => !e.hasAttribute('uri'));
+  if (bare.length === 0) return text;
+  const copy = doc.cloneNode(true) as Document;
+  for (const entry of Array.from(copy.getElementsByTagNameNS(RESOURCE_LISTS_NS, 'entry'))) {
+    if (!entry.hasAttribute('uri')) entry.setAttribute('uri', PLACEHOLDER_URI);
+  }
+  return serialize(copy);
+}
+
+const PLACEHOLDER_URI = 'urn:x-xcap-bridge:entry-without-uri';
+
 export const resourceLists: AppUsage = {
   auid: 'resource-lists',
   mimeType: 'application/resource-lists+xml',
@@ -88,7 +93,7 @@ export const resourceLists: AppUsage = {
   scopes: { global: true, users: true },
 
   validate(doc, text, ctx) {
-    schema.validate(text, ctx.lenient.has(ENTRY_WITHOUT_URI) ? LENIENT_ENTRIES : undefined);
+    schema.validate(ctx.lenient.has(ENTRY_WITHOUT_URI) ? withPlaceholderUris(doc, text) : text);
     // The root holds only <list> children (schema), so the list walk covers it too.
     checkListConstraints(rootElement(doc), 'resource-lists');
   },

@@ -10,8 +10,9 @@
  * `index` document, read-only.
  */
 import type { Element } from '@xmldom/xmldom';
-import { DOMImplementation, XMLSerializer } from '@xmldom/xmldom';
+import { DOMImplementation } from '@xmldom/xmldom';
 import { ConstraintFailure } from '../../xcap/errors.ts';
+import { serialize } from '../../xcap/xml.ts';
 import type { DocKey, DocumentStore } from '../../store/types.ts';
 import { childElements, rootElement } from '../common/dom.ts';
 import { schemaFile } from '../common/paths.ts';
@@ -59,10 +60,14 @@ function sameKey(a: DocKey, b: DocKey): boolean {
   return a.auid === b.auid && a.xui === b.xui && a.path === b.path;
 }
 
-/** The path part of the XCAP root (`rootUri` may be a path or an absolute URI). */
-function rootPath(rootUri: string): string {
-  const path = rootUri.startsWith('/') ? rootUri : new URL(rootUri).pathname;
-  return path.endsWith('/') ? path.slice(0, -1) : path;
+/**
+ * Matches paths below this XCAP root's resource-lists tree. `rootUri` is a path (or an
+ * absolute URI); a `@realm` suffix some clients put on the root is optional in the reference.
+ */
+function resourceListsPrefix(rootUri: string): RegExp {
+  const path = rootUri === '' || rootUri.startsWith('/') ? rootUri : new URL(rootUri).pathname;
+  const bare = path.replace(/@[^/]*$/, '').replace(/\/$/, '');
+  return new RegExp(`^${bare.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(@[^/]*)?/resource-lists/`);
 }
 
 function checkResourceList(value: string, ctx: UsageContext): void {
@@ -75,7 +80,7 @@ function checkResourceList(value: string, ctx: UsageContext): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConstraintFailure(`resource-list ${value} must be an absolute HTTP URI`);
   }
-  if (!url.pathname.startsWith(`${rootPath(ctx.rootUri)}/resource-lists/`) || !url.pathname.includes('/~~/')) {
+  if (!resourceListsPrefix(ctx.rootUri).test(url.pathname) || !url.pathname.includes('/~~/')) {
     throw new ConstraintFailure(`resource-list ${value} must select a list of a resource-lists document on this server`);
   }
 }
@@ -125,6 +130,6 @@ export const rlsServices: AppUsage = {
         union.appendChild(out.importNode(service, true));
       }
     }
-    return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(out)}`;
+    return `<?xml version="1.0" encoding="UTF-8"?>\n${serialize(out)}`;
   },
 };

@@ -1,0 +1,36 @@
+/** Test helpers for usages: a real in-memory SQLite store and the context the XCAP core would pass. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { DocKey, DocumentStore } from '../../src/store/types.ts';
+import type { AppUsage, UsageContext } from '../../src/appusage/types.ts';
+import { parseDocument } from '../../src/xcap/xml.ts';
+
+export const ALICE = 'sip:alice@example.com';
+
+export function openStore(): Promise<DocumentStore> {
+  return openSqliteStore(':memory:');
+}
+
+export function fixture(name: string): string {
+  return readFileSync(join(import.meta.dirname, '..', 'fixtures', 'appusage', name), 'utf8');
+}
+
+export function context(store: DocumentStore, key: DocKey, lenient: readonly string[] = []): UsageContext {
+  return { key, store, lenient: new Set(lenient), rootUri: '/xcap-root' };
+}
+
+/** Runs `usage.validate` as the core does on a PUT of the whole document `text`. */
+export async function validate(usage: AppUsage, text: string, ctx: UsageContext): Promise<void> {
+  await usage.validate(parseDocument(text), text, ctx);
+}
+
+/** Resolves with what `p` rejected with (fails the test if it resolved). */
+export async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
