@@ -12,6 +12,10 @@ export interface SlapdService extends Service {
   readonly password: string;
   /** The database suffix; `ou=people,<suffix>` exists too. */
   readonly baseDn: string;
+  /** Stops slapd and starts it again on the same port with the same data (connections drop). */
+  restart(): Promise<void>;
+  /** Stops slapd, keeping the data, until `restart()`. */
+  halt(): Promise<void>;
 }
 
 const SUFFIX = 'dc=example,dc=com';
@@ -51,13 +55,25 @@ export async function startSlapd(): Promise<SlapdService> {
   writeFileSync(`${dir}/slapd.conf`, slapdConf(dir));
   const port = await freePort();
   const url = `ldap://127.0.0.1:${port}/`;
-  // A huge open-files limit makes slapd allocate per-descriptor tables up front; cap it.
-  const { child, output } = spawnService('sh', ['-c', `ulimit -n 1024; exec /usr/sbin/slapd -d 0 -h ${url} -f ${dir}/slapd.conf`]);
-  await waitForPort(port, child, output);
+  const launch = async () => {
+    // A huge open-files limit makes slapd allocate per-descriptor tables up front; cap it.
+    const { child, output } = spawnService('sh', ['-c', `ulimit -n 1024; exec /usr/sbin/slapd -d 0 -h ${url} -f ${dir}/slapd.conf`]);
+    await waitForPort(port, child, output);
+    return child;
+  };
+  let child = await launch();
   const seed = [
     `dn: ${SUFFIX}`, 'objectClass: dcObject', 'objectClass: organization', 'dc: example', 'o: Example', '',
     `dn: ou=people,${SUFFIX}`, 'objectClass: organizationalUnit', 'ou: people', '',
   ].join('\n');
   execFileSync('ldapadd', ['-x', '-H', url, '-D', ROOT_DN, '-w', PASSWORD], { input: seed, stdio: ['pipe', 'ignore', 'pipe'] });
-  return { url, bindDn: ROOT_DN, password: PASSWORD, baseDn: SUFFIX, stop: () => stopChild(child, dir) };
+  return {
+    url, bindDn: ROOT_DN, password: PASSWORD, baseDn: SUFFIX,
+    stop: () => stopChild(child, dir),
+    halt: () => stopChild(child),
+    restart: async () => {
+      await stopChild(child);
+      child = await launch();
+    },
+  };
 }

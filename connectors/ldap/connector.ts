@@ -1,0 +1,464 @@
+/**
+ * The LDAP connector (ldapts): a directory subtree seen as a collection of contacts.
+ *
+ * - COLLECTION: the search base DN; `''` means the configured `baseDn`. Entries below it
+ *   (scope `one` or `sub`) matching the configured filter are the items.
+ * - ID: entryUUID, or AD's objectGUID in its usual string form (see item-id.ts).
+ * - VERSION: the entry's entryCSN (configurable); `mt:<modifyTimestamp>` for entries
+ *   without it. Write-back asserts on the same attribute (RFC 4528), so `conditionalWrite`.
+ * - Entries whose uri cannot be built are skipped by list, read and changes alike; they
+ *   are counted (`skippedEntries`) and logged once per entry DN.
+ * - changes(): see change-token.ts for how the token works.
+ *
+ * One connection, opened on first use, bound once, re-used by every call; when the
+ * server closes it, the next call reconnects (and a read retries once on a reused
+ * connection that turns out dead).
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import {
+  AndFilter, Attribute, Change, Client, FilterParser, GreaterThanEqualsFilter, EqualityFilter, OrFilter,
+  type ClientOptions, type Entry, type Filter, type SearchOptions,
+} from 'ldapts';
+import type { Logger } from 'pino';
+import type { ChangeSet, Connector, ConnectorCapabilities, ItemFields, ItemRef, RemoteItem } from '../types.ts';
+import { NotFound, Rejected, VersionMismatch } from '../errors.ts';
+import { AssertionControl } from './assertion-control.ts';
+import { decodeToken, encodeToken, IdSet, Watermark } from './change-token.ts';
+import { readBindPassword, type LdapConnectorConfig } from './config.ts';
+import { childDn, escapeDnValue, normalizeDn, parseRdn } from './dn.ts';
+import { translateLdapError } from './errors.ts';
+import { idFilter, idOf } from './item-id.ts';
+import { EntryMapper, type EntryAttributes, type EntryValues } from './mapping.ts';
+
+export interface LdapConnectorDeps {
+  /** Warnings (skipped entries) go here; credentials are never passed to it. */
+  readonly logger?: Logger;
+  /** Where `bindPasswordEnv` is looked up. @defaultValue `process.env` */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Makes the ldapts client; tests pass one that counts requests. @defaultValue `new Client(options)` */
+  readonly createClient?: (options: ClientOptions) => Client;
+  /** Clock for the delete-scan interval, ms since epoch. @defaultValue `Date.now` */
+  readonly now?: () => number;
+}
+
+/** Ids per search when reading given items (one OR filter each). */
+const IDS_PER_SEARCH = 200;
+const MODIFY_TIMESTAMP = 'modifyTimestamp';
+const FALLBACK_VERSION = 'mt:';
+
+export class LdapConnector implements Connector {
+  readonly kind = 'ldap';
+  readonly capabilities: ConnectorCapabilities;
+  readonly #config: LdapConnectorConfig;
+  readonly #deps: LdapConnectorDeps;
+  readonly #client: Client;
+  readonly #filter: Filter;
+  readonly #mapper: EntryMapper;
+  readonly #readAttributes: string[];
+  readonly #listAttributes: string[];
+  #connecting: Promise<void> | undefined;
+  /** Naming context holding contextCSN, per collection DN. */
+  readonly #suffixes = new Map<string, string>();
+  /** Ids known at the last token, per collection (see change-token.ts). */
+  readonly #known = new Map<string, IdSet>();
+  readonly #skipped = new Set<string>();
+  #newlySkipped: string[] = [];
+
+  constructor(config: LdapConnectorConfig, deps: LdapConnectorDeps = {}) {
+    this.#config = config;
+    this.#deps = deps;
+    this.capabilities = { write: config.write?.enabled ?? false, conditionalWrite: true, changeFeed: true };
+    this.#filter = FilterParser.parseString(config.filter);
+    this.#mapper = new EntryMapper(config.mapping);
+    const base = [config.idAttribute, config.versionAttribute, MODIFY_TIMESTAMP];
+    this.#readAttributes = [...new Set([...base, ...this.#mapper.readAttributes])];
+    this.#listAttributes = [...new Set([...base, ...this.#mapper.uriAttributes])];
+    const secure = config.url.startsWith('ldaps:');
+    const options: ClientOptions = { url: config.url, timeout: config.timeoutMs, connectTimeout: config.connectTimeoutMs };
+    if (secure) options.tlsOptions = this.#tlsOptions();
+    this.#client = (deps.createClient ?? ((o) => new Client(o)))(options);
+  }
+
+  /** Entries skipped so far because their uri could not be built (distinct DNs). */
+  get skippedEntries(): number {
+    return this.#skipped.size;
+  }
+
+  // ---- Reading ---------------------------------------------------------------------
+
+  async *list(collection: string): AsyncIterable<ItemRef> {
+    const base = this.#base(collection);
+    for await (const entry of this.#search('list', base, this.#filter, this.#listAttributes)) {
+      const ref = this.#ref(entry);
+      if (ref && this.#mapper.uri(this.#values(entry)) !== undefined) yield ref;
+      else this.#skip(entry.dn);
+    }
+    this.#reportSkips(base);
+  }
+
+  async *read(collection: string, ids?: readonly string[]): AsyncIterable<RemoteItem> {
+    const base = this.#base(collection);
+    if (ids === undefined) {
+      for await (const entry of this.#search('read', base, this.#filter, this.#readAttributes)) {
+        const item = this.#item(entry);
+        if (item) yield item;
+      }
+    } else {
+      for (let i = 0; i < ids.length; i += IDS_PER_SEARCH) {
+        const filters = ids.slice(i, i + IDS_PER_SEARCH).flatMap((id) => idFilter(this.#config.idAttribute, id) ?? []);
+        if (filters.length === 0) continue;
+        const filter = new AndFilter({ filters: [this.#filter, new OrFilter({ filters })] });
+        for await (const entry of this.#search('read', base, filter, this.#readAttributes)) {
+          const item = this.#item(entry);
+          if (item) yield item;
+        }
+      }
+    }
+    this.#reportSkips(base);
+  }
+
+  async changes(collection: string, token?: string): Promise<ChangeSet | 'token-expired'> {
+    const base = this.#base(collection);
+    const key = normalizeDn(base);
+    const now = (this.#deps.now ?? Date.now)();
+    if (token === undefined) {
+      // Marker first: whatever changes during the read moves it, so the next run looks again.
+      const marker = await this.#marker(base);
+      const ids = new IdSet();
+      const mark = new Watermark();
+      const upserted: RemoteItem[] = [];
+      for await (const entry of this.#search('read', base, this.#filter, this.#readAttributes)) {
+        const item = this.#item(entry);
+        if (!item) continue;
+        mark.see(timestampOf(entry), item.id, item.version);
+        upserted.push(item);
+        ids.add(item.id);
+      }
+      this.#reportSkips(base);
+      this.#known.set(key, ids);
+      return { token: encodeToken({ collection: key, marker, since: mark.since, edge: mark.edge, ids: ids.digest, listedAt: now }), upserted, deleted: [] };
+    }
+
+    const t = decodeToken(token);
+    if (!t || t.collection !== key) return 'token-expired';
+    const marker = await this.#marker(base);
+    if (marker === t.marker) return { token, upserted: [], deleted: [] };
+
+    const known = this.#known.get(key);
+    const knownMatches = known !== undefined && known.digest === t.ids;
+    const scanDue = now - t.listedAt >= this.#config.deleteScanIntervalMs;
+    if (scanDue && !knownMatches) return 'token-expired';
+
+    const filter = t.since === '' ? this.#filter : new AndFilter({ filters: [this.#filter, new GreaterThanEqualsFilter({ attribute: MODIFY_TIMESTAMP, value: t.since })] });
+    const upserted: RemoteItem[] = [];
+    const mark = new Watermark(t.since, t.edge);
+    for await (const entry of this.#search('changes', base, filter, this.#readAttributes)) {
+      const item = this.#item(entry);
+      if (!item) continue;
+      const ts = timestampOf(entry);
+      if (mark.reported(ts, item.id, item.version)) continue;
+      mark.see(ts, item.id, item.version);
+      upserted.push(item);
+    }
+
+    let deleted: string[] = [];
+    let listedAt = t.listedAt;
+    let digest = t.ids;
+    if (knownMatches) {
+      if (scanDue) {
+        const current = new IdSet();
+        for await (const ref of this.list(collection)) current.add(ref.id);
+        deleted = [...known].filter((id) => !current.has(id));
+        this.#known.set(key, current);
+        digest = current.digest;
+        listedAt = now;
+      } else {
+        for (const item of upserted) known.add(item.id);
+        digest = known.digest;
+      }
+    }
+    this.#reportSkips(base);
+    const gone = new Set(deleted);
+    return {
+      token: encodeToken({ collection: key, marker, since: mark.since, edge: mark.edge, ids: digest, listedAt }),
+      upserted: gone.size === 0 ? upserted : upserted.filter((i) => !gone.has(i.id)),
+      deleted,
+    };
+  }
+
+  // ---- Writing ---------------------------------------------------------------------
+
+  async write(
+    collection: string,
+    item: { readonly id?: string; readonly fields: ItemFields },
+    expect: 'absent' | { readonly version: string },
+  ): Promise<ItemRef> {
+    const w = this.#writeConfig();
+    let attrs: { set: EntryAttributes; createOnly: EntryAttributes };
+    try {
+      attrs = this.#mapper.toAttributes(item.fields);
+    } catch (err) {
+      throw new Rejected(`LDAP write: ${(err as Error).message}`);
+    }
+    if (expect === 'absent') {
+      // The server assigns entryUUID; a client-chosen id cannot be honoured.
+      const name = attrs.set[w.rdnAttribute]?.[0] ?? attrs.createOnly[w.rdnAttribute]?.[0];
+      if (name === undefined) throw new Rejected(`LDAP write: the item gives no value for the naming attribute ${w.rdnAttribute}`);
+      const dn = childDn(w.rdnAttribute, name, w.containerDn ?? this.#base(collection));
+      const entry: Record<string, string[]> = { objectClass: w.objectClasses };
+      for (const [a, v] of Object.entries({ ...attrs.createOnly, ...attrs.set })) if (v.length > 0) entry[a] = v;
+      await this.#run('add', (c) => c.add(dn, entry), false);
+      return this.#refAt(dn);
+    }
+
+    if (item.id === undefined) throw new Rejected('LDAP write: replacing an item needs its id');
+    const current = await this.#find(this.#base(collection), item.id);
+    if (current.version !== expect.version) throw new VersionMismatch(`LDAP write: ${item.id} is at another version than expected`);
+    const rdn = parseRdn(current.dn);
+    const wanted = rdn ? attrs.set[Object.keys(attrs.set).find((a) => a.toLowerCase() === rdn.attribute.toLowerCase()) ?? ''] : undefined;
+    // The naming value must stay in the entry until the rename below replaces it.
+    const renameTo = rdn && wanted && wanted.length > 0 && !wanted.includes(rdn.value) ? wanted[0] : undefined;
+    const changes = Object.entries(attrs.set).map(([type, values]) => {
+      const keep = rdn && type.toLowerCase() === rdn.attribute.toLowerCase() && !values.includes(rdn.value) ? [...values, rdn.value] : values;
+      return new Change({ operation: 'replace', modification: new Attribute({ type, values: keep }) });
+    });
+    const assertion = new AssertionControl(this.#versionFilter(expect.version));
+    await this.#run('modify', (c) => c.modify(current.dn, changes, assertion), false);
+    let dn = current.dn;
+    if (rdn && renameTo !== undefined) {
+      const newRdn = `${rdn.attribute}=${escapeDnValue(renameTo)}`;
+      await this.#run('rename', (c) => c.modifyDN(current.dn, newRdn), false);
+      dn = `${newRdn}${current.dn.slice(rdn.length)}`;
+    }
+    return this.#refAt(dn);
+  }
+
+  async remove(collection: string, id: string, expect: { readonly version: string }): Promise<void> {
+    this.#writeConfig();
+    const current = await this.#find(this.#base(collection), id);
+    // Cheap early answer; the assertion below still closes the race window.
+    if (current.version !== expect.version) throw new VersionMismatch(`LDAP delete: ${id} is at another version than expected`);
+    const assertion = new AssertionControl(this.#versionFilter(expect.version));
+    await this.#run('delete', (c) => c.del(current.dn, assertion), false);
+  }
+
+  async close(): Promise<void> {
+    await this.#client.unbind().catch(() => {});
+  }
+
+  // ---- Internals -------------------------------------------------------------------
+
+  #base(collection: string): string {
+    return collection === '' ? this.#config.baseDn : collection;
+  }
+
+  #writeConfig(): NonNullable<LdapConnectorConfig['write']> {
+    const w = this.#config.write;
+    if (!w?.enabled) throw new Rejected('LDAP write-back is not enabled for this connector (write.enabled)');
+    return w;
+  }
+
+  #tlsOptions(): ConnectionOptions {
+    const tls = this.#config.tls;
+    const host = new URL(this.#config.url).hostname;
+    return {
+      host,
+      servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+      rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+      ca: tls?.caFile === undefined ? undefined : readFileSync(tls.caFile),
+    };
+  }
+
+  /** A connected (TLS-upgraded, bound) client; concurrent callers share one attempt. */
+  async #session(): Promise<Client> {
+    if (this.#ready()) return this.#client;
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = undefined;
+    });
+    await this.#connecting;
+    return this.#client;
+  }
+
+  #ready(): boolean {
+    return this.#client.isConnected && (this.#config.bindDn === undefined || this.#client.isBound);
+  }
+
+  async #connect(): Promise<void> {
+    let password: string | undefined;
+    try {
+      password = readBindPassword(this.#config, this.#deps.env ?? process.env);
+    } catch (err) {
+      throw new Rejected(`LDAP bind: ${(err as Error).message}`);
+    }
+    if (this.#config.startTls && !this.#client.isConnected) await this.#client.startTLS(this.#tlsOptions());
+    if (this.#config.bindDn !== undefined) await this.#client.bind(this.#config.bindDn, password);
+  }
+
+  /**
+   * Runs one request on the session, translating errors. An idempotent request that
+   * fails for a connection reason on a reused connection is tried once more on a new one.
+   */
+  async #run<T>(what: string, fn: (client: Client) => Promise<T>, idempotent = true): Promise<T> {
+    const reused = this.#ready();
+    try {
+      return await fn(await this.#session());
+    } catch (err) {
+      const error = translateLdapError(err, what);
+      if (!(reused && idempotent && error.code === 'unavailable' && typeof (err as { code?: unknown }).code !== 'number')) throw error;
+    }
+    try {
+      return await fn(await this.#session());
+    } catch (err) {
+      throw translateLdapError(err, what);
+    }
+  }
+
+  /** Paged search (RFC 2696, `pageSize` a page), one entry at a time. */
+  async *#search(what: string, base: string, filter: Filter, attributes: string[]): AsyncGenerator<Entry> {
+    const options: SearchOptions = {
+      scope: this.#config.scope,
+      filter,
+      attributes,
+      paged: { pageSize: this.#config.pageSize },
+      explicitBufferAttributes: this.#config.idAttribute === 'objectGUID' ? ['objectGUID'] : [],
+    };
+    let pages: AsyncGenerator<{ searchEntries: Entry[] }>;
+    try {
+      pages = (await this.#session()).searchPaginated(base, options);
+    } catch (err) {
+      throw translateLdapError(err, what);
+    }
+    for (;;) {
+      let page: IteratorResult<{ searchEntries: Entry[] }>;
+      try {
+        page = await pages.next();
+      } catch (err) {
+        throw translateLdapError(err, what);
+      }
+      if (page.done) return;
+      yield* page.value.searchEntries;
+    }
+  }
+
+  /** Reads the directory's change marker: one base-scope search (plus, once, the root DSE). */
+  async #marker(base: string): Promise<string> {
+    if (this.#config.changeMarker === 'highestCommittedUSN') {
+      return this.#readMarker('', 'highestCommittedUSN');
+    }
+    const suffix = this.#config.suffixDn ?? (await this.#suffixOf(base));
+    return this.#readMarker(suffix, 'contextCSN');
+  }
+
+  async #readMarker(dn: string, attribute: string): Promise<string> {
+    const { searchEntries } = await this.#run('change marker', (c) => c.search(dn, { scope: 'base', attributes: [attribute] }));
+    const values = searchEntries[0] ? this.#values(searchEntries[0]).get(attribute.toLowerCase()) : undefined;
+    if (!values || values.length === 0) throw new Rejected(`LDAP: ${attribute} missing on "${dn}" (is the syncprov overlay on?)`);
+    return [...values].sort().join(';');
+  }
+
+  async #suffixOf(base: string): Promise<string> {
+    const key = normalizeDn(base);
+    const cached = this.#suffixes.get(key);
+    if (cached !== undefined) return cached;
+    const { searchEntries } = await this.#run('root DSE', (c) => c.search('', { scope: 'base', attributes: ['namingContexts'] }));
+    const contexts = searchEntries[0] ? (this.#values(searchEntries[0]).get('namingcontexts') ?? []) : [];
+    const suffix = contexts
+      .filter((nc) => key === normalizeDn(nc) || key.endsWith(`,${normalizeDn(nc)}`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (suffix === undefined) throw new NotFound(`LDAP: no naming context of the server contains "${base}"`);
+    this.#suffixes.set(key, suffix);
+    return suffix;
+  }
+
+  /** The entry with this id in the collection (DN and version), else NotFound. */
+  async #find(base: string, id: string): Promise<{ dn: string; version: string }> {
+    const byId = idFilter(this.#config.idAttribute, id);
+    if (byId) {
+      const filter = new AndFilter({ filters: [this.#filter, byId] });
+      const attributes = [this.#config.versionAttribute, MODIFY_TIMESTAMP];
+      const { searchEntries } = await this.#run('find', (c) => c.search(base, { scope: this.#config.scope, filter, attributes }));
+      const entry = searchEntries[0];
+      const version = entry ? this.#version(entry) : undefined;
+      if (entry && version !== undefined) return { dn: entry.dn, version };
+    }
+    throw new NotFound(`LDAP: no entry with ${this.#config.idAttribute} ${JSON.stringify(id)} in "${base}"`);
+  }
+
+  /** Id and version of the entry at `dn`, read right after a write. */
+  async #refAt(dn: string): Promise<ItemRef> {
+    const attributes = [this.#config.idAttribute, this.#config.versionAttribute, MODIFY_TIMESTAMP];
+    const explicitBufferAttributes = this.#config.idAttribute === 'objectGUID' ? ['objectGUID'] : [];
+    const { searchEntries } = await this.#run('read back', (c) => c.search(dn, { scope: 'base', attributes, explicitBufferAttributes }));
+    const ref = searchEntries[0] ? this.#ref(searchEntries[0]) : undefined;
+    if (!ref) throw new NotFound(`LDAP: entry "${dn}" vanished right after it was written`);
+    return ref;
+  }
+
+  #versionFilter(version: string): Filter {
+    return version.startsWith(FALLBACK_VERSION)
+      ? new EqualityFilter({ attribute: MODIFY_TIMESTAMP, value: version.slice(FALLBACK_VERSION.length) })
+      : new EqualityFilter({ attribute: this.#config.versionAttribute, value: version });
+  }
+
+  #values(entry: Entry): EntryValues {
+    const out = new Map<string, string[]>();
+    for (const [name, raw] of Object.entries(entry)) {
+      if (name === 'dn') continue;
+      const list = Array.isArray(raw) ? raw : [raw];
+      out.set(name.toLowerCase(), list.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v)));
+    }
+    return out;
+  }
+
+  #raw(entry: Entry, attribute: string): Buffer | string | undefined {
+    const lower = attribute.toLowerCase();
+    for (const [name, raw] of Object.entries(entry)) {
+      if (name.toLowerCase() === lower) return Array.isArray(raw) ? raw[0] : raw;
+    }
+    return undefined;
+  }
+
+  #version(entry: Entry): string | undefined {
+    const v = this.#raw(entry, this.#config.versionAttribute);
+    if (v !== undefined) return v.toString();
+    const mt = this.#raw(entry, MODIFY_TIMESTAMP);
+    return mt === undefined ? undefined : `${FALLBACK_VERSION}${mt.toString()}`;
+  }
+
+  #ref(entry: Entry): ItemRef | undefined {
+    const id = idOf(this.#config.idAttribute, this.#raw(entry, this.#config.idAttribute));
+    const version = this.#version(entry);
+    return id === undefined || version === undefined ? undefined : { id, version };
+  }
+
+  #item(entry: Entry): RemoteItem | undefined {
+    const ref = this.#ref(entry);
+    const fields = ref ? this.#mapper.toFields(this.#values(entry)) : undefined;
+    if (ref && fields) return { ...ref, fields };
+    this.#skip(entry.dn);
+    return undefined;
+  }
+
+  #skip(dn: string): void {
+    if (this.#skipped.has(dn)) return;
+    this.#skipped.add(dn);
+    this.#newlySkipped.push(dn);
+  }
+
+  /** One warning per pass for entries not seen skipped before. */
+  #reportSkips(base: string): void {
+    if (this.#newlySkipped.length === 0) return;
+    this.#deps.logger?.warn(
+      { collection: base, skipped: this.#newlySkipped.length, totalSkipped: this.#skipped.size, example: this.#newlySkipped[0] },
+      'LDAP entries without the mapped attributes (uri template, id or version) skipped',
+    );
+    this.#newlySkipped = [];
+  }
+}
+
+/** The entry's modifyTimestamp (GeneralizedTime, compares as text), or '' when absent. */
+function timestampOf(entry: Entry): string {
+  const raw = entry[MODIFY_TIMESTAMP] ?? Object.entries(entry).find(([k]) => k.toLowerCase() === 'modifytimestamp')?.[1];
+  return (Array.isArray(raw) ? raw[0]?.toString() : raw?.toString()) ?? '';
+}
