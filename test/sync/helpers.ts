@@ -1,0 +1,61 @@
+/** Shared set-up for sync tests: a SQLite document store, sync state, a memory remote and bindings. */
+import { openSqliteStore } from '../../src/store/sqlite.ts';
+import type { DocKey, DocumentStore } from '../../src/store/types.ts';
+import { bindingSchema, compileBinding, type Binding, type BindingInput } from '../../src/sync/binding.ts';
+import { resourceListsMapping } from '../../src/sync/mapping/index.ts';
+import { SyncState } from '../../src/sync/state.ts';
+import { MemoryConnector } from '../../connectors/memory/index.ts';
+import type { ItemFields } from '../../connectors/types.ts';
+
+export interface SyncFixture {
+  store: DocumentStore;
+  state: SyncState;
+  remote: MemoryConnector;
+}
+
+export async function syncFixture(): Promise<SyncFixture> {
+  const store = await openSqliteStore(':memory:');
+  const state = await SyncState.open(store.sql);
+  const remote = new MemoryConnector({ collections: ['people'] });
+  return { store, state, remote };
+}
+
+export function binding(overrides: Partial<BindingInput> = {}): Binding {
+  return compileBinding(
+    bindingSchema.parse({
+      name: 'dir',
+      auid: 'resource-lists',
+      target: { scope: 'global', document: 'directory' },
+      mapping: { kind: 'resource-lists', list: 'directory', fields: ['mail'] },
+      connector: 'mem',
+      collection: 'people',
+      ...overrides,
+    }),
+  );
+}
+
+export const GLOBAL_DOC: DocKey = { auid: 'resource-lists', xui: null, path: 'directory' };
+
+const lists = resourceListsMapping('directory', ['mail']);
+
+/** Entries of the bound list, by uri. */
+export async function xcapEntries(store: DocumentStore, key: DocKey = GLOBAL_DOC): Promise<Map<string, ItemFields>> {
+  const d = await store.get(key);
+  return d ? lists.read(lists.parse(d.body)) : new Map();
+}
+
+/** A resource-lists document with the directory list and, optionally, a user's own list. */
+export function listsDoc(entries: ItemFields[], own: string[] = []): string {
+  const e = entries.map((f) => `<entry uri="${f.uri}">${f['display-name'] ? `<display-name>${f['display-name']}</display-name>` : ''}</entry>`).join('');
+  const o = own.map((u) => `<entry uri="${u}"/>`).join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="friends">${o}</list><list name="directory">${e}</list></resource-lists>`;
+}
+
+export function person(i: number, name = `Person ${i}`): ItemFields {
+  return { uri: `sip:p${i}@example.com`, 'display-name': name };
+}
+
+/** Remote content without ids, sorted by uri. */
+export function remoteContent(remote: MemoryConnector, collection = 'people'): ItemFields[] {
+  return [...remote.snapshot(collection).values()].sort((a, b) => String(a.uri).localeCompare(String(b.uri)));
+}
