@@ -1,0 +1,52 @@
+/** Shared fixtures for the RFC 4825 core tests: documents, selector shorthands, 409 checks. */
+import { expect } from 'vitest';
+import type { Document } from '@xmldom/xmldom';
+import { validateXcapErrorBody } from '../../src/appusage/xcap-error/index.ts';
+import { XCAP_ERROR_NS, XcapConflict } from '../../src/xcap/errors.ts';
+import { parseSelector } from '../../src/xcap/selector/parse.ts';
+import type { NodeSelector } from '../../src/xcap/selector/parse.ts';
+import { parseDocument, serialize } from '../../src/xcap/xml.ts';
+
+export const RL = 'urn:ietf:params:xml:ns:resource-lists';
+export const CP = 'urn:ietf:params:xml:ns:common-policy';
+export const DOC_URI = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
+
+/** A resource-lists document with two lists; `friends` holds three entries. */
+export function contacts(): Document {
+  return parseDocument(`<?xml version="1.0" encoding="UTF-8"?>
+<resource-lists xmlns="${RL}" xmlns:cp="${CP}">
+  <list name="friends">
+    <entry uri="sip:bob@example.com"><display-name>Bob</display-name></entry>
+    <entry uri="sip:carol@example.com"><display-name>Carol</display-name></entry>
+    <entry uri="sip:dave@example.com" cp:id="d"/>
+  </list>
+  <list name="work">
+    <entry uri="sip:erin@example.com"/>
+  </list>
+</resource-lists>`);
+}
+
+/** Parses a selector with resource-lists as the default namespace. */
+export function sel(text: string, namespaces: Record<string, string> = {}): NodeSelector {
+  return parseSelector(text, namespaces, RL);
+}
+
+/** Runs `fn`, expects a 409 of class `cls`, checks its body against the xcap-error schema, returns it. */
+export function expectConflict<T extends XcapConflict>(fn: () => unknown, cls: abstract new (...args: never[]) => T): T {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(cls);
+  const err = caught as T;
+  expect(err.status).toBe(409);
+  validateXcapErrorBody(`<?xml version="1.0" encoding="UTF-8"?><xcap-error xmlns="${XCAP_ERROR_NS}">${err.detailXml()}</xcap-error>`);
+  return err;
+}
+
+/** The document re-serialized, for before/after comparisons. */
+export function text(doc: Document): string {
+  return serialize(doc);
+}
