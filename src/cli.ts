@@ -3,23 +3,9 @@
  */
 import { EXIT_USAGE, type Command } from './cli/command.ts';
 import { serveCommand } from './cli/serve.ts';
+import { userCommand } from './cli/user.ts';
 
-const commands: Command[] = [serveCommand];
-
-/** Commands written in their own modules register here as they land. */
-async function loadOptional(): Promise<void> {
-  const optional: Array<[string, string]> = [
-    ['./cli/user.ts', 'userCommand'],
-    ['./cli/worker.ts', 'workerCommand'],
-    ['./cli/sync.ts', 'syncCommand'],
-    ['./cli/check-config.ts', 'checkConfigCommand'],
-  ];
-  for (const [path, name] of optional) {
-    const mod = (await import(path)) as Record<string, Command>;
-    const cmd = mod[name];
-    if (cmd) commands.push(cmd);
-  }
-}
+const commands: Command[] = [serveCommand, userCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -36,7 +22,6 @@ function usage(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  await loadOptional();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
