@@ -19,13 +19,16 @@ export function requireUniqueAttribute(
   stepOf: (index: number) => string,
   taken?: ReadonlySet<string>,
 ): void {
+  const all = new Set<string>();
+  for (const el of elements) if (el.hasAttribute(attr)) all.add(el.getAttribute(attr) as string);
+  if (all.size === elements.length) return; // fast path: nothing missing, nothing repeated
   const seen = new Set<string>();
   for (let i = 0; i < elements.length; i++) {
     const el = elements[i] as Element;
     if (!el.hasAttribute(attr)) continue;
     const value = el.getAttribute(attr) as string;
     if (seen.has(value)) {
-      throw uniquenessFailure(`${stepOf(i)}/@${attr}`, value, (v) => seen.has(v) || (taken?.has(v) ?? false));
+      throw uniquenessFailure(`${stepOf(i)}/@${attr}`, value, (v) => all.has(v) || (taken?.has(v) ?? false));
     }
     seen.add(value);
   }
