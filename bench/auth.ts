@@ -8,7 +8,7 @@ import { createAuthenticator, type Authenticator } from '../src/auth/authenticat
 import { LocalUsers } from '../src/auth/local-users.ts';
 import { cachedSource } from '../src/auth/sources.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
-import { Unauthorized } from '../src/xcap/errors.ts';
+import type { Unauthorized } from '../src/xcap/errors.ts';
 
 const REALM = 'example.com';
 const URL_ = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
