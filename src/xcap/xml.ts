@@ -82,7 +82,17 @@ export function isValidAttValue(text: string): boolean {
  * `isValidAttValue`.
  */
 export function attValueToString(text: string): string | null {
-  if (!isValidAttValue(text)) return null;
+  if (text.includes('"') && text.includes("'")) return null;
+  return normalizeAttValue(text);
+}
+
+/**
+ * AttValue content (quotes excluded) to the value it stands for: literal whitespace
+ * becomes a space, then references are decoded (XML 1.0 §3.3.3). Null if not valid.
+ * Shared by attribute PUT bodies and node selector attribute tests, so both read a value
+ * the way the XML parser read the document.
+ */
+export function normalizeAttValue(text: string): string | null {
   return decodeReferences(text.replace(/\r\n|[\t\n\r]/g, ' '));
 }
 

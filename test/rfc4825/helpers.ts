@@ -2,7 +2,8 @@
 import { expect } from 'vitest';
 import type { Document } from '@xmldom/xmldom';
 import { validateXcapErrorBody } from '../../src/appusage/xcap-error/index.ts';
-import { XCAP_ERROR_NS, XcapConflict } from '../../src/xcap/errors.ts';
+import type { XcapConflict } from '../../src/xcap/errors.ts';
+import { XCAP_ERROR_NS } from '../../src/xcap/errors.ts';
 import { parseSelector } from '../../src/xcap/selector/parse.ts';
 import type { NodeSelector } from '../../src/xcap/selector/parse.ts';
 import { parseDocument, serialize } from '../../src/xcap/xml.ts';

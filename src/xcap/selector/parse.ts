@@ -17,7 +17,7 @@
  */
 import { BadRequest } from '../errors.ts';
 import { isNcName } from '../uri.ts';
-import { decodeReferences, XML_NS } from '../xml.ts';
+import { normalizeAttValue, XML_NS } from '../xml.ts';
 
 /** One element step. `ns` is '*' only together with `local` '*' (the `*` name test). */
 export type Step = {
@@ -105,7 +105,7 @@ function attributeTest(text: string, i: number, namespaces: Record<string, strin
   if (quote !== 0x22 && quote !== 0x27) throw new BadRequest('attribute test value must be quoted');
   const close = text.indexOf(text[eq + 1]!, eq + 2);
   if (close === -1) throw new BadRequest('unterminated attribute test value');
-  const value = decodeReferences(text.slice(eq + 2, close));
+  const value = normalizeAttValue(text.slice(eq + 2, close));
   if (value === null) throw new BadRequest('attribute test value is not an XML AttValue');
   if (text.charCodeAt(close + 1) !== 0x5d /* ] */) throw new BadRequest('attribute test must end with ]');
   step.attr = { ns, local, value };

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { CannotDelete, MethodNotAllowed, NotFound } from '../../src/xcap/errors.ts';
+import { deleteNode, getNode } from '../../src/xcap/node-ops.ts';
+import { selectElement } from '../../src/xcap/selector/evaluate.ts';
+import { contacts, CP, expectConflict, sel, text } from './helpers.ts';
+
+const FRIENDS = 'resource-lists/list[@name="friends"]';
+
+describe('RFC 4825 §7.5 delete an element', () => {
+  it('removes the element and its indentation; the URI then selects nothing', () => {
+    const doc = contacts();
+    const s = sel(`${FRIENDS}/entry[@uri="sip:carol@example.com"]`);
+    deleteNode(doc, s);
+    expect(selectElement(doc, s)).toBeNull();
+    expect(text(doc)).toContain(
+      '<entry uri="sip:bob@example.com"><display-name>Bob</display-name></entry>\n    <entry uri="sip:dave@example.com"',
+    );
+  });
+
+  it('deletes the last of a position-addressed set', () => {
+    const doc = contacts();
+    deleteNode(doc, sel(`${FRIENDS}/entry[3]`));
+    expect(() => getNode(doc, sel(`${FRIENDS}/entry[3]`))).toThrow(NotFound);
+  });
+
+  it('cannot-delete when the URI would then select a sibling (entry[1] of several); unchanged after', () => {
+    const doc = contacts();
+    const before = text(doc);
+    expectConflict(() => deleteNode(doc, sel(`${FRIENDS}/entry[1]`)), CannotDelete);
+    expect(text(doc)).toBe(before);
+  });
+
+  it('cannot-delete for a wildcard step that would select the next element', () => {
+    const doc = contacts();
+    expectConflict(() => deleteNode(doc, sel('resource-lists/*[1]')), CannotDelete);
+  });
+
+  it('cannot-delete for the root element (the document must keep one)', () => {
+    const doc = contacts();
+    expectConflict(() => deleteNode(doc, sel('resource-lists')), CannotDelete);
+  });
+
+  it('404 when nothing, or several elements, are selected', () => {
+    expect(() => deleteNode(contacts(), sel(`${FRIENDS}/entry[@uri="nope"]`))).toThrow(NotFound);
+    expect(() => deleteNode(contacts(), sel(`${FRIENDS}/entry`))).toThrow(NotFound);
+  });
+
+  it('405 for a namespace selector', () => {
+    expect(() => deleteNode(contacts(), sel(`${FRIENDS}/namespace::*`))).toThrow(MethodNotAllowed);
+  });
+});
+
+describe('RFC 4825 §7.8 delete an attribute', () => {
+  it('removes the attribute', () => {
+    const doc = contacts();
+    const s = sel(`${FRIENDS}/entry[3]/@c:id`, { c: CP });
+    deleteNode(doc, s);
+    expect(() => getNode(doc, s)).toThrow(NotFound);
+    expect(text(doc)).toContain('<entry uri="sip:dave@example.com"/>');
+  });
+
+  it('removes the attribute an element step tests', () => {
+    const doc = contacts();
+    deleteNode(doc, sel(`${FRIENDS}/entry[@uri="sip:bob@example.com"]/@uri`));
+    expect(text(doc)).toContain('<entry><display-name>Bob</display-name></entry>');
+  });
+
+  it('404 for a missing attribute', () => {
+    expect(() => deleteNode(contacts(), sel(`${FRIENDS}/@nope`))).toThrow(NotFound);
+  });
+});
