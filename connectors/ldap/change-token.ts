@@ -6,13 +6,14 @@
  *   highestCommittedUSN) when the token was made. Every add, modify, rename and delete in
  *   the database moves it, so an equal marker means nothing changed: the run costs one
  *   base-scope search.
- * - `since`: the highest modifyTimestamp seen. When the marker moved, entries with
- *   `modifyTimestamp >= since` are the upserts (>=, because the timestamp has one-second
- *   resolution). `edge` holds short hashes of id + version of the entries stamped exactly
- *   `since`, so those are not reported again while unchanged (a moved marker caused by
- *   writes elsewhere in the database then still yields an empty change set). Above
- *   EDGE_LIMIT such entries the edge is dropped and they may be re-reported, which is
- *   harmless: the engine compares versions.
+ * - `since`: the highest value of the delta attribute seen. When the marker moved, entries
+ *   changed after it are the upserts. With entryCSN (the default) that is exact: a CSN is
+ *   unique per change, so the search asks for `entryCSN >= since` and not `= since`.
+ *   With modifyTimestamp the search must use `>= since` (one-second resolution); `edge`
+ *   then holds short hashes of id + version of the entries stamped exactly `since`, so
+ *   those are not reported again while unchanged. Above EDGE_LIMIT such entries the edge
+ *   is dropped and they may be re-reported, which is harmless: the engine compares
+ *   versions.
  * - Deletes leave nothing to search for, so they are found by an id-only listing, at most
  *   every `deleteScanIntervalMs`, compared with the ids known when the token was made.
  *   The token carries only a digest of that id set (`ids`: count + XOR of per-id hashes,

@@ -102,6 +102,13 @@ export const ldapConnectorSchema = z
      */
     versionAttribute: z.string().default('entryCSN'),
     /**
+     * Attribute whose ordering finds entries changed since the last run. `entryCSN`
+     * (OpenLDAP) is unique per change, so "strictly after the last one seen" is exact;
+     * `modifyTimestamp` (any server, e.g. Active Directory) has one-second resolution and
+     * relies on the token's edge set (change-token.ts). @defaultValue `'entryCSN'`
+     */
+    deltaAttribute: z.enum(['entryCSN', 'modifyTimestamp']).default('entryCSN'),
+    /**
      * Directory-wide change marker read before every incremental run: `contextCSN` on the
      * database suffix (OpenLDAP with syncprov) or `highestCommittedUSN` on the root DSE
      * (Active Directory). @defaultValue `'contextCSN'`

@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import {
-  AndFilter, Attribute, Change, Client, FilterParser, GreaterThanEqualsFilter, EqualityFilter, OrFilter,
+  AndFilter, Attribute, Change, Client, FilterParser, GreaterThanEqualsFilter, EqualityFilter, NotFilter, OrFilter,
   type ClientOptions, type Entry, type Filter, type SearchOptions,
 } from 'ldapts';
 import type { Logger } from 'pino';
@@ -71,7 +71,7 @@ export class LdapConnector implements Connector {
     this.capabilities = { write: config.write?.enabled ?? false, conditionalWrite: true, changeFeed: true };
     this.#filter = FilterParser.parseString(config.filter);
     this.#mapper = new EntryMapper(config.mapping);
-    const base = [config.idAttribute, config.versionAttribute, MODIFY_TIMESTAMP];
+    const base = [config.idAttribute, config.versionAttribute, MODIFY_TIMESTAMP, config.deltaAttribute];
     this.#readAttributes = [...new Set([...base, ...this.#mapper.readAttributes])];
     this.#listAttributes = [...new Set([...base, ...this.#mapper.uriAttributes])];
     const secure = config.url.startsWith('ldaps:');
@@ -131,7 +131,7 @@ export class LdapConnector implements Connector {
       for await (const entry of this.#search('read', base, this.#filter, this.#readAttributes)) {
         const item = this.#item(entry);
         if (!item) continue;
-        mark.see(timestampOf(entry), item.id, item.version);
+        mark.see(this.#deltaOf(entry), item.id, item.version);
         upserted.push(item);
         ids.add(item.id);
       }
@@ -150,13 +150,13 @@ export class LdapConnector implements Connector {
     const scanDue = now - t.listedAt >= this.#config.deleteScanIntervalMs;
     if (scanDue && !knownMatches) return 'token-expired';
 
-    const filter = t.since === '' ? this.#filter : new AndFilter({ filters: [this.#filter, new GreaterThanEqualsFilter({ attribute: MODIFY_TIMESTAMP, value: t.since })] });
+    const filter = t.since === '' ? this.#filter : new AndFilter({ filters: [this.#filter, this.#after(t.since)] });
     const upserted: RemoteItem[] = [];
     const mark = new Watermark(t.since, t.edge);
     for await (const entry of this.#search('changes', base, filter, this.#readAttributes)) {
       const item = this.#item(entry);
       if (!item) continue;
-      const ts = timestampOf(entry);
+      const ts = this.#deltaOf(entry);
       if (mark.reported(ts, item.id, item.version)) continue;
       mark.see(ts, item.id, item.version);
       upserted.push(item);
@@ -395,6 +395,19 @@ export class LdapConnector implements Connector {
     return ref;
   }
 
+  /** Entries changed after `since`: strictly after for entryCSN (unique per change), at or after for timestamps. */
+  #after(since: string): Filter {
+    const attribute = this.#config.deltaAttribute;
+    const atOrAfter = new GreaterThanEqualsFilter({ attribute, value: since });
+    if (attribute !== 'entryCSN') return atOrAfter;
+    return new AndFilter({ filters: [atOrAfter, new NotFilter({ filter: new EqualityFilter({ attribute, value: since }) })] });
+  }
+
+  /** The entry's delta attribute value (CSN or GeneralizedTime, both compare as text), '' when absent. */
+  #deltaOf(entry: Entry): string {
+    return this.#raw(entry, this.#config.deltaAttribute)?.toString() ?? '';
+  }
+
   #versionFilter(version: string): Filter {
     return version.startsWith(FALLBACK_VERSION)
       ? new EqualityFilter({ attribute: MODIFY_TIMESTAMP, value: version.slice(FALLBACK_VERSION.length) })
@@ -455,10 +468,4 @@ export class LdapConnector implements Connector {
     );
     this.#newlySkipped = [];
   }
-}
-
-/** The entry's modifyTimestamp (GeneralizedTime, compares as text), or '' when absent. */
-function timestampOf(entry: Entry): string {
-  const raw = entry[MODIFY_TIMESTAMP] ?? Object.entries(entry).find(([k]) => k.toLowerCase() === 'modifytimestamp')?.[1];
-  return (Array.isArray(raw) ? raw[0]?.toString() : raw?.toString()) ?? '';
 }

@@ -1,0 +1,167 @@
+/**
+ * The LDAP connector over a company-sized directory on a private slapd (a private one, so
+ * that counting requests and contextCSN are not disturbed by other test files).
+ */
+import { Writable } from 'node:stream';
+import { Attribute, Change, Client } from 'ldapts';
+import { ldapMappingSchema } from '../../connectors/ldap/config.ts';
+import { EntryMapper } from '../../connectors/ldap/mapping.ts';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSlapd, type SlapdService } from '../services/slapd.ts';
+import { guidToBytes, guidToString } from '../../connectors/ldap/item-id.ts';
+import type { ChangeSet } from '../../connectors/types.ts';
+import { adminClient, collect, freshOu, ldapadd, ldapConnectorFor, peopleLdif, refByDn } from './ldap-fixtures.ts';
+
+let server: SlapdService;
+beforeAll(async () => {
+  server = await startSlapd();
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+function expectChangeSet(cs: ChangeSet | 'token-expired'): ChangeSet {
+  if (cs === 'token-expired') throw new Error('unexpected token-expired');
+  return cs;
+}
+
+describe('10,000-entry directory (paged reads, change detection without syncrepl)', () => {
+  const N = 10_000;
+  let ouDn: string;
+  beforeAll(async () => {
+    const ou = await freshOu(server);
+    ouDn = ou.dn;
+    await ou.admin.unbind();
+    await ldapadd(server, peopleLdif(ouDn, N));
+  }, 60_000);
+
+  it('reads every entry, paged 1000 at a time, and maps uid/phone/display-name', async () => {
+    const connector = ldapConnectorFor(server, ouDn, {
+      mapping: { uri: ['sip:{uid}@{domain}'], constants: { domain: 'example.com' }, defaultCountry: 'DE', fields: { mail: 'mail', phone: 'telephoneNumber', title: 'title' } },
+    });
+    const items = await collect(connector.read(ouDn));
+    expect(items).toHaveLength(N);
+    expect(new Set(items.map((i) => i.id)).size).toBe(N);
+    const p42 = items.find((i) => i.fields.uri === 'sip:p42@example.com');
+    expect(p42?.fields).toEqual({ uri: 'sip:p42@example.com', 'display-name': 'Person 42', mail: 'p42@example.com', phone: '+49301000042', title: 'Title 42' });
+    const refs = await collect(connector.list(ouDn));
+    expect(refs).toHaveLength(N);
+    await connector.close();
+  });
+
+  it('tel: template gives E.164 numbers from national ones with the default country', async () => {
+    const connector = ldapConnectorFor(server, ouDn, { mapping: { uri: 'tel:{telephoneNumber}', defaultCountry: 'DE' } });
+    const uris = new Set((await collect(connector.read(ouDn))).map((i) => i.fields.uri));
+    expect(uris.size).toBe(N);
+    expect(uris.has('tel:+49301000007')).toBe(true);
+    await connector.close();
+  });
+
+  it('add, modify, rename and delete are reported by changes(); an unchanged directory costs one request', async () => {
+    let searches: string[] = [];
+    const counting = (options: ConstructorParameters<typeof Client>[0]) => {
+      const client = new Client(options);
+      const search = client.search.bind(client);
+      const paged = client.searchPaginated.bind(client);
+      client.search = (base, opts, controls) => {
+        searches.push(`search ${opts?.scope ?? 'sub'} ${String(base)}`);
+        return search(base, opts, controls);
+      };
+      client.searchPaginated = (base, opts, controls) => {
+        searches.push(`paged ${String(base)}`);
+        return paged(base, opts, controls);
+      };
+      return client;
+    };
+    const connector = ldapConnectorFor(server, ouDn, {}, { createClient: counting });
+    const first = expectChangeSet(await connector.changes!(ouDn));
+    expect(first.upserted).toHaveLength(N);
+
+    searches = [];
+    const idle = expectChangeSet(await connector.changes!(ouDn, first.token));
+    expect(idle).toEqual({ token: first.token, upserted: [], deleted: [] });
+    expect(searches).toEqual([`search base ${server.baseDn}`]);
+
+    const admin = await adminClient(server);
+    const byUid = async (uid: string) => refByDn(admin, `uid=${uid},${ouDn}`);
+    await admin.add(`uid=new1,${ouDn}`, { objectClass: 'inetOrgPerson', uid: 'new1', cn: 'New One', sn: 'One' });
+    const added = await byUid('new1');
+    await admin.modify(`uid=p1,${ouDn}`, new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Boss'] }) }));
+    const modified = await byUid('p1');
+    await admin.modifyDN(`uid=p2,${ouDn}`, 'uid=p2renamed');
+    const renamed = await byUid('p2renamed');
+    const gone = await byUid('p3');
+    await admin.del(`uid=p3,${ouDn}`);
+    await admin.unbind();
+
+    const next = expectChangeSet(await connector.changes!(ouDn, idle.token));
+    const upserted = new Map(next.upserted.map((i) => [i.id, i]));
+    expect(upserted.size).toBe(3);
+    expect(upserted.get(added.id)?.fields.uri).toBe('sip:new1@example.com');
+    expect(upserted.get(modified.id)?.fields.title).toBe('Boss');
+    expect(upserted.get(renamed.id)?.fields.uri).toBe('sip:p2renamed@example.com');
+    expect(next.deleted).toEqual([gone.id]);
+
+    searches = [];
+    const after = expectChangeSet(await connector.changes!(ouDn, next.token));
+    expect(after.upserted).toEqual([]);
+    expect(after.deleted).toEqual([]);
+    expect(searches).toHaveLength(1);
+    await connector.close();
+  });
+
+  it('a token from another process (no id set in memory) expires when a delete scan is due', async () => {
+    const a = ldapConnectorFor(server, ouDn);
+    const first = expectChangeSet(await a.changes!(ouDn));
+    await a.close();
+    const admin = await adminClient(server);
+    await admin.del(`uid=p4,${ouDn}`);
+    await admin.unbind();
+    const b = ldapConnectorFor(server, ouDn);
+    expect(await b.changes!(ouDn, first.token)).toBe('token-expired');
+    await b.close();
+  });
+});
+
+describe('mapping rules on real entries', () => {
+  it('display-name falls back to cn, then givenName + sn; phone duplicates collapse; unmappable entries are skipped and logged once', async () => {
+    const ou = await freshOu(server);
+    const add = (rdn: string, attrs: Record<string, string | string[]>) => ou.admin.add(`${rdn},${ou.dn}`, { objectClass: ['inetOrgPerson'], ...attrs });
+    await add('cn=a', { uid: 'a', cn: 'Alice Cn', sn: 'A', displayName: 'Alice Display' });
+    await add('cn=b', { uid: 'b', cn: 'Bob Cn', sn: 'B' });
+    await add('uid=c', { uid: 'c', cn: ['c'], sn: 'Cee', givenName: 'Carol' });
+    await add('cn=d', { uid: 'd', cn: 'D', sn: 'D', telephoneNumber: ['030 1234567', '+49 30 1234567', '0301234568'] });
+    await add('cn=nouid', { cn: 'No Uid', sn: 'X' });
+
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, cb) => { lines.push(chunk.toString()); cb(); } }));
+    const connector = ldapConnectorFor(server, ou.dn, { mapping: { constants: { domain: 'example.com' }, defaultCountry: 'DE', fields: { phone: 'telephoneNumber' } } }, { logger });
+    const byUri = async () => new Map((await collect(connector.read(ou.dn))).map((i) => [i.fields.uri, i.fields]));
+    const items = await byUri();
+    expect(items.size).toBe(4);
+    expect(items.get('sip:a@example.com')?.['display-name']).toBe('Alice Display');
+    expect(items.get('sip:b@example.com')?.['display-name']).toBe('Bob Cn');
+    expect(items.get('sip:d@example.com')?.phone).toBe('+49301234567, +49301234568');
+    expect((await collect(connector.list(ou.dn))).length).toBe(4);
+    await byUri();
+    expect(connector.skippedEntries).toBe(1);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ skipped: 1, example: `cn=nouid,${ou.dn}` });
+    await connector.close();
+    await ou.drop();
+  });
+
+  it('display-name from givenName + sn when displayName and cn are absent (cn is mandatory in inetOrgPerson, so checked on the mapper)', () => {
+    const mapper = new EntryMapper(ldapMappingSchema.parse({ constants: { domain: 'example.com' } }));
+    const entry = new Map([['uid', ['c']], ['givenname', ['Carol']], ['sn', ['Cee']]]);
+    expect(mapper.toFields(entry)).toEqual({ uri: 'sip:c@example.com', 'display-name': 'Carol Cee' });
+  });
+
+  it('Active Directory objectGUID: bytes ↔ the usual string form (first three fields little-endian)', () => {
+    const bytes = Buffer.from('ff19966f868b11d0b42d00c04fc964ff', 'hex');
+    expect(guidToString(bytes)).toBe('6f9619ff-8b86-d011-b42d-00c04fc964ff');
+    expect(guidToBytes('6F9619FF-8B86-D011-B42D-00C04FC964FF')).toEqual(bytes);
+    expect(guidToBytes('*)(objectGUID=*')).toBeUndefined();
+  });
+});
