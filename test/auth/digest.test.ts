@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, type Authenticator } from '../../src/auth/authenticator.ts';
+import { DigestAuth, parseDigestCredentials } from '../../src/auth/digest.ts';
 import type { DocumentStore } from '../../src/store/types.ts';
 import { challengesOf, digestAuthorization, rejection, sqliteUsers, type DigestAnswer } from './helpers.ts';
 
@@ -178,5 +180,27 @@ describe('RFC 2069 response without qop (old phones)', () => {
     } finally {
       clock -= 400_000;
     }
+  });
+});
+
+describe('nc replay memory is bounded', () => {
+  it('forgets the oldest nonce when full and then answers it stale instead of accepting a replay', () => {
+    let t = 1_000_000_000_000;
+    const d = new DigestAuth({ secret: SECRET, nonceTtlSeconds: 300, algorithms: ['MD5'], maxTrackedNonces: 2, now: () => t });
+    const ha1 = createHash('md5').update(`alice:${REALM}:wonderland`).digest('hex');
+    const nonceOf = () => /nonce="([^"]+)"/.exec(d.challenges(REALM)[0]!)![1]!;
+    const check = (nonce: string, nc: number) =>
+      d.verify(parseDigestCredentials(request({ nonce, nc }).headers.authorization)!, 'GET', URL_, ha1);
+    const first = nonceOf();
+    expect(check(first, 1)).toBe('ok');
+    t += 1000;
+    const second = nonceOf();
+    expect(check(second, 1)).toBe('ok');
+    t += 1000;
+    const third = nonceOf();
+    expect(check(third, 1)).toBe('ok'); // evicts `first`
+    expect(check(first, 2)).toBe('stale');
+    expect(check(second, 2)).toBe('ok');
+    expect(check(second, 2)).toBe('stale');
   });
 });
