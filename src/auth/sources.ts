@@ -36,6 +36,8 @@ export interface CacheOptions {
   readonly ttlMs?: number;
   /** Most cached answers; the oldest go first. @defaultValue 10000 */
   readonly size?: number;
+  /** Clock in milliseconds. @defaultValue Date.now */
+  readonly now?: () => number;
 }
 
 /**
@@ -47,13 +49,14 @@ export interface CacheOptions {
 export function cachedSource(source: UserSource, opts: CacheOptions = {}): UserSource {
   const ttlMs = opts.ttlMs ?? 5000;
   const size = opts.size ?? 10_000;
+  const clock = opts.now ?? Date.now;
   const cache = new Map<string, { user: UserRecord | undefined; until: number }>();
   return {
     algorithms: source.algorithms as readonly DigestAlgorithm[],
     find: (xui: string): Promise<UserInfo | undefined> => source.find(xui),
     async findByLogin(username, realm) {
       const key = `${username}\0${realm}`;
-      const now = Date.now();
+      const now = clock();
       const hit = cache.get(key);
       if (hit !== undefined && hit.until > now) return hit.user;
       const user = await source.findByLogin(username, realm);
