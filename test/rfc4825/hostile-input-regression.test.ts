@@ -1,0 +1,45 @@
+/**
+ * Fixed-workload guards against hostile URIs, selectors and bodies: entity expansion
+ * (CWE-776, https://cwe.mitre.org/data/definitions/776.html), external entities (CWE-611,
+ * https://cwe.mitre.org/data/definitions/611.html) and super-linear parsing (CWE-1333 /
+ * CWE-407, https://cwe.mitre.org/data/definitions/407.html).
+ *
+ * The inputs run once in a child process with a 64 MB heap: an expanding or quadratic
+ * path crashes it or hits the time limit, and each input must end in the typed error a
+ * client would get. No timing assertion.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+describe('RFC 4825 core: hostile input', () => {
+  it('refuses every hostile input with its typed error, under a small heap', () => {
+    const child = fileURLToPath(new URL('./hostile-input.child.ts', import.meta.url));
+    const out = execFileSync(process.execPath, ['--max-old-space-size=64', '--stack-size=984', child], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    const results = Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.lastIndexOf(': ')), l.slice(l.lastIndexOf(': ') + 2)]),
+    );
+    expect(results).toEqual({
+      'selector: 100k [': 'BadRequest',
+      'selector: 100k [@': 'BadRequest',
+      'selector: 100k [1': 'BadRequest',
+      'selector: 100k quotes': 'BadRequest',
+      'selector: 100k & in a value': 'BadRequest',
+      'selector: 100k = in a test': 'BadRequest',
+      'uri: 100k %5B': 'ok',
+      'uri: 100k xmlns(': 'BadRequest',
+      'uri: 100k segments': 'BadRequest',
+      'evaluate: 5000 steps on a 5000-deep document': 'none',
+      'evaluate: 50k wildcard steps': 'none',
+      'document: billion laughs': 'NotWellFormed',
+      'fragment: billion laughs': 'NotXmlFrag',
+      'document: 20k unclosed tags': 'NotWellFormed',
+    });
+  });
+});
