@@ -124,6 +124,26 @@ describe('10,000-entry directory (paged reads, change detection without syncrepl
   });
 });
 
+describe('modifyTimestamp deltas (servers without entryCSN ordering)', () => {
+  it('entries stamped in the same second are not re-reported while unchanged; a change is', async () => {
+    const ou = await freshOu(server);
+    await ldapadd(server, peopleLdif(ou.dn, 5));
+    const connector = ldapConnectorFor(server, ou.dn, { deltaAttribute: 'modifyTimestamp' });
+    const first = expectChangeSet(await connector.changes!(ou.dn));
+    expect(first.upserted).toHaveLength(5);
+    // A write elsewhere in the database moves contextCSN without touching this collection.
+    const elsewhere = await freshOu(server);
+    const idle = expectChangeSet(await connector.changes!(ou.dn, first.token));
+    expect(idle.upserted).toEqual([]);
+    await ou.admin.modify(`uid=p2,${ou.dn}`, new Change({ operation: 'replace', modification: new Attribute({ type: 'title', values: ['Changed'] }) }));
+    const next = expectChangeSet(await connector.changes!(ou.dn, idle.token));
+    expect(next.upserted.map((i) => i.fields.title)).toEqual(['Changed']);
+    await connector.close();
+    await elsewhere.drop();
+    await ou.drop();
+  });
+});
+
 describe('mapping rules on real entries', () => {
   it('display-name falls back to cn, then givenName + sn; phone duplicates collapse; unmappable entries are skipped and logged once', async () => {
     const ou = await freshOu(server);

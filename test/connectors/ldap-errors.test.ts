@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AlreadyExistsError, InvalidCredentialsError, NoSuchObjectError, BusyError, UnknownStatusCodeError } from 'ldapts';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFound, Rejected, Unavailable, VersionMismatch } from '../../connectors/errors.ts';
 import { translateLdapError } from '../../connectors/ldap/errors.ts';
@@ -29,7 +29,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-function capture(): { logger: ReturnType<typeof pino>; text: () => string } {
+function capture(): { logger: Logger; text: () => string } {
   const lines: string[] = [];
   const logger = pino({ level: 'trace' }, new Writable({ write: (c: Buffer, _e, cb) => { lines.push(c.toString()); cb(); } }));
   return { logger, text: () => lines.join('') };
