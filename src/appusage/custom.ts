@@ -37,7 +37,7 @@ export function createCustomUsage(cfg: CustomUsageConfig): AppUsage {
     defaultNamespace: cfg.namespace,
     namespaces: [cfg.namespace],
     scopes: { global: cfg.scopes.global, users: cfg.scopes.users },
-    validate(_doc, text, ctx) {
+    validate({ text }, ctx) {
       if (names !== undefined && !names.has(ctx.key.path)) {
         throw new ConstraintFailure(`document name ${ctx.key.path} is not one of ${[...names].join(', ')}`);
       }

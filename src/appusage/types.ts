@@ -22,6 +22,16 @@ export interface Principal {
 
 export type Access = 'read' | 'write';
 
+/**
+ * A document about to be stored: its exact text, and a DOM of it parsed on first use.
+ * Usages that can decide from the text (schema validation) never pay for the DOM.
+ * The DOM is shared with the caller: read it, never mutate it.
+ */
+export interface CandidateDocument {
+  readonly text: string;
+  dom(): Document;
+}
+
 /** Context for validation and generated documents. */
 export interface UsageContext {
   readonly key: DocKey;
@@ -54,11 +64,13 @@ export interface AppUsage {
 
   /**
    * Validates a complete document (XSD written from the RFC, then the usage's semantic
-   * constraints). Throws `SchemaValidationError`, `UniquenessFailure` or
-   * `ConstraintFailure` (src/xcap/errors.ts). `text` is `doc` serialized, for the XSD
-   * validator. May read other documents through `ctx.store` (rls-services §4.4.5).
+   * constraints). Throws `NotWellFormed`, `SchemaValidationError`, `UniquenessFailure` or
+   * `ConstraintFailure` (src/xcap/errors.ts). Runs on every PUT and DELETE result, so it
+   * is on the hot path: prefer checks on `doc.text` (one libxml2 pass) and touch
+   * `doc.dom()` only when needed. May read other documents through `ctx.store`
+   * (rls-services §4.4.5).
    */
-  validate(doc: Document, text: string, ctx: UsageContext): Promise<void> | void;
+  validate(doc: CandidateDocument, ctx: UsageContext): Promise<void> | void;
 
   /**
    * Documents the server generates instead of storing (xcap-caps `global/index`,

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Document } from '@xmldom/xmldom';
-import type { AppUsage, Principal, UsageContext, Access } from '../appusage/types.ts';
+import type { Access, AppUsage, CandidateDocument, Principal, UsageContext } from '../appusage/types.ts';
 import { EtagMismatch, type DocKey, type DocumentStore, type StoredDoc } from '../store/types.ts';
 import {
   Forbidden,
@@ -23,7 +23,7 @@ import {
 } from './errors.ts';
 import { parseSelector, type NodeSelector } from './selector/parse.ts';
 import { deleteNode, getNode, putAttribute, putElement } from './node-ops.ts';
-import { decodeUtf8, parseDocument, serialize } from './xml.ts';
+import { decodeUtf8, parseDocument, refuseDoctype, serialize } from './xml.ts';
 import type { XcapUri } from './uri.ts';
 
 export const MIME_ELEMENT = 'application/xcap-el+xml';
@@ -90,6 +90,7 @@ export class XcapService {
   /** GET of a document, element, attribute or namespace bindings (RFC 4825 §7.3, §7.6, §7.9, §7.10). */
   async get(req: Request): Promise<ReadResult> {
     const { usage, key } = this.resolve(req, 'read');
+    this.usageAuthorize(req, usage, key, 'read');
     const generated = await usage.generated?.(key, this.context(req, key), req.principal);
     const doc: Pick<StoredDoc, 'etag' | 'body'> | undefined =
       generated === undefined ? await this.store.get(key) : { etag: contentEtag(generated), body: generated };
@@ -105,6 +106,7 @@ export class XcapService {
   async put(req: Request, rawBody: Buffer, contentType: string | undefined): Promise<WriteOutcome> {
     const { usage, key } = this.resolve(req, 'write');
     await this.refuseGenerated(req, usage, key);
+    this.usageAuthorize(req, usage, key, 'write');
     const text = decodeUtf8(rawBody);
     const sel = req.uri.selector === null ? null : this.selector(req, usage);
     if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
@@ -113,31 +115,29 @@ export class XcapService {
     if (sel === null && usage.maxDocumentBytes !== undefined && rawBody.length > usage.maxDocumentBytes) {
       throw new PayloadTooLarge(usage.maxDocumentBytes);
     }
-    // A whole document is parsed once, whatever the retries.
-    const incoming = sel === null ? parseDocument(text) : null;
+    if (sel === null) {
+      // A whole document is checked by the usage from its text (libxml2 does well-formedness
+      // and schema in one pass); the DOM is built only if the usage asks for it.
+      refuseDoctype(text);
+      const candidate = lazyCandidate(text);
+      return this.retrying(req, async () => {
+        const current = await this.store.get(key);
+        checkWrite(req.conditions, current?.etag);
+        await usage.validate(candidate, this.context(req, key));
+        const res = await this.store.put(key, text, current ? { etag: current.etag } : 'absent', 'xcap');
+        return { status: current ? 200 : 201, etag: res.etag };
+      });
+    }
     return this.retrying(req, async () => {
       const current = await this.store.get(key);
       checkWrite(req.conditions, current?.etag);
-      let body: string;
-      let dom: Document;
-      let created: boolean;
-      if (incoming) {
-        dom = incoming;
-        body = text;
-        created = current === undefined;
-      } else {
-        if (!current) throw new NoParent(rootOf(req.uri));
-        dom = parseDocument(current.body);
-        const s = sel as NodeSelector;
-        created =
-          s.terminal?.kind === 'attribute'
-            ? putAttribute(dom, s, text, req.uri.documentUri).created
-            : putElement(dom, s, text, req.uri.documentUri).created;
-        body = serialize(dom);
-      }
-      await usage.validate(dom, body, this.context(req, key));
-      const res = await this.store.put(key, body, current ? { etag: current.etag } : 'absent', 'xcap');
-      return { status: created ? 201 : 200, etag: res.etag };
+      if (!current) throw new NoParent(rootOf(req.uri));
+      const dom = this.takeForWrite(key, current);
+      const created =
+        sel.terminal?.kind === 'attribute'
+          ? putAttribute(dom, sel, text, req.uri.documentUri).created
+          : putElement(dom, sel, text, req.uri.documentUri).created;
+      return this.commit(req, usage, key, current.etag, dom, created ? 201 : 200);
     });
   }
 
@@ -145,6 +145,7 @@ export class XcapService {
   async delete(req: Request): Promise<WriteOutcome> {
     const { usage, key } = this.resolve(req, 'write');
     await this.refuseGenerated(req, usage, key);
+    this.usageAuthorize(req, usage, key, 'write');
     const sel = req.uri.selector === null ? null : this.selector(req, usage);
     if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
     return this.retrying(req, async () => {
@@ -156,16 +157,22 @@ export class XcapService {
         // The document is gone: its ETag is the last one it had (RFC 4825 §8.3 wants one in the response).
         return { status: 200, etag: current.etag };
       }
-      const dom = parseDocument(current.body);
+      const dom = this.takeForWrite(key, current);
       deleteNode(dom, sel);
-      const body = serialize(dom);
-      await usage.validate(dom, body, this.context(req, key));
-      const res = await this.store.put(key, body, { etag: current.etag }, 'xcap');
-      return { status: 200, etag: res.etag };
+      return this.commit(req, usage, key, current.etag, dom, 200);
     });
   }
 
-  /** Maps the URI to its usage and stored key, and checks access. */
+  /** Validates and stores a modified DOM; on success it becomes the cached DOM of the new ETag. */
+  private async commit(req: Request, usage: AppUsage, key: DocKey, etag: string, dom: Document, status: 200 | 201): Promise<WriteOutcome> {
+    const body = serialize(dom);
+    await usage.validate({ text: body, dom: () => dom }, this.context(req, key));
+    const res = await this.store.put(key, body, { etag }, 'xcap');
+    this.remember(key, res.etag, dom);
+    return { status, etag: res.etag };
+  }
+
+  /** Maps the URI to its usage and stored key, and checks the default access (own tree; global read-only). */
   private resolve(req: Request, access: Access): { usage: AppUsage; key: DocKey } {
     const { uri } = req;
     const usage = this.usages.get(uri.auid);
@@ -174,8 +181,15 @@ export class XcapService {
     const path = usage.canonicalPath ? usage.canonicalPath(uri.docPath) : uri.docPath;
     const key: DocKey = { auid: usage.auid, xui: uri.xui, path };
     this.authorizeFn(req.principal, key, access);
-    if (usage.authorize && !usage.authorize(req.principal, key, access)) throw new Forbidden();
     return { usage, key };
+  }
+
+  /**
+   * The usage's own refusals. Writes check them after `refuseGenerated`, so a write to a
+   * generated document is 405 + Allow (RFC 4825 §8.2.5) rather than a read-only 403.
+   */
+  private usageAuthorize(req: Request, usage: AppUsage, key: DocKey, access: Access): void {
+    if (usage.authorize && !usage.authorize(req.principal, key, access)) throw new Forbidden();
   }
 
   private async refuseGenerated(req: Request, usage: AppUsage, key: DocKey): Promise<void> {
@@ -194,17 +208,33 @@ export class XcapService {
 
   /** Parsed DOM for read-only use, cached by key and ETag. Callers must not mutate it. */
   private parsedForRead(key: DocKey, doc: Pick<StoredDoc, 'etag' | 'body'>): Document {
-    if (this.domCacheSize === 0) return parseDocument(doc.body);
-    const k = `${key.auid}\u0000${key.xui ?? ''}\u0000${key.path}`;
-    const hit = this.domCache.get(k);
+    const hit = this.domCache.get(cacheKey(key));
     if (hit && hit.etag === doc.etag) return hit.doc;
     const parsed = parseDocument(doc.body);
+    this.remember(key, doc.etag, parsed);
+    return parsed;
+  }
+
+  /**
+   * A DOM of `doc` the caller may mutate: the cached one is taken out of the cache (a
+   * copy would cost more than a parse), so a failed write leaves no altered DOM behind.
+   */
+  private takeForWrite(key: DocKey, doc: StoredDoc): Document {
+    const k = cacheKey(key);
+    const hit = this.domCache.get(k);
+    this.domCache.delete(k);
+    return hit && hit.etag === doc.etag ? hit.doc : parseDocument(doc.body);
+  }
+
+  private remember(key: DocKey, etag: string, dom: Document): void {
+    if (this.domCacheSize === 0) return;
+    const k = cacheKey(key);
+    this.domCache.delete(k);
     if (this.domCache.size >= this.domCacheSize) {
       const oldest = this.domCache.keys().next().value;
       if (oldest !== undefined) this.domCache.delete(oldest);
     }
-    this.domCache.set(k, { etag: doc.etag, doc: parsed });
-    return parsed;
+    this.domCache.set(k, { etag, doc: dom });
   }
 
   /** Runs a read-modify-write; a lost race is re-run unless the client made the write conditional. */
@@ -219,6 +249,16 @@ export class XcapService {
       }
     }
   }
+}
+
+function cacheKey(key: DocKey): string {
+  return `${key.auid}\u0000${key.xui ?? ''}\u0000${key.path}`;
+}
+
+/** A candidate whose DOM is parsed at most once, on first use. */
+function lazyCandidate(text: string): CandidateDocument {
+  let dom: Document | undefined;
+  return { text, dom: () => (dom ??= parseDocument(text)) };
 }
 
 /** The XCAP root URI as the client addressed it. */

@@ -32,6 +32,16 @@ export function decodeUtf8(body: Buffer): string {
 }
 
 /**
+ * Refuses any document type declaration before a parser sees the text, for paths that
+ * hand the text to libxml2 without xmldom (XXE and entity bombs never reach a parser).
+ * A `<!DOCTYPE` inside a comment or CDATA is refused too: no XCAP document needs one.
+ * @throws NotWellFormed
+ */
+export function refuseDoctype(text: string): void {
+  if (text.includes('<!DOCTYPE')) throw new NotWellFormed('DOCTYPE is not accepted');
+}
+
+/**
  * Parses a whole document: exactly one root element, optionally preceded by the XML
  * declaration and surrounded by comments, processing instructions and whitespace.
  * @throws NotWellFormed for anything else, including any DOCTYPE.

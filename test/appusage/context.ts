@@ -22,7 +22,8 @@ export function context(store: DocumentStore, key: DocKey, lenient: readonly str
 
 /** Runs `usage.validate` as the core does on a PUT of the whole document `text`. */
 export async function validate(usage: AppUsage, text: string, ctx: UsageContext): Promise<void> {
-  await usage.validate(parseDocument(text), text, ctx);
+  let dom: ReturnType<typeof parseDocument> | undefined;
+  await usage.validate({ text, dom: () => (dom ??= parseDocument(text)) }, ctx);
 }
 
 /** Resolves with what `p` rejected with (fails the test if it resolved). */

@@ -28,15 +28,15 @@ export function createPolicyUsage(opts: PolicyUsageOptions): AppUsage {
     scopes: { global: false, users: true },
     ...(opts.canonicalPath ? { canonicalPath: opts.canonicalPath } : {}),
 
-    validate(doc, text) {
+    validate(doc) {
       // Rule ids are xs:ID, so the schema would reject a repeat too; checking first turns it
       // into a uniqueness-failure that suggests a free id (RFC 4745 §7: ids are unique).
-      const root = rootElement(doc);
+      const root = rootElement(doc.dom());
       if (root.namespaceURI === COMMON_POLICY_NS && root.localName === 'ruleset') {
         const rules = childElements(root, COMMON_POLICY_NS, 'rule');
         requireUniqueAttribute(rules, 'id', (i) => `ruleset/${step('rule', i)}`);
       }
-      opts.schema.validate(text);
+      opts.schema.validate(doc.text);
     },
   };
 }

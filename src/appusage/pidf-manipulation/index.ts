@@ -16,7 +16,7 @@ export const pidfManipulation: AppUsage = {
   defaultNamespace: PIDF_NS,
   namespaces: [PIDF_NS],
   scopes: { global: false, users: true },
-  validate(_doc, text) {
+  validate({ text }) {
     schema.validate(text);
   },
 };

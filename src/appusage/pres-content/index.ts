@@ -42,9 +42,9 @@ export function createPresContentUsage(opts: PresContentOptions = {}): AppUsage 
     scopes: { global: false, users: true },
     maxDocumentBytes: opts.maxDocumentBytes ?? DEFAULT_PRES_CONTENT_MAX_BYTES,
 
-    validate(doc, text) {
-      schema.validate(text);
-      const root = rootElement(doc);
+    validate(doc) {
+      schema.validate(doc.text);
+      const root = rootElement(doc.dom());
       const encoding = childText(root, PRES_CONTENT_NS, 'encoding');
       if (encoding !== undefined && encoding.toLowerCase() !== 'base64') {
         throw new ConstraintFailure(`encoding ${encoding} is not supported; use base64`);

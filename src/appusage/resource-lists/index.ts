@@ -12,7 +12,7 @@
  * no part in uri uniqueness.
  */
 import type { Document, Element } from '@xmldom/xmldom';
-import { ConstraintFailure } from '../../xcap/errors.ts';
+import { ConstraintFailure, SchemaValidationError } from '../../xcap/errors.ts';
 import { serialize } from '../../xcap/xml.ts';
 import { childElements, rootElement } from '../common/dom.ts';
 import { schemaFile } from '../common/paths.ts';
@@ -77,8 +77,10 @@ function withPlaceholderUris(doc: Document, text: string): string {
   const bare = Array.from(doc.getElementsByTagNameNS(RESOURCE_LISTS_NS, 'entry')).filter((e) => !e.hasAttribute('uri'));
   if (bare.length === 0) return text;
   const copy = doc.cloneNode(true) as Document;
+  let n = 0;
   for (const entry of Array.from(copy.getElementsByTagNameNS(RESOURCE_LISTS_NS, 'entry'))) {
-    if (!entry.hasAttribute('uri')) entry.setAttribute('uri', PLACEHOLDER_URI);
+    // Distinct placeholders: the schema's uniqueness constraint must not see them as duplicates.
+    if (!entry.hasAttribute('uri')) entry.setAttribute('uri', `${PLACEHOLDER_URI}-${++n}`);
   }
   return serialize(copy);
 }
@@ -92,9 +94,18 @@ export const resourceLists: AppUsage = {
   namespaces: [RESOURCE_LISTS_NS],
   scopes: { global: true, users: true },
 
-  validate(doc, text, ctx) {
-    schema.validate(ctx.lenient.has(ENTRY_WITHOUT_URI) ? withPlaceholderUris(doc, text) : text);
+  validate(doc, ctx) {
     // The root holds only <list> children (schema), so the list walk covers it too.
-    checkListConstraints(rootElement(doc), 'resource-lists');
+    const walk = () => checkListConstraints(rootElement(doc.dom()), 'resource-lists');
+    try {
+      schema.validate(ctx.lenient.has(ENTRY_WITHOUT_URI) ? withPlaceholderUris(doc.dom(), doc.text) : doc.text);
+    } catch (err) {
+      // The schema's identity constraints reject duplicates; the walk names the field and
+      // suggests free values (uniqueness-failure) when that is what went wrong.
+      if (err instanceof SchemaValidationError) walk();
+      throw err;
+    }
+    // ref/anchor rules are beyond the schema; documents without those elements skip the walk.
+    if (doc.text.includes('entry-ref') || doc.text.includes('external')) walk();
   },
 };

@@ -96,9 +96,9 @@ export const rlsServices: AppUsage = {
   namespaces: [RLS_SERVICES_NS, RESOURCE_LISTS_NS],
   scopes: { global: true, users: true },
 
-  async validate(doc, text, ctx) {
-    schema.validate(text);
-    const services = childElements(rootElement(doc), RLS_SERVICES_NS, 'service');
+  async validate(doc, ctx) {
+    schema.validate(doc.text);
+    const services = childElements(rootElement(doc.dom()), RLS_SERVICES_NS, 'service');
     const stepOf = (i: number): string => `rls-services/${step('service', i)}`;
     services.forEach((service, i) => {
       const ref = childElements(service, RLS_SERVICES_NS, 'resource-list')[0];
@@ -108,7 +108,7 @@ export const rlsServices: AppUsage = {
     });
     const elsewhere = await urisElsewhere(ctx);
     requireUniqueAttribute(services, 'uri', stepOf, elsewhere);
-    const mine = new Set(serviceUris(rootElement(doc)));
+    const mine = new Set(serviceUris(rootElement(doc.dom())));
     services.forEach((service, i) => {
       const uri = service.getAttribute('uri') ?? '';
       if (elsewhere.has(uri)) {

@@ -43,7 +43,7 @@ export function createXcapCapsUsage(usages: () => readonly AppUsage[], extension
     namespaces: [XCAP_CAPS_NS],
     scopes: { global: true, users: false },
     authorize: readOnly,
-    validate(_doc, text) {
+    validate({ text }) {
       schema.validate(text);
     },
     async generated(key) {

@@ -22,7 +22,7 @@ export const xcapDirectory: AppUsage = {
   namespaces: [XCAP_DIRECTORY_NS],
   scopes: { global: false, users: true },
   authorize: readOnly,
-  validate(_doc, text) {
+  validate({ text }) {
     schema.validate(text);
   },
 
