@@ -20,7 +20,11 @@ const nsUri = fc.constantFrom('urn:a', 'urn:b:c', 'http://example.com/ns?x=(1)',
 /** Attribute values: any text without non-XML characters (surrogate pairs included). */
 const attValue = fc
   .string({ unit: 'binary', maxLength: 12 })
-  .map((s) => s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF\t\n\r]/g, '').replace(/[\uD800-\uDFFF]/g, ''));
+  .map((s) => [...s].filter((ch) => isXmlChar(ch.codePointAt(0)!) && !/[\t\n\r]/.test(ch)).join(''));
+
+function isXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || cp >= 0x10000;
+}
 
 interface StepModel {
   prefix: string | null;
@@ -51,7 +55,9 @@ function quoted(value: string, quote: '"' | "'"): string {
   const escaped = stringToAttValue(value);
   return quote === '"' ? `"${escaped}"` : `'${escaped.replace(/&quot;/g, '"').replace(/'/g, '&apos;')}'`;
 }
-function write(m: fc.RecordValue<typeof selectorArb>): string {
+type SelectorModel = typeof selectorArb extends fc.Arbitrary<infer T> ? T : never;
+
+function write(m: SelectorModel): string {
   const steps = m.steps.map((s) => {
     let t = qname(s.prefix, s.local);
     if (s.position !== undefined) t += `[${s.position}]`;
