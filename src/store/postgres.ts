@@ -129,6 +129,8 @@ export async function openPostgresStore(poolOrUrl: pg.Pool | string, options: Po
 }
 
 type Key4 = [string, number, string, string];
+/** NOTIFY payload after the seq: writer, then (unless too long) the change's columns. */
+type NotifyFields = [string, string?, number?, string?, string?, (string | null)?, (string | null)?, string?, number?];
 
 class PostgresStore implements DocumentStore {
   readonly sql: SqlRunner;
@@ -195,7 +197,7 @@ class PostgresStore implements DocumentStore {
   }
 
   async get(key: DocKey): Promise<StoredDoc | undefined> {
-    const r = await this.#query(`SELECT etag, body, modified FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`, keyParams(key));
+    const r = await this.#prepared(`SELECT etag, body, modified FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`, keyParams(key));
     const row = r.rows[0] as { etag: string; body: string; modified: string } | undefined;
     return row && { key, etag: row.etag, body: row.body, modified: Number(row.modified) };
   }
@@ -253,7 +255,7 @@ class PostgresStore implements DocumentStore {
   }
 
   async changes(after: number, limit = DEFAULT_CHANGES_LIMIT): Promise<DocChange[]> {
-    const r = await this.#query(`SELECT ${CHANGE_COLUMNS} FROM ${CHANGES_TABLE} WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, limit]);
+    const r = await this.#prepared(`SELECT ${CHANGE_COLUMNS} FROM ${CHANGES_TABLE} WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, limit]);
     const settled = Date.now() - this.#gapSettleMs;
     const out: DocChange[] = [];
     let next = after + 1;
@@ -268,7 +270,7 @@ class PostgresStore implements DocumentStore {
   }
 
   async lastSeq(): Promise<number> {
-    const r = await this.#query(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${CHANGES_TABLE}`);
+    const r = await this.#prepared(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${CHANGES_TABLE}`);
     return Number((r.rows[0] as { seq: string }).seq);
   }
 
@@ -285,13 +287,13 @@ class PostgresStore implements DocumentStore {
   }
 
   async #currentEtag(k: Key4): Promise<string | null> {
-    const r = await this.#query(`SELECT etag FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`, k);
+    const r = await this.#prepared(`SELECT etag FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`, k);
     return (r.rows[0] as { etag: string } | undefined)?.etag ?? null;
   }
 
   /** Runs one write statement; resolves with its change (told to subscribers) or undefined if the condition failed. */
   async #write(key: DocKey, sql: string, params: [...Key4, string, number, string, ...SqlValue[]], newEtag: string | null): Promise<DocChange | undefined> {
-    const r = await this.#query(sql, params);
+    const r = await this.#prepared(sql, params);
     const row = r.rows[0] as { seq: string; old_etag: string | null } | undefined;
     if (!row) return undefined;
     const change: DocChange = { seq: Number(row.seq), key, oldEtag: row.old_etag, newEtag, origin: params[4], at: params[5] };
@@ -303,8 +305,13 @@ class PostgresStore implements DocumentStore {
   #notified(payload: string): void {
     const space = payload.indexOf(' ');
     const seq = Number(payload.slice(0, space));
-    const fields = JSON.parse(payload.slice(space + 1)) as [string, string?, number?, string?, string?, (string | null)?, (string | null)?, string?, number?];
-    if (fields[0] === this.#writer) return;
+    let fields: NotifyFields;
+    try {
+      fields = JSON.parse(payload.slice(space + 1)) as NotifyFields;
+    } catch {
+      return; // Not ours: anyone may NOTIFY on the channel.
+    }
+    if (!Number.isSafeInteger(seq) || !Array.isArray(fields) || fields[0] === this.#writer) return;
     this.#seen = Math.max(this.#seen, seq);
     if (this.#listeners.size === 0) return;
     if (fields.length === 1) {
@@ -341,6 +348,18 @@ class PostgresStore implements DocumentStore {
   #query(sql: string, params?: readonly SqlValue[]): Promise<pg.QueryResult> {
     if (this.#closed) return Promise.reject(new StoreUnavailable('document store is closed'));
     return this.#guard(() => this.#pool.query(sql, params as unknown[] | undefined));
+  }
+
+  /** Like #query, for the store's own fixed statements: named, so each connection parses and plans them once. */
+  #prepared(sql: string, params?: readonly SqlValue[]): Promise<pg.QueryResult> {
+    if (this.#closed) return Promise.reject(new StoreUnavailable('document store is closed'));
+    let name = statementNames.get(sql);
+    if (name === undefined) {
+      name = `xcap_store_${statementNames.size}`;
+      statementNames.set(sql, name);
+    }
+    const config = { name, text: sql, values: params as unknown[] | undefined };
+    return this.#guard(() => this.#pool.query(config));
   }
 
   /** Turns connection-level failures into StoreUnavailable; statement errors pass unchanged. */
@@ -382,6 +401,8 @@ export function toPostgresPlaceholders(sql: string): string {
 }
 
 const placeholderCache = new Map<string, string>();
+/** Statement names of the store's own SQL (a fixed, small set). */
+const statementNames = new Map<string, string>();
 
 /** Node socket errors, pg's own connection errors (no SQLSTATE), and server states that mean "try later". */
 function isConnectionFailure(err: unknown): boolean {

@@ -145,7 +145,7 @@ export function storeContract(name: string, newDatabase: NewDatabase): void {
       it('returns UTF-8 bodies byte for byte', async () => {
         const s = await fresh();
         const body =
-          '<?xml version="1.0" encoding="UTF-8"?>\r\n<list name="Ünïcödé 日本語 עברית">\n' +
+          '\uFEFF<?xml version="1.0" encoding="UTF-8"?>\r\n<list name="Ünïcödé 日本語 עברית">\n' +
           '  <entry uri="sip:😀@example.com"><display-name>e\u0301 𝄞 \u200d\t&amp;</display-name></entry>\n</list>\n';
         await s.put(alice, body, 'absent');
         const doc = await s.get(alice);
