@@ -1,0 +1,73 @@
+/**
+ * Shared pieces of the HTTP tests: documents, paths, and the 409 check every conflict goes
+ * through (status, MIME type, body valid against the xcap-error schema, condition element).
+ */
+import { expect } from 'vitest';
+import { DOMParser } from '@xmldom/xmldom';
+import type { Element } from '@xmldom/xmldom';
+import { validateXcapErrorBody } from '../../src/appusage/xcap-error/index.ts';
+import { XCAP_ERROR_NS } from '../../src/xcap/errors.ts';
+import type { ClientResponse } from '../helpers/digest-client.ts';
+
+export const RL_NS = 'urn:ietf:params:xml:ns:resource-lists';
+export const RLS_NS = 'urn:ietf:params:xml:ns:rls-services';
+export const CP_NS = 'urn:ietf:params:xml:ns:common-policy';
+export const PR_NS = 'urn:ietf:params:xml:ns:pres-rules';
+export const PIDF_NS = 'urn:ietf:params:xml:ns:pidf';
+
+export const ALICE_XUI = 'sip:alice@example.com';
+/** Alice's resource-lists index, relative to the XCAP root. */
+export const ALICE_RL = `/resource-lists/users/${ALICE_XUI}/index`;
+
+export const RL_TYPE = 'application/resource-lists+xml';
+export const EL_TYPE = 'application/xcap-el+xml';
+export const ATT_TYPE = 'application/xcap-att+xml';
+
+/** A resource-lists document: `friends` (bob, carol) and `work` (erin). */
+export function contacts(): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<resource-lists xmlns="${RL_NS}">
+  <list name="friends">
+    <entry uri="sip:bob@example.com"><display-name>Bob</display-name></entry>
+    <entry uri="sip:carol@example.com"><display-name>Carol</display-name></entry>
+  </list>
+  <list name="work">
+    <entry uri="sip:erin@example.com"/>
+  </list>
+</resource-lists>
+`;
+}
+
+/** Percent-encodes a node selector the way a careful client does (`"`, `[`, `]`, `@` kept as pchar). */
+export function enc(selector: string): string {
+  return selector
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/%40/g, '@').replace(/%3A/g, ':'))
+    .join('/');
+}
+
+/** Parses an XML response body (throws on anything not well-formed). */
+export function xml(body: string): Element {
+  const doc = new DOMParser({ onError: (level, msg) => { if (level !== 'warning') throw new Error(msg); } }).parseFromString(body, 'text/xml');
+  return doc.documentElement!;
+}
+
+/**
+ * Expects a 409 carrying `tag`: MIME type application/xcap-error+xml and a body valid
+ * against the xcap-error schema. Returns the condition element for further checks.
+ */
+export function expectConflict(res: ClientResponse, tag: string): Element {
+  expect(res.status, res.body).toBe(409);
+  expect(res.headers.get('content-type')).toBe('application/xcap-error+xml');
+  validateXcapErrorBody(res.body);
+  const root = xml(res.body);
+  expect(root.namespaceURI).toBe(XCAP_ERROR_NS);
+  const cond = Array.from(root.childNodes).find((n) => n.nodeType === 1) as Element | undefined;
+  expect(cond?.localName).toBe(tag);
+  return cond as Element;
+}
+
+/** Child elements of `el` with local name `name`. */
+export function children(el: Element, name: string): Element[] {
+  return Array.from(el.childNodes).filter((n): n is Element => n.nodeType === 1 && (n as Element).localName === name);
+}
