@@ -108,6 +108,20 @@ describe('postgres: subscribe() sees other processes (LISTEN/NOTIFY)', () => {
     expect(seen[0]).toMatchObject({ key, oldEtag: null, newEtag: r.etag, origin: 'xcap' });
   });
 
+  it('ignores foreign payloads on its channel and keeps delivering', async () => {
+    const db = await database();
+    const a = await db.open();
+    const b = await db.open();
+    const seen: DocChange[] = [];
+    b.subscribe((c) => seen.push(c));
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    opened.push({ close: () => admin.end() });
+    for (const junk of ['garbage', '12 not-json', '7 {"a":1}', ' ']) await admin.query("SELECT pg_notify('xcap_doc_changes', $1)", [junk]);
+    const r = await a.put(SHARED_KEY, '<a/>', 'absent', 'xcap');
+    await expect.poll(() => seen.map((c) => c.newEtag)).toEqual([r.etag]);
+  });
+
   it('a change made by a child process reaches this process’s subscriber', async () => {
     const db = await database();
     const b = await db.open();
