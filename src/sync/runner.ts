@@ -188,7 +188,7 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
       mapping.apply(target, xcapPending.map((p) => p.d.xcap as NonNullable<Decision['xcap']>));
       const body = mapping.serialize(target);
       const usage = ctx.usages?.get(b.auid);
-      if (usage) await usage.validate(target, body, { key, store: ctx.store, lenient: new Set(), rootUri: '' });
+      if (usage) await usage.validate({ text: body, dom: () => target }, { key, store: ctx.store, lenient: new Set(), rootUri: '' });
       try {
         etag = (await ctx.store.put(key, body, stored ? { etag: stored.etag } : 'absent', `sync:${b.name}`)).etag;
       } catch (err) {

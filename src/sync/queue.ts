@@ -1,0 +1,321 @@
+/**
+ * The sync queue on Redis (BullMQ): one queue, two job kinds.
+ *
+ * - `scope` {binding, scope}: one run of one binding for one document. Added with
+ *   deduplication id `binding|scope` and `keepLastIfActive`, so a burst of changes to a
+ *   document gives at most one running and one waiting job, and two workers never run
+ *   the same binding+scope at once. A Redis lock (token, expiry) also covers runs started
+ *   outside the queue (`sync run`).
+ * - `tick` {binding}: a binding's schedule fired; fans out to a `scope` job per document.
+ *
+ * The XCAP change feed (store.subscribe, plus store.changes from a saved cursor for
+ * catch-up and for writers in other processes) enqueues `scope` jobs at once; the
+ * binding's own writes (origin `sync:<binding>`) are skipped.
+ */
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Connector } from '../../connectors/types.ts';
+import type { AppUsage } from '../appusage/types.ts';
+import type { DocChange, DocumentStore } from '../store/types.ts';
+import { compileBinding, scopeOfDoc, type Binding, type BindingConfig, type Scope } from './binding.ts';
+import { isRetryable, RetryableSyncError, runSync, scopesOf, type RunReport } from './runner.ts';
+import { SyncState } from './state.ts';
+
+export const QUEUE_NAME = 'sync';
+const FEED_CURSOR = 'feed-cursor';
+
+export interface StartSyncOptions {
+  readonly store: DocumentStore;
+  /** Application usages, to validate what sync writes. */
+  readonly usages?: { get(auid: string): AppUsage | undefined };
+  /** Redis URL or a client (the caller keeps ownership of a client it passes). */
+  readonly redis: string | Redis;
+  /**
+   * Key prefix of every queue key (use `{...}` braces for Redis Cluster).
+   * @defaultValue `xcap-bridge`
+   */
+  readonly prefix?: string;
+  readonly bindings: readonly BindingConfig[];
+  /** Connectors by name, as `createConnectors` built them. */
+  readonly connectors: ReadonlyMap<string, Connector>;
+  readonly logger: Logger;
+  /** Process jobs in this process (serve with embedded workers, `worker`). */
+  readonly runWorkers: boolean;
+  /**
+   * Watch the XCAP change feed and enqueue jobs (serve).
+   * @defaultValue `true`
+   */
+  readonly watchChanges?: boolean;
+  /**
+   * Jobs run at once by this process's worker.
+   * @defaultValue `4`
+   */
+  readonly concurrency?: number;
+  /**
+   * Interval of the change-feed poll that catches writes from other processes, in milliseconds.
+   * @defaultValue `1000`
+   */
+  readonly feedPollMs?: number;
+  /**
+   * Attempts per job before it is marked failed; retries back off exponentially from `backoffMs`.
+   * @defaultValue `10`
+   */
+  readonly attempts?: number;
+  /**
+   * First retry delay in milliseconds (doubling each attempt).
+   * @defaultValue `1000`
+   */
+  readonly backoffMs?: number;
+  /**
+   * Delay of runs triggered by an XCAP change, in milliseconds, so a burst of writes to one
+   * document folds into one run.
+   * @defaultValue `100`
+   */
+  readonly debounceMs?: number;
+  /**
+   * While Redis is unreachable at start-up, try again every this many milliseconds.
+   * @defaultValue `10000`
+   */
+  readonly reconnectMs?: number;
+}
+
+export interface SyncHandle {
+  /** False while Redis is unreachable (sync off, XCAP unaffected). */
+  readonly running: () => boolean;
+  /** Queues a run of `binding` for `scope` (every scope when omitted). */
+  enqueue(binding: string, scope?: Scope): Promise<void>;
+  /** Stops feed and schedulers' consumers; waits for running jobs (graceful drain). */
+  stop(): Promise<void>;
+}
+
+type JobData = { binding: string; scope?: Scope };
+
+export async function startSync(opts: StartSyncOptions): Promise<SyncHandle> {
+  const log = opts.logger.child({ component: 'sync' });
+  const prefix = opts.prefix ?? 'xcap-bridge';
+  const bindings = new Map(opts.bindings.map((b) => [b.name, compileBinding(b)] as const));
+  const state = await SyncState.open(opts.store.sql);
+  let engine: Engine | undefined;
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let warned = false;
+
+  const tryStart = async (): Promise<void> => {
+    try {
+      engine = await Engine.start({ ...opts, prefix, bindings, state, log });
+      if (warned) log.info('Redis is reachable again: sync is on');
+    } catch (err) {
+      if (!warned) log.warn({ err: (err as Error).message }, 'Redis is not reachable: sync is off until it is; XCAP keeps serving');
+      warned = true;
+      if (!stopped) timer = setTimeout(() => void tryStart(), opts.reconnectMs ?? 10000);
+    }
+  };
+  await tryStart();
+
+  return {
+    running: () => engine !== undefined,
+    async enqueue(binding, scope) {
+      if (!engine) throw new RetryableSyncError('sync is off: Redis is not reachable');
+      await engine.enqueue(binding, scope);
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await engine?.stop();
+    },
+  };
+}
+
+interface EngineOptions extends Omit<StartSyncOptions, 'bindings'> {
+  readonly prefix: string;
+  readonly bindings: ReadonlyMap<string, Binding>;
+  readonly state: SyncState;
+  readonly log: Logger;
+}
+
+/** The running parts once Redis answered. */
+class Engine {
+  readonly #o: EngineOptions;
+  readonly #conn: Redis;
+  readonly #ownConn: boolean;
+  readonly #queue: Queue;
+  #worker: Worker | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #poll: ReturnType<typeof setInterval> | undefined;
+  #cursor = 0;
+  #draining: Promise<void> = Promise.resolve();
+
+  private constructor(o: EngineOptions, conn: Redis, ownConn: boolean) {
+    this.#o = o;
+    this.#conn = conn;
+    this.#ownConn = ownConn;
+    this.#queue = new Queue(QUEUE_NAME, { connection: conn, prefix: o.prefix });
+  }
+
+  static async start(o: EngineOptions): Promise<Engine> {
+    const own = typeof o.redis === 'string';
+    const conn = typeof o.redis === 'string'
+      ? new Redis(o.redis, { maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(n * 200, 2000) })
+      : o.redis;
+    // ioredis reports every failed reconnect as an 'error' event; the queue's own retries cover them.
+    if (own) conn.on('error', (err: Error) => o.log.debug({ err: err.message }, 'redis'));
+    try {
+      if (own) await withTimeout(conn.connect(), 3000);
+      await withTimeout(conn.ping(), 3000);
+    } catch (err) {
+      if (own) conn.disconnect();
+      throw err;
+    }
+    await warnEvictionPolicy(conn, o.log);
+    const e = new Engine(o, conn, own);
+    await e.#schedule();
+    if (o.runWorkers) e.#startWorker();
+    if (o.watchChanges ?? true) await e.#watch();
+    return e;
+  }
+
+  async enqueue(binding: string, scope?: Scope, delay = 0): Promise<void> {
+    const b = this.#o.bindings.get(binding);
+    if (!b) throw new Error(`no binding named ${binding}`);
+    const scopes = scope === undefined ? await scopesOf(this.#o.store, b) : [scope];
+    for (const s of scopes) {
+      const id = `${binding}|${s}`;
+      await this.#queue.add('scope', { binding, scope: s } satisfies JobData, {
+        deduplication: { id, keepLastIfActive: true },
+        attempts: this.#o.attempts ?? 10,
+        backoff: { type: 'exponential', delay: this.#o.backoffMs ?? 1000 },
+        removeOnComplete: 1000,
+        removeOnFail: 5000,
+        ...(delay > 0 ? { delay } : {}),
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    if (this.#poll) clearInterval(this.#poll);
+    await this.#draining;
+    await this.#worker?.close();
+    await this.#queue.close();
+    if (this.#ownConn) await this.#conn.quit().catch(() => this.#conn.disconnect());
+  }
+
+  /** Job schedulers, created here only: one per scheduled binding; stale ones removed. */
+  async #schedule(): Promise<void> {
+    const wanted = new Set<string>();
+    for (const [name, b] of this.#o.bindings) {
+      const s = b.config.schedule;
+      if (!s) continue;
+      const id = `tick:${name}`;
+      wanted.add(id);
+      await this.#queue.upsertJobScheduler(id, s.cron ? { pattern: s.cron } : { every: s.everyMs as number }, { name: 'tick', data: { binding: name } satisfies JobData });
+    }
+    for (const js of await this.#queue.getJobSchedulers()) {
+      if (js.key && !wanted.has(js.key)) await this.#queue.removeJobScheduler(js.key);
+    }
+  }
+
+  #startWorker(): void {
+    const worker = new Worker<JobData>(QUEUE_NAME, (job) => this.#process(job), {
+      connection: this.#conn.duplicate(),
+      prefix: this.#o.prefix,
+      concurrency: this.#o.concurrency ?? 4,
+    });
+    worker.on('failed', (job, err) => this.#o.log.warn({ binding: job?.data.binding, scope: job?.data.scope, attempt: job?.attemptsMade, err: err.message }, 'sync job failed'));
+    worker.on('error', (err) => this.#o.log.error({ err: err.message }, 'sync worker error'));
+    this.#worker = worker;
+  }
+
+  async #process(job: Job<JobData>): Promise<RunReport | number> {
+    const { binding, scope } = job.data;
+    const b = this.#o.bindings.get(binding);
+    if (!b) throw new UnrecoverableError(`binding ${binding} is no longer configured`);
+    if (job.name === 'tick' || scope === undefined) {
+      await this.enqueue(binding);
+      return 0;
+    }
+    const connector = this.#o.connectors.get(b.config.connector);
+    if (!connector) throw new UnrecoverableError(`connector ${b.config.connector} is not configured`);
+    try {
+      const report = await withScopeLock(this.#conn, this.#o.prefix, binding, scope, () =>
+        runSync({ store: this.#o.store, state: this.#o.state, connector, ...(this.#o.usages ? { usages: this.#o.usages } : {}) }, b, scope),
+      );
+      this.#o.log.info({ binding, scope, outcome: report.outcome, xcap: report.xcap, remote: report.remote, conflicts: report.conflicts, refused: report.refused }, 'sync run');
+      return report;
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Change feed: catch up from the saved cursor, then follow live changes and poll for other processes. */
+  async #watch(): Promise<void> {
+    const saved = await this.#o.state.getMeta(FEED_CURSOR);
+    this.#cursor = saved === undefined ? await this.#o.store.lastSeq() : Number(saved);
+    await this.#drain();
+    this.#unsubscribe = this.#o.store.subscribe(() => void this.#drainSoon());
+    this.#poll = setInterval(() => void this.#drainSoon(), this.#o.feedPollMs ?? 1000);
+  }
+
+  #drainSoon(): Promise<void> {
+    this.#draining = this.#draining.then(() => this.#drain()).catch((err: unknown) => this.#o.log.warn({ err: (err as Error).message }, 'change feed'));
+    return this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      const changes = await this.#o.store.changes(this.#cursor, 500);
+      if (changes.length === 0) return;
+      for (const c of changes) await this.#onChange(c);
+      this.#cursor = (changes.at(-1) as DocChange).seq;
+      await this.#o.state.setMeta(FEED_CURSOR, String(this.#cursor));
+    }
+  }
+
+  async #onChange(c: DocChange): Promise<void> {
+    for (const [name, b] of this.#o.bindings) {
+      if (!b.config.onXcapChange || c.origin === `sync:${name}`) continue;
+      const scope = scopeOfDoc(b.config, c.key);
+      if (scope !== undefined) await this.enqueue(name, scope, this.#o.debounceMs ?? 100);
+    }
+  }
+}
+
+/**
+ * Runs `fn` holding the Redis lock of one binding+scope; a held lock is a retryable
+ * error (the job backs off). The lock expires on its own if the process dies.
+ */
+export async function withScopeLock<T>(conn: Redis, prefix: string, binding: string, scope: Scope, fn: () => Promise<T>, ttlMs = 120_000): Promise<T> {
+  const key = `${prefix}:sync-lock:${binding}|${scope}`;
+  const token = randomUUID();
+  if ((await conn.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') throw new RetryableSyncError(`${binding} ${scope} is being synced elsewhere`);
+  const renew = setInterval(() => void conn.pexpire(key, ttlMs).catch(() => {}), ttlMs / 3);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renew);
+    // Delete only our own lock (it may have expired and been taken by another run).
+    await conn.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, key, token).catch(() => {});
+  }
+}
+
+async function warnEvictionPolicy(conn: Redis, log: Logger): Promise<void> {
+  try {
+    const res = (await conn.config('GET', 'maxmemory-policy')) as string[];
+    const policy = res[1];
+    if (policy !== undefined && policy !== 'noeviction') {
+      log.warn({ policy }, 'Redis maxmemory-policy is not noeviction: queued sync jobs may be evicted; set maxmemory-policy noeviction');
+    }
+  } catch {
+    // CONFIG may be disabled (managed Redis); nothing to check then.
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then((v) => (clearTimeout(t), resolve(v)), (e: unknown) => (clearTimeout(t), reject(e)));
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * The sync queue end to end on real Redis: XCAP change feed → BullMQ → worker → memory
+ * remote, schedules, deduplication, backoff, and a Redis restart in the middle of a run.
+ */
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { Unavailable } from '../../connectors/errors.ts';
+import { startSync, type SyncHandle } from '../../src/sync/queue.ts';
+import type { BindingConfig } from '../../src/sync/binding.ts';
+import { freePort, spawnService, stopChild, tempDir, waitForPort } from '../services/process.ts';
+import { binding, GLOBAL_DOC, listsDoc, person, remoteContent, syncFixture, xcapEntries, type SyncFixture } from './helpers.ts';
+
+const logger = pino({ level: 'silent' });
+let f: SyncFixture;
+let handle: SyncHandle | undefined;
+
+async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function start(bindings: BindingConfig[], redis = inject('services').redis) {
+  return startSync({
+    store: f.store, redis, prefix: `t-${randomUUID()}`, bindings, connectors: new Map([['mem', f.remote]]), logger, runWorkers: true,
+    backoffMs: 100, feedPollMs: 200,
+  });
+}
+
+beforeEach(async () => {
+  f = await syncFixture();
+});
+afterEach(async () => {
+  await handle?.stop();
+  handle = undefined;
+  await f.store.close();
+});
+
+describe('sync queue (DESIGN §5, BullMQ on Redis)', () => {
+  it('an XCAP change reaches the remote without a manual trigger; the sync write is not echoed', async () => {
+    handle = await start([binding({ direction: 'push' }).config]);
+    await f.store.put(GLOBAL_DOC, listsDoc([person(1)]), 'absent', 'xcap');
+    await until(() => remoteContent(f.remote).length === 1, 'push of the new entry');
+    expect(remoteContent(f.remote)).toEqual([person(1)]);
+  });
+
+  it('a burst of 100 writes to one document during a run gives at most two runs, and the last content wins', async () => {
+    handle = await start([binding({ direction: 'push' }).config]);
+    const hold = f.remote.hold('changes');
+    let etag = (await f.store.put(GLOBAL_DOC, listsDoc([]), 'absent', 'xcap')).etag;
+    await hold.reached;
+    for (let i = 1; i <= 100; i++) etag = (await f.store.put(GLOBAL_DOC, listsDoc([person(1, `Name ${i}`)]), { etag }, 'xcap')).etag;
+    await new Promise((r) => setTimeout(r, 400)); // let the feed enqueue every write before the held run ends
+    hold.release();
+    await until(() => remoteContent(f.remote)[0]?.['display-name'] === 'Name 100', 'the last write on the remote');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(f.remote.calls.changes).toBeLessThanOrEqual(2);
+  });
+
+  it('a scheduled binding pulls remote changes on its tick', async () => {
+    f.remote.seed('people', [{ fields: person(1) }]);
+    handle = await start([binding({ schedule: { everyMs: 1000 } }).config]);
+    await until(async () => (await xcapEntries(f.store)).size === 1, 'first tick');
+    f.remote.seed('people', [{ fields: person(2) }]);
+    await until(async () => (await xcapEntries(f.store)).size === 2, 'next tick');
+  });
+
+  it('a remote that errors is retried with backoff until it answers; XCAP is untouched meanwhile', async () => {
+    f.remote.failNext('any', new Unavailable('connection refused'), 3);
+    handle = await start([binding({ direction: 'push' }).config]);
+    await f.store.put(GLOBAL_DOC, listsDoc([person(1)]), 'absent', 'xcap');
+    await until(async () => (await f.state.getScope('dir', 'global'))?.lastError?.includes('unavailable') === true, 'the error in status');
+    expect((await xcapEntries(f.store)).size).toBe(1);
+    await until(() => remoteContent(f.remote).length === 1, 'success after retries');
+    expect((await f.state.getScope('dir', 'global'))?.lastError).toBeNull();
+  });
+
+  it('without a reachable Redis, start-up succeeds with sync off', async () => {
+    const port = await freePort();
+    handle = await startSync({ store: f.store, redis: `redis://127.0.0.1:${port}`, bindings: [binding().config], connectors: new Map([['mem', f.remote]]), logger, runWorkers: true, reconnectMs: 60000 });
+    expect(handle.running()).toBe(false);
+    await expect(handle.enqueue('dir', 'global')).rejects.toThrow(/sync is off/);
+  });
+
+  it('Redis restarted in the middle of a run: the job resumes and the result is written once', async () => {
+    const dir = tempDir('redis-restart');
+    const port = await freePort();
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--maxmemory-policy', 'noeviction'];
+    let redis = spawnService('redis-server', args);
+    await waitForPort(port, redis.child, redis.output);
+    try {
+      f.remote.seed('people', [{ fields: person(1) }, { fields: person(2) }]);
+      const hold = f.remote.hold('changes');
+      handle = await start([binding().config], `redis://127.0.0.1:${port}`);
+      await handle.enqueue('dir', 'global');
+      await hold.reached;
+      await stopChild(redis.child);
+      redis = spawnService('redis-server', args);
+      await waitForPort(port, redis.child, redis.output);
+      hold.release();
+      await until(async () => (await xcapEntries(f.store)).size === 2, 'the run to finish after the restart', 40000);
+      expect([...(await xcapEntries(f.store)).values()]).toEqual([person(1), person(2)]);
+      const syncWrites = (await f.store.changes(0)).filter((c) => c.origin === 'sync:dir');
+      expect(syncWrites).toHaveLength(1);
+    } finally {
+      await handle?.stop();
+      handle = undefined;
+      await stopChild(redis.child, dir);
+    }
+  }, 60000);
+});
