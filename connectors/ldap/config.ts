@@ -61,7 +61,7 @@ export const ldapWriteSchema = z.object({
   rdnAttribute: z.string().default('uid'),
 });
 
-export const ldapConnectorSchema = z
+const ldapConnectorFields = z
   .object({
     /** `ldap://host:port` or `ldaps://host:port`. */
     url: z.string().regex(/^ldaps?:\/\/[^/]+\/?$/, 'expected ldap://host[:port] or ldaps://host[:port]'),
@@ -126,14 +126,22 @@ export const ldapConnectorSchema = z
     /** Write-back; off when absent. */
     write: ldapWriteSchema.optional(),
   })
-  .superRefine((c, ctx) => {
-    if (c.bindDn !== undefined && (c.bindPasswordEnv === undefined) === (c.bindPasswordFile === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['bindPasswordEnv'], message: 'with bindDn, set exactly one of bindPasswordEnv or bindPasswordFile' });
-    }
-    if (c.startTls && c.url.startsWith('ldaps:')) {
-      ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'startTls is for ldap:// URLs; ldaps:// is TLS already' });
-    }
-  });
+  .strict();
+
+function checkLdapConnector(c: z.output<typeof ldapConnectorFields>, ctx: z.RefinementCtx): void {
+  if (c.bindDn !== undefined && (c.bindPasswordEnv === undefined) === (c.bindPasswordFile === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['bindPasswordEnv'], message: 'with bindDn, set exactly one of bindPasswordEnv or bindPasswordFile' });
+  }
+  if (c.startTls && c.url.startsWith('ldaps:')) {
+    ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'startTls is for ldap:// URLs; ldaps:// is TLS already' });
+  }
+}
+
+/** The connector's options, unknown keys refused (a typo must not silently fall back to a default). */
+export const ldapConnectorSchema = ldapConnectorFields.superRefine(checkLdapConnector);
+
+/** The same options as an entry of the config's `connectors:` section: `{ kind: ldap, ... }`. */
+export const ldapConnectorEntrySchema = ldapConnectorFields.extend({ kind: z.literal('ldap') }).strict().superRefine(checkLdapConnector);
 
 /** Config as written in the file. */
 export type LdapConnectorInput = z.input<typeof ldapConnectorSchema>;

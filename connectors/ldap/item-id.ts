@@ -30,7 +30,7 @@ export function guidToBytes(guid: string): Buffer | undefined {
 
 /**
  * Equality filter selecting the entry with this id, or undefined when the id cannot be
- * one (a malformed GUID matches nothing, so callers skip the search).
+ * one (not a UUID/GUID string, e.g. `*)(uid=*`): such ids match nothing, so callers skip the search.
  */
 export function idFilter(idAttribute: 'entryUUID' | 'objectGUID', id: string): EqualityFilter | undefined {
   if (idAttribute === 'objectGUID') {
