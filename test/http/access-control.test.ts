@@ -32,6 +32,10 @@ describe('RFC 4825 §5.7 / DESIGN §3 access control over HTTP', () => {
       for (const a of answers) expect(a).toEqual([403, answers[0]![1]]);
       expect((await gw.client().get(ALICE_RL)).body).toBe(contacts());
       expect((await gw.client().get(missing)).status).toBe(404);
+      // And the other way round.
+      expect((await bob.put(BOB_RL, contacts(), RL_TYPE)).status).toBe(201);
+      expect((await gw.client().get(BOB_RL)).status).toBe(403);
+      expect((await bob.get(BOB_RL)).body).toBe(contacts());
     });
 
     it('alice reads and writes her own tree (with or without sip:, any host case)', async () => {
