@@ -103,12 +103,11 @@ describe('DESIGN §3 what real clients send, over HTTP', () => {
 
   it('pres-rules document names index, presrules, pres-rules, index.xml all reach one document', async () => {
     const names = ['index', 'presrules', 'pres-rules', 'index.xml'];
-    let etag: string | null = null;
     for (const [i, name] of names.entries()) {
       const path = `/pres-rules/users/sip:alice@example.com/${name}`;
       const put = await c.put(path, presRulesDoc(`u${i}`), 'application/auth-policy+xml');
       expect(put.status, name).toBe(i === 0 ? 201 : 200);
-      etag = put.headers.get('etag');
+      const etag = put.headers.get('etag');
       for (const other of names) {
         const get = await c.get(`/pres-rules/users/sip:alice@example.com/${other}`);
         expect(get.status).toBe(200);
