@@ -35,6 +35,9 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
     allowBasic: cfg.allowBasic,
     nonceSecret: cfg.nonceSecret === undefined ? undefined : Buffer.from(cfg.nonceSecret, 'utf8'),
     nonceTtlSeconds: cfg.nonceTtlSeconds,
+    // MD5 first: clients that read only the first WWW-Authenticate (Python's urllib, many
+    // phones) know only MD5 and fail on a SHA-256 challenge; SHA-256 clients still find theirs.
+    algorithms: ['MD5', 'SHA-256'],
   });
   return { authenticator, authorize, users, close: async () => {} };
 }

@@ -1,0 +1,71 @@
+/**
+ * Runs `xcap-bridge serve --port 0` as a child process (the real CLI, as an operator starts
+ * it) and reads the URL from its 'serving XCAP at ...' log line. Users are added with the
+ * real `user add` command first.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const BIN = resolve(import.meta.dirname, '../../bin/xcap-bridge.js');
+const run = promisify(execFile);
+
+export interface ServeProcess {
+  readonly proc: ChildProcess;
+  /** `http://127.0.0.1:PORT/xcap-root` */
+  readonly url: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Where a serve process keeps its data: a fresh SQLite directory, or a PostgreSQL URL. */
+export type StoreArgs = { data: string } | { databaseUrl: string };
+
+export function storeArgs(s: StoreArgs): string[] {
+  return 'data' in s ? ['--data', s.data] : ['--database-url', s.databaseUrl];
+}
+
+/** A temp directory for a SQLite store, and its remover. */
+export function tempData(): { data: string; remove: () => void } {
+  const data = mkdtempSync(join(tmpdir(), 'xcapb-serve-'));
+  return { data, remove: () => rmSync(data, { recursive: true, force: true }) };
+}
+
+/** `xcap-bridge user add <xui> --password <pw> [--admin]` on that store. */
+export async function addUser(store: StoreArgs, xui: string, password: string, admin = false): Promise<void> {
+  await run(process.execPath, [BIN, 'user', 'add', xui, '--password', password, ...(admin ? ['--admin'] : []), ...storeArgs(store)]);
+}
+
+/** Starts `serve` on a free port; resolves once it logs its URL (so keep the log level at info). */
+export function startServe(store: StoreArgs, extra: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...storeArgs(store), ...extra], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return new Promise((resolveStart, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const m = /serving XCAP at (http:\/\/\S+?)["\s]/.exec(out);
+      if (m) {
+        resolveStart({
+          proc,
+          url: m[1] as string,
+          output: () => out,
+          async stop() {
+            if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening:\n${out}`)));
+  });
+}
