@@ -4,7 +4,7 @@
  * document, then drives it with autocannon (Basic auth, keep-alive) and prints req/s,
  * p50 latency and the ratio to each target.
  *
- *   npx node bench/xcap.ts [--seconds 10] [--connections 32] [--store postgres --database-url URL]
+ *   npx node bench/xcap.ts [--seconds 10] [--connections 32] [--workers N] [--store postgres --database-url URL]
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '18080' },
     store: { type: 'string', default: 'sqlite' },
     'database-url': { type: 'string' },
+    workers: { type: 'string', default: '1' },
   },
 });
 const seconds = Number(values.seconds);
@@ -31,7 +32,7 @@ const storeArgs = values.store === 'postgres' ? ['--database-url', values['datab
 const cli = join(import.meta.dirname, '..', 'bin', 'xcap-bridge.js');
 
 execFileSync(process.execPath, [cli, 'user', 'add', 'sip:alice@example.com', '--password', 'secret', ...storeArgs], { stdio: 'inherit' });
-const server = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--log-level', 'warn', ...storeArgs], { stdio: 'inherit' });
+const server = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--log-level', 'warn', '--workers', values.workers, ...storeArgs], { stdio: 'inherit' });
 const root = `http://127.0.0.1:${port}/xcap-root`;
 const docPath = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
 const auth = `Basic ${Buffer.from('alice@example.com:secret').toString('base64')}`;
@@ -91,7 +92,7 @@ try {
   ];
   const lines = ['| work | req/s | p50 | vs goal | vs Kamailio | responses |', '|---|---|---|---|---|---|'];
   for (const c of cases) lines.push(await run(c));
-  process.stdout.write(`\n${connections} connections, ${seconds} s each, store ${values.store}, Node ${process.versions.node}\n${lines.join('\n')}\n`);
+  process.stdout.write(`\n${connections} connections, ${seconds} s each, store ${values.store}, ${values.workers} HTTP worker(s), Node ${process.versions.node}\n${lines.join('\n')}\n`);
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));

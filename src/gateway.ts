@@ -11,6 +11,8 @@ import { createHttpServer } from './http/server.ts';
 import { createXcapHandler, type ClientProfile } from './http/xcap-handler.ts';
 import { openStore } from './store/open.ts';
 import type { DocumentStore } from './store/types.ts';
+import { startSync, type SyncHandle } from './sync/queue.ts';
+import { createConnectors } from './sync/connectors.ts';
 import { XcapService } from './xcap/service.ts';
 
 export interface Gateway {
@@ -18,11 +20,22 @@ export interface Gateway {
   readonly url: string;
   readonly port: number;
   readonly store: DocumentStore;
+  /** The sync engine, when bindings are configured and `sync` is on. */
+  readonly sync: SyncHandle | undefined;
   /** Drains HTTP, stops sync workers, closes the store. */
   stop(): Promise<void>;
 }
 
-export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
+export interface GatewayOptions {
+  /**
+   * Run the sync engine in this process (the queue's workers included). Off in the HTTP
+   * workers of `serve --workers N`, where the primary runs it.
+   * @defaultValue `true`
+   */
+  sync?: boolean;
+}
+
+export async function startGateway(config: Config, log: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
   const store = await openStore(config.store);
   try {
     const registry = await createRegistry({
@@ -50,14 +63,17 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         logRequests: config.log.requests,
       }),
     });
+    const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, registry, log);
     const port = await http.listen(config.server.host, config.server.port);
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     return {
       url: `http://${host}:${port}${config.server.root}`,
       port,
       store,
+      sync,
       async stop() {
         await http.close(config.server.shutdownGraceSeconds * 1000);
+        await sync?.stop();
         await auth.close();
         await store.close();
       },
@@ -66,4 +82,26 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     await store.close().catch(() => {});
     throw err;
   }
+}
+
+/** Starts the sync engine when bindings are configured; `undefined` otherwise. */
+export async function startConfiguredSync(
+  config: Config,
+  store: DocumentStore,
+  usages: Parameters<typeof startSync>[0]['usages'],
+  log: Logger,
+  runWorkers = true,
+): Promise<SyncHandle | undefined> {
+  if (config.bindings.length === 0) return undefined;
+  const connectors = await createConnectors(config.connectors, { logger: log });
+  return startSync({
+    store,
+    usages,
+    redis: config.redis.url,
+    prefix: config.redis.prefix,
+    bindings: config.bindings,
+    connectors,
+    logger: log,
+    runWorkers,
+  });
 }

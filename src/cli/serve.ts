@@ -2,10 +2,14 @@
  * `xcap-bridge serve`: runs the XCAP server (and, when bindings and Redis are there, the
  * sync engine) until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { createRegistry } from '../appusage/registry.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
-import { startGateway } from '../gateway.ts';
-import { createLogger } from '../log.ts';
+import type { Config } from '../config/schema.ts';
+import { startConfiguredSync, startGateway } from '../gateway.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { openStore } from '../store/open.ts';
 import { EXIT_OK, EXIT_USAGE, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge serve [options]
@@ -21,6 +25,8 @@ Options:
   --database-url URL    PostgreSQL URL (implies --store postgres; or DATABASE_URL)
   --redis-url URL       Redis for the sync queue (default redis://127.0.0.1:6379; or REDIS_URL)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
+  --workers N           HTTP worker processes sharing the port (default 1: one process
+                        does everything; with N > 1 the primary runs the sync engine)
   -h, --help            show this help
 `;
 
@@ -41,6 +47,7 @@ export const serveCommand: Command = {
           'database-url': { type: 'string' },
           'redis-url': { type: 'string' },
           'log-level': { type: 'string' },
+          workers: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
         strict: true,
@@ -62,6 +69,11 @@ export const serveCommand: Command = {
       process.stderr.write(`serve: --store must be sqlite or postgres, got "${values.store}"\n`);
       return EXIT_USAGE;
     }
+    const workers = values.workers === undefined ? 1 : Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+      process.stderr.write(`serve: --workers must be an integer from 1 to 64, got "${values.workers}"\n`);
+      return EXIT_USAGE;
+    }
     let config;
     try {
       config = loadConfig(values.config, {
@@ -81,18 +93,55 @@ export const serveCommand: Command = {
       throw err;
     }
     const log = createLogger(config.log.level);
-    const gateway = await startGateway(config, log);
+    if (workers > 1 && cluster.isPrimary) return runPrimary(config, log, workers);
+    const gateway = await startGateway(config, log, { sync: !cluster.isWorker });
     log.info({ url: gateway.url }, `serving XCAP at ${gateway.url}`);
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'shutting down: draining in-flight requests');
-        resolve();
-      };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
+    const signal = await stopSignal();
+    log.info({ signal }, 'shutting down: draining in-flight requests');
     await gateway.stop();
     log.info('stopped');
     return EXIT_OK;
   },
 };
+
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+/**
+ * `--workers N`: the primary forks N HTTP workers (they share the listening socket),
+ * runs the sync engine itself (workers' writes reach it through the store's change feed),
+ * replaces a worker that dies, and on SIGTERM drains the workers before exiting.
+ */
+async function runPrimary(config: Config, log: Logger, workers: number): Promise<number> {
+  const store = await openStore(config.store);
+  const sync = await startConfiguredSync(config, store, await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }), log);
+  let stopping = false;
+  cluster.on('exit', (worker, code, sig) => {
+    if (stopping) return;
+    log.error({ worker: worker.process.pid, code, signal: sig }, 'HTTP worker died; starting another');
+    cluster.fork();
+  });
+  for (let i = 0; i < workers; i++) cluster.fork();
+  const signal = await stopSignal();
+  stopping = true;
+  log.info({ signal, workers }, 'shutting down: draining HTTP workers');
+  const all = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+  await Promise.all(
+    all.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.isDead()) return resolve();
+          w.once('exit', () => resolve());
+          w.process.kill('SIGTERM');
+        }),
+    ),
+  );
+  await sync?.stop();
+  await store.close();
+  log.info('stopped');
+  return EXIT_OK;
+}

@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { checkSyncConfig } from '../sync/connectors.ts';
 import { configSchema, type Config } from './schema.ts';
 
 /** Raised for any configuration problem; the CLI prints the message and exits 2. */
@@ -58,6 +59,8 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(formatIssues(result.error, path));
   const config = result.data;
+  const issues = checkSyncConfig(config.connectors, config.bindings);
+  if (issues.length) throw new ConfigError(issues.map((i) => `${path ? `${path}: ` : ''}${i.path}: ${i.message}`).join('\n'));
   // Paths in the file are relative to the file, as operators expect.
   const base = path ? dirname(resolve(path)) : process.cwd();
   if (config.store.kind === 'sqlite') config.store.dataDir = resolve(overrides.dataDir ? process.cwd() : base, config.store.dataDir);

@@ -7,6 +7,7 @@
  * < environment (`XCAP_BRIDGE_*`, see `src/config/load.ts`) < command-line flags.
  */
 import { z } from 'zod';
+import { bindingsSchema } from '../sync/binding.ts';
 
 export const serverSchema = z
   .object({
@@ -185,8 +186,8 @@ export const configSchema = z
     log: logSchema,
     /** Remote stores by name; see docs/sync.md. */
     connectors: z.record(z.string(), z.looseObject({ kind: z.string() })).default({}).describe('Remote stores by name.'),
-    /** Sync bindings; see docs/sync.md. */
-    bindings: z.array(z.looseObject({ name: z.string() })).default([]).describe('Sync bindings.'),
+    /** Sync bindings: which XCAP documents stay in step with which connector; see docs/sync.md. */
+    bindings: bindingsSchema.describe('Sync bindings.'),
   })
   .strict();
 

@@ -70,8 +70,8 @@ export interface XcapServiceOptions {
   domCacheSize?: number;
 }
 
-/** How often an unconditional write is re-run after losing a race to another writer. */
-const MAX_ATTEMPTS = 5;
+/** How often an unconditional write is re-run after losing a race to another process. */
+const MAX_ATTEMPTS = 20;
 
 export class XcapService {
   private readonly store: DocumentStore;
@@ -79,6 +79,8 @@ export class XcapService {
   private readonly authorizeFn: Authorize;
   private readonly domCache = new Map<string, { etag: string; doc: Document }>();
   private readonly domCacheSize: number;
+  /** Tail of the queue of writes per document key, in this process. */
+  private readonly writing = new Map<string, Promise<unknown>>();
 
   constructor(opts: XcapServiceOptions) {
     this.store = opts.store;
@@ -120,15 +122,23 @@ export class XcapService {
       // and schema in one pass); the DOM is built only if the usage asks for it.
       refuseDoctype(text);
       const candidate = lazyCandidate(text);
-      return this.retrying(req, async () => {
+      if (!isConditional(req.conditions)) {
+        // An unconditional whole-document PUT replaces whatever is there: no read, no race.
+        await usage.validate(candidate, this.context(req, key));
+        const res = await this.store.put(key, text, 'any', 'xcap');
+        this.forget(key);
+        return { status: res.created ? 201 : 200, etag: res.etag };
+      }
+      return this.retrying(req, key, async () => {
         const current = await this.store.get(key);
         checkWrite(req.conditions, current?.etag);
         await usage.validate(candidate, this.context(req, key));
         const res = await this.store.put(key, text, current ? { etag: current.etag } : 'absent', 'xcap');
+        this.forget(key);
         return { status: current ? 200 : 201, etag: res.etag };
       });
     }
-    return this.retrying(req, async () => {
+    return this.retrying(req, key, async () => {
       const current = await this.store.get(key);
       checkWrite(req.conditions, current?.etag);
       if (!current) throw new NoParent(rootOf(req.uri));
@@ -148,7 +158,7 @@ export class XcapService {
     this.usageAuthorize(req, usage, key, 'write');
     const sel = req.uri.selector === null ? null : this.selector(req, usage);
     if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
-    return this.retrying(req, async () => {
+    return this.retrying(req, key, async () => {
       const current = await this.store.get(key);
       if (!current) throw new NotFound();
       checkWrite(req.conditions, current.etag);
@@ -226,6 +236,10 @@ export class XcapService {
     return hit && hit.etag === doc.etag ? hit.doc : parseDocument(doc.body);
   }
 
+  private forget(key: DocKey): void {
+    this.domCache.delete(cacheKey(key));
+  }
+
   private remember(key: DocKey, etag: string, dom: Document): void {
     if (this.domCacheSize === 0) return;
     const k = cacheKey(key);
@@ -237,17 +251,31 @@ export class XcapService {
     this.domCache.set(k, { etag, doc: dom });
   }
 
-  /** Runs a read-modify-write; a lost race is re-run unless the client made the write conditional. */
-  private async retrying(req: Request, attempt: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
-    const conditional = req.conditions.ifMatch !== undefined || req.conditions.ifNoneMatch !== undefined;
-    for (let i = 1; ; i++) {
-      try {
-        return await attempt();
-      } catch (err) {
-        if (!(err instanceof EtagMismatch)) throw err;
-        if (conditional || i >= MAX_ATTEMPTS) throw new PreconditionFailed('the document changed during the request');
+  /**
+   * Runs a read-modify-write. Writers of one document in this process take turns (so they
+   * never race each other); a race lost to another process is re-run unless the client
+   * made the write conditional.
+   */
+  private retrying(req: Request, key: DocKey, attempt: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+    const k = cacheKey(key);
+    const run = async (): Promise<WriteOutcome> => {
+      for (let i = 1; ; i++) {
+        try {
+          return await attempt();
+        } catch (err) {
+          if (!(err instanceof EtagMismatch)) throw err;
+          if (isConditional(req.conditions) || i >= MAX_ATTEMPTS) throw new PreconditionFailed('the document changed during the request');
+        }
       }
-    }
+    };
+    const previous = this.writing.get(k);
+    const mine = previous ? previous.then(run, run) : run();
+    const tail = mine.catch(() => undefined);
+    this.writing.set(k, tail);
+    void tail.then(() => {
+      if (this.writing.get(k) === tail) this.writing.delete(k);
+    });
+    return mine;
   }
 }
 
@@ -291,6 +319,10 @@ function matches(header: string, etag: string | undefined): boolean {
     if ((t.startsWith('"') ? t.slice(1, -1) : t) === etag) return true;
   }
   return false;
+}
+
+function isConditional(c: Conditions): boolean {
+  return c.ifMatch !== undefined || c.ifNoneMatch !== undefined;
 }
 
 function checkRead(c: Conditions, etag: string): void {
