@@ -18,7 +18,7 @@ export interface ServeProcess {
   readonly url: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
-  /** Sends SIGTERM and resolves with the exit code. */
+  /** Sends SIGTERM (unless already sent) and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
 
@@ -58,7 +58,8 @@ export function startServe(store: StoreArgs, extra: string[] = [], env: Record<s
           url: m[1] as string,
           output: () => out,
           async stop() {
-            if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+            // Once only: a second SIGTERM during the drain would kill the process outright.
+            if (!proc.killed && proc.exitCode === null) proc.kill('SIGTERM');
             return exited;
           },
         });

@@ -1,0 +1,115 @@
+/**
+ * Real `serve` processes: atomic conditional writes across two processes on one PostgreSQL
+ * (RFC 4825 §7.11: of 20 If-Match PUTs with the same ETag exactly one wins), and SIGTERM
+ * draining a request in flight before exiting 0.
+ */
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freshPostgresDatabase } from '../services/databases.ts';
+import { basicHeader, XcapClient } from '../helpers/digest-client.ts';
+import { addUser, startServe, tempData, type ServeProcess } from './serve-process.ts';
+import { ALICE_RL, contacts, RL_TYPE } from './helpers.ts';
+
+const CREDS = { username: 'alice', password: 'alice-secret' };
+
+describe('RFC 4825 §7.11 across two serve processes on one PostgreSQL', () => {
+  let a: ServeProcess;
+  let b: ServeProcess;
+  beforeAll(async () => {
+    const store = { databaseUrl: await freshPostgresDatabase(inject('services').postgres, 'twoproc') };
+    await addUser(store, 'sip:alice@example.com', 'alice-secret');
+    [a, b] = await Promise.all([startServe(store), startServe(store)]);
+  });
+  afterAll(async () => {
+    const codes = await Promise.all([a?.stop(), b?.stop()]);
+    expect(codes).toEqual([0, 0]);
+  });
+
+  it('20 concurrent If-Match PUTs of one ETag split across both: exactly one succeeds, 19 get 412', async () => {
+    const ca = new XcapClient(a.url, CREDS);
+    const first = await ca.put(ALICE_RL, contacts(), RL_TYPE);
+    expect(first.status).toBe(201);
+    const etag = first.headers.get('etag') as string;
+    // Each writer is a phone with its own Digest session, primed so the PUTs race each other.
+    const writers = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const c = new XcapClient(i % 2 === 0 ? a.url : b.url, CREDS);
+        expect((await c.get(ALICE_RL)).headers.get('etag')).toBe(etag);
+        return c;
+      }),
+    );
+    const results = await Promise.all(
+      writers.map((c, i) => c.put(ALICE_RL, contacts().replace('Bob', `Writer${i}`), RL_TYPE, { 'If-Match': etag })),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 412)).toHaveLength(19);
+    const winner = results.findIndex((r) => r.status === 200);
+    // Both processes now serve the winner's document under the winner's ETag.
+    for (const url of [a.url, b.url]) {
+      const get = await new XcapClient(url, CREDS).get(ALICE_RL);
+      expect(get.body).toBe(contacts().replace('Bob', `Writer${winner}`));
+      expect(get.headers.get('etag')).toBe(results[winner]!.headers.get('etag'));
+    }
+  });
+});
+
+describe('serve: SIGTERM drains a request in flight, then exits 0', () => {
+  let server: ServeProcess;
+  let store: { data: string; remove: () => void };
+  beforeAll(async () => {
+    store = tempData();
+    await addUser(store, 'sip:alice@example.com', 'alice-secret');
+    server = await startServe(store);
+  });
+  afterAll(() => store.remove());
+
+  it('a PUT whose body is still arriving at SIGTERM completes with 201 and is stored', async () => {
+    const body = contacts();
+    const u = new URL(server.url + ALICE_RL);
+    const response = new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          method: 'PUT',
+          path: u.pathname,
+          headers: {
+            'Content-Type': RL_TYPE,
+            'Content-Length': Buffer.byteLength(body),
+            Authorization: basicHeader(CREDS),
+            // The server's 100 Continue proves it has the request: from then on it is in flight.
+            Expect: '100-continue',
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.on('continue', () => {
+        server.proc.kill('SIGTERM');
+        // Send the body only once the process says it is draining.
+        const waitForDrain = setInterval(() => {
+          if (server.output().includes('shutting down')) {
+            clearInterval(waitForDrain);
+            req.end(body);
+          }
+        }, 10);
+      });
+    });
+    expect(await response).toBe(201);
+    expect(await server.stop()).toBe(0);
+    expect(server.output()).toMatch(/"status":201/);
+    // The write is durable: a new process on the same data serves it.
+    const again = await startServe(store);
+    try {
+      const get = await new XcapClient(again.url, CREDS).get(ALICE_RL);
+      expect(get.status).toBe(200);
+      expect(get.body).toBe(body);
+    } finally {
+      expect(await again.stop()).toBe(0);
+    }
+  });
+});
