@@ -1,19 +1,19 @@
 /**
- * Cost of validating one whole resource-lists document of 100 entries through the
- * resource-lists usage (XSD via libxml2-wasm + RFC 4826 constraints), as a PUT pays it.
+ * Cost of validating one whole resource-lists document of 100 entries (bench/fixtures.ts):
+ * the schema fast path alone, libxml2-wasm alone, and the resource-lists usage as a PUT
+ * pays it (fast path first + RFC 4826 constraints).
  * Run: npx node bench/validate.ts
  */
 import { performance } from 'node:perf_hooks';
+import { schemaFile } from '../src/appusage/common/paths.ts';
 import { resourceLists } from '../src/appusage/resource-lists/index.ts';
+import { compileValidators } from '../src/appusage/schema.ts';
 import type { UsageContext } from '../src/appusage/types.ts';
 import type { DocumentStore } from '../src/store/types.ts';
 import { parseDocument } from '../src/xcap/xml.ts';
+import { resourceLists as resourceListsText } from './fixtures.ts';
 
-const entries = Array.from(
-  { length: 100 },
-  (_, i) => `    <entry uri="sip:user${i}@example.com"><display-name>User ${i}</display-name></entry>\n`,
-).join('');
-const text = `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">\n  <list name="buddies">\n${entries}  </list>\n</resource-lists>\n`;
+const text = resourceListsText(100);
 const doc = parseDocument(text);
 // resource-lists never reads the store; a context without one is enough here.
 const ctx: UsageContext = {
@@ -22,13 +22,24 @@ const ctx: UsageContext = {
   lenient: new Set(),
   rootUri: '/xcap-root',
 };
+const { fast, libxml2 } = compileValidators(schemaFile('resource-lists/resource-lists.xsd'), {
+  imports: [schemaFile('common/xml.xsd')],
+});
+if (fast === null) throw new Error('the resource-lists schema has no fast path');
+if (fast.check(text) !== 'accept') throw new Error('the fast path does not accept the benchmark document');
 
-function run(n: number): number {
+/** Mean µs per call of `fn` over `n` calls, after a warm-up. */
+function measure(fn: () => void, n = 5000): number {
+  for (let i = 0; i < 500; i++) fn();
   const start = performance.now();
-  for (let i = 0; i < n; i++) resourceLists.validate({ text, dom: () => doc }, ctx);
-  return (performance.now() - start) / n;
+  for (let i = 0; i < n; i++) fn();
+  return ((performance.now() - start) * 1000) / n;
 }
 
-run(500); // warm-up
-const ms = run(5000);
-console.log(`resource-lists, 100 entries (${text.length} bytes): ${ms.toFixed(3)} ms per validation (${Math.round(1000 / ms)}/s)`);
+const fastUs = measure(() => fast.check(text));
+const libUs = measure(() => libxml2.validate(text));
+const usageUs = measure(() => resourceLists.validate({ text, dom: () => doc }, ctx));
+console.log(`resource-lists, 100 entries (${text.length} bytes):`);
+console.log(`  fast path     ${fastUs.toFixed(1)} µs`);
+console.log(`  libxml2-wasm  ${libUs.toFixed(1)} µs  (${(libUs / fastUs).toFixed(1)}× the fast path)`);
+console.log(`  usage.validate ${usageUs.toFixed(1)} µs per PUT (${Math.round(1e6 / usageUs)}/s)`);

@@ -9,6 +9,11 @@
  *
  * libxml2 documents live in wasm memory, outside the JS garbage collector: every document
  * parsed here is disposed before `validate` returns, error or not.
+ *
+ * A fast path runs first (schema/fast-validator.ts: one scan of the text against the schema
+ * compiled to JS, no DOM). It decides only acceptance: whenever it does not accept, libxml2
+ * validates and its verdict and message are what the caller gets. A schema using constructs
+ * the fast path does not support is validated by libxml2 alone.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -23,6 +28,8 @@ import {
 } from 'libxml2-wasm';
 import type { XmlInputProvider } from 'libxml2-wasm';
 import { NotWellFormed, SchemaValidationError } from '../xcap/errors.ts';
+import { FastValidator } from './schema/fast-validator.ts';
+import { compileSchema } from './schema/xsd-compiler.ts';
 
 export interface SchemaValidator {
   /**
@@ -47,6 +54,18 @@ const INSTANCE_PARSE = ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XX
  * libxml2's complaint when a file is missing or the schema does not compile.
  */
 export function loadSchema(mainXsdPath: string, options: LoadSchemaOptions = {}): SchemaValidator {
+  const { libxml2, fast } = compileValidators(mainXsdPath, options);
+  return fast === null ? libxml2 : new FastFirstValidator(fast, libxml2);
+}
+
+/** Both validators of a schema; `fast` is null when the schema is outside what the fast path supports. */
+export interface CompiledValidators {
+  readonly libxml2: SchemaValidator;
+  readonly fast: FastValidator | null;
+}
+
+/** `loadSchema`'s two halves, for tests and benchmarks that compare them. Same errors as `loadSchema`. */
+export function compileValidators(mainXsdPath: string, options: LoadSchemaOptions = {}): CompiledValidators {
   const mainPath = resolve(mainXsdPath);
   for (const p of options.imports ?? []) schemaFiles.register(resolve(p), readSchemaFile(p));
   const mainBytes = readSchemaFile(mainPath);
@@ -60,7 +79,28 @@ export function loadSchema(mainXsdPath: string, options: LoadSchemaOptions = {})
   } finally {
     xsdDoc.dispose();
   }
-  return new LibxmlSchemaValidator(compiled);
+  let fast: FastValidator | null = null;
+  try {
+    fast = new FastValidator(compileSchema(mainPath, (path) => schemaFiles.get(path)));
+  } catch {
+    // Unsupported construct (or anything odd): this schema is validated by libxml2 alone.
+  }
+  return { libxml2: new LibxmlSchemaValidator(compiled), fast };
+}
+
+/** Accepts what the fast path accepts; everything else is libxml2's to judge (and word). */
+class FastFirstValidator implements SchemaValidator {
+  readonly #fast: FastValidator;
+  readonly #libxml2: SchemaValidator;
+
+  constructor(fast: FastValidator, libxml2: SchemaValidator) {
+    this.#fast = fast;
+    this.#libxml2 = libxml2;
+  }
+
+  validate(text: string): void {
+    if (this.#fast.check(text) !== 'accept') this.#libxml2.validate(text);
+  }
 }
 
 class LibxmlSchemaValidator implements SchemaValidator {
@@ -135,6 +175,11 @@ class SchemaFiles implements XmlInputProvider {
       if (!xmlRegisterInputProvider(this)) throw new Error('libxml2 refused the schema input provider');
       this.#registered = true;
     }
+  }
+
+  /** The bytes of a registered file, by absolute path. */
+  get(path: string): Uint8Array | undefined {
+    return this.#files.get(path);
   }
 
   match(filename: string): boolean {

@@ -1,0 +1,259 @@
+/**
+ * The fast path of schema validation: one pass of the scanner over the text, checked
+ * against a compiled schema, no DOM.
+ *
+ * `check(text)` answers 'accept' only when libxml2 would certainly accept the document;
+ * 'reject' when it certainly breaks a rule, 'unsure' for anything the fast path does not
+ * model. Callers must treat anything but 'accept' as "ask libxml2" (it also owns the error
+ * phrase users see).
+ */
+import { Unsupported, isComplex } from './content-model.ts';
+import type { AttributeDecl, ComplexType, ElementDecl, ModelState, SimpleType, UniqueConstraint } from './content-model.ts';
+import { XML_NS, scan } from './scanner.ts';
+import type { Attributes, Verdict, XmlSink } from './scanner.ts';
+import type { CompiledSchema } from './xsd-compiler.ts';
+
+const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+
+/** How an element's content is assessed. */
+const STRICT = 0; // a complex type
+const SIMPLE = 1; // a simple type (element text only)
+const LAX = 2; // anyType: declared globals inside are validated, the rest accepted
+const SKIP = 3; // no assessment at all
+
+interface Frame {
+  mode: number;
+  type: ComplexType | null;
+  simple: SimpleType | null;
+  state: ModelState | null;
+  decl: ElementDecl | null;
+  value: string;
+  /** One set of seen keys per unique constraint of `decl`, created on first use. */
+  keys: Array<Set<string> | undefined>;
+}
+
+export class FastValidator implements XmlSink {
+  readonly #schema: CompiledSchema;
+  readonly #frames: Frame[] = [];
+  #depth = 0;
+  readonly #ids = new Set<string>();
+  /** Per attribute of the current start tag: whether its declared type compares as a string key. */
+  readonly #stringKey: boolean[] = [];
+  wantsText = false;
+
+  constructor(schema: CompiledSchema) {
+    this.#schema = schema;
+  }
+
+  check(text: string): Verdict {
+    this.#depth = 0;
+    this.#ids.clear();
+    this.wantsText = false;
+    try {
+      return scan(text, this);
+    } catch (e) {
+      if (e instanceof Unsupported) return 'unsure';
+      throw e;
+    }
+  }
+
+  startElement(ns: string, local: string, attrs: Attributes): Verdict | undefined {
+    const parent = this.#depth > 0 ? (this.#frames[this.#depth - 1] as Frame) : null;
+    const frame = this.#push();
+    let decl: ElementDecl | null = null;
+    if (parent === null) {
+      decl = this.#global(ns, local) ?? null;
+      if (decl === null) return 'reject';
+    } else if (parent.mode === STRICT) {
+      const t = parent.type as ComplexType;
+      if (t.model === null || parent.state === null) return 'reject';
+      const step = t.model.step(parent.state, ns, local);
+      if (step === null) return 'reject';
+      parent.state = step.state;
+      const target = step.target;
+      if ('allows' in target) {
+        if (target.process === 'skip') frame.mode = SKIP;
+        else {
+          decl = this.#global(ns, local) ?? null;
+          if (decl === null && target.process === 'strict') return 'reject';
+        }
+      } else decl = target;
+    } else if (parent.mode === LAX) decl = this.#global(ns, local) ?? null;
+    else if (parent.mode === SKIP) frame.mode = SKIP;
+    else return 'reject'; // an element inside simple content
+
+    const v = this.#open(frame, decl, attrs);
+    if (v !== undefined) return v;
+    if (parent !== null && parent.decl !== null && parent.decl.uniques.length > 0) return this.#unique(parent, ns, local, attrs);
+    return undefined;
+  }
+
+  /** Sets up the frame of a new element and checks its attributes. */
+  #open(frame: Frame, decl: ElementDecl | null, attrs: Attributes): Verdict | undefined {
+    this.wantsText = false;
+    if (frame.mode === SKIP) {
+      for (let i = 0; i < attrs.count; i++) this.#stringKey[i] = false;
+      return undefined;
+    }
+    if (decl === null || decl.type === 'any') return this.#laxAttributes(frame, attrs, decl);
+    frame.decl = decl;
+    const type = decl.type;
+    if (isComplex(type)) {
+      frame.mode = type.content === 'simple' ? SIMPLE : STRICT;
+      frame.type = type;
+      frame.simple = type.simple;
+      frame.state = type.model === null ? null : type.model.start;
+      const v = this.#attributes(type, attrs);
+      if (v !== undefined) return v;
+    } else {
+      frame.mode = SIMPLE;
+      frame.simple = type;
+      for (let i = 0; i < attrs.count; i++) if (attrs.ns[i] === XSI_NS) return 'unsure';
+      if (attrs.count > 0) return 'reject';
+    }
+    this.wantsText = frame.mode === SIMPLE;
+    return undefined;
+  }
+
+  text(value: string | null, blank: boolean): Verdict | undefined {
+    const frame = this.#frames[this.#depth - 1] as Frame;
+    if (frame.mode === SIMPLE) frame.value += value ?? '';
+    else if (frame.mode === STRICT) {
+      const content = (frame.type as ComplexType).content;
+      if (content === 'empty') return 'unsure';
+      if (content === 'elements' && !blank) return 'reject';
+    }
+    return undefined;
+  }
+
+  comment(): Verdict | undefined {
+    // libxml2 joins text around a comment; not worth modelling for simple values.
+    return (this.#frames[this.#depth - 1] as Frame).mode === SIMPLE ? 'unsure' : undefined;
+  }
+
+  endElement(): Verdict | undefined {
+    const frame = this.#frames[--this.#depth] as Frame;
+    const parent = this.#depth > 0 ? (this.#frames[this.#depth - 1] as Frame) : null;
+    this.wantsText = parent !== null && parent.mode === SIMPLE;
+    if (frame.mode === STRICT) {
+      if (frame.state !== null && !frame.state.accepting) return 'reject';
+    } else if (frame.mode === SIMPLE) {
+      const simple = frame.simple as SimpleType;
+      if (!simple.check(frame.value)) return 'unsure';
+      if (simple.id) return this.#id(frame.value);
+    }
+    return undefined;
+  }
+
+  #push(): Frame {
+    let f = this.#frames[this.#depth];
+    if (f === undefined) {
+      f = { mode: LAX, type: null, simple: null, state: null, decl: null, value: '', keys: [] };
+      this.#frames.push(f);
+    } else {
+      f.mode = LAX;
+      f.type = null;
+      f.simple = null;
+      f.state = null;
+      f.decl = null;
+      f.value = '';
+      f.keys.length = 0;
+    }
+    this.#depth++;
+    return f;
+  }
+
+  #global(ns: string, local: string): ElementDecl | undefined {
+    return this.#schema.elements.get(ns)?.get(local);
+  }
+
+  #globalAttribute(ns: string, local: string): AttributeDecl | undefined {
+    return this.#schema.attributes.get(ns)?.get(local);
+  }
+
+  /** anyType: attributes with a global declaration are validated, others accepted. */
+  #laxAttributes(frame: Frame, attrs: Attributes, decl: ElementDecl | null): Verdict | undefined {
+    frame.mode = LAX;
+    frame.decl = decl;
+    for (let i = 0; i < attrs.count; i++) {
+      const ns = attrs.ns[i] as string;
+      if (ns === XSI_NS) return 'unsure';
+      const v = this.#attributeValue(ns === '' ? undefined : this.#globalAttribute(ns, attrs.local[i] as string), attrs, i);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  #attributes(type: ComplexType, attrs: Attributes): Verdict | undefined {
+    let required = 0;
+    const declared = type.attrs;
+    for (let i = 0; i < attrs.count; i++) {
+      const ns = attrs.ns[i] as string;
+      const local = attrs.local[i] as string;
+      if (ns === XSI_NS) return 'unsure';
+      let decl: AttributeDecl | undefined;
+      for (let k = 0; k < declared.length; k++) {
+        const d = declared[k] as AttributeDecl;
+        if (d.local === local && d.ns === ns) {
+          decl = d;
+          break;
+        }
+      }
+      if (decl !== undefined) {
+        if (decl.required) required++;
+      } else {
+        const wild = type.anyAttribute;
+        if (wild === null || !wild.allows(ns)) return 'reject';
+        if (wild.process === 'skip') {
+          this.#stringKey[i] = false;
+          continue;
+        }
+        decl = this.#globalAttribute(ns, local);
+        if (decl === undefined && wild.process === 'strict') return 'reject';
+      }
+      const v = this.#attributeValue(decl, attrs, i);
+      if (v !== undefined) return v;
+    }
+    return required === type.requiredCount ? undefined : 'reject';
+  }
+
+  /** Checks attribute i against its declaration (none: accepted as is), noting its key kind. */
+  #attributeValue(decl: AttributeDecl | undefined, attrs: Attributes, i: number): Verdict | undefined {
+    if (decl === undefined) {
+      // xml:* attributes without a declaration in this schema set are still typed for libxml2.
+      if (attrs.ns[i] === XML_NS) return 'unsure';
+      this.#stringKey[i] = false;
+      return undefined;
+    }
+    const value = attrs.value[i] as string;
+    if (!decl.type.check(value)) return 'unsure';
+    this.#stringKey[i] = decl.type.stringKey;
+    return decl.type.id ? this.#id(value) : undefined;
+  }
+
+  #id(value: string): Verdict | undefined {
+    if (this.#ids.has(value)) return 'reject';
+    this.#ids.add(value);
+    return undefined;
+  }
+
+  /** xs:unique of the parent's declaration over this child's attribute. */
+  #unique(parent: Frame, ns: string, local: string, attrs: Attributes): Verdict | undefined {
+    const uniques = (parent.decl as ElementDecl).uniques;
+    for (let u = 0; u < uniques.length; u++) {
+      const c = uniques[u] as UniqueConstraint;
+      if (c.local !== local || c.ns !== ns) continue;
+      for (let i = 0; i < attrs.count; i++) {
+        if (attrs.local[i] !== c.fieldLocal || attrs.ns[i] !== c.fieldNs) continue;
+        if (this.#stringKey[i] !== true) return 'unsure';
+        // Collapsing can only merge values libxml2 keeps apart: a false duplicate goes to libxml2.
+        const key = (attrs.value[i] as string).replace(/[ \t\r\n]+/g, ' ').trim();
+        let seen = parent.keys[u];
+        if (seen === undefined) parent.keys[u] = seen = new Set();
+        if (seen.has(key)) return 'reject';
+        seen.add(key);
+      }
+    }
+    return undefined;
+  }
+}
