@@ -265,6 +265,8 @@ export class XcapService {
         } catch (err) {
           if (!(err instanceof EtagMismatch)) throw err;
           if (isConditional(req.conditions) || i >= MAX_ATTEMPTS) throw new PreconditionFailed('the document changed during the request');
+          // Random, growing pause: processes hammering one document stop colliding in lock step.
+          await new Promise((r) => setTimeout(r, Math.random() * i));
         }
       }
     };
