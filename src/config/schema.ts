@@ -42,7 +42,8 @@ export const serverSchema = z
     shutdownGraceSeconds: z.number().positive().default(10).describe('Seconds SIGTERM waits for in-flight requests.'),
   })
   .strict()
-  .prefault({});
+  .prefault({})
+  .describe('HTTP listener.');
 
 export const storeSchema = z
   .discriminatedUnion('kind', [
@@ -64,7 +65,8 @@ export const storeSchema = z
       })
       .strict(),
   ])
-  .prefault({ kind: 'sqlite' });
+  .prefault({ kind: 'sqlite' })
+  .describe('Where documents, users and sync state live: embedded SQLite or PostgreSQL.');
 
 export const authSchema = z
   .object({
@@ -102,7 +104,8 @@ export const authSchema = z
     htdigestFile: z.string().min(1).optional().describe('Apache htdigest file, in addition to the local users.'),
   })
   .strict()
-  .prefault({});
+  .prefault({})
+  .describe('Authentication (Digest, Basic) and users.');
 
 export const clientProfileSchema = z
   .object({
@@ -125,14 +128,21 @@ export const usagesSchema = z
       .array(
         z
           .object({
-            auid: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
-            namespace: z.string().min(1),
-            mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a MIME type'),
+            auid: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').describe('Application unique id: the first path segment after the root.'),
+            namespace: z.string().min(1).describe('Default document namespace (unprefixed selector steps match it).'),
+            mimeType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, 'must be a MIME type').describe('MIME type of whole documents (PUT Content-Type, GET answer).'),
             /** XSD file validating every document of this usage (path relative to the config file). */
-            xsd: z.string().min(1),
-            scopes: z.object({ global: z.boolean().default(false), users: z.boolean().default(true) }).strict().prefault({}),
+            xsd: z.string().min(1).describe('XSD file validating every document (relative to the config file).'),
+            scopes: z
+              .object({
+                global: z.boolean().default(false).describe('Documents under global/ (writable by admins only).'),
+                users: z.boolean().default(true).describe('Documents under users/<xui>/.'),
+              })
+              .strict()
+              .prefault({})
+              .describe('Where documents of this usage may live.'),
             /** Allowed document names; any name when unset. */
-            documentNames: z.array(z.string().min(1)).optional(),
+            documentNames: z.array(z.string().min(1)).optional().describe('Allowed document names; any when unset.'),
           })
           .strict(),
       )
@@ -140,7 +150,8 @@ export const usagesSchema = z
       .describe('Application usages declared in config.'),
   })
   .strict()
-  .prefault({});
+  .prefault({})
+  .describe('Application usages.');
 
 export const redisSchema = z
   .object({
@@ -156,7 +167,8 @@ export const redisSchema = z
     prefix: z.string().min(1).default('xcap-bridge').describe('Key prefix for queue keys.'),
   })
   .strict()
-  .prefault({});
+  .prefault({})
+  .describe('Redis for the sync queue.');
 
 export const logSchema = z
   .object({
@@ -172,7 +184,8 @@ export const logSchema = z
     requests: z.boolean().default(true).describe('Log one line per request.'),
   })
   .strict()
-  .prefault({});
+  .prefault({})
+  .describe('Logging (pino JSON lines on stdout).');
 
 export const configSchema = z
   .object({

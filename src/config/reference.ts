@@ -1,0 +1,97 @@
+/**
+ * The configuration reference (docs/configuration.md), generated from the one zod schema
+ * so the docs cannot drift: every key with its type, default and description.
+ * `npx xcap-bridge check-config --reference` prints it; a test compares it with the file.
+ */
+import { z } from 'zod';
+import { configSchema } from './schema.ts';
+
+interface JsonSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  properties?: Record<string, JsonSchema>;
+  additionalProperties?: JsonSchema | boolean;
+  items?: JsonSchema;
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  required?: string[];
+}
+
+interface Row {
+  key: string;
+  type: string;
+  def: string;
+  text: string;
+}
+
+export function configReference(): string {
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const rows: Row[] = [];
+  walk(schema, '', rows);
+  return [
+    '# Configuration reference',
+    '',
+    'Generated from `src/config/schema.ts` by `npx xcap-bridge check-config --reference`; do not edit by hand.',
+    '',
+    'Sources, later wins: these defaults, the YAML file (`--config FILE`, or `./xcap-bridge.yaml` when present),',
+    'the environment (`DATABASE_URL`, `REDIS_URL`, `LOG_LEVEL`, `XCAP_BRIDGE_NONCE_SECRET`, `XCAP_BRIDGE_REALM`),',
+    'then command-line flags. Relative paths in the file are relative to the file.',
+    'Connector options (`connectors.<name>`, by `kind`) and bindings are described in docs/sync.md.',
+    '',
+    '| key | type | default | meaning |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| \`${r.key}\` | ${r.type} | ${r.def} | ${r.text} |`),
+    '',
+  ].join('\n');
+}
+
+function walk(s: JsonSchema, path: string, rows: Row[]): void {
+  const variants = s.oneOf ?? s.anyOf;
+  if (variants && !s.properties) {
+    if (path) rows.push({ key: path, type: 'one of below', def: fmt(s.default), text: s.description ?? '' });
+    for (const v of variants) {
+      const tag = Object.entries(v.properties ?? {}).find(([, p]) => p.const !== undefined);
+      const label = tag ? `${path} (${tag[0]}: ${String(tag[1].const)})` : path;
+      walkProps(v, label, rows);
+    }
+    return;
+  }
+  if (s.properties) {
+    if (path) rows.push({ key: path, type: 'mapping', def: fmt(s.default), text: s.description ?? '' });
+    walkProps(s, path, rows);
+    return;
+  }
+  if (s.type === 'array' && s.items?.properties) {
+    rows.push({ key: path, type: 'list', def: fmt(s.default), text: s.description ?? '' });
+    walkProps(s.items, `${path}[]`, rows);
+    return;
+  }
+  if (s.type === 'object' && typeof s.additionalProperties === 'object') {
+    rows.push({ key: path, type: 'map by name', def: fmt(s.default), text: s.description ?? '' });
+    if (s.additionalProperties.properties) walkProps(s.additionalProperties, `${path}.<name>`, rows);
+    return;
+  }
+  rows.push({ key: path, type: typeOf(s), def: fmt(s.default), text: s.description ?? '' });
+}
+
+function walkProps(s: JsonSchema, path: string, rows: Row[]): void {
+  for (const [name, p] of Object.entries(s.properties ?? {})) {
+    if (p.const !== undefined) continue;
+    walk(p, path ? `${path}.${name}` : name, rows);
+  }
+}
+
+function typeOf(s: JsonSchema): string {
+  if (s.enum) return s.enum.map((e) => `\`${String(e)}\``).join(' \\| ');
+  if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
+  return Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'any');
+}
+
+function fmt(v: unknown): string {
+  if (v === undefined) return '—';
+  const json = JSON.stringify(v);
+  return json === '{}' ? '(defaults below)' : `\`${json.replace(/\|/g, '\\|')}\``;
+}
