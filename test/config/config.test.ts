@@ -1,0 +1,60 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { configReference } from '../../src/config/reference.ts';
+
+function configFile(yaml: string): string {
+  const f = join(mkdtempSync(join(tmpdir(), 'xcapb-cfg-')), 'xcap-bridge.yaml');
+  writeFileSync(f, yaml);
+  return f;
+}
+
+describe('configuration', () => {
+  it('docs/configuration.md is the reference generated from the schema', () => {
+    const file = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'configuration.md'), 'utf8');
+    expect(file).toBe(configReference());
+  });
+
+  it('defaults give an embedded SQLite store under ./data and port 8080', () => {
+    const c = loadConfig(undefined, {}, {});
+    expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, root: '/xcap-root', maxBodyBytes: 1048576 });
+    expect(c.store.kind).toBe('sqlite');
+    expect(c.store.kind === 'sqlite' && c.store.dataDir).toBe(join(process.cwd(), 'data'));
+  });
+
+  it('names the bad key and the file', () => {
+    const f = configFile('server:\n  port: "eighty"\n  hots: x\n');
+    let err: unknown;
+    try {
+      loadConfig(f, {}, {});
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(`${f}: server.port:`);
+    expect((err as Error).message).toContain('hots');
+  });
+
+  it('refuses YAML that does not parse, and a top level that is not a mapping', () => {
+    expect(() => loadConfig(configFile('server: [\n'), {}, {})).toThrow(/not valid YAML/);
+    expect(() => loadConfig(configFile('- a\n- b\n'), {}, {})).toThrow(/top level must be a mapping/);
+  });
+
+  it('flags beat the environment, which beats the file; paths are relative to the file', () => {
+    const f = configFile('server: { port: 9000 }\nstore: { kind: sqlite, dataDir: ./docs }\nlog: { level: warn }\n');
+    const fromFile = loadConfig(f, {}, {});
+    expect(fromFile.server.port).toBe(9000);
+    expect(fromFile.store.kind === 'sqlite' && fromFile.store.dataDir).toBe(join(f, '..', 'docs'));
+    expect(loadConfig(f, {}, { LOG_LEVEL: 'debug' }).log.level).toBe('debug');
+    expect(loadConfig(f, { port: 9100, logLevel: 'error' }, { LOG_LEVEL: 'debug' })).toMatchObject({ server: { port: 9100 }, log: { level: 'error' } });
+    const pg = loadConfig(f, {}, { DATABASE_URL: 'postgres://u:p@db/x' });
+    expect(pg.store).toEqual({ kind: 'postgres', url: 'postgres://u:p@db/x' });
+  });
+
+  it('checks connectors and bindings at load time, pointing at the key', () => {
+    const f = configFile('connectors:\n  corp: { kind: nosuch }\nbindings: []\n');
+    expect(() => loadConfig(f, {}, {})).toThrow(/connectors\.corp\.kind: unknown connector kind nosuch/);
+  });
+});
