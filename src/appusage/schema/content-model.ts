@@ -84,6 +84,10 @@ export interface Transition {
 
 export interface ModelState {
   readonly accepting: boolean;
+  /** The last name looked up here and its answer: lists repeat the same child. */
+  lastNs: string;
+  lastLocal: string;
+  last: Transition | null;
   /** Positions that may come next. */
   readonly candidates: readonly number[];
   /** ns -> local -> transition (null: no child of that name may come here; undefined target: ambiguous). */
@@ -104,12 +108,21 @@ export class ContentModel {
   constructor(particle: Particle) {
     const g = this.#build(particle);
     for (const p of g.last) this.#last.add(p);
-    this.start = { accepting: g.nullable, candidates: g.first, next: new Map() };
+    this.start = newState(g.nullable, g.first);
     if (this.#targets.length > 4096) throw new Unsupported('content model too large');
   }
 
   /** The state after a child element (ns, local) in `state`, or null when it may not come here. */
   step(state: ModelState, ns: string, local: string): Transition | null {
+    if (state.lastLocal === local && state.lastNs === ns) return state.last;
+    const t = this.#lookup(state, ns, local);
+    state.lastNs = ns;
+    state.lastLocal = local;
+    state.last = t;
+    return t;
+  }
+
+  #lookup(state: ModelState, ns: string, local: string): Transition | null {
     let byLocal = state.next.get(ns);
     const known = byLocal?.get(local);
     if (known !== undefined) return known;
@@ -152,7 +165,7 @@ export class ContentModel {
         if (this.#last.has(p)) accepting = true;
         for (const f of this.#follow[p] as number[]) cand.add(f);
       }
-      s = { accepting, candidates: [...cand], next: new Map() };
+      s = newState(accepting, [...cand]);
       this.#states.set(key, s);
     }
     return s;
@@ -207,6 +220,11 @@ interface Glushkov {
 }
 
 const EMPTY: Glushkov = { nullable: true, first: [], last: [] };
+
+function newState(accepting: boolean, candidates: number[]): ModelState {
+  // lastLocal '' never matches: element names are never empty.
+  return { accepting, candidates, next: new Map(), lastNs: '', lastLocal: '', last: null };
+}
 
 function optional(a: Glushkov): Glushkov {
   return { nullable: true, first: a.first, last: a.last };

@@ -9,6 +9,8 @@
  * libxml2's depth/size limits) is answered 'unsure' so that the caller asks libxml2.
  */
 
+import { isPlainUriReference } from './uri.ts';
+
 /** The scanner's (and the fast validator's) answer. */
 export type Verdict = 'accept' | 'reject' | 'unsure';
 
@@ -91,6 +93,37 @@ function isNameChar(c: number): boolean {
 function isXmlChar(c: number): boolean {
   if (c >= 0x20) return c <= 0xd7ff || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
   return c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/**
+ * Names seen before, by length: the same string object comes back for the same name, so
+ * the validator compares names by identity (and no new string is made) in the usual case.
+ * Bounded; compiled schemas put their own names here first.
+ */
+const NAMES: string[][] = [];
+const MAX_INTERNED_LENGTH = 48;
+const MAX_PER_LENGTH = 24;
+
+/** The canonical string for `name` (schemas call this for every name they compare). */
+export function intern(name: string): string {
+  return internSlice(name, 0, name.length);
+}
+
+function internSlice(s: string, start: number, end: number): string {
+  const len = end - start;
+  const bucket = NAMES[len];
+  if (bucket !== undefined) {
+    for (let k = 0; k < bucket.length; k++) {
+      const n = bucket[k] as string;
+      if (s.startsWith(n, start)) return n;
+    }
+  }
+  const n = s.slice(start, end);
+  if (len <= MAX_INTERNED_LENGTH) {
+    if (bucket === undefined) NAMES[len] = [n];
+    else if (bucket.length < MAX_PER_LENGTH) bucket.push(n);
+  }
+  return n;
 }
 
 const PREDEFINED: ReadonlyMap<string, string> = new Map([
@@ -360,7 +393,7 @@ class Scan {
     const nameStart = this.pos + 1;
     const nameEnd = this.qNameEnd(nameStart);
     const elColon = this.colon;
-    const qname = s.slice(nameStart, nameEnd);
+    const qname = internSlice(s, nameStart, nameEnd);
     this.pos = nameEnd;
     let n = 0;
     let declared = 0;
@@ -372,7 +405,7 @@ class Scan {
       const aStart = this.pos;
       const aEnd = this.qNameEnd(aStart);
       const aColon = this.colon;
-      const aName = s.slice(aStart, aEnd);
+      const aName = internSlice(s, aStart, aEnd);
       this.pos = aEnd;
       this.skipSpace();
       if (s.charCodeAt(this.pos) !== 0x3d) throw REJECT;
@@ -393,7 +426,7 @@ class Scan {
     }
     this.undoCount.push(declared);
     const ns = elColon < 0 ? this.defaultNs : this.resolve(qname.slice(0, elColon - nameStart));
-    const local = elColon < 0 ? qname : qname.slice(elColon - nameStart + 1);
+    const local = elColon < 0 ? qname : internSlice(s, elColon + 1, nameEnd);
     const attrs = this.attrs;
     let m = 0;
     for (let k = 0; k < n; k++) {
@@ -407,7 +440,7 @@ class Scan {
         const prefix = name.slice(0, colon);
         if (prefix === 'xmlns') continue;
         const ans = this.resolve(prefix);
-        const alocal = name.slice(colon + 1);
+        const alocal = intern(name.slice(colon + 1));
         // Same expanded name through two prefixes (Namespaces in XML §6.3).
         for (let j = 0; j < m; j++) if (attrs.local[j] === alocal && attrs.ns[j] === ans) throw REJECT;
         attrs.ns[m] = ans;
@@ -473,6 +506,8 @@ class Scan {
     if (prefix === 'xmlns' || prefix === 'xml' || uri === XMLNS_NS || uri === XML_NS) throw UNSURE;
     // Undeclaring a prefix is XML 1.1 only.
     if (prefix !== '' && uri === '') throw REJECT;
+    // libxml2 refuses namespace names it cannot parse as URIs.
+    if (!isPlainUriReference(uri)) throw UNSURE;
     if (prefix === '') {
       this.undo.push('', this.defaultNs);
       this.defaultNs = uri;

@@ -5,6 +5,7 @@
  * syntax) return false and are left to libxml2.
  */
 import type { SimpleType } from './content-model.ts';
+import { isPlainUriReference } from './uri.ts';
 
 function type(check: (v: string) => boolean, stringKey = false, id = false): SimpleType {
   return { check, stringKey, id };
@@ -16,17 +17,6 @@ export const UNKNOWN: SimpleType = type(() => false);
 
 const NCNAME = /^[A-Za-z_][A-Za-z0-9._-]*$/;
 const LANGUAGE = /^[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*$/;
-
-// RFC 3986 URI-reference, restricted: no IP literals, short ports, percent-escapes complete.
-const PCHAR = "(?:[A-Za-z0-9\\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})";
-const PCHAR_NC = "(?:[A-Za-z0-9\\-._~!$&'()*+,;=@]|%[0-9A-Fa-f]{2})";
-const REG = "(?:[A-Za-z0-9\\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})";
-const AUTHORITY = `//(?:(?:${REG}|:)*@)?${REG}*(?::[0-9]{0,5})?(?:/${PCHAR}*)*`;
-const TAIL = `(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?`;
-const ANY_URI = new RegExp(
-  `^(?:[A-Za-z][A-Za-z0-9+.-]*:(?:${AUTHORITY}|/?(?:${PCHAR}+(?:/${PCHAR}*)*)?)` +
-    `|${AUTHORITY}|/(?:${PCHAR}+(?:/${PCHAR}*)*)?|${PCHAR_NC}+(?:/${PCHAR}*)*|)${TAIL}$`,
-);
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-](\d{2}):(\d{2}))?$/;
 
@@ -47,7 +37,7 @@ export const BUILT_IN: ReadonlyMap<string, SimpleType> = new Map([
   ['anySimpleType', type(() => true)],
   // A token is checked as already collapsed: no tab/LF/CR, no leading, trailing or double space.
   ['token', type((v) => !/[\t\n\r]|^ | $| {2}/.test(v), true)],
-  ['anyURI', type((v) => ANY_URI.test(v), true)],
+  ['anyURI', type(isPlainUriReference, true)],
   ['boolean', type((v) => v === 'true' || v === 'false' || v === '1' || v === '0')],
   ['NCName', type((v) => NCNAME.test(v), true)],
   ['ID', type((v) => NCNAME.test(v), true, true)],

@@ -16,6 +16,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import type { Element } from '@xmldom/xmldom';
 import { ContentModel, Unsupported, isComplex } from './content-model.ts';
 import type { AttributeDecl, ComplexType, ElementDecl, Particle, SimpleType, UniqueConstraint, Wildcard } from './content-model.ts';
+import { intern } from './scanner.ts';
 import { BUILT_IN, UNKNOWN, enumeration, union } from './simple-types.ts';
 
 const XSD_NS = 'http://www.w3.org/2001/XMLSchema';
@@ -126,7 +127,7 @@ class Compiler {
     const form = node.getAttribute('form');
     const qualified = global || (form ? form === 'qualified' : doc.qualifiedElements);
     const uniques: UniqueConstraint[] = [];
-    const decl: ElementDecl = { ns: qualified ? doc.targetNs : '', local: required(node, 'name'), type: 'any', uniques };
+    const decl: ElementDecl = { ns: qualified ? doc.targetNs : '', local: intern(required(node, 'name')), type: 'any', uniques };
     this.#elements.set(node, decl);
     const typeName = node.getAttribute('type');
     let inline: AnyType | undefined;
@@ -313,7 +314,7 @@ class Compiler {
         if (child.localName === 'simpleType') type = this.#simpleType(child, doc);
         else if (child.localName !== 'annotation') throw new Unsupported(`attribute child xs:${child.localName}`);
       }
-      decl = { ns: global ? doc.targetNs : '', local: required(node, 'name'), type, required: use === 'required' };
+      decl = { ns: global ? doc.targetNs : '', local: intern(required(node, 'name')), type, required: use === 'required' };
     }
     this.#attributes.set(node, decl);
     return decl;
@@ -431,8 +432,8 @@ function unique(node: Element): UniqueConstraint {
   const prefixNs = (p: string | undefined, child: Element): string => (p === undefined ? '' : namespaceOf(child, p));
   return {
     ns: prefixNs(selector[1], node),
-    local: selector[2] as string,
+    local: intern(selector[2] as string),
     fieldNs: prefixNs(field[1], node),
-    fieldLocal: field[2] as string,
+    fieldLocal: intern(field[2] as string),
   };
 }
