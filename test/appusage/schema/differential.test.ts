@@ -230,13 +230,14 @@ describe('RFC 4826 §3.2 resource-lists generated documents: fast path vs libxml
     name: fc.option(rawValue),
     lang: fc.option(fc.constantFrom('en', 'en-GB', '', 'x-klingon', 'en_US', '123', ' en', 'toolonglanguage')),
   });
+  type Doc = typeof doc extends fc.Arbitrary<infer D> ? D : never;
   const doc = fc.record({
     lists: fc.array(fc.record({ name: fc.option(rawValue), entries: fc.array(entry, { maxLength: 6 }) }), { maxLength: 3 }),
     indent: fc.constantFrom('', '\n  ', '\r\n\t', ' '),
     decl: fc.constantFrom('', '<?xml version="1.0" encoding="UTF-8"?>\n', "<?xml version='1.0'?>", '<?xml version="1.0" encoding="ISO-8859-1"?>'),
   });
 
-  function render(d: { lists: Array<{ name: string | null; entries: Array<fc.RecordValue<{ kind: string; value: string; name: string | null; lang: string | null }>> }>; indent: string; decl: string }): string {
+  function render(d: Doc): string {
     const body = d.lists
       .map((l) => {
         const items = l.entries.map((e) => {

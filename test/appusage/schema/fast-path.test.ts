@@ -1,0 +1,76 @@
+/**
+ * The SchemaValidator contract with the fast path in front (RFC 4825 §5.3): valid documents
+ * pass; invalid ones raise libxml2's error and phrase; schemas the fast path does not
+ * support still validate (through libxml2 alone).
+ */
+import { describe, expect, it } from 'vitest';
+import { schemaFile } from '../../../src/appusage/common/paths.ts';
+import { compileValidators, loadSchema } from '../../../src/appusage/schema.ts';
+import { NotWellFormed, SchemaValidationError } from '../../../src/xcap/errors.ts';
+
+const RL = 'urn:ietf:params:xml:ns:resource-lists';
+const opts = { imports: [schemaFile('common/xml.xsd')] };
+const rlXsd = schemaFile('resource-lists/resource-lists.xsd');
+
+function phraseOf(fn: () => void): { type: string; phrase: string | undefined } {
+  try {
+    fn();
+  } catch (e) {
+    return { type: (e as Error).constructor.name, phrase: (e as SchemaValidationError).phrase };
+  }
+  return { type: 'none', phrase: undefined };
+}
+
+describe('RFC 4826 §3.2 resource-lists through the fast path', () => {
+  const { fast, libxml2 } = compileValidators(rlXsd, opts);
+  const schema = loadSchema(rlXsd, opts);
+
+  it('compiles the resource-lists schema to a fast path that accepts valid lists', () => {
+    const text = `<resource-lists xmlns="${RL}"><list name="a"><entry uri="sip:a@example.com"><display-name xml:lang="en">A</display-name></entry><list name="b"/></list></resource-lists>`;
+    expect(fast?.check(text)).toBe('accept');
+    expect(() => schema.validate(text)).not.toThrow();
+  });
+
+  it.each([
+    ['a duplicate uri in one list (§3.4.5)', `<list><entry uri="sip:a@x.com"/><entry uri="sip:a@x.com"/></list>`],
+    ['a missing required uri', `<list><entry/></list>`],
+    ['display-name after the entries', `<list><entry uri="sip:a@x.com"/><display-name>x</display-name></list>`],
+    ['an unknown element in the resource-lists namespace', `<list><contact/></list>`],
+    ['an unqualified extension element', `<list><ext xmlns=""/></list>`],
+    ['text in element-only content', `<list>hello</list>`],
+    ['an unknown attribute in no namespace', `<list color="red"/>`],
+  ])('refuses %s with libxml2\'s own phrase', (_why, body) => {
+    const text = `<resource-lists xmlns="${RL}">${body}</resource-lists>`;
+    expect(fast?.check(text)).toBe('reject');
+    const viaFast = phraseOf(() => schema.validate(text));
+    const viaLibxml2 = phraseOf(() => libxml2.validate(text));
+    expect(viaFast.type).toBe('SchemaValidationError');
+    expect(viaFast).toEqual(viaLibxml2);
+  });
+
+  it('reports a document that is not well-formed as NotWellFormed', () => {
+    expect(() => schema.validate(`<resource-lists xmlns="${RL}"><list></resource-lists>`)).toThrow(NotWellFormed);
+  });
+
+  it('accepts foreign-namespace extensions (##other, lax) and validates them no further', () => {
+    const text = `<resource-lists xmlns="${RL}"><list xmlns:v="urn:vendor" v:a="1"><entry uri="sip:a@x.com" v:b="2"><v:x><v:y/></v:x></entry><v:z/></list></resource-lists>`;
+    expect(fast?.check(text)).toBe('accept');
+    expect(() => schema.validate(text)).not.toThrow();
+  });
+
+  it('leaves values it does not model (xml:lang with spaces, odd URIs) to libxml2', () => {
+    expect(fast?.check(`<resource-lists xmlns="${RL}"><list><display-name xml:lang=" en">x</display-name></list></resource-lists>`)).toBe('unsure');
+    expect(fast?.check(`<resource-lists xmlns="${RL}"><list><entry uri="sip:[::1]"/></list></resource-lists>`)).toBe('unsure');
+  });
+});
+
+describe('RFC 4825 §11.2 xcap-error (substitution groups: no fast path)', () => {
+  it('is validated by libxml2 alone', () => {
+    const xsd = schemaFile('xcap-error/xcap-error.xsd');
+    expect(compileValidators(xsd).fast).toBeNull();
+    const schema = loadSchema(xsd);
+    const ns = 'urn:ietf:params:xml:ns:xcap-error';
+    expect(() => schema.validate(`<xcap-error xmlns="${ns}"><not-well-formed/></xcap-error>`)).not.toThrow();
+    expect(() => schema.validate(`<xcap-error xmlns="${ns}"><nonsense/></xcap-error>`)).toThrow(SchemaValidationError);
+  });
+});
