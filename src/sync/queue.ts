@@ -75,6 +75,11 @@ export interface StartSyncOptions {
    */
   readonly debounceMs?: number;
   /**
+   * How long `stop()` waits for running jobs before closing the worker by force, in milliseconds.
+   * @defaultValue `30000`
+   */
+  readonly drainTimeoutMs?: number;
+  /**
    * While Redis is unreachable at start-up, try again every this many milliseconds.
    * @defaultValue `10000`
    */
@@ -142,6 +147,7 @@ class Engine {
   readonly #ownConn: boolean;
   readonly #queue: Queue;
   #worker: Worker | undefined;
+  #workerConn: Redis | undefined;
   #unsubscribe: (() => void) | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #cursor = 0;
@@ -197,9 +203,20 @@ class Engine {
     this.#unsubscribe?.();
     if (this.#poll) clearInterval(this.#poll);
     await this.#draining;
-    await this.#worker?.close();
-    await this.#queue.close();
-    if (this.#ownConn) await this.#conn.quit().catch(() => this.#conn.disconnect());
+    if (this.#worker) {
+      // Graceful first (running jobs finish); a worker wedged by a lost Redis connection is closed by force.
+      const graceful = this.#worker.close();
+      const timedOut = await Promise.race([graceful.then(() => false), sleep(this.#o.drainTimeoutMs ?? 30000).then(() => true)]);
+      if (timedOut) {
+        // Seen after a Redis restart: BullMQ's close then never settles. Cut the sockets instead.
+        this.#o.log.warn('sync worker did not drain in time; closing it by force');
+        this.#workerConn?.disconnect();
+        await Promise.race([this.#worker.close(true), sleep(1000)]);
+      }
+    }
+    await Promise.race([this.#queue.close(), sleep(this.#o.drainTimeoutMs ?? 30000)]);
+    this.#workerConn?.disconnect();
+    if (this.#ownConn) await Promise.race([this.#conn.quit().catch(() => {}), sleep(1000)]).finally(() => this.#conn.disconnect());
   }
 
   /** Job schedulers, created here only: one per scheduled binding; stale ones removed. */
@@ -218,8 +235,9 @@ class Engine {
   }
 
   #startWorker(): void {
+    this.#workerConn = this.#conn.duplicate();
     const worker = new Worker<JobData>(QUEUE_NAME, (job) => this.#process(job), {
-      connection: this.#conn.duplicate(),
+      connection: this.#workerConn,
       prefix: this.#o.prefix,
       concurrency: this.#o.concurrency ?? 4,
     });
@@ -311,6 +329,10 @@ async function warnEvictionPolicy(conn: Redis, log: Logger): Promise<void> {
   } catch {
     // CONFIG may be disabled (managed Redis); nothing to check then.
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -26,7 +26,7 @@ async function until(check: () => Promise<boolean> | boolean, what: string, time
 function start(bindings: BindingConfig[], redis = inject('services').redis) {
   return startSync({
     store: f.store, redis, prefix: `t-${randomUUID()}`, bindings, connectors: new Map([['mem', f.remote]]), logger, runWorkers: true,
-    backoffMs: 100, feedPollMs: 200,
+    backoffMs: 100, feedPollMs: 200, drainTimeoutMs: 2000,
   });
 }
 
