@@ -1,0 +1,183 @@
+/**
+ * `xcap-bridge sync <run|status|conflicts|resolve>`: operate the sync engine by hand.
+ * `run` works without Redis (it runs in this process); the others read the sync state in
+ * the documents' database.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { openStore } from '../store/open.ts';
+import type { DocumentStore } from '../store/types.ts';
+import { compileBinding } from '../sync/binding.ts';
+import { checkSyncConfig, createConnectors } from '../sync/connectors.ts';
+import { runSync, scopesOf, type RunReport } from '../sync/runner.ts';
+import { SyncState } from '../sync/state.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from './command.ts';
+
+const HELP = `Usage: xcap-bridge sync <subcommand> [options]
+
+Subcommands:
+  run <binding> [--dry-run] [--user XUI] [--force]
+                        run one binding now (every user's document, or --user's);
+                        --dry-run prints the plan and writes nothing; --force skips the
+                        mass-delete guard
+  status                last run, lag, error and open conflicts per binding and document
+  conflicts [binding]   list open conflicts with both sides' content
+  resolve <binding> <scope> <item> --take xcap|remote
+                        settle a conflict; the next run of that document applies it
+
+Options:
+  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
+  -h, --help            show this help
+`;
+
+export const syncCommand: Command = {
+  name: 'sync',
+  summary: 'run a binding now, show sync status and conflicts, resolve conflicts',
+  async run(argv) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          config: { type: 'string' },
+          'dry-run': { type: 'boolean' },
+          force: { type: 'boolean' },
+          user: { type: 'string' },
+          take: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+      });
+    } catch (err) {
+      process.stderr.write(`sync: ${(err as Error).message}\n\n${HELP}`);
+      return EXIT_USAGE;
+    }
+    const { values, positionals } = parsed;
+    const [sub, ...args] = positionals;
+    if (values.help || sub === undefined) {
+      process.stdout.write(HELP);
+      return values.help ? EXIT_OK : EXIT_USAGE;
+    }
+    let config: Config;
+    try {
+      config = loadConfig(values.config);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`sync: ${err.message}\n`);
+        return EXIT_USAGE;
+      }
+      throw err;
+    }
+    const store = await openStore(config.store);
+    try {
+      const state = await SyncState.open(store.sql);
+      switch (sub) {
+        case 'run':
+          return await runCmd(config, store, state, args[0], { dryRun: values['dry-run'] ?? false, force: values.force ?? false, user: values.user });
+        case 'status':
+          return await statusCmd(state);
+        case 'conflicts':
+          return await conflictsCmd(state, args[0]);
+        case 'resolve':
+          return await resolveCmd(state, args, values.take);
+        default:
+          process.stderr.write(`sync: unknown subcommand "${sub}"\n\n${HELP}`);
+          return EXIT_USAGE;
+      }
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+async function runCmd(config: Config, store: DocumentStore, state: SyncState, name: string | undefined, o: { dryRun: boolean; force: boolean; user: string | undefined }): Promise<number> {
+  const cfg = config.bindings.find((b) => b.name === name);
+  if (!cfg) {
+    process.stderr.write(`sync run: no binding named "${name ?? ''}" (known: ${config.bindings.map((b) => b.name).join(', ') || 'none'})\n`);
+    return EXIT_USAGE;
+  }
+  const issues = checkSyncConfig(config.connectors, config.bindings);
+  if (issues.length) {
+    for (const i of issues) process.stderr.write(`sync run: ${i.path}: ${i.message}\n`);
+    return EXIT_USAGE;
+  }
+  const connectors = await createConnectors(config.connectors);
+  const connector = connectors.get(cfg.connector);
+  if (!connector) throw new Error(`connector ${cfg.connector} missing after creation`);
+  const binding = compileBinding(cfg);
+  const scopes = o.user !== undefined ? [o.user] : await scopesOf(store, binding);
+  let failed = 0;
+  try {
+    for (const scope of scopes) {
+      try {
+        const report = await runSync({ store, state, connector }, binding, scope, {
+          dryRun: o.dryRun,
+          force: o.force,
+          onProgress: (done, total) => process.stderr.write(`\r${cfg.name} ${scope}: remote writes ${done}/${total}`),
+        });
+        process.stderr.write('\r');
+        printReport(report, o.dryRun);
+        if (report.outcome === 'refused') failed++;
+      } catch (err) {
+        failed++;
+        process.stdout.write(`${cfg.name} ${scope}: failed: ${(err as Error).message}\n`);
+      }
+    }
+  } finally {
+    for (const c of connectors.values()) await c.close();
+  }
+  return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+function printReport(r: RunReport, dry: boolean): void {
+  const counts = (c: RunReport['xcap']) => `+${c.create} ~${c.update} -${c.delete}`;
+  process.stdout.write(`${r.binding} ${r.scope}: ${r.outcome}${r.refused ? ` (${r.refused})` : ''}; xcap ${counts(r.xcap)}, remote ${counts(r.remote)}, conflicts ${r.conflicts}\n`);
+  if (!dry || !r.plan) return;
+  for (const d of r.plan.decisions) {
+    const parts = [d.xcap ? `xcap ${d.xcap.op}` : '', d.remote ? `remote ${d.remote.op}` : '', d.conflict ? 'conflict' : ''].filter(Boolean);
+    process.stdout.write(`  ${d.item}: ${d.reason}${parts.length ? ` -> ${parts.join(', ')}` : ''}\n`);
+  }
+}
+
+async function statusCmd(state: SyncState): Promise<number> {
+  const scopes = await state.listScopes();
+  const conflicts = await state.listConflicts();
+  if (scopes.length === 0) {
+    process.stdout.write('no sync runs recorded yet\n');
+    return EXIT_OK;
+  }
+  const now = Date.now();
+  const time = (t: number | null) => (t === null ? '-' : new Date(t).toISOString());
+  for (const s of scopes) {
+    const open = conflicts.filter((c) => c.binding === s.binding && c.scope === s.scope).length;
+    const lag = s.lastOkAt === null ? 'never synced' : `${Math.round((now - s.lastOkAt) / 1000)} s since last success`;
+    process.stdout.write(`${s.binding} ${s.scope}: last run ${time(s.lastRunAt)}, ${lag}, conflicts ${open}${s.lastError ? `, error: ${s.lastError}` : ''}\n`);
+  }
+  return EXIT_OK;
+}
+
+async function conflictsCmd(state: SyncState, binding: string | undefined): Promise<number> {
+  const list = await state.listConflicts(binding);
+  if (list.length === 0) process.stdout.write('no open conflicts\n');
+  for (const c of list) {
+    process.stdout.write(`${c.binding} ${c.scope} ${c.item}${c.resolution ? ` (resolved: take ${c.resolution}, applied on next run)` : ''}\n`);
+    process.stdout.write(`  xcap:   ${JSON.stringify(c.xcap)}\n  remote: ${JSON.stringify(c.remote)}\n`);
+  }
+  return EXIT_OK;
+}
+
+async function resolveCmd(state: SyncState, args: string[], take: string | undefined): Promise<number> {
+  const [binding, scope, item] = args;
+  if (binding === undefined || scope === undefined || item === undefined || (take !== 'xcap' && take !== 'remote')) {
+    process.stderr.write(`sync resolve: needs <binding> <scope> <item> --take xcap|remote\n`);
+    return EXIT_USAGE;
+  }
+  if (!(await state.resolveConflict(binding, scope, item, take))) {
+    process.stderr.write(`sync resolve: no open conflict ${binding} ${scope} ${item}\n`);
+    return EXIT_FAILURE;
+  }
+  process.stdout.write(`resolved: ${item} takes the ${take} side on the next run of ${binding} ${scope} (xcap-bridge sync run ${binding}${scope === 'global' ? '' : ` --user ${scope}`})\n`);
+  return EXIT_OK;
+}

@@ -1,0 +1,81 @@
+/**
+ * `xcap-bridge worker`: runs sync jobs from the Redis queue in this process (several such
+ * processes may run; one binding+document is never synced by two at once). Does not
+ * watch the XCAP change feed (serve does). Drains running jobs on SIGTERM/SIGINT.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { createRegistry } from '../appusage/registry.ts';
+import { createLogger } from '../log.ts';
+import { openStore } from '../store/open.ts';
+import { checkSyncConfig, createConnectors } from '../sync/connectors.ts';
+import { startSync } from '../sync/queue.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from './command.ts';
+
+const HELP = `Usage: xcap-bridge worker [options]
+
+Runs sync jobs from the Redis queue until SIGTERM/SIGINT, then lets running jobs finish.
+
+Options:
+  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
+  --concurrency N       jobs run at once (default 4)
+  -h, --help            show this help
+`;
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'run sync jobs from the Redis queue (scale out beside serve)',
+  async run(argv) {
+    let values;
+    try {
+      ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    } catch (err) {
+      process.stderr.write(`worker: ${(err as Error).message}\n\n${HELP}`);
+      return EXIT_USAGE;
+    }
+    if (values.help) {
+      process.stdout.write(HELP);
+      return EXIT_OK;
+    }
+    const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      process.stderr.write(`worker: --concurrency must be a positive integer\n`);
+      return EXIT_USAGE;
+    }
+    let config;
+    try {
+      config = loadConfig(values.config);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`worker: ${err.message}\n`);
+        return EXIT_USAGE;
+      }
+      throw err;
+    }
+    const issues = checkSyncConfig(config.connectors, config.bindings);
+    if (issues.length) {
+      for (const i of issues) process.stderr.write(`worker: ${i.path}: ${i.message}\n`);
+      return EXIT_USAGE;
+    }
+    const log = createLogger(config.log.level);
+    const store = await openStore(config.store);
+    const usages = await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes });
+    const connectors = await createConnectors(config.connectors, { logger: log });
+    const sync = await startSync({ store, usages, redis: config.redis.url, prefix: config.redis.prefix, bindings: config.bindings, connectors, logger: log, runWorkers: true, watchChanges: false, concurrency });
+    if (!sync.running()) log.warn('worker waits for Redis');
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    log.info('worker stopping: draining running jobs');
+    try {
+      await sync.stop();
+      for (const c of connectors.values()) await c.close();
+      await store.close();
+      return EXIT_OK;
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'worker stop failed');
+      return EXIT_FAILURE;
+    }
+  },
+};
