@@ -4,8 +4,11 @@
 import { EXIT_USAGE, type Command } from './cli/command.ts';
 import { serveCommand } from './cli/serve.ts';
 import { userCommand } from './cli/user.ts';
+import { workerCommand } from './cli/worker.ts';
+import { syncCommand } from './cli/sync.ts';
+import { checkConfigCommand } from './cli/check-config.ts';
 
-const commands: Command[] = [serveCommand, userCommand];
+const commands: Command[] = [serveCommand, userCommand, workerCommand, syncCommand, checkConfigCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
