@@ -31,35 +31,35 @@ const resourceListsMappingSchema = z
      * `name` of the top-level `<list>` the binding owns inside the document; other lists are never touched.
      * @defaultValue `directory`
      */
-    list: z.string().min(1).default('directory'),
+    list: z.string().min(1).default('directory').describe('name of the top-level <list> the binding owns inside the document; other lists are never touched.'),
     /**
      * Extra item fields carried in each `<entry>` (as `<xbf:field name="...">`), beyond `uri` and `display-name`.
      * @defaultValue `[]`
      */
-    fields: z.array(z.string().regex(/^[A-Za-z][\w.-]*$/, 'field names are letters, digits, _ . -')).default([]),
+    fields: z.array(z.string().regex(/^[A-Za-z][\w.-]*$/, 'field names are letters, digits, _ . -')).default([]).describe('Extra item fields carried in each <entry> (as <xbf:field name="...">), beyond uri and display-name.'),
   })
   .strict();
 
 const elementsMappingSchema = z
   .object({
     /** A list of elements in a custom usage (e.g. device-config speed dials). */
-    kind: z.literal('elements'),
+    kind: z.literal('elements').describe('A list of elements in a custom usage (e.g. device-config speed dials).'),
     /** Namespace of the document's elements. */
-    namespace: z.string().min(1),
+    namespace: z.string().min(1).describe('Namespace of the document\'s elements.'),
     /** Local name of the root element. */
-    root: z.string().min(1),
+    root: z.string().min(1).describe('Local name of the root element.'),
     /**
      * Container element below the root holding the items (`name` picks one by its `name` attribute);
      * `null` when the items are children of the root.
      * @defaultValue `null`
      */
-    container: z.object({ element: z.string().min(1), name: z.string().optional() }).strict().nullable().default(null),
+    container: z.object({ element: z.string().min(1), name: z.string().optional() }).strict().nullable().default(null).describe('Container element below the root holding the items (name picks one by its name attribute); null when the items are children of the root.'),
     /** Local name of one item element. */
-    item: z.string().min(1),
+    item: z.string().min(1).describe('Local name of one item element.'),
     /** Field name → `@attribute` or child element local name. */
-    fields: z.record(z.string(), z.string().regex(/^@?[A-Za-z_][\w.-]*$/, 'an @attribute or an element name')),
+    fields: z.record(z.string(), z.string().regex(/^@?[A-Za-z_][\w.-]*$/, 'an @attribute or an element name')).describe('Field name → @attribute or child element local name.'),
     /** Field that identifies an item within the list. */
-    key: z.string().min(1),
+    key: z.string().min(1).describe('Field that identifies an item within the list.'),
   })
   .strict()
   .refine((m) => m.key in m.fields, { message: 'key must be one of the mapped fields', path: ['key'] });
@@ -69,49 +69,49 @@ export const mappingSchema = z.discriminatedUnion('kind', [resourceListsMappingS
 export const bindingSchema = z
   .object({
     /** Unique name, used in job keys, state rows, CLI and logs. */
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, _ and - only'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, _ and - only').describe('Unique name, used in job keys, state rows, CLI and logs.'),
     /** Application usage of the bound documents. */
-    auid: z.string().min(1),
+    auid: z.string().min(1).describe('Application usage of the bound documents.'),
     target: z
       .object({
         /** `global`: one document under `global/`; `users`: fan-out to every user's document. */
-        scope: z.enum(['global', 'users']),
+        scope: z.enum(['global', 'users']).describe('global: one document under global/; users: fan-out to every user\'s document.'),
         /**
          * Document path below `global/` or `users/<xui>/`.
          * @defaultValue `index`
          */
-        document: z.string().min(1).default('index'),
+        document: z.string().min(1).default('index').describe('Document path below global/ or users/<xui>/.'),
         /**
          * Users to fan out to (scope `users`), besides every XUI that already has a document of this usage.
          * @defaultValue `[]`
          */
-        users: z.array(z.string().min(1)).default([]),
+        users: z.array(z.string().min(1)).default([]).describe('Users to fan out to (scope users), besides every XUI that already has a document of this usage.'),
       })
       .strict(),
     mapping: mappingSchema,
     /** Name of an entry in `connectors:`. */
-    connector: z.string().min(1),
+    connector: z.string().min(1).describe('Name of an entry in connectors:.'),
     /**
      * Remote collection; may use `{xui}`, `{user}` (part before `@`, without `sip:`) and `{domain}` for scope `users`.
      */
-    collection: z.string().min(1),
+    collection: z.string().min(1).describe('Remote collection; may use {xui}, {user} (part before @, without sip:) and {domain} for scope users.'),
     /**
      * `pull`: remote → XCAP (XCAP list is a projection); `push`: XCAP → remote; `both`.
      * @defaultValue `pull`
      */
-    direction: z.enum(['pull', 'push', 'both']).default('pull'),
+    direction: z.enum(['pull', 'push', 'both']).default('pull').describe('pull: remote → XCAP (XCAP list is a projection); push: XCAP → remote; both.'),
     /**
      * What happens when both sides changed an item differently (direction `both`).
      * @defaultValue `manual` (record it, change nothing; resolve with `sync resolve`)
      */
-    policy: z.enum(['xcap-wins', 'remote-wins', 'newest-wins', 'merge', 'manual']).default('manual'),
+    policy: z.enum(['xcap-wins', 'remote-wins', 'newest-wins', 'merge', 'manual']).default('manual').describe('What happens when both sides changed an item differently (direction both).'),
     /** Periodic runs (in addition to XCAP change events). Omit for event-driven only. */
     schedule: z
       .object({
         /** Interval in milliseconds. */
-        everyMs: z.number().int().min(1000).optional(),
+        everyMs: z.number().int().min(1000).optional().describe('Interval in milliseconds.'),
         /** Cron pattern (BullMQ repeat syntax), instead of `everyMs`. */
-        cron: z.string().min(1).optional(),
+        cron: z.string().min(1).optional().describe('Cron pattern (BullMQ repeat syntax), instead of everyMs.'),
       })
       .strict()
       .refine((s) => (s.everyMs === undefined) !== (s.cron === undefined), { message: 'give exactly one of everyMs or cron' })
@@ -120,24 +120,24 @@ export const bindingSchema = z
      * Run a sync when a bound XCAP document changes.
      * @defaultValue `true`
      */
-    onXcapChange: z.boolean().default(true),
+    onXcapChange: z.boolean().default(true).describe('Run a sync when a bound XCAP document changes.'),
     safety: z
       .object({
         /**
          * Largest share (0..1) of a side's items one run may delete; a bigger plan is refused and reported.
          * @defaultValue `0.2`
          */
-        maxDeleteShare: z.number().min(0).max(1).default(0.2),
+        maxDeleteShare: z.number().min(0).max(1).default(0.2).describe('Largest share (0..1) of a side\'s items one run may delete; a bigger plan is refused and reported.'),
         /**
          * Deletes per side and run that always pass the share check (small lists can shrink).
          * @defaultValue `1`
          */
-        deleteAllowance: z.number().int().min(0).default(1),
+        deleteAllowance: z.number().int().min(0).default(1).describe('Deletes per side and run that always pass the share check (small lists can shrink).'),
         /**
          * `created`: a side only loses items the binding created there; `all`: any bound item.
          * @defaultValue `created`
          */
-        deletes: z.enum(['created', 'all']).default('created'),
+        deletes: z.enum(['created', 'all']).default('created').describe('created: a side only loses items the binding created there; all: any bound item.'),
       })
       .strict()
       .prefault({}),
