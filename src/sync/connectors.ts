@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Connector } from '../../connectors/types.ts';
 import { MemoryConnector } from '../../connectors/memory/index.ts';
+import { ldapConnectorFactory } from '../../connectors/ldap/index.ts';
 import type { BindingConfig } from './binding.ts';
 
 export interface ConnectorFactory<O> {
@@ -52,6 +53,8 @@ registerConnector({
     .strict(),
   create: (o) => new MemoryConnector({ collections: o.collections }),
 });
+
+registerConnector(ldapConnectorFactory);
 
 type RawConnectors = Readonly<Record<string, { readonly kind: string }>>;
 
