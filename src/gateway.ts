@@ -6,6 +6,7 @@
 import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
 import { createRegistry } from './appusage/registry.ts';
+import { managedResourceLists } from './appusage/resource-lists/managed.ts';
 import { createAuth } from './auth/index.ts';
 import { createHttpServer } from './http/server.ts';
 import { createXcapHandler, type ClientProfile } from './http/xcap-handler.ts';
@@ -43,7 +44,9 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       presContentMaxBytes: config.usages.presContentMaxBytes,
     });
     const auth = await createAuth(config.auth, store, log);
-    const service = new XcapService({ store, usages: registry, authorize: auth.authorize });
+    // Lists that pull bindings own are read-only for clients, in every process that serves XCAP.
+    const managed = managedResourceLists(config.bindings);
+    const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed });
     const clients: ClientProfile[] = Object.entries(config.clients).map(([name, c]) => ({
       name,
       userAgent: new RegExp(c.userAgent),

@@ -21,6 +21,7 @@ import {
   PreconditionFailed,
   UnsupportedMediaType,
 } from './errors.ts';
+import type { ManagedDocument, ManagedLists } from './managed.ts';
 import { parseSelector, type NodeSelector } from './selector/parse.ts';
 import { deleteNode, getNode, putAttribute, putElement } from './node-ops.ts';
 import { decodeUtf8, parseDocument, refuseDoctype, serialize } from './xml.ts';
@@ -68,6 +69,8 @@ export interface XcapServiceOptions {
   authorize: Authorize;
   /** Parsed documents kept for selector GETs, by document key; 0 disables. */
   domCacheSize?: number;
+  /** Lists owned by sync bindings, read-only for clients (src/xcap/managed.ts). */
+  managed?: ManagedLists | undefined;
 }
 
 /** How often an unconditional write is re-run after losing a race to another process. */
@@ -77,6 +80,7 @@ export class XcapService {
   private readonly store: DocumentStore;
   private readonly usages: UsageLookup;
   private readonly authorizeFn: Authorize;
+  private readonly managed: ManagedLists | undefined;
   private readonly domCache = new Map<string, { etag: string; doc: Document }>();
   private readonly domCacheSize: number;
   /** Tail of the queue of writes per document key, in this process. */
@@ -86,6 +90,7 @@ export class XcapService {
     this.store = opts.store;
     this.usages = opts.usages;
     this.authorizeFn = opts.authorize;
+    this.managed = opts.managed;
     this.domCacheSize = opts.domCacheSize ?? 256;
   }
 
@@ -121,6 +126,8 @@ export class XcapService {
       // A whole document is checked by the usage from its text (libxml2 does well-formedness
       // and schema in one pass); the DOM is built only if the usage asks for it.
       refuseDoctype(text);
+      const managed = this.managed?.forKey(key);
+      if (managed) return this.putWithManaged(req, usage, key, text, managed);
       const candidate = lazyCandidate(text);
       if (!isConditional(req.conditions)) {
         // An unconditional whole-document PUT replaces whatever is there: no read, no race.
@@ -143,10 +150,12 @@ export class XcapService {
       checkWrite(req.conditions, current?.etag);
       if (!current) throw new NoParent(rootOf(req.uri));
       const dom = this.takeForWrite(key, current);
-      const created =
+      const edit = () =>
         sel.terminal?.kind === 'attribute'
           ? putAttribute(dom, sel, text, req.uri.documentUri).created
           : putElement(dom, sel, text, req.uri.documentUri).created;
+      const managed = this.managed?.forKey(key);
+      const created = managed ? managed.guardEdit(dom, sel, edit) : edit();
       return this.commit(req, usage, key, current.etag, dom, created ? 201 : 200);
     });
   }
@@ -168,16 +177,37 @@ export class XcapService {
         return { status: 200, etag: current.etag };
       }
       const dom = this.takeForWrite(key, current);
-      deleteNode(dom, sel);
+      const managed = this.managed?.forKey(key);
+      if (managed) managed.guardEdit(dom, sel, () => deleteNode(dom, sel));
+      else deleteNode(dom, sel);
       return this.commit(req, usage, key, current.etag, dom, 200);
     });
   }
 
-  /** Validates and stores a modified DOM; on success it becomes the cached DOM of the new ETag. */
-  private async commit(req: Request, usage: AppUsage, key: DocKey, etag: string, dom: Document, status: 200 | 201): Promise<WriteOutcome> {
+  /**
+   * Whole-document PUT of a document with managed lists: the client's copy of those lists
+   * is replaced by the stored one before validation, so a phone that re-sends a stale
+   * directory with its own edit keeps its edit and cannot revert the directory. Needs the
+   * stored document even without a precondition, so it is a read-modify-write.
+   */
+  private putWithManaged(req: Request, usage: AppUsage, key: DocKey, text: string, managed: ManagedDocument): Promise<WriteOutcome> {
+    return this.retrying(req, key, async () => {
+      const current = await this.store.get(key);
+      checkWrite(req.conditions, current?.etag);
+      const dom = parseDocument(text);
+      managed.reproject(dom, current ? this.parsedForRead(key, current) : undefined);
+      return this.commit(req, usage, key, current?.etag, dom, current ? 200 : 201);
+    });
+  }
+
+  /**
+   * Validates and stores a modified DOM (conditional on `etag`, or on absence when
+   * undefined); on success it becomes the cached DOM of the new ETag.
+   */
+  private async commit(req: Request, usage: AppUsage, key: DocKey, etag: string | undefined, dom: Document, status: 200 | 201): Promise<WriteOutcome> {
     const body = serialize(dom);
     await usage.validate({ text: body, dom: () => dom }, this.context(req, key));
-    const res = await this.store.put(key, body, { etag }, 'xcap');
+    const res = await this.store.put(key, body, etag === undefined ? 'absent' : { etag }, 'xcap');
     this.remember(key, res.etag, dom);
     return { status, etag: res.etag };
   }
