@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { LocalUsers } from '../src/auth/local-users.ts';
+import { openStore } from '../src/store/open.ts';
 import { resourceLists } from './fixtures.ts';
 
 const { values } = parseArgs({
@@ -31,7 +33,14 @@ const dir = mkdtempSync(join(tmpdir(), 'xcapb-bench-'));
 const storeArgs = values.store === 'postgres' ? ['--database-url', values['database-url'] ?? ''] : ['--data', dir];
 const cli = join(import.meta.dirname, '..', 'bin', 'xcap-bridge.js');
 
-execFileSync(process.execPath, [cli, 'user', 'add', 'sip:alice@example.com', '--password', 'secret', ...storeArgs], { stdio: 'inherit' });
+// Phones edit their own documents: USERS users, each with a document, for the spread-out case.
+const USERS = 32;
+{
+  const store = await openStore(values.store === 'postgres' ? { kind: 'postgres', url: values['database-url'] ?? '' } : { kind: 'sqlite', dataDir: dir });
+  const users = await LocalUsers.open(store.sql);
+  for (let i = 0; i < USERS; i++) await users.add(i === 0 ? 'sip:alice@example.com' : `sip:u${i}@example.com`, 'secret');
+  await store.close();
+}
 const server = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--log-level', 'warn', '--workers', values.workers, ...storeArgs], { stdio: 'inherit' });
 const root = `http://127.0.0.1:${port}/xcap-root`;
 const docPath = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
@@ -69,12 +78,17 @@ async function run(c: Case): Promise<string> {
 
 try {
   await waitUp();
-  const created = await fetch(root + docPath.slice('/xcap-root'.length), {
-    method: 'PUT',
-    headers: { Authorization: auth, 'Content-Type': 'application/resource-lists+xml' },
-    body: doc,
-  });
-  if (created.status !== 201 && created.status !== 200) throw new Error(`setup PUT failed: ${created.status} ${await created.text()}`);
+  const login = (i: number) => (i === 0 ? 'alice' : `u${i}`);
+  const xui = (i: number) => `sip:${login(i)}@example.com`;
+  const authOf = (i: number) => `Basic ${Buffer.from(`${login(i)}@example.com:secret`).toString('base64')}`;
+  for (let i = 0; i < USERS; i++) {
+    const created = await fetch(`${root}/resource-lists/users/${xui(i)}/index`, {
+      method: 'PUT',
+      headers: { Authorization: authOf(i), 'Content-Type': 'application/resource-lists+xml' },
+      body: doc,
+    });
+    if (created.status !== 201 && created.status !== 200) throw new Error(`setup PUT failed: ${created.status} ${await created.text()}`);
+  }
   const entrySel = '/~~/resource-lists/list%5B@name=%22friends%22%5D/entry%5B@uri=%22sip:user50@example.com%22%5D';
   const entryBody = '<entry uri="sip:user50@example.com"><display-name>Fifty</display-name></entry>';
   const base = `http://127.0.0.1:${port}`;
@@ -86,8 +100,28 @@ try {
       opts: { url: base + docPath, method: 'PUT', body: doc, headers: { Authorization: auth, 'Content-Type': 'application/resource-lists+xml' } },
     },
     {
-      name: 'PUT one entry by selector', target: 2500, kamailio: 1800, expect: 200,
+      name: 'PUT one entry by selector, one document', target: 2500, kamailio: 1800, expect: 200,
       opts: { url: base + docPath + entrySel, method: 'PUT', body: entryBody, headers: { Authorization: auth, 'Content-Type': 'application/xcap-el+xml' } },
+    },
+    {
+      name: `PUT one entry by selector, ${USERS} users' documents`, target: 2500, kamailio: 1800, expect: 200,
+      opts: {
+        url: base + docPath,
+        requests: [
+          {
+            method: 'PUT',
+            body: entryBody,
+            setupRequest: (req: autocannon.Request, context: { n?: number }) => {
+              const i = (context.n = ((context.n ?? Math.floor(Math.random() * USERS)) + 1) % USERS);
+              return {
+                ...req,
+                path: `/xcap-root/resource-lists/users/${xui(i)}/index${entrySel}`,
+                headers: { ...req.headers, Authorization: authOf(i), 'Content-Type': 'application/xcap-el+xml' },
+              };
+            },
+          },
+        ],
+      },
     },
   ];
   const lines = ['| work | req/s | p50 | vs goal | vs Kamailio | responses |', '|---|---|---|---|---|---|'];
