@@ -8,7 +8,9 @@ import type { Logger } from './log.ts';
 import { createRegistry } from './appusage/registry.ts';
 import { managedResourceLists } from './appusage/resource-lists/managed.ts';
 import { createAuth } from './auth/index.ts';
+import { mountAdmin } from './http/admin.ts';
 import { createHttpServer } from './http/server.ts';
+import { SyncState } from './sync/state.ts';
 import { createXcapHandler, type ClientProfile } from './http/xcap-handler.ts';
 import { openStore } from './store/open.ts';
 import type { DocumentStore } from './store/types.ts';
@@ -52,8 +54,12 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       userAgent: new RegExp(c.userAgent),
       lenient: new Set(c.lenient),
     }));
+    const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, registry, log);
+    const syncState = await SyncState.open(store.sql);
     const http = createHttpServer({
       root: config.server.root,
+      admin: (app) =>
+        mountAdmin(app, { auth: auth.authenticator, realm: config.auth.realm ?? config.auth.defaultDomain, state: syncState, sync, log }),
       xcap: createXcapHandler({
         service,
         auth: auth.authenticator,
@@ -66,7 +72,6 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         logRequests: config.log.requests,
       }),
     });
-    const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, registry, log);
     const port = await http.listen(config.server.host, config.server.port);
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     return {
