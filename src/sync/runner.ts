@@ -13,7 +13,7 @@ import type { AppUsage } from '../appusage/types.ts';
 import { EtagMismatch, StoreUnavailable, type DocumentStore } from '../store/types.ts';
 import { collectionFor, docKeyFor, GLOBAL_SCOPE, type Binding, type Scope } from './binding.ts';
 import { hashFields } from './hash.ts';
-import { checkDeleteLimits, reconcile, type Decision, type Plan, type PlanCounts, type RemoteSnapshot, type XcapSnapshot } from './reconcile.ts';
+import { checkDeleteLimits, reconcile, type Decision, type ItemState, type Plan, type PlanCounts, type RemoteSnapshot, type XcapSnapshot } from './reconcile.ts';
 import type { ItemUpsert, SyncState } from './state.ts';
 
 export interface RunContext {
@@ -72,17 +72,15 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
   const started = now();
 
   try {
-    const [scopeState, items, resolutions, stored] = await Promise.all([
+    // Item state and the parsed document are read only once the remote says something
+    // changed: an unchanged run over a big directory costs the change-token request alone.
+    const [scopeState, resolutions, stored] = await Promise.all([
       ctx.state.getScope(b.name, scope),
-      ctx.state.loadItems(b.name, scope),
       ctx.state.resolutions(b.name, scope),
       ctx.store.get(key),
     ]);
-
-    // XCAP side.
-    const doc = stored ? mapping.parse(stored.body) : undefined;
-    const xcap = new Map<string, XcapSnapshot>();
-    if (doc) for (const [k, fields] of mapping.read(doc)) xcap.set(k, { key: k, fields, hash: hashFields(fields) });
+    let items: ItemState[] | undefined;
+    const loadItems = async () => (items ??= await ctx.state.loadItems(b.name, scope));
 
     // Remote side: incremental when the connector has a change feed and we have a token.
     const remote = new Map<string, RemoteSnapshot>();
@@ -104,7 +102,7 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
           return { binding: b.name, scope, outcome: 'unchanged', xcap: ZERO, remote: ZERO, conflicts: 0 };
         }
         // Unchanged items as the state remembers them, then the changes on top.
-        for (const s of items) {
+        for (const s of await loadItems()) {
           if (s.remoteId !== null && s.remoteVersion !== null && s.remoteHash !== null) {
             remote.set(s.remoteId, { id: s.remoteId, version: s.remoteVersion, fields: s.base, hash: s.remoteHash });
           }
@@ -114,7 +112,7 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
       for (const it of fresh.upserted) remote.set(it.id, snap(it));
     } else {
       // list + read of what is new or changed since the state's version.
-      const known = new Map(items.flatMap((s) => (s.remoteId !== null && s.remoteVersion !== null ? [[s.remoteId, s] as const] : [])));
+      const known = new Map((await loadItems()).flatMap((s) => (s.remoteId !== null && s.remoteVersion !== null ? [[s.remoteId, s] as const] : [])));
       const toRead: string[] = [];
       for await (const ref of ctx.connector.list(collection)) {
         const s = known.get(ref.id);
@@ -124,10 +122,15 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
       if (toRead.length) for await (const it of ctx.connector.read(collection, toRead)) remote.set(it.id, snap(it));
     }
 
+    // XCAP side.
+    const doc = stored ? mapping.parse(stored.body) : undefined;
+    const xcap = new Map<string, XcapSnapshot>();
+    if (doc) for (const [k, fields] of mapping.read(doc)) xcap.set(k, { key: k, fields, hash: hashFields(fields) });
+
     const plan = reconcile({
       xcap,
       remote,
-      state: items,
+      state: await loadItems(),
       options: {
         direction: b.direction,
         policy: b.policy,
