@@ -11,6 +11,7 @@
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { NotUtf8, NotWellFormed, NotXmlFrag } from './errors.ts';
+import { serializeDocument } from './serializer.ts';
 
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 export const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -70,9 +71,12 @@ export function parseElementFragment(text: string, context: Element | null): Ele
   return doc.documentElement!;
 }
 
-/** Serializes a node; a detached element gets the namespace declarations it needs. */
+/**
+ * Serializes a node; a detached element gets the namespace declarations it needs.
+ * Documents take the lean path (serializer.ts) unless they need xmldom's namespace repair.
+ */
 export function serialize(node: Node): string {
-  return serializer.serializeToString(node);
+  return (node.nodeType === 9 ? serializeDocument(node as Document) : null) ?? serializer.serializeToString(node);
 }
 
 /**

@@ -1,0 +1,47 @@
+/**
+ * In-process cost of the parts of an element PUT into a 100-entry resource-lists document
+ * (issue 3 item 10): selector parse, putElement on a cached DOM, serialization, usage
+ * validation, and the full-text parse a process pays when another process wrote last.
+ * Run: npx node bench/element-put.ts
+ */
+import { performance } from 'node:perf_hooks';
+import { resourceLists } from '../src/appusage/resource-lists/index.ts';
+import type { UsageContext } from '../src/appusage/types.ts';
+import type { DocumentStore } from '../src/store/types.ts';
+import { putElement } from '../src/xcap/node-ops.ts';
+import { parseSelector } from '../src/xcap/selector/parse.ts';
+import { parseDocument, serialize } from '../src/xcap/xml.ts';
+import { RL_NS, resourceLists as resourceListsText } from './fixtures.ts';
+
+const text = resourceListsText(100);
+const selText = 'resource-lists/list[@name="friends"]/entry[@uri="sip:user50@example.com"]';
+const body = '<entry uri="sip:user50@example.com"><display-name>Fifty</display-name></entry>';
+const ctx: UsageContext = {
+  key: { auid: 'resource-lists', xui: 'sip:bench@example.com', path: 'index' },
+  // resource-lists never reads the store.
+  store: undefined as unknown as DocumentStore,
+  lenient: new Set(),
+  rootUri: '/xcap-root',
+};
+
+/** Mean µs per call of `fn` over `n` calls, after a warm-up. */
+function measure(fn: () => void, n = 5000): number {
+  for (let i = 0; i < 500; i++) fn();
+  const start = performance.now();
+  for (let i = 0; i < n; i++) fn();
+  return ((performance.now() - start) * 1000) / n;
+}
+
+const doc = parseDocument(text);
+const sel = parseSelector(selText, {}, RL_NS);
+const out = serialize(doc);
+const rows: Array<[string, number]> = [
+  ['parseSelector', measure(() => parseSelector(selText, {}, RL_NS))],
+  ['putElement (replace)', measure(() => putElement(doc, sel, body, '/doc'))],
+  ['serialize document', measure(() => serialize(doc))],
+  ['usage.validate', measure(() => resourceLists.validate({ text: out, dom: () => doc }, ctx))],
+  ['parseDocument (cache miss)', measure(() => parseDocument(text), 2000)],
+];
+const total = rows.slice(0, 4).reduce((s, [, us]) => s + us, 0);
+for (const [name, us] of rows) console.log(`${name.padEnd(28)} ${us.toFixed(1).padStart(7)} µs`);
+console.log(`${'cached-DOM element PUT work'.padEnd(28)} ${total.toFixed(1).padStart(7)} µs (${Math.round(1e6 / total)}/s)`);

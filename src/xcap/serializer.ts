@@ -1,0 +1,121 @@
+/**
+ * A lean serializer for whole documents, for the write path (every element or attribute
+ * PUT/DELETE serializes the document it changed).
+ *
+ * It writes exactly what xmldom's XMLSerializer writes for a document in which every
+ * element and attribute namespace is declared where it is used, as in any document parsed
+ * from text and edited by node-ops (fragments are parsed against, and imported under, the
+ * bindings of their parent). xmldom's serializer also repairs documents that break this
+ * (it invents declarations and prefixes); for those, and for node kinds a stored XCAP
+ * document never has (DOCTYPE, entity references, XHTML elements that xmldom writes the
+ * HTML way), `serializeDocument` returns null and the caller uses xmldom's serializer.
+ */
+import type { Attr, Document, Element, Node, ProcessingInstruction } from '@xmldom/xmldom';
+
+const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
+const XHTML_NS = 'http://www.w3.org/1999/xhtml';
+
+const TEXT_SPECIAL = /[<&>]/;
+const ATTR_SPECIAL = /[<>&"\t\n\r]/;
+
+/**
+ * The document as text, byte for byte what xmldom's serializer would give, or null when
+ * the document needs xmldom's namespace repair or has a node kind handled only there.
+ */
+export function serializeDocument(doc: Document): string | null {
+  // Namespace bindings in scope, as flat (prefix, uri) pairs searched from the end;
+  // `marks` holds each open element's scope length and tag to restore and close.
+  const scope: string[] = [];
+  const marks: Array<number | string> = [];
+  let out = '';
+  let n: Node | null = doc.firstChild;
+  while (n !== null) {
+    switch (n.nodeType) {
+      case 1: {
+        const el = n as Element;
+        const mark = scope.length;
+        const start = startTag(el, scope);
+        if (start === null) return null;
+        out += start;
+        if (el.firstChild !== null) {
+          out += '>';
+          marks.push(mark, el.tagName);
+          n = el.firstChild;
+          continue;
+        }
+        out += '/>';
+        scope.length = mark;
+        break;
+      }
+      case 3:
+        out += escapeText((n as Node & { data: string }).data);
+        break;
+      case 4:
+        out += `<![CDATA[${(n as Node & { data: string }).data.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+        break;
+      case 7:
+        out += `<?${(n as ProcessingInstruction).target} ${(n as ProcessingInstruction).data}?>`;
+        break;
+      case 8:
+        out += `<!--${(n as Node & { data: string }).data}-->`;
+        break;
+      default:
+        return null;
+    }
+    // Climb out of finished elements, closing them, to the next node in document order.
+    while (n.nextSibling === null) {
+      n = n.parentNode;
+      if (n === null || n === doc) return out;
+      const tag = marks.pop() as string;
+      scope.length = marks.pop() as number;
+      out += `</${tag}>`;
+    }
+    n = n.nextSibling;
+  }
+  return out;
+}
+
+/**
+ * `<name attrs` of `el` (without the closing `>`), after pushing its declarations onto
+ * `scope`; null if xmldom would add a declaration or a prefix, or write it as HTML.
+ */
+function startTag(el: Element, scope: string[]): string | null {
+  const attrs = el.attributes;
+  const len = attrs.length;
+  for (let i = 0; i < len; i++) {
+    const a = attrs.item(i) as Attr;
+    if (a.prefix === 'xmlns') scope.push(a.localName as string, a.value);
+    else if (a.nodeName === 'xmlns') scope.push('', a.value);
+  }
+  const ns = el.namespaceURI;
+  if (ns === XHTML_NS) return null;
+  if (ns && !bound(scope, el.prefix ?? '', ns)) return null;
+  let s = `<${el.tagName}`;
+  for (let i = 0; i < len; i++) {
+    const a = attrs.item(i) as Attr;
+    const ans = a.namespaceURI;
+    if (ans && ans !== XMLNS_NS && !(ans === XML_NS && a.prefix === 'xml') && !bound(scope, a.prefix ?? '', ans)) return null;
+    s += ` ${a.name}="${escapeAttr(a.value)}"`;
+  }
+  return s;
+}
+
+/** Whether the nearest binding of `prefix` in `scope` is `ns`. */
+function bound(scope: readonly string[], prefix: string, ns: string): boolean {
+  for (let i = scope.length - 2; i >= 0; i -= 2) {
+    if (scope[i] === prefix) return scope[i + 1] === ns;
+  }
+  return false;
+}
+
+function escapeText(s: string): string {
+  return TEXT_SPECIAL.test(s) ? s.replace(/[<&>]/g, (c) => TEXT_ESCAPES[c]!) : s;
+}
+
+function escapeAttr(s: string): string {
+  return ATTR_SPECIAL.test(s) ? s.replace(/[<>&"\t\n\r]/g, (c) => ATTR_ESCAPES[c]!) : s;
+}
+
+const TEXT_ESCAPES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;' };
+const ATTR_ESCAPES: Record<string, string> = { ...TEXT_ESCAPES, '"': '&quot;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;' };
