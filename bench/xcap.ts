@@ -6,7 +6,7 @@
  *
  *   npx node bench/xcap.ts [--seconds 10] [--connections 32] [--workers N] [--store postgres --database-url URL]
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
