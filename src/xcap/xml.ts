@@ -8,6 +8,7 @@
  *   outside the root) are errors, not warnings;
  * - characters outside the XML Char production are refused (xmldom lets them through).
  */
+import { createRequire } from 'node:module';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { NotUtf8, NotWellFormed, NotXmlFrag } from './errors.ts';
@@ -15,6 +16,30 @@ import { serializeDocument } from './serializer.ts';
 
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 export const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
+
+/**
+ * xmldom 0.9's parser builds a new RegExp from its (long, Unicode) name grammar for every
+ * end tag (`grammar.reg`), which was most of a parse's time. The expressions depend only
+ * on their parts, which are the grammar's own constants, and none has the g or y flag (no
+ * lastIndex state), so one compiled RegExp per combination of parts serves every call.
+ */
+function memoizeXmldomGrammar(): void {
+  const grammar = createRequire(import.meta.url)('@xmldom/xmldom/lib/grammar.js') as { reg?: unknown };
+  const reg = grammar.reg;
+  if (typeof reg !== 'function') return;
+  type Level = Map<unknown, Level> & { regexp?: RegExp };
+  const root: Level = new Map();
+  grammar.reg = function memoizedReg(this: unknown, ...parts: unknown[]): RegExp {
+    let level = root;
+    for (const part of parts) {
+      let next = level.get(part);
+      if (next === undefined) level.set(part, (next = new Map()));
+      level = next;
+    }
+    return (level.regexp ??= (reg as (...p: unknown[]) => RegExp).apply(this, parts));
+  };
+}
+memoizeXmldomGrammar();
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const serializer = new XMLSerializer();
