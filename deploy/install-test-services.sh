@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite starts as throwaway services (slapd, Radicale,
+# Installs the Debian packages the test suite starts as throwaway services (slapd,
 # Redis, PostgreSQL). Idempotent; does nothing when everything is present. Needs root.
 set -euo pipefail
 need=()
 command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || need+=(slapd ldap-utils)
-command -v radicale >/dev/null 2>&1 || need+=(radicale)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
