@@ -17,6 +17,7 @@ import type { DocumentStore } from './store/types.ts';
 import { startSync, type SyncHandle } from './sync/queue.ts';
 import { createConnectors } from './sync/connectors.ts';
 import { XcapService } from './xcap/service.ts';
+import type { Connector } from '../connectors/types.ts';
 
 export interface Gateway {
   /** `http://host:port/xcap-root` as bound (port 0 resolved). */
@@ -24,7 +25,7 @@ export interface Gateway {
   readonly port: number;
   readonly store: DocumentStore;
   /** The sync engine, when bindings are configured and `sync` is on. */
-  readonly sync: SyncHandle | undefined;
+  readonly sync: ConfiguredSync | undefined;
   /** Drains HTTP, stops sync workers, closes the store. */
   stop(): Promise<void>;
 }
@@ -92,6 +93,11 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
   }
 }
 
+/** The running sync engine with the connectors it owns; `stop` drains it and closes them. */
+export interface ConfiguredSync extends SyncHandle {
+  readonly connectors: ReadonlyMap<string, Connector>;
+}
+
 /** Starts the sync engine when bindings are configured; `undefined` otherwise. */
 export async function startConfiguredSync(
   config: Config,
@@ -99,10 +105,10 @@ export async function startConfiguredSync(
   usages: Parameters<typeof startSync>[0]['usages'],
   log: Logger,
   runWorkers = true,
-): Promise<SyncHandle | undefined> {
+): Promise<ConfiguredSync | undefined> {
   if (config.bindings.length === 0) return undefined;
   const connectors = await createConnectors(config.connectors, { logger: log });
-  return startSync({
+  const handle = await startSync({
     store,
     usages,
     redis: config.redis.url,
@@ -112,4 +118,14 @@ export async function startConfiguredSync(
     logger: log,
     runWorkers,
   });
+  return {
+    running: () => handle.running(),
+    enqueue: (binding, scope) => handle.enqueue(binding, scope),
+    connectors,
+    async stop() {
+      await handle.stop();
+      // Open connections (LDAP) would keep the process alive after SIGTERM.
+      for (const c of connectors.values()) await c.close();
+    },
+  };
 }
