@@ -20,6 +20,7 @@ import type { Connector } from '../../connectors/types.ts';
 import type { AppUsage } from '../appusage/types.ts';
 import type { DocChange, DocumentStore } from '../store/types.ts';
 import { compileBinding, scopeOfDoc, type Binding, type BindingConfig, type Scope } from './binding.ts';
+import { DocCache } from './doc-cache.ts';
 import { isRetryable, RetryableSyncError, runSync, scopesOf, type RunReport } from './runner.ts';
 import { SyncState } from './state.ts';
 
@@ -152,6 +153,8 @@ class Engine {
   #poll: ReturnType<typeof setInterval> | undefined;
   #cursor = 0;
   #draining: Promise<void> = Promise.resolve();
+  /** Bound documents kept parsed between this worker's runs. */
+  readonly #docs = new DocCache();
 
   private constructor(o: EngineOptions, conn: Redis, ownConn: boolean) {
     this.#o = o;
@@ -258,7 +261,7 @@ class Engine {
     if (!connector) throw new UnrecoverableError(`connector ${b.config.connector} is not configured`);
     try {
       const report = await withScopeLock(this.#conn, this.#o.prefix, binding, scope, () =>
-        runSync({ store: this.#o.store, state: this.#o.state, connector, ...(this.#o.usages ? { usages: this.#o.usages } : {}) }, b, scope),
+        runSync({ store: this.#o.store, state: this.#o.state, connector, docs: this.#docs, ...(this.#o.usages ? { usages: this.#o.usages } : {}) }, b, scope),
       );
       this.#o.log.info({ binding, scope, outcome: report.outcome, xcap: report.xcap, remote: report.remote, conflicts: report.conflicts, refused: report.refused }, 'sync run');
       return report;

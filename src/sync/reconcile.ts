@@ -82,6 +82,12 @@ export interface ReconcileInput {
   readonly remote: ReadonlyMap<string, RemoteSnapshot>;
   readonly state: readonly ItemState[];
   readonly options: ReconcileOptions;
+  /**
+   * Items on each side when the maps and state hold only the items that may need a
+   * decision (a run that knows what changed); the mass-delete guard needs the whole.
+   * Default: the maps' sizes.
+   */
+  readonly sizes?: { readonly xcap: number; readonly remote: number };
 }
 
 export type XcapOp =
@@ -191,7 +197,7 @@ export function reconcile(input: ReconcileInput): Plan {
     if (d) decisions.push(d);
   }
 
-  return summarize(decisions, { xcap: xcap.size, remote: remote.size }, skippedDuplicates);
+  return summarize(decisions, input.sizes ?? { xcap: xcap.size, remote: remote.size }, skippedDuplicates);
 }
 
 /** Decision table for an item with a state row. */

@@ -14,6 +14,8 @@ import { EtagMismatch, StoreUnavailable, type DocumentStore } from '../store/typ
 import { collectionFor, docKeyFor, GLOBAL_SCOPE, type Binding, type Scope } from './binding.ts';
 import { hashFields } from './hash.ts';
 import { checkDeleteLimits, reconcile, type Decision, type ItemState, type Plan, type PlanCounts, type RemoteSnapshot, type XcapSnapshot } from './reconcile.ts';
+import type { DocCache } from './doc-cache.ts';
+import type { BoundList } from './mapping/element-list.ts';
 import type { ItemUpsert, SyncState } from './state.ts';
 
 export interface RunContext {
@@ -23,6 +25,8 @@ export interface RunContext {
   /** Application usages, to validate what sync writes (auid → usage). */
   readonly usages?: { get(auid: string): AppUsage | undefined };
   readonly now?: () => number;
+  /** Parsed documents kept between runs (the queue's workers keep one); without it each run parses. */
+  readonly docs?: DocCache;
 }
 
 export interface RunOptions {
@@ -30,6 +34,11 @@ export interface RunOptions {
   readonly dryRun?: boolean;
   /** Skip the mass-delete guard (operator override from `sync run --force`). */
   readonly force?: boolean;
+  /**
+   * Read both sides whole, as a first run does, instead of only what the change token
+   * says changed (same plan; for an operator who suspects the state drifted).
+   */
+  readonly full?: boolean;
   /** Called after each remote write. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -79,8 +88,6 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
       ctx.state.resolutions(b.name, scope),
       ctx.store.get(key),
     ]);
-    let items: ItemState[] | undefined;
-    const loadItems = async () => (items ??= await ctx.state.loadItems(b.name, scope));
 
     // Remote side: incremental when the connector has a change feed and we have a token.
     const remote = new Map<string, RemoteSnapshot>();
@@ -89,30 +96,52 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
       return { id: it.id, version: it.version, fields, hash: hashFields(fields), ...(it.modified === undefined ? {} : { modified: it.modified }) };
     };
     let token: string | null = null;
-    let incremental = false;
+    let rows: readonly ItemState[] | undefined;
+    /**
+     * Set when the run knows which items changed: the XCAP document is the one the last
+     * successful run left (so the state rows describe it) and the change token gives the
+     * remote changes. Then only those items' rows and entries are read and reconciled;
+     * every other item would get no decision (a repeat run writes nothing). Open conflicts
+     * need the whole picture (their records are replaced by each run's), so they opt out.
+     */
+    let delta: { keys: Set<string>; remoteSize: number } | undefined;
     if (ctx.connector.changes) {
-      const cs = await ctx.connector.changes(collection, scopeState?.remoteToken ?? undefined);
+      const since = opts.full ? undefined : (scopeState?.remoteToken ?? undefined);
+      const cs = await ctx.connector.changes(collection, since);
       const fresh = cs === 'token-expired' ? await ctx.connector.changes(collection) : cs;
       if (fresh === 'token-expired') throw new RetryableSyncError(`connector ${ctx.connector.kind} expired a token it just issued`);
-      incremental = cs !== 'token-expired' && scopeState?.remoteToken != null;
       token = fresh.token;
-      if (incremental) {
+      const upserted = fresh.upserted.map(snap);
+      if (cs !== 'token-expired' && since !== undefined) {
         if (fresh.upserted.length === 0 && fresh.deleted.length === 0 && stored?.etag === scopeState?.docEtag && resolutions.size === 0) {
           if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: stored?.etag ?? null, remoteToken: token, summary: scopeState?.summary ?? null });
           return { binding: b.name, scope, outcome: 'unchanged', xcap: ZERO, remote: ZERO, conflicts: 0 };
         }
+        const knownDoc = stored?.etag === scopeState?.docEtag && resolutions.size === 0 && !(await ctx.state.hasConflicts(b.name, scope));
+        const keys = new Set(upserted.flatMap((it) => it.fields[mapping.keyField] ?? []));
+        rows = knownDoc
+          ? await ctx.state.loadItemsFor(b.name, scope, [...upserted.map((it) => it.id), ...fresh.deleted], [...keys])
+          : await ctx.state.loadItems(b.name, scope);
         // Unchanged items as the state remembers them, then the changes on top.
-        for (const s of await loadItems()) {
+        for (const s of rows) {
           if (s.remoteId !== null && s.remoteVersion !== null && s.remoteHash !== null) {
             remote.set(s.remoteId, { id: s.remoteId, version: s.remoteVersion, fields: s.base, hash: s.remoteHash });
           }
         }
+        const remembered = remote.size;
         for (const id of fresh.deleted) remote.delete(id);
+        for (const it of upserted) remote.set(it.id, it);
+        if (knownDoc) {
+          for (const s of rows) if (s.xcapKey !== null) keys.add(s.xcapKey);
+          delta = { keys, remoteSize: (await ctx.state.countRemoteItems(b.name, scope)) - remembered + remote.size };
+        }
+      } else {
+        for (const it of upserted) remote.set(it.id, it);
       }
-      for (const it of fresh.upserted) remote.set(it.id, snap(it));
     } else {
       // list + read of what is new or changed since the state's version.
-      const known = new Map((await loadItems()).flatMap((s) => (s.remoteId !== null && s.remoteVersion !== null ? [[s.remoteId, s] as const] : [])));
+      rows = await ctx.state.loadItems(b.name, scope);
+      const known = new Map(rows.flatMap((s) => (s.remoteId !== null && s.remoteVersion !== null ? [[s.remoteId, s] as const] : [])));
       const toRead: string[] = [];
       for await (const ref of ctx.connector.list(collection)) {
         const s = known.get(ref.id);
@@ -122,15 +151,26 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
       if (toRead.length) for await (const it of ctx.connector.read(collection, toRead)) remote.set(it.id, snap(it));
     }
 
-    // XCAP side.
-    const doc = stored ? mapping.parse(stored.body) : undefined;
+    // XCAP side: the kept parse of this ETag when there is one (taken: it is edited in place).
+    const list = stored ? (ctx.docs?.take(b.name, scope, stored.etag) ?? mapping.open(mapping.parse(stored.body))) : undefined;
+    const keep = (etag: string, l: BoundList, chars: number) => ctx.docs?.put(b.name, scope, { etag, list: l, chars });
     const xcap = new Map<string, XcapSnapshot>();
-    if (doc) for (const [k, fields] of mapping.read(doc)) xcap.set(k, { key: k, fields, hash: hashFields(fields) });
+    if (list) {
+      const add = (k: string, fields: ItemFields) => xcap.set(k, { key: k, fields, hash: hashFields(fields) });
+      if (delta) {
+        for (const k of delta.keys) {
+          const fields = list.items.get(k);
+          if (fields) add(k, fields);
+        }
+      } else {
+        for (const [k, fields] of list.items) add(k, fields);
+      }
+    }
 
     const plan = reconcile({
       xcap,
       remote,
-      state: await loadItems(),
+      state: rows ?? (await ctx.state.loadItems(b.name, scope)),
       options: {
         direction: b.direction,
         policy: b.policy,
@@ -140,10 +180,12 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
         resolutions,
         hash: hashFields,
       },
+      ...(delta ? { sizes: { xcap: list?.items.size ?? 0, remote: delta.remoteSize } } : {}),
     });
     const counts = { xcap: plan.xcap, remote: plan.remote, conflicts: plan.conflicts };
 
     const refusal = opts.force ? null : checkDeleteLimits(plan, b.safety);
+    if (stored && list && (refusal || opts.dryRun)) keep(stored.etag, list, stored.body.length);
     if (refusal) {
       if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: false, error: refusal, summary: counts });
       return { binding: b.name, scope, outcome: 'refused', refused: refusal, plan, ...counts };
@@ -187,18 +229,21 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
 
     let etag = stored?.etag ?? null;
     if (xcapPending.length) {
-      const target = doc ?? mapping.parse(mapping.emptyDocument());
-      mapping.apply(target, xcapPending.map((p) => p.d.xcap as NonNullable<Decision['xcap']>));
-      const body = mapping.serialize(target);
+      const target = list ?? mapping.open(mapping.parse(mapping.emptyDocument()));
+      target.apply(xcapPending.map((p) => p.d.xcap as NonNullable<Decision['xcap']>));
+      const body = mapping.serialize(target.doc);
       const usage = ctx.usages?.get(b.auid);
-      if (usage) await usage.validate({ text: body, dom: () => target }, { key, store: ctx.store, lenient: new Set(), rootUri: '' });
+      if (usage) await usage.validate({ text: body, dom: () => target.doc }, { key, store: ctx.store, lenient: new Set(), rootUri: '' });
       try {
         etag = (await ctx.store.put(key, body, stored ? { etag: stored.etag } : 'absent', `sync:${b.name}`)).etag;
       } catch (err) {
         await persist();
         throw err;
       }
+      keep(etag, target, body.length);
       for (const p of xcapPending) settle(p.d, p.ref);
+    } else if (stored && list) {
+      keep(stored.etag, list, stored.body.length);
     }
     await persist();
     const conflicts = plan.decisions.flatMap((d) => (d.conflict ? [{ item: d.item, ...d.conflict }] : []));

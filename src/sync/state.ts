@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS sync_items (
   xcap_key TEXT, xcap_hash TEXT, remote_id TEXT, remote_version TEXT, remote_hash TEXT,
   base TEXT NOT NULL, created_on TEXT, synced_at BIGINT NOT NULL,
   PRIMARY KEY (binding, scope, id));
+CREATE INDEX IF NOT EXISTS sync_items_remote ON sync_items (binding, scope, remote_id);
+CREATE INDEX IF NOT EXISTS sync_items_xcap ON sync_items (binding, scope, xcap_key);
 CREATE TABLE IF NOT EXISTS sync_scopes (
   binding TEXT NOT NULL, scope TEXT NOT NULL,
   doc_etag TEXT, remote_token TEXT, last_run_at BIGINT, last_ok_at BIGINT, last_error TEXT, summary TEXT,
@@ -76,21 +78,43 @@ export class SyncState {
     return new SyncState(sql);
   }
 
+  /** Every row of a scope, ordered by id. */
   async loadItems(binding: string, scope: string): Promise<ItemState[]> {
-    const rows = await this.#sql.query<Record<string, SqlValue>>(
-      'SELECT id, xcap_key, xcap_hash, remote_id, remote_version, remote_hash, base, created_on FROM sync_items WHERE binding = ? AND scope = ?',
+    const rows = await this.#sql.query<Record<string, SqlValue>>(`SELECT ${ITEM_COLUMNS} FROM sync_items WHERE binding = ? AND scope = ?`, [binding, scope]);
+    return sortById(rows.map(itemFromRow));
+  }
+
+  /**
+   * The rows of a scope linked to any of `remoteIds` or `xcapKeys`, ordered by id (the
+   * order `loadItems` gives them in): what a run needs when it knows which items changed.
+   */
+  async loadItemsFor(binding: string, scope: string, remoteIds: readonly string[], xcapKeys: readonly string[]): Promise<ItemState[]> {
+    const byId = new Map<string, ItemState>();
+    for (const [column, values] of [['remote_id', remoteIds], ['xcap_key', xcapKeys]] as const) {
+      for (let i = 0; i < values.length; i += BATCH) {
+        const chunk = values.slice(i, i + BATCH);
+        const rows = await this.#sql.query<Record<string, SqlValue>>(
+          `SELECT ${ITEM_COLUMNS} FROM sync_items WHERE binding = ? AND scope = ? AND ${column} IN (${chunk.map(() => '?').join(',')})`,
+          [binding, scope, ...chunk],
+        );
+        for (const r of rows) byId.set(String(r.id), itemFromRow(r));
+      }
+    }
+    return sortById([...byId.values()]);
+  }
+
+  /** How many rows of a scope hold a complete remote side (id, version and hash). */
+  async countRemoteItems(binding: string, scope: string): Promise<number> {
+    const [r] = await this.#sql.query<{ n: SqlValue }>(
+      'SELECT COUNT(*) AS n FROM sync_items WHERE binding = ? AND scope = ? AND remote_id IS NOT NULL AND remote_version IS NOT NULL AND remote_hash IS NOT NULL',
       [binding, scope],
     );
-    return rows.map((r) => ({
-      id: String(r.id),
-      xcapKey: r.xcap_key as string | null,
-      xcapHash: r.xcap_hash as string | null,
-      remoteId: r.remote_id as string | null,
-      remoteVersion: r.remote_version as string | null,
-      remoteHash: r.remote_hash as string | null,
-      base: JSON.parse(String(r.base)) as ItemFields,
-      createdOn: r.created_on as Side | null,
-    }));
+    return Number(r?.n ?? 0);
+  }
+
+  /** Whether a scope has an open conflict (resolved or not). */
+  async hasConflicts(binding: string, scope: string): Promise<boolean> {
+    return (await this.#sql.query('SELECT 1 FROM sync_conflicts WHERE binding = ? AND scope = ? LIMIT 1', [binding, scope])).length > 0;
   }
 
   /** Stores rows (new ones get an id) and drops rows by id, in batches. */
@@ -201,6 +225,26 @@ export class SyncState {
   async setMeta(name: string, value: string): Promise<void> {
     await this.#sql.run('INSERT INTO sync_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
   }
+}
+
+const ITEM_COLUMNS = 'id, xcap_key, xcap_hash, remote_id, remote_version, remote_hash, base, created_on';
+
+function itemFromRow(r: Record<string, SqlValue>): ItemState {
+  return {
+    id: String(r.id),
+    xcapKey: r.xcap_key as string | null,
+    xcapHash: r.xcap_hash as string | null,
+    remoteId: r.remote_id as string | null,
+    remoteVersion: r.remote_version as string | null,
+    remoteHash: r.remote_hash as string | null,
+    base: JSON.parse(String(r.base)) as ItemFields,
+    createdOn: r.created_on as Side | null,
+  };
+}
+
+/** Code-unit order, the same in every dialect (SQL collations differ). */
+function sortById(items: ItemState[]): ItemState[] {
+  return items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 function scopeFromRow(r: Record<string, SqlValue>): ScopeState {

@@ -11,8 +11,9 @@
  * Children of an item that the mapping does not name (client extensions such as Bria's
  * `cp:prop`) are kept on update.
  */
-import { DOMParser, XMLSerializer, type Document, type Element } from '@xmldom/xmldom';
+import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
 import type { ItemFields } from '../../../connectors/types.ts';
+import { serialize } from '../../xcap/xml.ts';
 import type { XcapOp } from '../reconcile.ts';
 
 /** Namespace of `<f:field name="...">` elements carrying extra fields. */
@@ -49,13 +50,34 @@ export interface ItemMapping {
   readonly fields: readonly string[];
   /** Parses a stored body. Throws `SyncDocumentError` when it is not well-formed. */
   parse(body: string): Document;
+  /** The document as text (the same text xmldom's serializer writes). */
   serialize(doc: Document): string;
   /** Body of a new document with an empty bound list. */
   emptyDocument(): string;
+  /**
+   * The bound list of `doc` with an index of its items, read once (O(items)); edits
+   * through it then cost O(edits), so a parsed document can be kept and edited run after
+   * run. The view assumes `doc` is changed only through it.
+   */
+  open(doc: Document): BoundList;
   /** The bound list's items by key (first wins on duplicate keys); empty when the list is missing. */
   read(doc: Document): Map<string, ItemFields>;
   /** Applies XCAP-side operations to the bound list, creating the list if needed. */
   apply(doc: Document, ops: readonly XcapOp[]): void;
+}
+
+/** The bound list of one parsed document, indexed by item key. */
+export interface BoundList {
+  readonly doc: Document;
+  /** Items by key, as `ItemMapping.read` gives them; kept current by `apply`. */
+  readonly items: ReadonlyMap<string, ItemFields>;
+  /**
+   * Applies XCAP-side operations, creating the list if needed: deletes first (a key freed
+   * in this batch can be taken by a create), then updates (addressed by their key before
+   * the batch) and creates (appended) in order. Throws `SyncDocumentError` when the root
+   * is not the mapping's.
+   */
+  apply(ops: readonly XcapOp[]): void;
 }
 
 export function elementListMapping(spec: ElementListSpec): ItemMapping {
@@ -144,10 +166,6 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
     if (root && !root.hasAttribute(`xmlns:${FIELDS_PREFIX}`)) root.setAttributeNS('http://www.w3.org/2000/xmlns/', `xmlns:${FIELDS_PREFIX}`, FIELDS_NS);
   }
 
-  function keyOfEl(el: Element): string | undefined {
-    return readItem(el)[spec.keyField];
-  }
-
   return {
     keyField: spec.keyField,
     fields: fieldEntries.map(([name]) => name),
@@ -164,7 +182,7 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
     },
 
     serialize(doc) {
-      return new XMLSerializer().serializeToString(doc);
+      return serialize(doc);
     },
 
     emptyDocument() {
@@ -173,53 +191,97 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
       return `<?xml version="1.0" encoding="UTF-8"?>\n<${spec.root} xmlns="${escapeAttr(ns)}">${inner}</${spec.root}>`;
     },
 
+    open(doc) {
+      return openList(doc);
+    },
+
     read(doc) {
-      const out = new Map<string, ItemFields>();
-      const c = findContainer(doc);
-      if (!c) return out;
-      for (let n = c.firstChild; n; n = n.nextSibling) {
-        if (!isEl(n, spec.item)) continue;
-        const fields = readItem(n);
-        const key = fields[spec.keyField];
-        if (key !== undefined && !out.has(key)) out.set(key, fields);
-      }
-      return out;
+      return new Map(openList(doc).items);
     },
 
     apply(doc, ops) {
-      let c = findContainer(doc);
-      if (!c) {
-        const root = doc.documentElement;
-        if (!root || !isEl(root, spec.root)) throw new SyncDocumentError(`root element is not {${ns}}${spec.root}`);
-        const cs = spec.container as NonNullable<ElementListSpec['container']>;
-        c = doc.createElementNS(ns, cs.element);
-        if (cs.nameAttr) c.setAttribute(cs.nameAttr, cs.name ?? '');
-        root.appendChild(c);
-      }
-      const byKey = new Map<string, Element>();
-      for (let n = c.firstChild; n; n = n.nextSibling) {
-        if (!isEl(n, spec.item)) continue;
-        const k = keyOfEl(n);
-        if (k !== undefined && !byKey.has(k)) byKey.set(k, n);
-      }
-      // Deletes first, so a key freed in this run can be taken by a create.
-      for (const op of ops) {
-        if (op.op !== 'delete') continue;
-        const el = byKey.get(op.key);
-        if (el) {
-          c.removeChild(el);
-          byKey.delete(op.key);
-        }
-      }
-      for (const op of ops) {
-        if (op.op === 'delete') continue;
-        const existing = op.op === 'update' ? byKey.get(op.key) : undefined;
-        const el = existing ?? doc.createElementNS(ns, spec.item);
-        writeItem(doc, el, op.fields);
-        if (!existing) c.appendChild(el);
-      }
+      openList(doc).apply(ops);
     },
   };
+
+  function openList(doc: Document): BoundList {
+    let container = findContainer(doc);
+    const byKey = new Map<string, Element>();
+    const items = new Map<string, ItemFields>();
+    // Duplicate keys make "first wins" depend on document order: such a list is re-read
+    // whole after an edit instead of being patched (rare: the usages' schemas forbid them).
+    let duplicates = false;
+    const index = (): void => {
+      byKey.clear();
+      items.clear();
+      duplicates = false;
+      if (!container) return;
+      for (let n = container.firstChild; n; n = n.nextSibling) {
+        if (!isEl(n, spec.item)) continue;
+        const fields = readItem(n);
+        const key = fields[spec.keyField];
+        if (key === undefined) continue;
+        if (byKey.has(key)) duplicates = true;
+        else {
+          byKey.set(key, n);
+          items.set(key, fields);
+        }
+      }
+    };
+    index();
+
+    return {
+      doc,
+      items,
+      apply(ops) {
+        let c = container;
+        if (!c) {
+          const root = doc.documentElement;
+          if (!root || !isEl(root, spec.root)) throw new SyncDocumentError(`root element is not {${ns}}${spec.root}`);
+          const cs = spec.container as NonNullable<ElementListSpec['container']>;
+          c = doc.createElementNS(ns, cs.element);
+          if (cs.nameAttr) c.setAttribute(cs.nameAttr, cs.name ?? '');
+          root.appendChild(c);
+          container = c;
+        }
+        let reindex = duplicates;
+        for (const op of ops) {
+          if (op.op !== 'delete') continue;
+          const el = byKey.get(op.key);
+          if (el) {
+            c.removeChild(el);
+            byKey.delete(op.key);
+            items.delete(op.key);
+          }
+        }
+        // Updates address the elements holding their key after the deletes, before any write.
+        const targets = ops.map((op) => (op.op === 'update' ? byKey.get(op.key) : undefined));
+        ops.forEach((op, i) => {
+          if (op.op === 'delete') return;
+          const existing = targets[i];
+          const el = existing ?? doc.createElementNS(ns, spec.item);
+          writeItem(doc, el, op.fields);
+          if (op.op === 'update' && existing) {
+            if (byKey.get(op.key) === existing) {
+              byKey.delete(op.key);
+              items.delete(op.key);
+            }
+          } else {
+            c.appendChild(el);
+          }
+          const fields = readItem(el);
+          const key = fields[spec.keyField];
+          if (key === undefined) return;
+          if (byKey.has(key)) reindex = true;
+          else {
+            byKey.set(key, el);
+            items.set(key, fields);
+          }
+        });
+        if (reindex) index();
+      },
+    };
+  }
 }
 
 function escapeAttr(s: string): string {
