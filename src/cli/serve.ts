@@ -100,6 +100,8 @@ export const serveCommand: Command = {
     log.info({ signal }, 'shutting down: draining in-flight requests');
     await gateway.stop();
     log.info('stopped');
+    // A worker's IPC channel to the primary would keep it alive after the drain.
+    cluster.worker?.disconnect();
     return EXIT_OK;
   },
 };
