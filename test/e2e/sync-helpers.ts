@@ -25,7 +25,7 @@ export const ALICE_COLL = 'buddies-alice';
 const FIELDS_NS = 'urn:xcap-bridge:params:xml:ns:fields';
 
 /** An entry as both sides carry it: `uri`, `display-name`, `mail`. */
-export type Item = ItemFields;
+export type Item = ItemFields & { readonly uri: string };
 
 export interface SyncGatewayOptions {
   /** Redis key prefix stem; a random suffix keeps runs apart. */
@@ -71,7 +71,7 @@ export async function queueIdle(t: TestGateway, timeoutMs = 20_000): Promise<voi
   const queue = new Queue(QUEUE_NAME, { connection: { url: inject('services').redis }, prefix: prefixes.get(t) });
   try {
     const busy = async () => {
-      const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'paused');
+      const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
       return Object.values(c).reduce((a, b) => a + b, 0);
     };
     let quiet = 0;
@@ -101,7 +101,7 @@ export function listOf(body: string, name: string): Map<string, Item> | undefine
   const out = new Map<string, Item>();
   for (const e of kids(list, RL_NS, 'entry')) {
     const uri = e.getAttribute('uri') ?? '';
-    const item: Record<string, string> = { uri };
+    const item: Record<string, string> & { uri: string } = { uri };
     const dn = kids(e, RL_NS, 'display-name')[0]?.textContent;
     if (dn) item['display-name'] = dn;
     const mail = kids(e, FIELDS_NS, 'field').find((f) => f.getAttribute('name') === 'mail')?.textContent;
@@ -138,7 +138,7 @@ export function entryPath(doc: string, list: string, uri: string): string {
 
 /** Remote content by uri (ids dropped). */
 export function remoteByUri(mem: MemoryConnector, collection: string): Map<string, Item> {
-  return new Map([...mem.snapshot(collection).values()].map((f) => [f.uri ?? '', f] as const));
+  return new Map([...mem.snapshot(collection).values()].map((f) => [f.uri ?? '', { ...f, uri: f.uri ?? '' }] as const));
 }
 
 /** Remote id of the item with `uri`. */
