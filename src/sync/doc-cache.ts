@@ -18,6 +18,8 @@ export interface CachedList {
   readonly list: BoundList;
   /** Length of that body, as a proxy for the DOM's size. */
   readonly chars: number;
+  /** The body passed the usage's validation (sync wrote it), so an edit may validate only what it wrote. */
+  readonly valid: boolean;
 }
 
 export class DocCache {
@@ -34,13 +36,13 @@ export class DocCache {
   }
 
   /** Removes and returns the entry of `binding` + `scope` if it was made for `etag`; a stale entry is dropped. */
-  take(binding: string, scope: string, etag: string): BoundList | undefined {
+  take(binding: string, scope: string, etag: string): CachedList | undefined {
     const k = cacheKey(binding, scope);
     const hit = this.#entries.get(k);
     if (!hit) return undefined;
     this.#entries.delete(k);
     this.#chars -= hit.chars;
-    return hit.etag === etag ? hit.list : undefined;
+    return hit.etag === etag ? hit : undefined;
   }
 
   /** Keeps `list` as the parsed form of the body with `etag` (a body longer than the budget is not kept). */

@@ -152,8 +152,9 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
     }
 
     // XCAP side: the kept parse of this ETag when there is one (taken: it is edited in place).
-    const list = stored ? (ctx.docs?.take(b.name, scope, stored.etag) ?? mapping.open(mapping.parse(stored.body))) : undefined;
-    const keep = (etag: string, l: BoundList, chars: number) => ctx.docs?.put(b.name, scope, { etag, list: l, chars });
+    const cached = stored ? ctx.docs?.take(b.name, scope, stored.etag) : undefined;
+    const list = cached?.list ?? (stored ? mapping.open(mapping.parse(stored.body)) : undefined);
+    const keep = (etag: string, l: BoundList, chars: number, valid: boolean) => ctx.docs?.put(b.name, scope, { etag, list: l, chars, valid });
     const xcap = new Map<string, XcapSnapshot>();
     if (list) {
       const add = (k: string, fields: ItemFields) => xcap.set(k, { key: k, fields, hash: hashFields(fields) });
@@ -185,7 +186,7 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
     const counts = { xcap: plan.xcap, remote: plan.remote, conflicts: plan.conflicts };
 
     const refusal = opts.force ? null : checkDeleteLimits(plan, b.safety);
-    if (stored && list && (refusal || opts.dryRun)) keep(stored.etag, list, stored.body.length);
+    if (stored && list && (refusal || opts.dryRun)) keep(stored.etag, list, stored.body.length, cached?.valid ?? false);
     if (refusal) {
       if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: false, error: refusal, summary: counts });
       return { binding: b.name, scope, outcome: 'refused', refused: refusal, plan, ...counts };
@@ -230,20 +231,25 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
     let etag = stored?.etag ?? null;
     if (xcapPending.length) {
       const target = list ?? mapping.open(mapping.parse(mapping.emptyDocument()));
-      target.apply(xcapPending.map((p) => p.d.xcap as NonNullable<Decision['xcap']>));
+      const { written, uniqueKeys } = target.apply(xcapPending.map((p) => p.d.xcap as NonNullable<Decision['xcap']>));
       const body = mapping.serialize(target.doc);
       const usage = ctx.usages?.get(b.auid);
-      if (usage) await usage.validate({ text: body, dom: () => target.doc }, { key, store: ctx.store, lenient: new Set(), rootUri: '' });
+      if (usage) {
+        // A document sync validated before, edited item by item: its written items decide.
+        const excerpt = cached?.valid && uniqueKeys && mapping.standAloneItems ? mapping.excerpt(written) : undefined;
+        const checked = excerpt ?? target.doc;
+        await usage.validate({ text: excerpt ? mapping.serialize(excerpt) : body, dom: () => checked }, { key, store: ctx.store, lenient: new Set(), rootUri: '' });
+      }
       try {
         etag = (await ctx.store.put(key, body, stored ? { etag: stored.etag } : 'absent', `sync:${b.name}`)).etag;
       } catch (err) {
         await persist();
         throw err;
       }
-      keep(etag, target, body.length);
+      keep(etag, target, body.length, usage !== undefined);
       for (const p of xcapPending) settle(p.d, p.ref);
     } else if (stored && list) {
-      keep(stored.etag, list, stored.body.length);
+      keep(stored.etag, list, stored.body.length, cached?.valid ?? false);
     }
     await persist();
     const conflicts = plan.decisions.flatMap((d) => (d.conflict ? [{ item: d.item, ...d.conflict }] : []));

@@ -35,6 +35,13 @@ export interface ElementListSpec {
   readonly fields: Readonly<Record<string, FieldPlace>>;
   /** Field that identifies an item within the list. */
   readonly keyField: string;
+  /**
+   * The usage's rules on one item depend on that item alone, besides keys being unique
+   * in the list (the case of RFC 4826 entries: a list holds any number of them). Then a
+   * valid document edited through a BoundList stays valid when the written items are
+   * valid on their own and no key collides, so only they need validating (`excerpt`).
+   */
+  readonly standAloneItems?: boolean;
 }
 
 export class SyncDocumentError extends Error {
@@ -64,6 +71,10 @@ export interface ItemMapping {
   read(doc: Document): Map<string, ItemFields>;
   /** Applies XCAP-side operations to the bound list, creating the list if needed. */
   apply(doc: Document, ops: readonly XcapOp[]): void;
+  /** See `ElementListSpec.standAloneItems`. */
+  readonly standAloneItems: boolean;
+  /** A new document whose bound list holds copies of `items` only (for validating what an edit wrote). */
+  excerpt(items: readonly Element[]): Document;
 }
 
 /** The bound list of one parsed document, indexed by item key. */
@@ -75,9 +86,10 @@ export interface BoundList {
    * Applies XCAP-side operations, creating the list if needed: deletes first (a key freed
    * in this batch can be taken by a create), then updates (addressed by their key before
    * the batch) and creates (appended) in order. Throws `SyncDocumentError` when the root
-   * is not the mapping's.
+   * is not the mapping's. Returns the elements written, and whether every key in the list
+   * is still held by one element only.
    */
-  apply(ops: readonly XcapOp[]): void;
+  apply(ops: readonly XcapOp[]): { readonly written: Element[]; readonly uniqueKeys: boolean };
 }
 
 export function elementListMapping(spec: ElementListSpec): ItemMapping {
@@ -191,6 +203,15 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
       return `<?xml version="1.0" encoding="UTF-8"?>\n<${spec.root} xmlns="${escapeAttr(ns)}">${inner}</${spec.root}>`;
     },
 
+    standAloneItems: spec.standAloneItems ?? false,
+
+    excerpt(items) {
+      const doc = this.parse(this.emptyDocument());
+      const c = findContainer(doc) ?? doc.documentElement;
+      for (const el of items) c?.appendChild(doc.importNode(el, true));
+      return doc;
+    },
+
     open(doc) {
       return openList(doc);
     },
@@ -245,6 +266,7 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
           container = c;
         }
         let reindex = duplicates;
+        const written: Element[] = [];
         for (const op of ops) {
           if (op.op !== 'delete') continue;
           const el = byKey.get(op.key);
@@ -261,6 +283,7 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
           const existing = targets[i];
           const el = existing ?? doc.createElementNS(ns, spec.item);
           writeItem(doc, el, op.fields);
+          written.push(el);
           if (op.op === 'update' && existing) {
             if (byKey.get(op.key) === existing) {
               byKey.delete(op.key);
@@ -279,6 +302,7 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
           }
         });
         if (reindex) index();
+        return { written, uniqueKeys: !reindex };
       },
     };
   }

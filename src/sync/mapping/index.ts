@@ -21,6 +21,8 @@ export function resourceListsMapping(list: string, extraFields: readonly string[
     item: 'entry',
     fields,
     keyField: 'uri',
+    // RFC 4826 §3.4.3: a list holds any number of entries; §3.4.5 uniqueness is the key's.
+    standAloneItems: true,
   });
 }
 
