@@ -3,10 +3,8 @@
  * `bindings[0].direction`; connectors and bindings are checked by the loader) and prints
  * the bindings as understood, defaults filled in.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.ts';
 import { configReference } from '../config/reference.ts';
-import { EXIT_OK, EXIT_USAGE, type Command } from './command.ts';
+import { EXIT_OK, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge check-config [--config FILE] [--reference]
 
@@ -23,31 +21,15 @@ export const checkConfigCommand: Command = {
   name: 'check-config',
   summary: 'validate the config file and print the bindings it defines',
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, reference: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-    } catch (err) {
-      process.stderr.write(`check-config: ${(err as Error).message}\n\n${HELP}`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      process.stdout.write(HELP);
-      return EXIT_OK;
-    }
+    const parsed = parseCommandArgs('check-config', HELP, argv, { config: { type: 'string' }, reference: { type: 'boolean' } });
+    if (typeof parsed === 'number') return parsed;
+    const { values } = parsed;
     if (values.reference) {
       process.stdout.write(configReference());
       return EXIT_OK;
     }
-    let config;
-    try {
-      config = loadConfig(values.config);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`${err.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw err;
-    }
+    const config = loadCommandConfig('check-config', values.config);
+    if (typeof config === 'number') return config;
     process.stdout.write(`config ${config.file ?? '(defaults only)'} is valid\n`);
     if (config.bindings.length === 0) process.stdout.write('no sync bindings\n');
     for (const b of config.bindings) {

@@ -3,14 +3,12 @@
  * sync engine) until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
  */
 import cluster from 'node:cluster';
-import { parseArgs } from 'node:util';
 import { createRegistry } from '../appusage/registry.ts';
-import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { startConfiguredSync, startGateway } from '../gateway.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { openStore } from '../store/open.ts';
-import { EXIT_OK, EXIT_USAGE, type Command } from './command.ts';
+import { EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge serve [options]
 
@@ -34,32 +32,19 @@ export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve XCAP (and run sync bindings) until SIGTERM',
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: {
-          config: { type: 'string' },
-          host: { type: 'string' },
-          port: { type: 'string' },
-          data: { type: 'string' },
-          store: { type: 'string' },
-          'database-url': { type: 'string' },
-          'redis-url': { type: 'string' },
-          'log-level': { type: 'string' },
-          workers: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        strict: true,
-      }));
-    } catch (err) {
-      process.stderr.write(`serve: ${(err as Error).message}\n\n${HELP}`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      process.stdout.write(HELP);
-      return EXIT_OK;
-    }
+    const parsed = parseCommandArgs('serve', HELP, argv, {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      data: { type: 'string' },
+      store: { type: 'string' },
+      'database-url': { type: 'string' },
+      'redis-url': { type: 'string' },
+      'log-level': { type: 'string' },
+      workers: { type: 'string' },
+    });
+    if (typeof parsed === 'number') return parsed;
+    const { values } = parsed;
     const port = values.port === undefined ? undefined : Number(values.port);
     if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
       process.stderr.write(`serve: --port must be an integer from 0 to 65535, got "${values.port}"\n`);
@@ -74,24 +59,16 @@ export const serveCommand: Command = {
       process.stderr.write(`serve: --workers must be an integer from 1 to 64, got "${values.workers}"\n`);
       return EXIT_USAGE;
     }
-    let config;
-    try {
-      config = loadConfig(values.config, {
-        host: values.host,
-        port,
-        dataDir: values.data,
-        store: values.store as 'sqlite' | 'postgres' | undefined,
-        databaseUrl: values['database-url'],
-        redisUrl: values['redis-url'],
-        logLevel: values['log-level'],
-      });
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`serve: invalid configuration:\n${err.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw err;
-    }
+    const config = loadCommandConfig('serve', values.config, {
+      host: values.host,
+      port,
+      dataDir: values.data,
+      store: values.store as 'sqlite' | 'postgres' | undefined,
+      databaseUrl: values['database-url'],
+      redisUrl: values['redis-url'],
+      logLevel: values['log-level'],
+    });
+    if (typeof config === 'number') return config;
     const log = createLogger(config.log.level);
     if (workers > 1 && cluster.isPrimary) return runPrimary(config, log, workers);
     const gateway = await startGateway(config, log, { sync: !cluster.isWorker });

@@ -3,16 +3,14 @@
  * `run` works without Redis (it runs in this process); the others read the sync state in
  * the documents' database.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { openStore } from '../store/open.ts';
 import type { DocumentStore } from '../store/types.ts';
 import { compileBinding } from '../sync/binding.ts';
-import { checkSyncConfig, createConnectors } from '../sync/connectors.ts';
+import { createConnectors } from '../sync/connectors.ts';
 import { runSync, scopesOf, type RunReport } from '../sync/runner.ts';
 import { SyncState } from '../sync/state.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from './command.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge sync <subcommand> [options]
 
@@ -35,41 +33,22 @@ export const syncCommand: Command = {
   name: 'sync',
   summary: 'run a binding now, show sync status and conflicts, resolve conflicts',
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          config: { type: 'string' },
-          'dry-run': { type: 'boolean' },
-          force: { type: 'boolean' },
-          user: { type: 'string' },
-          take: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        strict: true,
-      });
-    } catch (err) {
-      process.stderr.write(`sync: ${(err as Error).message}\n\n${HELP}`);
-      return EXIT_USAGE;
-    }
+    const parsed = parseCommandArgs(
+      'sync',
+      HELP,
+      argv,
+      { config: { type: 'string' }, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, user: { type: 'string' }, take: { type: 'string' } },
+      true,
+    );
+    if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
     const [sub, ...args] = positionals;
-    if (values.help || sub === undefined) {
-      process.stdout.write(HELP);
-      return values.help ? EXIT_OK : EXIT_USAGE;
+    if (sub === undefined) {
+      process.stderr.write(HELP);
+      return EXIT_USAGE;
     }
-    let config: Config;
-    try {
-      config = loadConfig(values.config);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`sync: ${err.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw err;
-    }
+    const config = loadCommandConfig('sync', values.config);
+    if (typeof config === 'number') return config;
     const store = await openStore(config.store);
     try {
       const state = await SyncState.open(store.sql);
@@ -96,11 +75,6 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
   const cfg = config.bindings.find((b) => b.name === name);
   if (!cfg) {
     process.stderr.write(`sync run: no binding named "${name ?? ''}" (known: ${config.bindings.map((b) => b.name).join(', ') || 'none'})\n`);
-    return EXIT_USAGE;
-  }
-  const issues = checkSyncConfig(config.connectors, config.bindings);
-  if (issues.length) {
-    for (const i of issues) process.stderr.write(`sync run: ${i.path}: ${i.message}\n`);
     return EXIT_USAGE;
   }
   const connectors = await createConnectors(config.connectors);

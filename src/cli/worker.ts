@@ -3,14 +3,12 @@
  * processes may run; one binding+document is never synced by two at once). Does not
  * watch the XCAP change feed (serve does). Drains running jobs on SIGTERM/SIGINT.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.ts';
 import { createRegistry } from '../appusage/registry.ts';
 import { createLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
-import { checkSyncConfig, createConnectors } from '../sync/connectors.ts';
+import { createConnectors } from '../sync/connectors.ts';
 import { startSync } from '../sync/queue.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from './command.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge worker [options]
 
@@ -26,37 +24,16 @@ export const workerCommand: Command = {
   name: 'worker',
   summary: 'run sync jobs from the Redis queue (scale out beside serve)',
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, concurrency: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-    } catch (err) {
-      process.stderr.write(`worker: ${(err as Error).message}\n\n${HELP}`);
-      return EXIT_USAGE;
-    }
-    if (values.help) {
-      process.stdout.write(HELP);
-      return EXIT_OK;
-    }
+    const parsed = parseCommandArgs('worker', HELP, argv, { config: { type: 'string' }, concurrency: { type: 'string' } });
+    if (typeof parsed === 'number') return parsed;
+    const { values } = parsed;
     const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       process.stderr.write(`worker: --concurrency must be a positive integer\n`);
       return EXIT_USAGE;
     }
-    let config;
-    try {
-      config = loadConfig(values.config);
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`worker: ${err.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw err;
-    }
-    const issues = checkSyncConfig(config.connectors, config.bindings);
-    if (issues.length) {
-      for (const i of issues) process.stderr.write(`worker: ${i.path}: ${i.message}\n`);
-      return EXIT_USAGE;
-    }
+    const config = loadCommandConfig('worker', values.config);
+    if (typeof config === 'number') return config;
     const log = createLogger(config.log.level);
     const store = await openStore(config.store);
     const usages = await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes });
