@@ -5,6 +5,9 @@
  * p50 latency and the ratio to each target.
  *
  *   npx node bench/xcap.ts [--seconds 10] [--connections 32] [--workers N] [--store postgres --database-url URL]
+ *                          [--only <substring of a case name>] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` runs the server (and its workers) under `node --cpu-prof`, profiles land in DIR.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +27,8 @@ const { values } = parseArgs({
     store: { type: 'string', default: 'sqlite' },
     'database-url': { type: 'string' },
     workers: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const seconds = Number(values.seconds);
@@ -41,7 +46,8 @@ const USERS = 32;
   for (let i = 0; i < USERS; i++) await users.add(i === 0 ? 'sip:alice@example.com' : `sip:u${i}@example.com`, 'secret');
   await store.close();
 }
-const server = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--log-level', 'warn', '--workers', values.workers, ...storeArgs], { stdio: 'inherit' });
+const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']];
+const server = spawn(process.execPath, [...profile, cli, 'serve', '--port', String(port), '--log-level', 'warn', '--workers', values.workers, ...storeArgs], { stdio: 'inherit' });
 const root = `http://127.0.0.1:${port}/xcap-root`;
 const docPath = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
 const auth = `Basic ${Buffer.from('alice@example.com:secret').toString('base64')}`;
@@ -125,7 +131,7 @@ try {
     },
   ];
   const lines = ['| work | req/s | p50 | vs goal | vs Kamailio | responses |', '|---|---|---|---|---|---|'];
-  for (const c of cases) lines.push(await run(c));
+  for (const c of cases) if (values.only === undefined || c.name.includes(values.only)) lines.push(await run(c));
   process.stdout.write(`\n${connections} connections, ${seconds} s each, store ${values.store}, ${values.workers} HTTP worker(s), Node ${process.versions.node}\n${lines.join('\n')}\n`);
 } finally {
   server.kill('SIGTERM');

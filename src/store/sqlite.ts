@@ -5,10 +5,14 @@
  *   (a power loss may lose the last commits, never corrupt the file).
  * - Every write runs in `BEGIN IMMEDIATE`, which takes the file's write lock first, so
  *   "read the current ETag, check, write, append the change row" is atomic also against
- *   other processes opening the same file (`user add` while `serve` runs). A process that
- *   finds the lock taken waits up to `busy_timeout`, then gets StoreUnavailable.
+ *   other processes opening the same file (`user add` while `serve` runs, `serve --workers`).
  * - node:sqlite is synchronous: a call blocks the event loop for its few microseconds,
- *   which is cheaper than any thread hop at this size.
+ *   which is cheaper than any thread hop at this size. SQLite's own busy wait would block
+ *   it for milliseconds, so the connection has busy_timeout 0: a write that finds another
+ *   process holding the lock waits asynchronously (jittered pauses, writes of this process
+ *   in arrival order) and the event loop keeps serving; after BUSY_WAIT_MS it gets
+ *   StoreUnavailable. Reads (which WAL rarely makes wait) retry the same way. The runner's
+ *   `exec` (multi-statement DDL, not safely repeatable) keeps a blocking busy wait.
  * - subscribe() sees changes made through this instance only (SQLite cannot notify).
  */
 import type { DatabaseSync, StatementSync, SQLInputValue } from 'node:sqlite';
@@ -38,8 +42,8 @@ import {
   type WriteResult,
 } from './types.ts';
 
-/** How long a writer waits for another process's write lock, in milliseconds. */
-const BUSY_TIMEOUT_MS = 5000;
+/** How long a call waits for another process's lock before StoreUnavailable, in milliseconds. */
+const BUSY_WAIT_MS = 5000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${DOCUMENTS_TABLE} (
@@ -68,11 +72,12 @@ export async function openSqliteStore(path: string): Promise<DocumentStore> {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path);
-    // busy_timeout first: switching to WAL and creating tables may meet another process's lock.
-    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.exec('PRAGMA journal_mode = WAL');
-    db.exec('PRAGMA synchronous = NORMAL');
-    db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+    // Opening waits like exec: switching to WAL and creating tables may meet another process's lock.
+    blockingOnBusy(db, () => {
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = NORMAL');
+      db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+    });
   } catch (err) {
     throw new StoreUnavailable(`cannot open SQLite database ${path}: ${describe(err)}`, { cause: err });
   }
@@ -85,31 +90,36 @@ class SqliteStore implements DocumentStore {
   readonly #listeners = new ChangeListeners();
   readonly #statements = new Map<string, StatementSync>();
   readonly #writer = newEtag();
+  readonly #lockWaiters: LockWaiter[] = [];
+  /** Settles when the writes waiting for the lock are done. */
+  #draining: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(db: DatabaseSync) {
     this.#db = db;
     const prepare = (sql: string) => this.#prepare(sql);
-    const run = <T>(fn: () => T) => this.#guard(fn);
+    const read = <T>(fn: () => T) => this.#read(fn);
+    const guard = <T>(fn: () => T) => this.#guard(fn);
     this.sql = {
       dialect: 'sqlite',
-      async query<R extends Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []) {
-        return run(() => prepare(sql).all(...(params as SQLInputValue[])) as R[]);
+      query<R extends Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []) {
+        return read(() => prepare(sql).all(...(params as SQLInputValue[])) as R[]);
       },
-      async run(sql: string, params: readonly SqlValue[] = []) {
-        return run(() => Number(prepare(sql).run(...(params as SQLInputValue[])).changes));
+      // One statement that found the lock taken did nothing, so it is safe to run again.
+      run(sql: string, params: readonly SqlValue[] = []) {
+        return read(() => Number(prepare(sql).run(...(params as SQLInputValue[])).changes));
       },
       async exec(sql: string) {
-        run(() => db.exec(sql));
+        guard(() => blockingOnBusy(db, () => db.exec(sql)));
       },
     };
   }
 
   async get(key: DocKey): Promise<StoredDoc | undefined> {
     // The body comes out as bytes: TextDecoder turns non-ASCII UTF-8 into a string ~3× faster than node:sqlite does.
-    const row = this.#guard(() =>
+    const row = (await this.#read(() =>
       this.#prepare(`SELECT etag, CAST(body AS BLOB) AS body, modified FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`).get(...keyParams(key)),
-    ) as { etag: string; body: Uint8Array; modified: number } | undefined;
+    )) as { etag: string; body: Uint8Array; modified: number } | undefined;
     return row && { key, etag: row.etag, body: utf8.decode(row.body), modified: row.modified };
   }
 
@@ -117,7 +127,7 @@ class SqliteStore implements DocumentStore {
     const k = keyParams(key);
     const etag = newEtag();
     const now = Date.now();
-    const change = this.#write(() => {
+    const change = await this.#write(() => {
       const current = this.#currentEtag(k);
       if (expect === 'absent' ? current !== null : expect !== 'any' && expect.etag !== current) {
         throw new EtagMismatch(current);
@@ -135,7 +145,7 @@ class SqliteStore implements DocumentStore {
 
   async delete(key: DocKey, expect: 'any' | { readonly etag: string }, origin = DEFAULT_ORIGIN): Promise<boolean> {
     const k = keyParams(key);
-    const change = this.#write(() => {
+    const change = await this.#write(() => {
       const current = this.#currentEtag(k);
       if (expect !== 'any' && expect.etag !== current) throw new EtagMismatch(current);
       if (current === null) return undefined;
@@ -163,21 +173,21 @@ class SqliteStore implements DocumentStore {
       ' ORDER BY auid, tree, xui, path';
     // Read the whole listing first (no bodies, so small): a cursor kept open across
     // yields would interleave with writes on the same connection.
-    const rows = this.#guard(() => this.#prepare(sql).all(...params)) as unknown as Array<{
+    const rows = (await this.#read(() => this.#prepare(sql).all(...params))) as unknown as Array<{
       auid: string; tree: number; xui: string; path: string; etag: string; modified: number;
     }>;
     for (const r of rows) yield { key: keyFromColumns(r.auid, r.tree, r.xui, r.path), etag: r.etag, modified: r.modified };
   }
 
   async changes(after: number, limit = DEFAULT_CHANGES_LIMIT): Promise<DocChange[]> {
-    const rows = this.#guard(() =>
+    const rows = (await this.#read(() =>
       this.#prepare(`SELECT ${CHANGE_COLUMNS} FROM ${CHANGES_TABLE} WHERE seq > ? ORDER BY seq LIMIT ?`).all(after, limit),
-    ) as unknown as ChangeRow[];
+    )) as unknown as ChangeRow[];
     return rows.map(changeFromRow);
   }
 
   async lastSeq(): Promise<number> {
-    const row = this.#guard(() => this.#prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${CHANGES_TABLE}`).get()) as { seq: number };
+    const row = (await this.#read(() => this.#prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${CHANGES_TABLE}`).get())) as { seq: number };
     return row.seq;
   }
 
@@ -187,6 +197,8 @@ class SqliteStore implements DocumentStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Writes already waiting for another process's lock are finished (or time out) first.
+    await this.#draining;
     this.#closed = true;
     this.#listeners.clear();
     this.#statements.clear();
@@ -216,10 +228,51 @@ class SqliteStore implements DocumentStore {
     return { seq: row.seq, key, oldEtag, newEtag, origin, at };
   }
 
-  /** Runs `fn` in a write transaction; tells subscribers about the change once committed. */
-  #write<T extends DocChange | undefined>(fn: () => T): T {
+  /**
+   * Runs `fn` in a write transaction; tells subscribers about the change once committed.
+   * While another process holds the write lock, this process's writes wait in arrival order.
+   */
+  #write<T extends DocChange | undefined>(fn: () => T): Promise<T> {
+    if (this.#lockWaiters.length === 0) {
+      const done = this.#tryWrite(fn);
+      if (done !== BUSY) return Promise.resolve(done);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#lockWaiters.push({ run: fn, resolve: resolve as (v: unknown) => void, reject, since: Date.now() });
+      if (this.#lockWaiters.length === 1) this.#draining = this.#drainLockWaiters();
+    });
+  }
+
+  /** Retries the head waiter until it gets the lock (or times out), then the next. */
+  async #drainLockWaiters(): Promise<void> {
+    let attempt = 1;
+    while (this.#lockWaiters.length > 0) {
+      await busyPause(attempt++);
+      const head = this.#lockWaiters[0]!;
+      try {
+        const done = this.#tryWrite(head.run);
+        if (done === BUSY) {
+          if (Date.now() - head.since < BUSY_WAIT_MS) continue;
+          throw new StoreUnavailable('SQLite: database is locked by another process');
+        }
+        head.resolve(done);
+      } catch (err) {
+        head.reject(err);
+      }
+      this.#lockWaiters.shift();
+      attempt = 1;
+    }
+  }
+
+  /** One attempt at a write transaction: the change, or BUSY if another process holds the lock. */
+  #tryWrite<T extends DocChange | undefined>(fn: () => T): T | typeof BUSY {
     const change = this.#guard(() => {
-      this.#prepare('BEGIN IMMEDIATE').run();
+      try {
+        this.#prepare('BEGIN IMMEDIATE').run();
+      } catch (err) {
+        if (isBusy(err) && !this.#closed) return BUSY;
+        throw err;
+      }
       try {
         const result = fn();
         this.#prepare('COMMIT').run();
@@ -229,8 +282,21 @@ class SqliteStore implements DocumentStore {
         throw err;
       }
     });
-    if (change !== undefined) this.#listeners.emit(change);
+    if (change !== BUSY && change !== undefined) this.#listeners.emit(change);
     return change;
+  }
+
+  /** Runs a read-only call (or one statement), retrying asynchronously while the file is locked. */
+  async #read<T>(fn: () => T): Promise<T> {
+    const since = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!isBusy(err) || this.#closed || Date.now() - since >= BUSY_WAIT_MS) throw this.#translate(err);
+      }
+      await busyPause(attempt);
+    }
   }
 
   /** Runs a database call, turning driver failures the caller may retry into StoreUnavailable. */
@@ -238,10 +304,51 @@ class SqliteStore implements DocumentStore {
     try {
       return fn();
     } catch (err) {
-      if (this.#closed) throw new StoreUnavailable('document store is closed', { cause: err });
-      throw isTransient(err) ? new StoreUnavailable(`SQLite: ${describe(err)}`, { cause: err }) : err;
+      throw this.#translate(err);
     }
   }
+
+  #translate(err: unknown): unknown {
+    if (this.#closed) return new StoreUnavailable('document store is closed', { cause: err });
+    return isTransient(err) ? new StoreUnavailable(`SQLite: ${describe(err)}`, { cause: err }) : err;
+  }
+}
+
+/** What a write attempt returns when another process holds the lock. */
+const BUSY = Symbol('busy');
+
+/** A write waiting for the lock. */
+interface LockWaiter {
+  readonly run: () => DocChange | undefined;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+  /** When it started waiting (Date.now()). */
+  readonly since: number;
+}
+
+/**
+ * The pause before retry number `attempt`: the other process holds the lock for tens of
+ * microseconds, so first just let the event loop turn, then random pauses (up to 10 ms) so
+ * processes do not collide in lock step.
+ */
+function busyPause(attempt: number): Promise<void> {
+  if (attempt <= 2) return new Promise((r) => setImmediate(r));
+  return new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 10)));
+}
+
+/** Runs `fn` with SQLite's blocking busy wait, for calls that cannot simply be retried. */
+function blockingOnBusy<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec(`PRAGMA busy_timeout = ${BUSY_WAIT_MS}`);
+  try {
+    return fn();
+  } finally {
+    db.exec('PRAGMA busy_timeout = 0');
+  }
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { errcode?: unknown }).errcode;
+  return typeof code === 'number' && (code & 0xff) === 5;
 }
 
 /** BUSY, LOCKED, IOERR, FULL, CANTOPEN: conditions of the file, not of the statement. */
