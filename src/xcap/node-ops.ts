@@ -25,7 +25,7 @@
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { CannotDelete, CannotInsert, escapeAttr, MethodNotAllowed, NoParent, NotFound, NotXmlAttValue } from './errors.ts';
 import type { NodeSelector, Step } from './selector/parse.ts';
-import { nameMatches, selectAll, selectElement, selectUnique } from './selector/evaluate.ts';
+import { nameMatches, passesTests, selectAll, selectElement, selectUnique } from './selector/evaluate.ts';
 import { encodeSelector, formatXmlnsQuery } from './uri.ts';
 import { attValueToString, inScopeNamespaces, parseElementFragment, serialize, stringToAttValue, XMLNS_NS } from './xml.ts';
 
@@ -77,11 +77,11 @@ export function putElement(doc: Document, sel: NodeSelector, body: string, docum
     const parent = existing.parentNode!;
     const context = parent.nodeType === 1 ? (parent as Element) : null;
     const el = importFragment(doc, body, context);
+    // `existing` was the one element selected and nothing else changes, so the selector
+    // selects `el` exactly when `el` passes the last step's tests: with the same name
+    // (which the tests include) it has `existing`'s position among the named siblings.
+    if (!passesTests(el, steps[steps.length - 1]!)) throw new CannotInsert('the node selector would not select the new element');
     parent.replaceChild(el, existing);
-    if (selectElement(doc, sel) !== el) {
-      parent.replaceChild(existing, el);
-      throw new CannotInsert('the node selector would not select the new element');
-    }
     return { created: false };
   }
 

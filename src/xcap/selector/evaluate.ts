@@ -58,6 +58,14 @@ export function nameMatches(el: Element, step: Step): boolean {
   return el.localName === step.local && (el.namespaceURI ?? null) === step.ns;
 }
 
+/**
+ * Whether `el` passes the step's name and attribute tests; its position is the caller's
+ * to know (an element put in place of one with the same name keeps that one's position).
+ */
+export function passesTests(el: Element, step: Step): boolean {
+  return nameMatches(el, step) && attrMatches(el, step);
+}
+
 function attrMatches(el: Element, step: Step): boolean {
   const t = step.attr;
   if (t === undefined) return true;
