@@ -19,6 +19,7 @@ import {
   NotModified,
   PayloadTooLarge,
   PreconditionFailed,
+  ServiceUnavailable,
   UnsupportedMediaType,
 } from './errors.ts';
 import type { ManagedDocument, ManagedLists } from './managed.ts';
@@ -294,7 +295,9 @@ export class XcapService {
           return await attempt();
         } catch (err) {
           if (!(err instanceof EtagMismatch)) throw err;
-          if (isConditional(req.conditions) || i >= MAX_ATTEMPTS) throw new PreconditionFailed('the document changed during the request');
+          if (isConditional(req.conditions)) throw new PreconditionFailed('the document changed during the request');
+          // The client asked for no precondition, so 412 would be wrong: busy, try again.
+          if (i >= MAX_ATTEMPTS) throw new ServiceUnavailable('the document is being changed by other writers; retry');
           // Random, growing pause: processes hammering one document stop colliding in lock step.
           await new Promise((r) => setTimeout(r, Math.random() * i));
         }
