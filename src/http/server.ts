@@ -16,7 +16,7 @@ export interface HttpServer {
 
 export interface HttpServerOptions {
   root: string;
-  xcap: (req: IncomingMessage, res: ServerResponse) => void;
+  xcap: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** Extra routes on the admin app (health, metrics, sync admin). */
   admin?: (app: express.Express) => void;
 }
@@ -35,17 +35,22 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   let inFlight = 0;
   let drained: (() => void) | undefined;
   const prefix = opts.root;
+  const done = () => {
+    inFlight--;
+    if (inFlight === 0) drained?.();
+  };
   const server = createServer((req, res) => {
     inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0) drained?.();
-    });
     const url = req.url ?? '';
     // The root may carry a realm suffix (`/xcap-root@example.com/...`).
     const c = url.charCodeAt(prefix.length);
-    if (url.startsWith(prefix) && (c === 47 /* / */ || c === 64 /* @ */ || Number.isNaN(c))) opts.xcap(req, res);
-    else app(req, res);
+    // XCAP work counts until it has finished, not until the client hangs up: a write queued
+    // behind others must still find the store open during a drain.
+    if (url.startsWith(prefix) && (c === 47 /* / */ || c === 64 /* @ */ || Number.isNaN(c))) void opts.xcap(req, res).finally(done);
+    else {
+      res.once('close', done);
+      app(req, res);
+    }
   });
   server.keepAliveTimeout = 65_000;
 

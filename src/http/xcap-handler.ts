@@ -40,7 +40,10 @@ export interface XcapHandlerOptions {
 const NO_FLAGS: ReadonlySet<string> = new Set();
 const ALLOW = ['GET', 'PUT', 'DELETE', 'HEAD'];
 
-export function createXcapHandler(opts: XcapHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+/** Settles when the request's work is done (answered, or failed and rendered), even if the client left. */
+export type XcapHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
   const { service, auth, log } = opts;
   const leniencyByAgent = new Map<string, ReadonlySet<string>>();
   let seq = 0;
@@ -107,7 +110,7 @@ export function createXcapHandler(opts: XcapHandlerOptions): (req: IncomingMessa
         );
       });
     }
-    handle(req, res, reqId).catch((err: unknown) => {
+    return handle(req, res, reqId).catch((err: unknown) => {
       if (err instanceof PayloadTooLarge) res.setHeader('Connection', 'close');
       renderError(err, res, log, reqId);
     });
@@ -147,5 +150,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
     req.once('error', reject);
+    // A client that leaves mid-body must not leave the request pending (drain waits for it).
+    req.once('close', () => reject(new BadRequest('connection closed before the body was complete')));
   });
 }
