@@ -202,6 +202,12 @@ class PostgresStore implements DocumentStore {
     return row && { key, etag: row.etag, body: row.body, modified: Number(row.modified) };
   }
 
+  async head(key: DocKey): Promise<Omit<StoredDoc, 'body'> | undefined> {
+    const r = await this.#prepared(`SELECT etag, modified FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`, keyParams(key));
+    const row = r.rows[0] as { etag: string; modified: string } | undefined;
+    return row && { key, etag: row.etag, modified: Number(row.modified) };
+  }
+
   async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN): Promise<WriteResult> {
     const k = keyParams(key);
     const etag = newEtag();

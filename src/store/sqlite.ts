@@ -123,6 +123,13 @@ class SqliteStore implements DocumentStore {
     return row && { key, etag: row.etag, body: utf8.decode(row.body), modified: row.modified };
   }
 
+  async head(key: DocKey): Promise<Omit<StoredDoc, 'body'> | undefined> {
+    const row = (await this.#read(() =>
+      this.#prepare(`SELECT etag, modified FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`).get(...keyParams(key)),
+    )) as { etag: string; modified: number } | undefined;
+    return row && { key, etag: row.etag, modified: row.modified };
+  }
+
   async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN): Promise<WriteResult> {
     const k = keyParams(key);
     const etag = newEtag();

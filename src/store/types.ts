@@ -106,6 +106,12 @@ export interface DocumentStore {
   get(key: DocKey): Promise<StoredDoc | undefined>;
 
   /**
+   * Like `get` without the body: the current ETag and modification time, or `undefined`.
+   * For callers that only need to know whether a (possibly large) document changed.
+   */
+  head(key: DocKey): Promise<Omit<StoredDoc, 'body'> | undefined>;
+
+  /**
    * Writes `body` under `key` if `expect` holds, atomically with the change-feed row.
    * Resolves with the new ETag. Throws `EtagMismatch` (and writes nothing) if `expect`
    * does not hold: `'absent'` and the document exists, `{etag}` and the document is missing

@@ -10,7 +10,7 @@
 import type { Connector, ItemFields, RemoteItem } from '../../connectors/types.ts';
 import { ConnectorError, NotFound as RemoteNotFound } from '../../connectors/errors.ts';
 import type { AppUsage } from '../appusage/types.ts';
-import { EtagMismatch, StoreUnavailable, type DocumentStore } from '../store/types.ts';
+import { EtagMismatch, StoreUnavailable, type DocumentStore, type StoredDoc } from '../store/types.ts';
 import { collectionFor, docKeyFor, GLOBAL_SCOPE, type Binding, type Scope } from './binding.ts';
 import { hashFields } from './hash.ts';
 import { checkDeleteLimits, reconcile, type Decision, type ItemState, type Plan, type PlanCounts, type RemoteSnapshot, type XcapSnapshot } from './reconcile.ts';
@@ -83,10 +83,12 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
   try {
     // Item state and the parsed document are read only once the remote says something
     // changed: an unchanged run over a big directory costs the change-token request alone.
-    const [scopeState, resolutions, stored] = await Promise.all([
+    // Only the ETag at first: the body (14 MB for a 100,000-entry directory) is read once
+    // the run knows it has work to do.
+    const [scopeState, resolutions, head] = await Promise.all([
       ctx.state.getScope(b.name, scope),
       ctx.state.resolutions(b.name, scope),
-      ctx.store.get(key),
+      ctx.store.head(key),
     ]);
 
     // Remote side: incremental when the connector has a change feed and we have a token.
@@ -97,6 +99,11 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
     };
     let token: string | null = null;
     let rows: readonly ItemState[] | undefined;
+    const since = ctx.connector.changes && !opts.full ? (scopeState?.remoteToken ?? undefined) : undefined;
+    // With a change token an unchanged run is decided on the ETag alone; otherwise the
+    // document is needed anyway, and read before the remote so a concurrent XCAP write
+    // loses nothing (the conditional put fails and the retry re-reads).
+    let stored: StoredDoc | undefined = since === undefined ? await ctx.store.get(key) : undefined;
     /**
      * Set when the run knows which items changed: the XCAP document is the one the last
      * successful run left (so the state rows describe it) and the change token gives the
@@ -106,17 +113,17 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
      */
     let delta: { keys: Set<string>; remoteSize: number } | undefined;
     if (ctx.connector.changes) {
-      const since = opts.full ? undefined : (scopeState?.remoteToken ?? undefined);
       const cs = await ctx.connector.changes(collection, since);
       const fresh = cs === 'token-expired' ? await ctx.connector.changes(collection) : cs;
       if (fresh === 'token-expired') throw new RetryableSyncError(`connector ${ctx.connector.kind} expired a token it just issued`);
       token = fresh.token;
       const upserted = fresh.upserted.map(snap);
       if (cs !== 'token-expired' && since !== undefined) {
-        if (fresh.upserted.length === 0 && fresh.deleted.length === 0 && stored?.etag === scopeState?.docEtag && resolutions.size === 0) {
-          if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: stored?.etag ?? null, remoteToken: token, summary: scopeState?.summary ?? null });
+        if (fresh.upserted.length === 0 && fresh.deleted.length === 0 && head?.etag === scopeState?.docEtag && resolutions.size === 0) {
+          if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: head?.etag ?? null, remoteToken: token, summary: scopeState?.summary ?? null });
           return { binding: b.name, scope, outcome: 'unchanged', xcap: ZERO, remote: ZERO, conflicts: 0 };
         }
+        stored ??= await ctx.store.get(key);
         const knownDoc = stored?.etag === scopeState?.docEtag && resolutions.size === 0 && !(await ctx.state.hasConflicts(b.name, scope));
         const keys = new Set(upserted.flatMap((it) => it.fields[mapping.keyField] ?? []));
         rows = knownDoc
@@ -151,6 +158,7 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
       if (toRead.length) for await (const it of ctx.connector.read(collection, toRead)) remote.set(it.id, snap(it));
     }
 
+    stored ??= await ctx.store.get(key);
     // XCAP side: the kept parse of this ETag when there is one (taken: it is edited in place).
     const cached = stored ? ctx.docs?.take(b.name, scope, stored.etag) : undefined;
     const list = cached?.list ?? (stored ? mapping.open(mapping.parse(stored.body)) : undefined);

@@ -57,6 +57,17 @@ export function storeContract(name: string, newDatabase: NewDatabase): void {
       it('resolves undefined for a missing document', async () => {
         const s = await fresh();
         expect(await s.get(alice)).toBeUndefined();
+        expect(await s.head(alice)).toBeUndefined();
+      });
+
+      it('head gives the ETag and time of what get returns, without the body', async () => {
+        const s = await fresh();
+        await s.put(alice, '<a/>', 'absent');
+        const { etag } = await s.put(alice, '<b/>', 'any');
+        const doc = await s.get(alice);
+        const head = await s.head(alice);
+        expect(head).toEqual({ key: alice, etag, modified: doc?.modified });
+        expect(head).not.toHaveProperty('body');
       });
     });
 
