@@ -98,6 +98,7 @@ try {
   const entrySel = '/~~/resource-lists/list%5B@name=%22friends%22%5D/entry%5B@uri=%22sip:user50@example.com%22%5D';
   const entryBody = '<entry uri="sip:user50@example.com"><display-name>Fifty</display-name></entry>';
   const base = `http://127.0.0.1:${port}`;
+  let nextPhone = 0;
   const cases: Case[] = [
     { name: 'GET 100-entry document', target: 10000, kamailio: 7000, expect: 200, opts: { url: base + docPath, headers: { Authorization: auth } } },
     { name: 'GET one entry by selector', target: 7000, kamailio: 4900, expect: 200, opts: { url: base + docPath + entrySel, headers: { Authorization: auth } } },
@@ -110,15 +111,16 @@ try {
       opts: { url: base + docPath + entrySel, method: 'PUT', body: entryBody, headers: { Authorization: auth, 'Content-Type': 'application/xcap-el+xml' } },
     },
     {
-      name: `PUT one entry by selector, ${USERS} users' documents`, target: 2500, kamailio: 1800, expect: 200,
+      name: `PUT one entry by selector, ${USERS} phones each on its own document`, target: 2500, kamailio: 1800, expect: 200,
       opts: {
         url: base + docPath,
         requests: [
           {
             method: 'PUT',
             body: entryBody,
+            // Like phones: each keep-alive connection is one user editing their own document.
             setupRequest: (req: autocannon.Request, context: { n?: number }) => {
-              const i = (context.n = ((context.n ?? Math.floor(Math.random() * USERS)) + 1) % USERS);
+              const i = (context.n ??= nextPhone++ % USERS);
               return {
                 ...req,
                 path: `/xcap-root/resource-lists/users/${xui(i)}/index${entrySel}`,

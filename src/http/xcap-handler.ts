@@ -148,9 +148,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(chunk);
     });
-    req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
+    let ended = false;
+    req.once('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    });
     req.once('error', reject);
     // A client that leaves mid-body must not leave the request pending (drain waits for it).
-    req.once('close', () => reject(new BadRequest('connection closed before the body was complete')));
+    // 'close' follows every request, so the error (a stack capture) is made only when needed.
+    req.once('close', () => {
+      if (!ended) reject(new BadRequest('connection closed before the body was complete'));
+    });
   });
 }
