@@ -165,25 +165,19 @@ class PostgresStore implements DocumentStore {
       async run(sql: string, params: readonly SqlValue[] = []) {
         return (await query(toPostgresPlaceholders(sql), params)).rowCount ?? 0;
       },
-      async exec(sql: string) {
-        await query(sql);
-      },
+      // DDL of neighbouring tables (users, sync state) takes the schema lock too: two
+      // processes starting together would otherwise collide inside CREATE ... IF NOT EXISTS.
+      exec: (sql: string) => this.#underSchemaLock(sql),
     };
   }
 
-  /** Creates the schema (once, even with several processes starting together) and starts listening. */
-  async init(): Promise<void> {
+  async #underSchemaLock(sql: string): Promise<void> {
     const client = await this.#guard(() => this.#pool.connect());
     try {
       await this.#guard(async () => {
-        const enc = await client.query<{ server_encoding: string }>('SHOW server_encoding');
-        const encoding = enc.rows[0]?.server_encoding;
-        if (encoding !== 'UTF8' && encoding !== 'SQL_ASCII') {
-          throw new Error(`PostgreSQL database at ${this.#target} uses encoding ${encoding}; the document store needs UTF8`);
-        }
         await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-        await client.query(SCHEMA);
+        await client.query(sql);
         await client.query('COMMIT');
       });
     } catch (err) {
@@ -192,6 +186,16 @@ class PostgresStore implements DocumentStore {
     } finally {
       client.release();
     }
+  }
+
+  /** Creates the schema (once, even with several processes starting together) and starts listening. */
+  async init(): Promise<void> {
+    const enc = await this.#guard(() => this.#pool.query<{ server_encoding: string }>('SHOW server_encoding'));
+    const encoding = enc.rows[0]?.server_encoding;
+    if (encoding !== 'UTF8' && encoding !== 'SQL_ASCII') {
+      throw new Error(`PostgreSQL database at ${this.#target} uses encoding ${encoding}; the document store needs UTF8`);
+    }
+    await this.#underSchemaLock(SCHEMA);
     await this.#guard(() => this.#listener.start());
     this.#seen = await this.lastSeq();
   }

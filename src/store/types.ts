@@ -92,7 +92,11 @@ export interface SqlRunner {
   query<R extends Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
   /** Runs a statement; resolves with the number of rows changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
-  /** Runs DDL (several statements allowed, no parameters). */
+  /**
+   * Runs DDL (several statements allowed, no parameters). Concurrent calls from several
+   * processes are serialized (PostgreSQL: an advisory lock), so `CREATE ... IF NOT EXISTS`
+   * from processes starting together cannot collide.
+   */
   exec(sql: string): Promise<void>;
 }
 
