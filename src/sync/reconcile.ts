@@ -44,9 +44,17 @@ export interface RemoteSnapshot {
 }
 
 /** What both sides held after the last successful sync of one item. */
-export interface ItemState {
+export interface ItemState extends NextState {
   /** Row id, assigned by the state store. */
   readonly id: string;
+}
+
+/**
+ * The state row once the decision's writes succeeded. Remote id and version of a created
+ * or updated remote item come from the write's result; `null` here means "take them from
+ * the write" when `remote` has a create/update, else "absent".
+ */
+export interface NextState {
   /** Key on the XCAP side; `null` when the XCAP side no longer has the item and the binding kept it remotely. */
   readonly xcapKey: string | null;
   readonly xcapHash: string | null;
@@ -101,20 +109,6 @@ export type RemoteOp =
   | { readonly op: 'update'; readonly id: string; readonly version: string; readonly fields: ItemFields }
   | { readonly op: 'delete'; readonly id: string; readonly version: string };
 
-/**
- * The state row once the decision's writes succeeded. Remote id and version of a created
- * or updated remote item come from the write's result; `null` here means "take them from
- * the write" when `remote` has a create/update, else "absent".
- */
-export interface NextState {
-  readonly xcapKey: string | null;
-  readonly xcapHash: string | null;
-  readonly remoteId: string | null;
-  readonly remoteVersion: string | null;
-  readonly remoteHash: string | null;
-  readonly base: ItemFields;
-  readonly createdOn: Side | null;
-}
 
 export interface Decision {
   /** Stable id of the item for this scope: the state row id, or `new:<key>` for an unlinked pair. */
