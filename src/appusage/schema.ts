@@ -27,6 +27,7 @@ import {
   xmlRegisterInputProvider,
 } from 'libxml2-wasm';
 import type { XmlInputProvider } from 'libxml2-wasm';
+import type { Document } from '@xmldom/xmldom';
 import { NotWellFormed, SchemaValidationError } from '../xcap/errors.ts';
 import { FastValidator } from './schema/fast-validator.ts';
 import { compileSchema } from './schema/xsd-compiler.ts';
@@ -38,6 +39,13 @@ export interface SchemaValidator {
    * URIs elided), or `NotWellFormed` if `text` does not parse at all.
    */
   validate(text: string): void;
+
+  /**
+   * Tries to accept a DOM without its text: true when the document the lean serializer
+   * writes for `doc` (src/xcap/serializer.ts) is certainly valid. False means nothing:
+   * the caller must `validate` the text. Absent when there is no such fast path.
+   */
+  validateDom?(doc: Document): boolean;
 }
 
 export interface LoadSchemaOptions {
@@ -100,6 +108,10 @@ class FastFirstValidator implements SchemaValidator {
 
   validate(text: string): void {
     if (this.#fast.check(text) !== 'accept') this.#libxml2.validate(text);
+  }
+
+  validateDom(doc: Document): boolean {
+    return this.#fast.checkDom(doc) === 'accept';
   }
 }
 

@@ -30,6 +30,11 @@ export type Access = 'read' | 'write';
 export interface CandidateDocument {
   readonly text: string;
   dom(): Document;
+  /**
+   * Set when the DOM already exists (element and attribute writes edit one) and `text` is
+   * its serialization: usages may then check the DOM instead of parsing `text`.
+   */
+  readonly parsed?: Document;
 }
 
 /** Context for validation and generated documents. */

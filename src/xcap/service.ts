@@ -207,7 +207,7 @@ export class XcapService {
    */
   private async commit(req: Request, usage: AppUsage, key: DocKey, etag: string | undefined, dom: Document, status: 200 | 201): Promise<WriteOutcome> {
     const body = serialize(dom);
-    await usage.validate({ text: body, dom: () => dom }, this.context(req, key));
+    await usage.validate({ text: body, dom: () => dom, parsed: dom }, this.context(req, key));
     const res = await this.store.put(key, body, etag === undefined ? 'absent' : { etag }, 'xcap');
     this.remember(key, res.etag, dom);
     return { status, etag: res.etag };

@@ -100,7 +100,9 @@ export const resourceLists: AppUsage = {
     // The root holds only <list> children (schema), so the list walk covers it too.
     const walk = () => checkListConstraints(rootElement(doc.dom()), 'resource-lists');
     try {
-      schema.validate(ctx.lenient.has(ENTRY_WITHOUT_URI) ? withPlaceholderUris(doc.dom(), doc.text) : doc.text);
+      if (ctx.lenient.has(ENTRY_WITHOUT_URI)) schema.validate(withPlaceholderUris(doc.dom(), doc.text));
+      // An edited DOM is checked as it is; only a doubtful one is validated from its text.
+      else if (doc.parsed === undefined || schema.validateDom?.(doc.parsed) !== true) schema.validate(doc.text);
     } catch (err) {
       // The schema's identity constraints reject duplicates; the walk names the field and
       // suggests free values (uniqueness-failure) when that is what went wrong.

@@ -1,17 +1,19 @@
 /**
- * The fast path of schema validation: one pass of the scanner over the text, checked
- * against a compiled schema, no DOM.
+ * The fast path of schema validation: one pass of the scanner over the text (or of the
+ * DOM walker over a DOM already at hand), checked against a compiled schema.
  *
  * `check(text)` answers 'accept' only when libxml2 would certainly accept the document;
  * 'reject' when it certainly breaks a rule, 'unsure' for anything the fast path does not
  * model. Callers must treat anything but 'accept' as "ask libxml2" (it also owns the error
  * phrase users see).
  */
+import type { Document } from '@xmldom/xmldom';
 import { Unsupported, isComplex } from './content-model.ts';
 import type { AttributeDecl, ComplexType, ElementDecl, ModelState, SimpleType, UniqueConstraint } from './content-model.ts';
 import { XML_NS, scan } from './scanner.ts';
 import type { Attributes, Verdict, XmlSink } from './scanner.ts';
 import type { CompiledSchema } from './xsd-compiler.ts';
+import { walkDocument } from './dom-walker.ts';
 
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
@@ -46,11 +48,24 @@ export class FastValidator implements XmlSink {
   }
 
   check(text: string): Verdict {
+    return this.#run(scan, text);
+  }
+
+  /**
+   * The same verdict for a DOM, as `check` would give for the text the lean serializer
+   * writes for it (src/xcap/serializer.ts), without that text: 'accept' only when libxml2
+   * would accept that text. The DOM is only read.
+   */
+  checkDom(doc: Document): Verdict {
+    return this.#run(walkDocument, doc);
+  }
+
+  #run<T>(drive: (input: T, sink: XmlSink) => Verdict, input: T): Verdict {
     this.#depth = 0;
     this.#ids.clear();
     this.wantsText = false;
     try {
-      return scan(text, this);
+      return drive(input, this);
     } catch (e) {
       if (e instanceof Unsupported) return 'unsure';
       throw e;
