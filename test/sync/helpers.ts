@@ -1,5 +1,8 @@
-/** Shared set-up for sync tests: a SQLite document store, sync state, a memory remote and bindings. */
+/** Shared set-up for sync tests: a document store (SQLite, or PostgreSQL for the state tables' other dialect), sync state, a memory remote and bindings. */
+import { inject } from 'vitest';
+import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { freshPostgresDatabase } from '../services/databases.ts';
 import type { DocKey, DocumentStore } from '../../src/store/types.ts';
 import { bindingSchema, compileBinding, type Binding, type BindingInput } from '../../src/sync/binding.ts';
 import { resourceListsMapping } from '../../src/sync/mapping/index.ts';
@@ -13,8 +16,12 @@ export interface SyncFixture {
   remote: MemoryConnector;
 }
 
-export async function syncFixture(): Promise<SyncFixture> {
-  const store = await openSqliteStore(':memory:');
+/** The stores the state tables are checked on (their SQL differs per dialect). */
+export const STORES = ['sqlite', 'postgres'] as const;
+
+export async function syncFixture(kind: (typeof STORES)[number] = 'sqlite'): Promise<SyncFixture> {
+  const store =
+    kind === 'postgres' ? await openPostgresStore(await freshPostgresDatabase(inject('services').postgres, 'sync')) : await openSqliteStore(':memory:');
   const state = await SyncState.open(store.sql);
   const remote = new MemoryConnector({ collections: ['people'] });
   return { store, state, remote };
