@@ -8,6 +8,8 @@ import { openStore } from '../store/open.ts';
 import type { DocumentStore } from '../store/types.ts';
 import { compileBinding } from '../sync/binding.ts';
 import { createConnectors } from '../sync/connectors.ts';
+import { Redis } from 'ioredis';
+import { withScopeLock } from '../sync/queue.ts';
 import { runSync, scopesOf, type RunReport } from '../sync/runner.ts';
 import { SyncState } from '../sync/state.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
@@ -82,15 +84,22 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
   if (!connector) throw new Error(`connector ${cfg.connector} missing after creation`);
   const binding = compileBinding(cfg);
   const scopes = o.user !== undefined ? [o.user] : await scopesOf(store, binding);
+  // The queue's workers take a Redis lock per binding and document; so does a run by hand,
+  // when Redis is there. Without it, conditional writes still keep the two from losing data.
+  const redis = o.dryRun ? undefined : await lockConnection(config.redis.url);
+  const locked = <T>(scope: string, fn: () => Promise<T>): Promise<T> =>
+    redis ? withScopeLock(redis, config.redis.prefix, cfg.name, scope, fn) : fn();
   let failed = 0;
   try {
     for (const scope of scopes) {
       try {
-        const report = await runSync({ store, state, connector }, binding, scope, {
-          dryRun: o.dryRun,
-          force: o.force,
-          onProgress: (done, total) => process.stderr.write(`\r${cfg.name} ${scope}: remote writes ${done}/${total}`),
-        });
+        const report = await locked(scope, () =>
+          runSync({ store, state, connector }, binding, scope, {
+            dryRun: o.dryRun,
+            force: o.force,
+            onProgress: (done, total) => process.stderr.write(`\r${cfg.name} ${scope}: remote writes ${done}/${total}`),
+          }),
+        );
         process.stderr.write('\r');
         printReport(report, o.dryRun);
         if (report.outcome === 'refused') failed++;
@@ -100,9 +109,24 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
       }
     }
   } finally {
+    redis?.disconnect();
     for (const c of connectors.values()) await c.close();
   }
   return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** A Redis connection for the scope lock, or `undefined` (with a note) when Redis cannot be reached. */
+async function lockConnection(url: string): Promise<Redis | undefined> {
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return redis;
+  } catch {
+    redis.disconnect();
+    process.stderr.write('sync run: Redis unreachable, running without the per-document lock (writes stay conditional)\n');
+    return undefined;
+  }
 }
 
 function printReport(r: RunReport, dry: boolean): void {
