@@ -46,8 +46,16 @@ export function startServe(store: StoreArgs, extra: string[] = [], env: Record<s
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A test whose set-up failed half-way never calls stop(): the server must not outlive the run.
+  const orphanGuard = () => proc.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   let out = '';
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) =>
+    proc.once('exit', (code) => {
+      process.off('exit', orphanGuard);
+      r(code);
+    }),
+  );
   return new Promise((resolveStart, reject) => {
     const onData = (chunk: Buffer) => {
       out += chunk.toString('utf8');
