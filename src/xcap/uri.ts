@@ -157,18 +157,11 @@ export function encodePathSegment(s: string): string {
  */
 export function encodeSelector(text: string): string {
   let out = '';
-  let quote = 0;
   let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (quote !== 0) {
-      if (c === quote) quote = 0;
-    } else if (c === 0x22 || c === 0x27) {
-      quote = c;
-    } else if (c === 0x2f) {
-      out += encodePathSegment(text.slice(from, i)) + '/';
-      from = i + 1;
-    }
+  // A step boundary is outside quotes, so the scan can resume right after it.
+  for (let slash = unquotedIndexOf(text, 0x2f); slash !== -1; slash = unquotedIndexOf(text, 0x2f, from)) {
+    out += encodePathSegment(text.slice(from, slash)) + '/';
+    from = slash + 1;
   }
   return out + encodePathSegment(text.slice(from));
 }
@@ -240,10 +233,10 @@ function parseXmlnsQuery(query: string): Record<string, string> {
   return out;
 }
 
-/** First index of `code` outside single/double quotes, or -1. */
-function unquotedIndexOf(s: string, code: number): number {
+/** First index of `code` at or after `from` (which must be outside quotes) outside single/double quotes, or -1. */
+function unquotedIndexOf(s: string, code: number, from = 0): number {
   let quote = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (quote !== 0) {
       if (c === quote) quote = 0;

@@ -232,21 +232,23 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
     // Duplicate keys make "first wins" depend on document order: such a list is re-read
     // whole after an edit instead of being patched (rare: the usages' schemas forbid them).
     let duplicates = false;
+    /** Indexes one item element; true when its key is already taken (first wins). */
+    const indexItem = (el: Element): boolean => {
+      const fields = readItem(el);
+      const key = fields[spec.keyField];
+      if (key === undefined) return false;
+      if (byKey.has(key)) return true;
+      byKey.set(key, el);
+      items.set(key, fields);
+      return false;
+    };
     const index = (): void => {
       byKey.clear();
       items.clear();
       duplicates = false;
       if (!container) return;
       for (let n = container.firstChild; n; n = n.nextSibling) {
-        if (!isEl(n, spec.item)) continue;
-        const fields = readItem(n);
-        const key = fields[spec.keyField];
-        if (key === undefined) continue;
-        if (byKey.has(key)) duplicates = true;
-        else {
-          byKey.set(key, n);
-          items.set(key, fields);
-        }
+        if (isEl(n, spec.item) && indexItem(n)) duplicates = true;
       }
     };
     index();
@@ -292,14 +294,7 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
           } else {
             c.appendChild(el);
           }
-          const fields = readItem(el);
-          const key = fields[spec.keyField];
-          if (key === undefined) return;
-          if (byKey.has(key)) reindex = true;
-          else {
-            byKey.set(key, el);
-            items.set(key, fields);
-          }
+          if (indexItem(el)) reindex = true;
         });
         if (reindex) index();
         return { written, uniqueKeys: !reindex };
