@@ -27,9 +27,25 @@ export function basicChallenge(realm: string): string {
   return `Basic realm=${quote(realm)}, charset="UTF-8"`;
 }
 
-/** user-id and password of a Basic `Authorization` value, or undefined when malformed. */
+// token68 in base64 (RFC 7617 §2): Buffer.from would silently skip any other character.
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * user-id and password of a Basic `Authorization` value, or undefined when malformed: not
+ * base64, not UTF-8 (§2.1), no colon, an empty user-id, or a control character (§2).
+ */
 export function parseBasicCredentials(header: string): { username: string; password: string } | undefined {
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const token = header.slice(6).trim();
+  if (token.length % 4 !== 0 || !BASE64.test(token)) return undefined;
+  let decoded: string;
+  try {
+    decoded = UTF8.decode(Buffer.from(token, 'base64'));
+  } catch {
+    return undefined;
+  }
+  // eslint-disable-next-line no-control-regex -- the point is to find them
+  if (/[\x00-\x1f\x7f]/.test(decoded)) return undefined;
   const colon = decoded.indexOf(':');
   if (colon <= 0) return undefined;
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };

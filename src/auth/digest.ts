@@ -168,17 +168,19 @@ export class DigestAuth {
 
 /**
  * Parses an `Authorization` value starting with `Digest ` (scheme matched case-insensitively
- * by the caller). Returns undefined when required fields are missing or malformed, the
- * algorithm is not MD5/SHA-256, qop is other than `auth`, or `userhash=true` (never offered).
+ * by the caller). Returns undefined when required fields are missing, empty or malformed, a
+ * parameter is given twice, the algorithm is not MD5/SHA-256, qop is other than `auth`, or
+ * `userhash=true` (never offered).
  */
 export function parseDigestCredentials(header: string): DigestCredentials | undefined {
   const f = parseAuthParams(header, 7);
   if (f === undefined) return undefined;
-  let username = f.username;
   const ext = f['username*'];
-  if (ext !== undefined && username === undefined) username = decodeExtValue(ext);
+  // RFC 7616 §3.4: username and username* never together (which one would be meant?).
+  if (ext !== undefined && f.username !== undefined) return undefined;
+  const username = ext === undefined ? f.username : decodeExtValue(ext);
   const { realm, nonce, uri, response } = f;
-  if (username === undefined || realm === undefined || nonce === undefined || uri === undefined || response === undefined) return undefined;
+  if (!username || !realm || !nonce || !uri || !response) return undefined;
   if (f.userhash !== undefined && f.userhash.toLowerCase() !== 'false') return undefined;
   const alg = f.algorithm === undefined ? 'MD5' : f.algorithm.toUpperCase();
   if (alg !== 'MD5' && alg !== 'SHA-256') return undefined;
@@ -198,18 +200,24 @@ export function parseDigestCredentials(header: string): DigestCredentials | unde
 // uri="...[@name="friends"]" with the quotes unescaped.
 const PARAM_RE = /[ \t]*([A-Za-z0-9!#$%&'*+.^_`|~-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.|"(?![ \t]*(?:,|$)))*)"|([^\s,"]*))[ \t]*(?:,|$)/y;
 
-/** Lowercased name → value of the auth-params after `from`; undefined on a syntax error. */
+/**
+ * Lowercased name → value of the auth-params after `from`; undefined on a syntax error or
+ * a parameter given twice (in any case): picking one copy would let a proxy and this server
+ * read different credentials out of one header.
+ */
 function parseAuthParams(header: string, from: number): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
+  const out = new Map<string, string>();
   PARAM_RE.lastIndex = from;
   while (PARAM_RE.lastIndex < header.length) {
     const at = PARAM_RE.lastIndex;
     const m = PARAM_RE.exec(header);
-    if (m === null) return header.slice(at).trim() === '' ? out : undefined;
+    if (m === null) return header.slice(at).trim() === '' ? Object.fromEntries(out) : undefined;
+    const name = (m[1] as string).toLowerCase();
+    if (out.has(name)) return undefined;
     const quoted = m[2];
-    out[(m[1] as string).toLowerCase()] = quoted === undefined ? (m[3] as string) : quoted.replace(/\\(.)/g, '$1');
+    out.set(name, quoted === undefined ? (m[3] as string) : quoted.replace(/\\(.)/g, '$1'));
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 /** RFC 8187 ext-value `UTF-8''%c3%a4lice` (as RFC 7616 §3.4.4 uses for username*). */

@@ -3,6 +3,7 @@
  * sync engine) until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
  */
 import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { createRegistry } from '../appusage/registry.ts';
 import type { Config } from '../config/schema.ts';
 import { startConfiguredSync, startGateway } from '../gateway.ts';
@@ -98,13 +99,18 @@ function stopSignal(): Promise<string> {
 async function runPrimary(config: Config, log: Logger, workers: number): Promise<number> {
   const store = await openStore(config.store);
   const sync = await startConfiguredSync(config, store, await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }), log);
+  // Each worker would otherwise sign nonces with a key of its own, and a client whose next
+  // connection lands on another worker could never log in. The key goes to the workers only
+  // (in their environment, read as auth.nonceSecret), never to disk or the log.
+  const env = config.auth.nonceSecret === undefined ? { XCAP_BRIDGE_NONCE_SECRET: randomBytes(32).toString('hex') } : {};
+  if (config.auth.nonceSecret === undefined) log.info('auth.nonceSecret unset: the HTTP workers share a nonce secret made at start-up');
   let stopping = false;
   cluster.on('exit', (worker, code, sig) => {
     if (stopping) return;
     log.error({ worker: worker.process.pid, code, signal: sig }, 'HTTP worker died; starting another');
-    cluster.fork();
+    cluster.fork(env);
   });
-  for (let i = 0; i < workers; i++) cluster.fork();
+  for (let i = 0; i < workers; i++) cluster.fork(env);
   const signal = await stopSignal();
   stopping = true;
   log.info({ signal, workers }, 'shutting down: draining HTTP workers');

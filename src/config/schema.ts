@@ -93,10 +93,11 @@ export const authSchema = z
     nonceTtlSeconds: z.number().int().positive().default(300).describe('Digest nonce lifetime in seconds.'),
     /**
      * Secret signing Digest nonces, so every replica accepts every other's nonces.
-     * Hex or any string; set it when running more than one replica.
-     * @defaultValue random per process
+     * Hex or any string; set it when running more than one replica. `serve --workers N`
+     * shares one random secret among its workers without it.
+     * @defaultValue random per process (per `serve`, with `--workers`)
      */
-    nonceSecret: z.string().min(16).optional().describe('Secret signing nonces; set it for several replicas.'),
+    nonceSecret: z.string().min(16).optional().describe('Secret signing nonces; set it for several replicas (serve --workers shares one without it).'),
     /**
      * Apache htdigest file used in addition to the local user table.
      * @defaultValue unset

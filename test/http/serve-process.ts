@@ -18,6 +18,8 @@ export interface ServeProcess {
   readonly url: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
+  /** Resolves once the output holds `times` lines containing `text` (e.g. every worker's URL line). */
+  logged(text: string, times: number): Promise<void>;
   /** Sends SIGTERM (unless already sent) and resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -50,6 +52,7 @@ export function startServe(store: StoreArgs, extra: string[] = [], env: Record<s
   const orphanGuard = () => proc.kill('SIGKILL');
   process.once('exit', orphanGuard);
   let out = '';
+  const waiters = new Set<() => void>();
   const exited = new Promise<number | null>((r) =>
     proc.once('exit', (code) => {
       process.off('exit', orphanGuard);
@@ -59,12 +62,24 @@ export function startServe(store: StoreArgs, extra: string[] = [], env: Record<s
   return new Promise((resolveStart, reject) => {
     const onData = (chunk: Buffer) => {
       out += chunk.toString('utf8');
+      for (const w of waiters) w();
       const m = /serving XCAP at (http:\/\/\S+?)["\s]/.exec(out);
       if (m) {
         resolveStart({
           proc,
           url: m[1] as string,
           output: () => out,
+          logged(text, times) {
+            return new Promise((done) => {
+              const check = () => {
+                if (out.split('\n').filter((l) => l.includes(text)).length < times) return;
+                waiters.delete(check);
+                done();
+              };
+              waiters.add(check);
+              check();
+            });
+          },
           async stop() {
             // Once only: a second SIGTERM during the drain would kill the process outright.
             if (!proc.killed && proc.exitCode === null) proc.kill('SIGTERM');

@@ -54,6 +54,36 @@ describe('RFC 4825 §7.11 across two serve processes on one PostgreSQL', () => {
   });
 });
 
+describe('serve --workers 2 without auth.nonceSecret: the workers share one nonce secret', () => {
+  let server: ServeProcess;
+  let store: { data: string; remove: () => void };
+  beforeAll(async () => {
+    store = tempData();
+    await addUser(store, 'sip:alice@example.com', 'alice-secret');
+    server = await startServe(store, ['--workers', '2']);
+    await server.logged('serving XCAP at', 2);
+    const put = await new XcapClient(server.url, CREDS).put(ALICE_RL, contacts(), RL_TYPE);
+    expect(put.status, put.body).toBe(201);
+  });
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+    store.remove();
+  });
+
+  it('20 Digest logins, every request on a new connection (as urllib does), all succeed', async () => {
+    // The cluster hands connections to the workers in turn, so the challenge and the
+    // answer of one login reach different workers.
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await new XcapClient(server.url, CREDS).get(ALICE_RL, { Connection: 'close' });
+      statuses.push(r.status);
+    }
+    expect(statuses).toEqual(Array(20).fill(200));
+    // The generated secret (64 hex digits) is never logged.
+    expect(server.output()).not.toMatch(/[0-9a-f]{64}/);
+  });
+});
+
 describe('serve: SIGTERM drains a request in flight, then exits 0', () => {
   let server: ServeProcess;
   let store: { data: string; remove: () => void };
