@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { FilterParser } from 'ldapts';
 import { isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
+import { PERSON_ATTRIBUTES } from './person-attributes.ts';
 
 /** `{name}` placeholders in a uri template. */
 export const PLACEHOLDER = /\{([A-Za-z][\w-]*)\}/g;
@@ -135,6 +136,21 @@ function checkLdapConnector(c: z.output<typeof ldapConnectorFields>, ctx: z.Refi
   if (c.startTls && c.url.startsWith('ldaps:')) {
     ctx.addIssue({ code: 'custom', path: ['startTls'], message: 'startTls is for ldap:// URLs; ldaps:// is TLS already' });
   }
+  const m = c.mapping;
+  const known = new Set([...PERSON_ATTRIBUTES, ...[...Object.values(m.fields), ...m.phoneAttributes].map((a) => a.toLowerCase())]);
+  m.uri.forEach((template, i) => {
+    for (const [, name] of template.matchAll(PLACEHOLDER)) {
+      if (name === undefined || name in m.constants || known.has(name.toLowerCase())) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mapping', 'uri', i],
+        message:
+          `placeholder {${name}} in ${JSON.stringify(template)} is neither a key of mapping.constants nor an LDAP attribute the mapping knows ` +
+          `(a standard person attribute, a mapping.fields value or a mapping.phoneAttributes entry): ` +
+          `add mapping.constants.${name} (e.g. constants: { ${name}: example.com }), or map the attribute in mapping.fields`,
+      });
+    }
+  });
 }
 
 /** The connector's options, unknown keys refused (a typo must not silently fall back to a default). */
@@ -159,6 +175,12 @@ export function readBindPassword(config: LdapConnectorConfig, env: NodeJS.Proces
     if (value === undefined) throw new Error(`environment variable ${config.bindPasswordEnv} (LDAP bind password) is not set`);
     return value;
   }
-  if (config.bindPasswordFile !== undefined) return readFileSync(config.bindPasswordFile, 'utf8').replace(/\r?\n$/, '');
+  if (config.bindPasswordFile !== undefined) {
+    try {
+      return readFileSync(config.bindPasswordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new Error(`cannot read the LDAP bind password file: ${(err as Error).message}`, { cause: err });
+    }
+  }
   return undefined;
 }

@@ -63,7 +63,7 @@ export class LdapConnector implements Connector {
   /** Ids known at the last token, per collection (see change-token.ts). */
   readonly #known = new Map<string, IdSet>();
   readonly #skipped = new Set<string>();
-  #newlySkipped: string[] = [];
+  #newlySkipped: { dn: string; reason: string }[] = [];
 
   constructor(config: LdapConnectorConfig, deps: LdapConnectorDeps = {}) {
     this.#config = config;
@@ -91,8 +91,9 @@ export class LdapConnector implements Connector {
     const base = this.#base(collection);
     for await (const entry of this.#search('list', base, this.#filter, this.#listAttributes)) {
       const ref = this.#ref(entry);
-      if (ref && this.#mapper.uri(this.#values(entry)) !== undefined) yield ref;
-      else this.#skip(entry.dn);
+      const values = this.#values(entry);
+      if (ref && this.#mapper.uri(values) !== undefined) yield ref;
+      else this.#skip(entry.dn, ref ? this.#mapper.unfilled(values) : this.#unidentified());
     }
     this.#reportSkips(base);
   }
@@ -447,24 +448,30 @@ export class LdapConnector implements Connector {
 
   #item(entry: Entry): RemoteItem | undefined {
     const ref = this.#ref(entry);
-    const fields = ref ? this.#mapper.toFields(this.#values(entry)) : undefined;
+    const values = this.#values(entry);
+    const fields = ref ? this.#mapper.toFields(values) : undefined;
     if (ref && fields) return { ...ref, fields };
-    this.#skip(entry.dn);
+    this.#skip(entry.dn, ref ? this.#mapper.unfilled(values) : this.#unidentified());
     return undefined;
   }
 
-  #skip(dn: string): void {
-    if (this.#skipped.has(dn)) return;
-    this.#skipped.add(dn);
-    this.#newlySkipped.push(dn);
+  #unidentified(): string {
+    return `no ${this.#config.idAttribute}, or neither ${this.#config.versionAttribute} nor ${MODIFY_TIMESTAMP}`;
   }
 
-  /** One warning per pass for entries not seen skipped before. */
+  #skip(dn: string, reason: string): void {
+    if (this.#skipped.has(dn)) return;
+    this.#skipped.add(dn);
+    this.#newlySkipped.push({ dn, reason });
+  }
+
+  /** One warning per pass for entries not seen skipped before, naming what the first one lacks. */
   #reportSkips(base: string): void {
-    if (this.#newlySkipped.length === 0) return;
+    const first = this.#newlySkipped[0];
+    if (first === undefined) return;
     this.#deps.logger?.warn(
-      { collection: base, skipped: this.#newlySkipped.length, totalSkipped: this.#skipped.size, example: this.#newlySkipped[0] },
-      'LDAP entries without the mapped attributes (uri template, id or version) skipped',
+      { collection: base, skipped: this.#newlySkipped.length, totalSkipped: this.#skipped.size, example: first.dn, reason: first.reason },
+      `LDAP entries skipped, e.g. ${first.dn}: ${first.reason}`,
     );
     this.#newlySkipped = [];
   }

@@ -20,6 +20,8 @@ interface TemplatePart {
 }
 
 interface CompiledTemplate {
+  /** The template as configured. */
+  readonly source: string;
   readonly parts: readonly TemplatePart[];
   /** Attribute placeholders (lower-cased), constants excluded. */
   readonly attributes: readonly string[];
@@ -82,7 +84,7 @@ export class EntryMapper {
       last = m.index + m[0].length;
     }
     parts.push({ literal: template.slice(last) });
-    return { parts, attributes, reverse: new RegExp(`${reverse}${regexEscape(template.slice(last))}$`, 'u') };
+    return { source: template, parts, attributes, reverse: new RegExp(`${reverse}${regexEscape(template.slice(last))}$`, 'u') };
   }
 
   /** E.164 form of a phone number, or undefined when it cannot be read as one. */
@@ -115,14 +117,27 @@ export class EntryMapper {
       for (const part of t.parts) {
         out += part.literal;
         if (part.name === undefined) continue;
-        const constant = this.#constants.get(part.name);
-        const value = constant ?? this.values(entry, part.name, true)[0];
+        const value = this.#placeholder(entry, part.name);
         if (value === undefined) continue next;
         out += uriEscape(value);
       }
       return out;
     }
     return undefined;
+  }
+
+  /** Why `uri(entry)` found nothing: each template with the placeholders the entry has no value for. */
+  unfilled(entry: EntryValues): string {
+    return this.#templates
+      .map((t) => {
+        const lacking = t.parts.flatMap((p) => (p.name !== undefined && this.#placeholder(entry, p.name) === undefined ? [`{${p.name}}`] : []));
+        return `${t.source} has no value for ${[...new Set(lacking)].join(', ')}`;
+      })
+      .join('; ');
+  }
+
+  #placeholder(entry: EntryValues, name: string): string | undefined {
+    return this.#constants.get(name) ?? this.values(entry, name, true)[0];
   }
 
   /** displayName, else cn, else givenName + sn. */
@@ -159,7 +174,7 @@ export class EntryMapper {
     const uri = fields[URI];
     if (uri === undefined) throw new Error('item has no uri');
     const fromUri = this.#reverse(uri);
-    if (fromUri === undefined) throw new Error(`uri ${JSON.stringify(uri)} fits none of the templates ${this.#templates.map((t) => t.parts.map((p) => p.literal + (p.name ? `{${p.name}}` : '')).join('')).join(', ')}`);
+    if (fromUri === undefined) throw new Error(`uri ${JSON.stringify(uri)} fits none of the templates ${this.#templates.map((t) => t.source).join(', ')}`);
     Object.assign(set, fromUri);
     const name = fields[DISPLAY_NAME];
     set.displayName = name === undefined ? [] : [name];

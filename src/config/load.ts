@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { checkSyncConfig } from '../sync/connectors.ts';
+import { replaceEnvRefs } from './env-refs.ts';
 import { configSchema, type Config } from './schema.ts';
 
 /** Raised for any configuration problem; the CLI prints the message and exits 2. */
@@ -53,6 +54,10 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
       throw new ConfigError(`${path}: the top level must be a mapping`);
     }
     raw = (parsed as Tree | null) ?? {};
+    const unset = replaceEnvRefs(raw, env);
+    if (unset.length) {
+      throw new ConfigError(unset.map((u) => `${path}: ${u.path}: environment variable ${u.name} is not set (or give a default: \${${u.name}:-value})`).join('\n'));
+    }
   }
   applyEnv(raw, env);
   applyOverrides(raw, overrides);
@@ -66,7 +71,16 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (config.store.kind === 'sqlite') config.store.dataDir = resolve(overrides.dataDir ? process.cwd() : base, config.store.dataDir);
   for (const u of config.usages.custom) u.xsd = resolve(base, u.xsd);
   if (config.auth.htdigestFile) config.auth.htdigestFile = resolve(base, config.auth.htdigestFile);
+  for (const c of Object.values(config.connectors)) resolveFileKeys(c, base);
   return { ...config, file: path };
+}
+
+/** Connector options are the kinds' own; every key named `...File` (bindPasswordFile, tls.caFile) is a path. */
+function resolveFileKeys(node: Tree, base: string): void {
+  for (const [k, v] of Object.entries(node)) {
+    if (typeof v === 'string' && k.endsWith('File')) node[k] = resolve(base, v);
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) resolveFileKeys(v as Tree, base);
+  }
 }
 
 function section(raw: Tree, name: string): Tree {

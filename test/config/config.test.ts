@@ -11,6 +11,19 @@ function configFile(yaml: string): string {
   return f;
 }
 
+/** One LDAP connector as an operator writes it (the mapping line is replaced by some tests). */
+const LDAP_CONNECTOR = [
+  'connectors:',
+  '  corp:',
+  '    kind: ldap',
+  '    url: ldap://127.0.0.1:3389',
+  '    bindDn: cn=admin,dc=example,dc=com',
+  '    bindPasswordEnv: LDAP_PASSWORD',
+  '    baseDn: ou=people,dc=example,dc=com',
+  '    mapping: { uri: "sip:{uid}@{domain}", constants: { domain: example.com } }',
+  '',
+].join('\n');
+
 describe('configuration', () => {
   it('docs/configuration.md is the reference generated from the schema', () => {
     const file = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'configuration.md'), 'utf8');
@@ -51,6 +64,32 @@ describe('configuration', () => {
     expect(loadConfig(f, { port: 9100, logLevel: 'error' }, { LOG_LEVEL: 'debug' })).toMatchObject({ server: { port: 9100 }, log: { level: 'error' } });
     const pg = loadConfig(f, {}, { DATABASE_URL: 'postgres://u:p@db/x' });
     expect(pg.store).toEqual({ kind: 'postgres', url: 'postgres://u:p@db/x' });
+  });
+
+  it('${NAME} and ${NAME:-default} in values come from the environment; a lone reference keeps its YAML type; an unset one names the key', () => {
+    const f = configFile('server: { host: "${HOST:-127.0.0.2}", port: "${PORT}" }\nauth: { defaultDomain: "sip.${DOMAIN}" }\n');
+    const c = loadConfig(f, {}, { PORT: '9001', DOMAIN: 'example.org' });
+    expect(c.server).toMatchObject({ host: '127.0.0.2', port: 9001 });
+    expect(c.auth.defaultDomain).toBe('sip.example.org');
+    expect(() => loadConfig(f, {}, { DOMAIN: 'example.org' })).toThrow(`${f}: server.port: environment variable PORT is not set`);
+  });
+
+  it('relative file keys of connectors (bindPasswordFile, tls.caFile) are relative to the config file', () => {
+    const f = configFile(LDAP_CONNECTOR.replace('bindPasswordEnv: LDAP_PASSWORD', 'bindPasswordFile: secrets/ldap-password\n    tls: { caFile: ../ca.pem }'));
+    const corp = loadConfig(f, {}, {}).connectors.corp as { bindPasswordFile?: string; tls?: { caFile?: string } };
+    expect(corp.bindPasswordFile).toBe(join(f, '..', 'secrets', 'ldap-password'));
+    expect(corp.tls?.caFile).toBe(join(f, '..', '..', 'ca.pem'));
+  });
+
+  it('an LDAP uri placeholder that is neither a constant nor an LDAP attribute the mapping knows is refused, naming the fix', () => {
+    const noDomain = configFile(LDAP_CONNECTOR.replace(/ {4}mapping:.*\n/, ''));
+    expect(() => loadConfig(noDomain, {}, {})).toThrow(/connectors\.corp\.mapping\.uri\.0: placeholder \{domain\} in "sip:\{uid\}@\{domain\}" .*add mapping\.constants\.domain/);
+    const custom = configFile(LDAP_CONNECTOR.replace('sip:{uid}@{domain}', 'sip:{sipUser}@{domain}'));
+    expect(() => loadConfig(custom, {}, {})).toThrow(/placeholder \{sipUser\}/);
+    // Mapped in fields, it is an attribute the mapping knows.
+    const mapped = configFile(LDAP_CONNECTOR.replace('sip:{uid}@{domain}', 'sip:{sipUser}@{domain}').replace('constants:', 'fields: { sip: sipUser }, constants:'));
+    expect(loadConfig(mapped, {}, {}).connectors.corp).toBeDefined();
+    expect(loadConfig(configFile(LDAP_CONNECTOR), {}, {}).connectors.corp).toBeDefined();
   });
 
   it('checks connectors and bindings at load time, pointing at the key', () => {

@@ -145,7 +145,7 @@ describe('modifyTimestamp deltas (servers without entryCSN ordering)', () => {
 });
 
 describe('mapping rules on real entries', () => {
-  it('display-name falls back to cn, then givenName + sn; phone duplicates collapse; unmappable entries are skipped and logged once', async () => {
+  it('display-name falls back to cn, then givenName + sn; phone duplicates collapse; unmappable entries are skipped and logged once, naming the missing placeholder', async () => {
     const ou = await freshOu(server);
     const add = (rdn: string, attrs: Record<string, string | string[]>) => ou.admin.add(`${rdn},${ou.dn}`, { objectClass: ['inetOrgPerson'], ...attrs });
     await add('cn=a', { uid: 'a', cn: 'Alice Cn', sn: 'A', displayName: 'Alice Display' });
@@ -167,7 +167,9 @@ describe('mapping rules on real entries', () => {
     await byUri();
     expect(connector.skippedEntries).toBe(1);
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ skipped: 1, example: `cn=nouid,${ou.dn}` });
+    // The warning names the entry and the placeholder it has no value for.
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ skipped: 1, example: `cn=nouid,${ou.dn}`, reason: 'sip:{uid}@{domain} has no value for {uid}' });
+    expect(JSON.parse(lines[0] as string).msg).toContain('has no value for {uid}');
     await connector.close();
     await ou.drop();
   });

@@ -37,9 +37,9 @@ export function tempData(): { data: string; remove: () => void } {
   return { data, remove: () => rmSync(data, { recursive: true, force: true }) };
 }
 
-/** `xcap-bridge user add <xui> --password <pw> [--admin]` on that store. */
-export async function addUser(store: StoreArgs, xui: string, password: string, admin = false): Promise<void> {
-  await run(process.execPath, [BIN, 'user', 'add', xui, '--password', password, ...(admin ? ['--admin'] : []), ...storeArgs(store)]);
+/** `xcap-bridge user add <xui> --password <pw> [--admin] [extra...]` on that store. */
+export async function addUser(store: StoreArgs, xui: string, password: string, admin = false, extra: string[] = []): Promise<void> {
+  await run(process.execPath, [BIN, 'user', 'add', xui, '--password', password, ...(admin ? ['--admin'] : []), ...storeArgs(store), ...extra]);
 }
 
 /** Starts `serve` on a free port; resolves once it logs its URL (so keep the log level at info). */
