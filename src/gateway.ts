@@ -60,7 +60,15 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     const http = createHttpServer({
       root: config.server.root,
       admin: (app) =>
-        mountAdmin(app, { auth: auth.authenticator, realm: config.auth.realm ?? config.auth.defaultDomain, state: syncState, sync, log }),
+        mountAdmin(app, {
+          auth: auth.authenticator,
+          realm: config.auth.realm ?? config.auth.defaultDomain,
+          state: syncState,
+          sync,
+          bindings: config.bindings,
+          users: auth.users,
+          log,
+        }),
       xcap: createXcapHandler({
         service,
         auth: auth.authenticator,

@@ -16,8 +16,8 @@ import type { UserSource } from './types.ts';
 export interface Auth {
   readonly authenticator: Authenticator;
   readonly authorize: typeof authorize;
-  /** The local user table (for the admin API). */
-  readonly users: LocalUsers;
+  /** Every user source as one, for lookups by XUI (the admin API's scopes). */
+  readonly users: UserSource;
   /** Nothing to release today (sources use the store's connection); kept for sources that will. */
   close(): Promise<void>;
 }
@@ -30,8 +30,9 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
     log.info({ file: cfg.htdigestFile }, 'htdigest users enabled: Digest offers MD5 only');
   }
   if (cfg.nonceSecret === undefined) log.info('auth.nonceSecret unset: nonces are valid on this process only');
+  const all = chainSources(sources);
   const authenticator = createAuthenticator({
-    users: cachedSource(chainSources(sources)),
+    users: cachedSource(all),
     allowBasic: cfg.allowBasic,
     nonceSecret: cfg.nonceSecret === undefined ? undefined : Buffer.from(cfg.nonceSecret, 'utf8'),
     nonceTtlSeconds: cfg.nonceTtlSeconds,
@@ -39,5 +40,5 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
     // phones) know only MD5 and fail on a SHA-256 challenge; SHA-256 clients still find theirs.
     algorithms: ['MD5', 'SHA-256'],
   });
-  return { authenticator, authorize, users, close: async () => {} };
+  return { authenticator, authorize, users: all, close: async () => {} };
 }

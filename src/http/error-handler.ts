@@ -1,14 +1,18 @@
 /**
  * The one place where errors become HTTP responses. Typed errors carry their status and
  * headers; XCAP conflicts get an `application/xcap-error+xml` body (RFC 4825 §11);
- * anything unexpected is logged and leaves as a bare 500.
+ * anything unexpected is logged and leaves as a bare 500. The admin API asks for JSON
+ * (`{"error": "..."}`) instead, for every status.
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
 import { StoreUnavailable } from '../store/types.ts';
 import { HttpError, XCAP_ERROR_NS, XcapConflict } from '../xcap/errors.ts';
 
-export function renderError(err: unknown, res: ServerResponse, log: Logger, reqId: string): void {
+/** `xcap`: RFC 4825 bodies (409 as xcap-error XML, others plain text); `json`: the admin API's. */
+export type ErrorFormat = 'xcap' | 'json';
+
+export function renderError(err: unknown, res: ServerResponse, log: Logger, reqId: string, format: ErrorFormat = 'xcap'): void {
   const e = toHttpError(err);
   if (e.status >= 500) log.error({ reqId, err }, 'request failed');
   if (res.headersSent) {
@@ -16,6 +20,12 @@ export function renderError(err: unknown, res: ServerResponse, log: Logger, reqI
     return;
   }
   for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);
+  if (format === 'json') {
+    const json = `${JSON.stringify({ error: publicMessage(e) })}\n`;
+    res.writeHead(e.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
+    res.end(json);
+    return;
+  }
   if (e instanceof XcapConflict) {
     const body =
       `<?xml version="1.0" encoding="UTF-8"?>\n<xcap-error xmlns="${XCAP_ERROR_NS}">${e.detailXml()}</xcap-error>\n`;
@@ -28,9 +38,15 @@ export function renderError(err: unknown, res: ServerResponse, log: Logger, reqI
     res.end();
     return;
   }
-  const text = e.expose ? `${e.message}\n` : `${e.status === 503 ? 'service unavailable' : 'internal error'}\n`;
+  const text = `${publicMessage(e)}\n`;
   res.writeHead(e.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** What the client may read: the message of a 4xx, a fixed phrase for a 5xx. */
+function publicMessage(e: HttpError): string {
+  if (e.expose) return e.message;
+  return e.status === 503 ? 'service unavailable' : 'internal error';
 }
 
 function toHttpError(err: unknown): HttpError {

@@ -1,23 +1,32 @@
 /**
  * The admin API (src/http/admin.ts): admins only; sync status and conflicts as JSON; a
- * conflict resolved over HTTP is recorded for the next run, as `sync resolve` does.
+ * conflict resolved over HTTP is recorded for the next run, as `sync resolve` does, even
+ * while sync is off (Redis unreachable).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncState } from '../../src/sync/state.ts';
-import { basicHeader, rawRequest } from '../helpers/digest-client.ts';
-import { ADMIN, ALICE, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { rawRequest } from '../helpers/digest-client.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { freePort } from '../services/process.ts';
+import { AS_ADMIN, AS_ALICE, DIRECTORY_BINDING, JSON_TYPE } from './admin-helpers.ts';
 
-describe('admin API: sync status and conflicts', () => {
+describe('admin API: sync status and conflicts (sync off: Redis unreachable)', () => {
   let gw: TestGateway;
   let state: SyncState;
-  const admin = { Authorization: basicHeader({ username: 'admin', password: ADMIN.password }) };
-  const alice = { Authorization: basicHeader({ username: 'alice', password: ALICE.password }) };
-  const json = { 'Content-Type': 'application/json' };
+  const admin = AS_ADMIN;
+  const alice = AS_ALICE;
+  const json = JSON_TYPE;
 
   beforeAll(async () => {
-    gw = await startTestGateway();
+    gw = await startTestGateway({
+      config: {
+        redis: { url: `redis://127.0.0.1:${await freePort()}` },
+        connectors: { mem: { kind: 'memory', collections: ['people'] } },
+        bindings: [DIRECTORY_BINDING],
+      },
+    });
     state = await SyncState.open(gw.gateway.store.sql);
-    await state.replaceConflicts('directory', 'sip:alice@example.com', [{ item: 'sip:bob@example.com', xcap: { 'display-name': 'Bob X' }, remote: { 'display-name': 'Bob R' } }], Date.now());
+    await state.replaceConflicts('directory', 'sip:alice@example.com', [{ item: 'sip:bob@example.com', xcap: { 'display-name': 'Bob X' }, remote: { 'display-name': 'Bob R' } }], 1);
   });
   afterAll(() => gw.stop());
 
@@ -38,20 +47,23 @@ describe('admin API: sync status and conflicts', () => {
     expect(status.running).toBe(false);
   });
 
-  it('resolves a conflict: recorded for the next run; unknown conflict 404, bad body 400', async () => {
+  it('resolves a conflict: recorded for the next run (nothing queued while sync is off); unknown conflict 404, bad body 400', async () => {
     const ok = await rawRequest('POST', `${gw.origin}/admin/sync/resolve`, { ...admin, ...json }, JSON.stringify({ binding: 'directory', scope: 'sip:alice@example.com', item: 'sip:bob@example.com', take: 'remote' }));
-    expect(ok.status).toBe(200);
+    expect(ok.status, ok.body).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ resolved: true, queued: false });
     const [c] = await state.listConflicts('directory');
     expect(c?.resolution).toBe('remote');
-    const missing = await rawRequest('POST', `${gw.origin}/admin/sync/resolve`, { ...admin, ...json }, JSON.stringify({ binding: 'directory', scope: 'global', item: 'nope', take: 'xcap' }));
+    const missing = await rawRequest('POST', `${gw.origin}/admin/sync/resolve`, { ...admin, ...json }, JSON.stringify({ binding: 'directory', scope: 'sip:alice@example.com', item: 'nope', take: 'xcap' }));
     expect(missing.status).toBe(404);
     const bad = await rawRequest('POST', `${gw.origin}/admin/sync/resolve`, { ...admin, ...json }, JSON.stringify({ binding: 'directory', take: 'both' }));
     expect(bad.status).toBe(400);
   });
 
-  it('a manual run without a running sync engine is 503, and XCAP keeps serving', async () => {
+  it('a manual run while sync is off is 503 (JSON), and XCAP keeps serving', async () => {
     const r = await rawRequest('POST', `${gw.origin}/admin/sync/run`, { ...admin, ...json }, JSON.stringify({ binding: 'directory' }));
     expect(r.status).toBe(503);
+    expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(JSON.parse(r.body)).toEqual({ error: 'service unavailable' });
     expect((await gw.client().get('/xcap-caps/global/index')).status).toBe(200);
   });
 });
