@@ -33,6 +33,24 @@
 /** Flat content of one item. Keys are field names from the binding's mapping. */
 export type ItemFields = Readonly<Record<string, string>>;
 
+/**
+ * What `write` sends: the new content of the fields the caller owns. A remote item has
+ * content the caller does not map (LDAP attributes, vCard properties, columns); a write
+ * never touches it.
+ */
+export interface ItemWrite {
+  /** The item to replace; on create, an id the caller would like (see `write`). */
+  readonly id?: string;
+  /** New values of the owned fields. */
+  readonly fields: ItemFields;
+  /**
+   * The field names this write is about. On replace, an owned field missing from
+   * `fields` is cleared; a field not owned keeps its value on the remote item, whatever
+   * the connector maps it to. Default: the names in `fields` (nothing is cleared).
+   */
+  readonly owned?: readonly string[];
+}
+
 export interface ItemRef {
   readonly id: string;
   readonly version: string;
@@ -94,17 +112,17 @@ export interface Connector {
   changes?(collection: string, token?: string): Promise<ChangeSet | 'token-expired'>;
 
   /**
-   * Creates or replaces one item. `expect: 'absent'` creates (the connector chooses the id
+   * Creates or changes one item. `expect: 'absent'` creates (the connector chooses the id
    * unless `item.id` is given and the backend accepts client ids) and throws
-   * `VersionMismatch` if an item with that id exists. `expect: {version}` replaces only if
-   * the current version equals it, else throws `VersionMismatch`; `NotFound` if the item is
-   * gone. Resolves with the item's id and new version. Present only when `capabilities.write`.
+   * `VersionMismatch` if an item with that id exists. `expect: {version}` changes the
+   * owned fields (`ItemWrite.owned`) only if the current version equals it, else throws
+   * `VersionMismatch`; `NotFound` if the item is gone. A change never alters what the
+   * owned fields do not map: other fields, unmapped remote content, and within a field
+   * the part of the remote data the field does not show (a multi-valued attribute whose
+   * first value alone is mapped keeps its other values). Resolves with the item's id and
+   * new version. Present only when `capabilities.write`.
    */
-  write(
-    collection: string,
-    item: { readonly id?: string; readonly fields: ItemFields },
-    expect: 'absent' | { readonly version: string },
-  ): Promise<ItemRef>;
+  write(collection: string, item: ItemWrite, expect: 'absent' | { readonly version: string }): Promise<ItemRef>;
 
   /**
    * Deletes one item if its current version equals `expect.version`; `VersionMismatch`

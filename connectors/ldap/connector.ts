@@ -6,6 +6,8 @@
  * - ID: entryUUID, or AD's objectGUID in its usual string form (see item-id.ts).
  * - VERSION: the entry's entryCSN (configurable); `mt:<modifyTimestamp>` for entries
  *   without it. Write-back asserts on the same attribute (RFC 4528), so `conditionalWrite`.
+ * - Write-back changes only the attributes the owned fields map, and within them only the
+ *   values the fields show (mapping.ts `edit`); everything else in the entry stays.
  * - Entries whose uri cannot be built are skipped by list, read and changes alike; they
  *   are counted (`skippedEntries`) and logged once per entry DN.
  * - changes(): see change-token.ts for how the token works.
@@ -21,7 +23,7 @@ import {
   type ClientOptions, type Entry, type Filter, type SearchOptions,
 } from 'ldapts';
 import type { Logger } from 'pino';
-import type { ChangeSet, Connector, ConnectorCapabilities, ItemFields, ItemRef, RemoteItem } from '../types.ts';
+import type { ChangeSet, Connector, ConnectorCapabilities, ItemRef, ItemWrite, RemoteItem } from '../types.ts';
 import { NotFound, Rejected, VersionMismatch } from '../errors.ts';
 import { AssertionControl } from './assertion-control.ts';
 import { decodeToken, encodeToken, IdSet, Watermark } from './change-token.ts';
@@ -29,7 +31,7 @@ import { readBindPassword, type LdapConnectorConfig } from './config.ts';
 import { childDn, escapeDnValue, normalizeDn, parseRdn } from './dn.ts';
 import { translateLdapError } from './errors.ts';
 import { idFilter, idOf } from './item-id.ts';
-import { EntryMapper, type EntryAttributes, type EntryValues } from './mapping.ts';
+import { EntryMapper, type EntryValues } from './mapping.ts';
 
 export interface LdapConnectorDeps {
   /** Warnings (skipped entries) go here; credentials are never passed to it. */
@@ -190,38 +192,36 @@ export class LdapConnector implements Connector {
 
   // ---- Writing ---------------------------------------------------------------------
 
-  async write(
-    collection: string,
-    item: { readonly id?: string; readonly fields: ItemFields },
-    expect: 'absent' | { readonly version: string },
-  ): Promise<ItemRef> {
+  async write(collection: string, item: ItemWrite, expect: 'absent' | { readonly version: string }): Promise<ItemRef> {
     const w = this.#writeConfig();
-    let attrs: { set: EntryAttributes; createOnly: EntryAttributes };
-    try {
-      attrs = this.#mapper.toAttributes(item.fields);
-    } catch (err) {
-      throw new Rejected(`LDAP write: ${(err as Error).message}`);
-    }
+    const mapped = <T>(make: () => T): T => {
+      try {
+        return make();
+      } catch (err) {
+        throw new Rejected(`LDAP write: ${(err as Error).message}`);
+      }
+    };
     if (expect === 'absent') {
       // The server assigns entryUUID; a client-chosen id cannot be honoured.
-      const name = attrs.set[w.rdnAttribute]?.[0] ?? attrs.createOnly[w.rdnAttribute]?.[0];
+      const attrs = mapped(() => this.#mapper.newEntry(item.fields));
+      const name = Object.entries(attrs).find(([a]) => a.toLowerCase() === w.rdnAttribute.toLowerCase())?.[1][0];
       if (name === undefined) throw new Rejected(`LDAP write: the item gives no value for the naming attribute ${w.rdnAttribute}`);
       const dn = childDn(w.rdnAttribute, name, w.containerDn ?? this.#base(collection));
-      const entry: Record<string, string[]> = { objectClass: w.objectClasses };
-      for (const [a, v] of Object.entries({ ...attrs.createOnly, ...attrs.set })) if (v.length > 0) entry[a] = v;
-      await this.#run('add', (c) => c.add(dn, entry), false);
+      await this.#run('add', (c) => c.add(dn, { objectClass: w.objectClasses, ...attrs }), false);
       return this.#refAt(dn);
     }
 
     if (item.id === undefined) throw new Rejected('LDAP write: replacing an item needs its id');
-    const current = await this.#find(this.#base(collection), item.id);
+    const current = await this.#find(this.#base(collection), item.id, this.#readAttributes);
     if (current.version !== expect.version) throw new VersionMismatch(`LDAP write: ${item.id} is at another version than expected`);
+    const edit = mapped(() => this.#mapper.edit(current.values, item.fields, item.owned ?? Object.keys(item.fields)));
+    if (Object.keys(edit).length === 0) return { id: item.id, version: current.version };
     const rdn = parseRdn(current.dn);
-    const wanted = rdn ? attrs.set[Object.keys(attrs.set).find((a) => a.toLowerCase() === rdn.attribute.toLowerCase()) ?? ''] : undefined;
+    const naming = rdn ? Object.keys(edit).find((a) => a.toLowerCase() === rdn.attribute.toLowerCase()) : undefined;
     // The naming value must stay in the entry until the rename below replaces it.
-    const renameTo = rdn && wanted && wanted.length > 0 && !wanted.includes(rdn.value) ? wanted[0] : undefined;
-    const changes = Object.entries(attrs.set).map(([type, values]) => {
-      const keep = rdn && type.toLowerCase() === rdn.attribute.toLowerCase() && !values.includes(rdn.value) ? [...values, rdn.value] : values;
+    const renameTo = rdn && naming !== undefined && !edit[naming]?.includes(rdn.value) ? edit[naming]?.[0] : undefined;
+    const changes = Object.entries(edit).map(([type, values]) => {
+      const keep = type === naming && renameTo !== undefined && rdn ? [...values, rdn.value] : values;
       return new Change({ operation: 'replace', modification: new Attribute({ type, values: keep }) });
     });
     const assertion = new AssertionControl(this.#versionFilter(expect.version));
@@ -372,16 +372,16 @@ export class LdapConnector implements Connector {
     return suffix;
   }
 
-  /** The entry with this id in the collection (DN and version), else NotFound. */
-  async #find(base: string, id: string): Promise<{ dn: string; version: string }> {
+  /** The entry with this id in the collection (DN, version and the `attributes` asked for), else NotFound. */
+  async #find(base: string, id: string, attributes: readonly string[] = []): Promise<{ dn: string; version: string; values: EntryValues }> {
     const byId = idFilter(this.#config.idAttribute, id);
     if (byId) {
       const filter = new AndFilter({ filters: [this.#filter, byId] });
-      const attributes = [this.#config.versionAttribute, MODIFY_TIMESTAMP];
-      const { searchEntries } = await this.#run('find', (c) => c.search(base, { scope: this.#config.scope, filter, attributes }));
+      const wanted = [...new Set([this.#config.versionAttribute, MODIFY_TIMESTAMP, ...attributes])];
+      const { searchEntries } = await this.#run('find', (c) => c.search(base, { scope: this.#config.scope, filter, attributes: wanted }));
       const entry = searchEntries[0];
       const version = entry ? this.#version(entry) : undefined;
-      if (entry && version !== undefined) return { dn: entry.dn, version };
+      if (entry && version !== undefined) return { dn: entry.dn, version, values: this.#values(entry) };
     }
     throw new NotFound(`LDAP: no entry with ${this.#config.idAttribute} ${JSON.stringify(id)} in "${base}"`);
   }

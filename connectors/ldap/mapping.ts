@@ -2,7 +2,8 @@
  * Entry ↔ item fields. Reading: `uri` from the first template whose placeholders are all
  * present (phone attributes normalized to E.164 first, duplicates collapsed),
  * `display-name` from displayName, else cn, else givenName + sn, and the configured extra
- * fields. Writing: the reverse, for write-back. Pure functions of the compiled config.
+ * fields. Writing: a new entry from fields, or the smallest edit of an existing entry that
+ * makes it show the written fields. Pure functions of the compiled config.
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
 import { PLACEHOLDER, type LdapMapping } from './config.ts';
@@ -10,7 +11,7 @@ import { PLACEHOLDER, type LdapMapping } from './config.ts';
 /** Attribute values of one entry by lower-cased attribute name, as text. */
 export type EntryValues = ReadonlyMap<string, readonly string[]>;
 
-/** Attributes to set on an entry, by attribute name; an empty array clears the attribute. */
+/** Attribute values by attribute name; in an edit, an empty array removes the attribute. */
 export type EntryAttributes = Record<string, string[]>;
 
 interface TemplatePart {
@@ -94,17 +95,24 @@ export class EntryMapper {
   }
 
   /**
+   * What one raw value of `attribute` reads as: trimmed, phone numbers in E.164; undefined
+   * when empty, or when `strict` and a phone value is not a number.
+   */
+  #form(attribute: string, raw: string, strict: boolean): string | undefined {
+    const trimmed = raw.trim();
+    if (trimmed === '') return undefined;
+    if (!this.#phones.has(attribute.toLowerCase())) return trimmed;
+    return this.normalizePhone(trimmed) ?? (strict ? undefined : trimmed);
+  }
+
+  /**
    * Distinct values of an attribute; phone attributes normalized to E.164 (values that
    * are not phone numbers dropped when `strict`, kept trimmed otherwise).
    */
   values(entry: EntryValues, attribute: string, strict: boolean): string[] {
-    const raw = entry.get(attribute.toLowerCase()) ?? [];
     const out = new Set<string>();
-    const phone = this.#phones.has(attribute.toLowerCase());
-    for (const v of raw) {
-      const trimmed = v.trim();
-      if (trimmed === '') continue;
-      const value = phone ? (this.normalizePhone(trimmed) ?? (strict ? undefined : trimmed)) : trimmed;
+    for (const v of entry.get(attribute.toLowerCase()) ?? []) {
+      const value = this.#form(attribute, v, strict);
       if (value !== undefined) out.add(value);
     }
     return [...out];
@@ -112,6 +120,11 @@ export class EntryMapper {
 
   /** The entry's uri, or undefined when no template can be filled (the entry is skipped). */
   uri(entry: EntryValues): string | undefined {
+    return this.#fill(entry)?.uri;
+  }
+
+  /** The uri and the template that made it: the first whose placeholders all have a value. */
+  #fill(entry: EntryValues): { uri: string; template: CompiledTemplate } | undefined {
     next: for (const t of this.#templates) {
       let out = '';
       for (const part of t.parts) {
@@ -121,7 +134,7 @@ export class EntryMapper {
         if (value === undefined) continue next;
         out += uriEscape(value);
       }
-      return out;
+      return { uri: out, template: t };
     }
     return undefined;
   }
@@ -164,29 +177,91 @@ export class EntryMapper {
   }
 
   /**
-   * Attributes for write-back. `rdn` is the attribute naming new entries. Returns the
-   * attributes to set (including empty arrays for managed attributes the item lacks, so a
-   * modify clears them) and, for creation only, `cn`/`sn` which inetOrgPerson requires.
-   * Throws a plain Error when the uri fits no template (the caller maps it to Rejected).
+   * Attributes of a new entry holding `fields`: the uri's template attributes,
+   * displayName, the mapped fields that have a value, and `cn`/`sn` (which inetOrgPerson
+   * requires) when no field gives them. Throws a plain Error when the uri fits no
+   * template (the caller maps it to Rejected).
    */
-  toAttributes(fields: Readonly<Record<string, string>>): { set: EntryAttributes; createOnly: EntryAttributes } {
-    const set: EntryAttributes = {};
-    const uri = fields[URI];
-    if (uri === undefined) throw new Error('item has no uri');
-    const fromUri = this.#reverse(uri);
-    if (fromUri === undefined) throw new Error(`uri ${JSON.stringify(uri)} fits none of the templates ${this.#templates.map((t) => t.source).join(', ')}`);
-    Object.assign(set, fromUri);
+  newEntry(fields: Readonly<Record<string, string>>): EntryAttributes {
+    const { attributes: fromUri, uri } = this.#parseUri(fields[URI]);
+    const out: EntryAttributes = { ...fromUri };
     const name = fields[DISPLAY_NAME];
-    set.displayName = name === undefined ? [] : [name];
+    if (name !== undefined) out.displayName = [name];
     for (const [field, attribute] of this.#fields) {
-      const value = fields[field];
-      set[attribute] = value === undefined ? [] : value.split(', ').filter((v) => v !== '');
+      const values = splitField(fields[field]);
+      if (values.length > 0) out[attribute] = values;
     }
     const label = name ?? Object.values(fromUri)[0]?.[0] ?? uri;
-    const createOnly: EntryAttributes = {};
-    if (set.cn === undefined) createOnly.cn = [label];
-    if (set.sn === undefined) createOnly.sn = [label.split(' ').at(-1) ?? label];
-    return { set, createOnly };
+    out.cn ??= [label];
+    out.sn ??= [label.split(' ').at(-1) ?? label];
+    return out;
+  }
+
+  /**
+   * The attribute changes that write the `owned` fields over `entry`: attribute → its
+   * complete new values (`[]` removes it); attributes that stay as they are are left out,
+   * and so is everything no owned field maps. A field whose value did not change touches
+   * nothing. A changed field replaces only the part of the entry it shows: the uri the
+   * first value of each attribute of its template (other values kept), display-name the
+   * first displayName value (added when the name came from cn or givenName + sn, which
+   * stay), an extra field the values it lists (kept values keep their spelling, e.g. a
+   * national phone number). Throws a plain Error when the new uri is missing or fits no
+   * template.
+   */
+  edit(entry: EntryValues, fields: Readonly<Record<string, string>>, owned: readonly string[]): EntryAttributes {
+    const own = new Set(owned);
+    const now = this.toFields(entry) ?? {};
+    const work = new Map<string, { name: string; values: string[] }>();
+    const get = (attribute: string): string[] => work.get(attribute.toLowerCase())?.values ?? [...(entry.get(attribute.toLowerCase()) ?? [])];
+    const put = (attribute: string, values: string[]) => work.set(attribute.toLowerCase(), { name: attribute, values });
+
+    if (own.has(URI) && fields[URI] !== now[URI]) {
+      const { attributes } = this.#parseUri(fields[URI]);
+      const used = this.#fill(entry)?.template.attributes ?? [];
+      for (const [attribute, [value]] of Object.entries(attributes)) {
+        // The current uri shows the first value of the attributes of its own template.
+        const old = used.includes(attribute) ? this.values(entry, attribute, true)[0] : undefined;
+        const rest = get(attribute).filter((v) => {
+          const form = this.#form(attribute, v, true);
+          return form === undefined || (form !== old && form !== value);
+        });
+        put(attribute, [value as string, ...rest]);
+      }
+    }
+
+    if (own.has(DISPLAY_NAME) && fields[DISPLAY_NAME] !== now[DISPLAY_NAME]) {
+      const name = fields[DISPLAY_NAME];
+      const values = get('displayName');
+      const first = values.findIndex((v) => v.trim() !== '');
+      const rest = values.filter((v, i) => i !== first && v.trim() !== name);
+      put('displayName', name === undefined ? rest : [name, ...rest]);
+    }
+
+    for (const [field, attribute] of this.#fields) {
+      if (!own.has(field) || fields[field] === now[field]) continue;
+      const wanted = splitField(fields[field]);
+      const kept = new Map<string, string>();
+      for (const v of get(attribute)) {
+        const form = this.#form(attribute, v, false);
+        if (form !== undefined && wanted.includes(form) && !kept.has(form)) kept.set(form, v);
+      }
+      put(attribute, [...kept.values(), ...wanted.filter((w) => !kept.has(w))]);
+    }
+
+    const out: EntryAttributes = {};
+    for (const [lower, { name, values }] of work) {
+      const before = entry.get(lower) ?? [];
+      if (values.length !== before.length || values.some((v, i) => v !== before[i])) out[name] = values;
+    }
+    return out;
+  }
+
+  /** The attribute values a uri stands for (one per template placeholder). */
+  #parseUri(uri: string | undefined): { uri: string; attributes: EntryAttributes } {
+    if (uri === undefined) throw new Error('item has no uri');
+    const attributes = this.#reverse(uri);
+    if (attributes === undefined) throw new Error(`uri ${JSON.stringify(uri)} fits none of the templates ${this.#templates.map((t) => t.source).join(', ')}`);
+    return { uri, attributes };
   }
 
   #reverse(uri: string): EntryAttributes | undefined {
@@ -203,4 +278,9 @@ export class EntryMapper {
     }
     return undefined;
   }
+}
+
+/** The distinct values a multi-valued field lists (`a, b`). */
+function splitField(value: string | undefined): string[] {
+  return [...new Set((value ?? '').split(', ').map((v) => v.trim()).filter((v) => v !== ''))];
 }

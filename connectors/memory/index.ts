@@ -12,7 +12,7 @@
  * `snapshot`, `calls` (request counts), `failNext` (make the next calls fail the way a
  * real backend fails) and `hold` (pause a call until released, to stage races).
  */
-import type { ChangeSet, Connector, ConnectorCapabilities, ItemFields, ItemRef, RemoteItem } from '../types.ts';
+import type { ChangeSet, Connector, ConnectorCapabilities, ItemFields, ItemRef, ItemWrite, RemoteItem } from '../types.ts';
 import { NotFound, Rejected, VersionMismatch } from '../errors.ts';
 
 export type MemoryOp = 'list' | 'read' | 'changes' | 'write' | 'remove';
@@ -144,7 +144,7 @@ export class MemoryConnector implements Connector {
     return { token: head, upserted, deleted };
   };
 
-  async write(collection: string, item: { readonly id?: string; readonly fields: ItemFields }, expect: 'absent' | { readonly version: string }): Promise<ItemRef> {
+  async write(collection: string, item: ItemWrite, expect: 'absent' | { readonly version: string }): Promise<ItemRef> {
     if (!this.capabilities.write) throw new Rejected('memory connector is read-only');
     const c = await this.#enter('write', collection);
     checkFields(item.fields);
@@ -157,7 +157,7 @@ export class MemoryConnector implements Connector {
     const cur = c.items.get(item.id);
     if (!cur) throw new NotFound(`item ${item.id} does not exist`);
     if (cur.version !== expect.version) throw new VersionMismatch(`item ${item.id} is at ${cur.version}, not ${expect.version}`);
-    return this.#store(c, item.id, item.fields);
+    return this.#store(c, item.id, withOwned(cur.fields, item));
   }
 
   async remove(collection: string, id: string, expect: { readonly version: string }): Promise<void> {
@@ -225,6 +225,17 @@ function checkFields(fields: ItemFields): void {
   for (const [k, v] of Object.entries(fields)) {
     if (typeof v !== 'string') throw new Rejected(`field ${k} is not a string`);
   }
+}
+
+/** `current` with the owned fields of `item` replaced (an owned field `item` lacks is cleared). */
+function withOwned(current: ItemFields, item: ItemWrite): ItemFields {
+  const out: Record<string, string> = { ...current };
+  for (const name of item.owned ?? Object.keys(item.fields)) {
+    const value = item.fields[name];
+    if (value === undefined) delete out[name];
+    else out[name] = value;
+  }
+  return out;
 }
 
 /** Frozen copy without empty fields: the contract says connectors never emit them. */

@@ -221,8 +221,9 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
         let ref: { id: string; version: string } | undefined;
         const r = d.remote;
         if (r) {
-          if (r.op === 'create') ref = await ctx.connector.write(collection, { fields: r.fields }, 'absent');
-          else if (r.op === 'update') ref = await ctx.connector.write(collection, { id: r.id, fields: r.fields }, { version: r.version });
+          // The binding owns its mapping's fields: the remote item's other content is not its to change.
+          if (r.op === 'create') ref = await ctx.connector.write(collection, { fields: r.fields, owned: mapping.fields }, 'absent');
+          else if (r.op === 'update') ref = await ctx.connector.write(collection, { id: r.id, fields: r.fields, owned: mapping.fields }, { version: r.version });
           else await ctx.connector.remove(collection, r.id, { version: r.version });
           opts.onProgress?.(++done, remoteTotal);
         }

@@ -14,7 +14,10 @@ export interface ConnectorHarness {
   readonly collection: string;
   /** A collection name that does not exist. */
   readonly missingCollection: string;
-  /** Content the backend stores and returns unchanged (its own mapping may normalize others). */
+  /**
+   * Content the backend stores and returns unchanged (its own mapping may normalize
+   * others), with at least `uri`, `display-name`, `mail` and one more field.
+   */
   sample(i: number): ItemFields;
   /** Adds items behind the connector's back, as another client of the backend would. */
   seed(items: readonly ItemFields[]): Promise<ItemRef[]>;
@@ -123,6 +126,24 @@ export function connectorContract(name: string, capabilities: ConnectorCapabilit
         await rejectsWith(h.connector.write(h.collection, { id: ref.id, fields: h.sample(3) }, { version: ref.version }), VersionMismatch);
         const [cur] = await collect(h.connector.read(h.collection, [ref.id]));
         expect(cur?.fields).toEqual(h.sample(2));
+      });
+
+      it('a replace with a subset of the fields leaves the other fields as they were', async () => {
+        const [a] = await h.seed([h.sample(1)]);
+        const renamed: Record<string, string> = { ...h.sample(1), 'display-name': 'Renamed Person' };
+        await h.connector.write(h.collection, { id: a!.id, fields: { uri: renamed.uri!, 'display-name': 'Renamed Person' } }, { version: a!.version });
+        const [cur] = await collect(h.connector.read(h.collection, [a!.id]));
+        expect(cur?.fields).toEqual(renamed);
+      });
+
+      it('an owned field missing from the write is cleared; fields not owned are kept', async () => {
+        const [a] = await h.seed([h.sample(1)]);
+        const withoutMail: Record<string, string> = { ...h.sample(1) };
+        delete withoutMail.mail;
+        const owned = ['uri', 'display-name', 'mail'];
+        await h.connector.write(h.collection, { id: a!.id, fields: { uri: withoutMail.uri!, 'display-name': withoutMail['display-name']! }, owned }, { version: a!.version });
+        const [cur] = await collect(h.connector.read(h.collection, [a!.id]));
+        expect(cur?.fields).toEqual(withoutMail);
       });
 
       it('replace of an item changed behind our back is a VersionMismatch', async () => {

@@ -9,7 +9,7 @@ import { AssertionControl } from '../../connectors/ldap/assertion-control.ts';
 import { translateLdapError } from '../../connectors/ldap/errors.ts';
 import { VersionMismatch } from '../../connectors/errors.ts';
 import { EqualityFilter } from 'ldapts';
-import { addPeople, collect, dnById, freshOu, ldapConnectorFor } from './ldap-fixtures.ts';
+import { addPeople, collect, dnById, freshOu, ldapConnectorFor, refByDn } from './ldap-fixtures.ts';
 
 const server = inject('services').ldap;
 let ou: Awaited<ReturnType<typeof freshOu>>;
@@ -50,6 +50,91 @@ describe('write-back (create / modify / delete under the container DN)', () => {
     expect(connector.capabilities.write).toBe(false);
     await expect(connector.write(ou.dn, { fields: { uri: 'sip:x@example.com' } }, 'absent')).rejects.toMatchObject({ code: 'rejected' });
     expect(await collect(connector.list(ou.dn))).toEqual([]);
+    await connector.close();
+  });
+});
+
+describe('write-back changes only what the owned fields map (the rest of the entry stays as it was)', () => {
+  /** Every user attribute of the entry at `dn`, each as a list of values in the server's order. */
+  async function attributesAt(dn: string): Promise<Record<string, string[]>> {
+    const { searchEntries } = await ou.admin.search(dn, { scope: 'base', attributes: ['*'] });
+    const { dn: _dn, ...attrs } = searchEntries[0] ?? { dn };
+    return Object.fromEntries(Object.entries(attrs).map(([a, v]) => [a, (Array.isArray(v) ? v : [v]).map(String)]));
+  }
+
+  /** Adds `attrs` as an inetOrgPerson named `rdn` and returns its DN and ref. */
+  async function person(rdn: string, attrs: Record<string, string[]>): Promise<{ dn: string; ref: { id: string; version: string } }> {
+    const dn = `${rdn},${ou.dn}`;
+    await ou.admin.add(dn, { objectClass: ['inetOrgPerson'], ...attrs });
+    return { dn, ref: await refByDn(ou.admin, dn) };
+  }
+
+  it('single-valued: a display-name edit of a binding that maps no extra field leaves mail, mobile, title and unmapped attributes alone', async () => {
+    const connector = ldapConnectorFor(server, ou.dn);
+    const { dn, ref } = await person('cn=alice', {
+      uid: ['alice'], cn: ['alice'], sn: ['Smith'], displayName: ['Alice'], mail: ['alice@example.com'],
+      mobile: ['0151 12345678'], title: ['Engineer'], telephoneNumber: ['030 1234567'], description: ['not mapped'],
+    });
+    const before = await attributesAt(dn);
+    const next = await connector.write(ou.dn, { id: ref.id, fields: { uri: 'sip:alice@example.com', 'display-name': 'Alice Cooper' }, owned: ['uri', 'display-name'] }, ref);
+    expect(await attributesAt(dn)).toEqual({ ...before, displayName: ['Alice Cooper'] });
+
+    // A binding that owns title and mobile: the changed title is replaced, the unchanged mobile keeps its national spelling.
+    const fields = { uri: 'sip:alice@example.com', 'display-name': 'Alice Cooper', title: 'Boss', mobile: '+4915112345678' };
+    await connector.write(ou.dn, { id: ref.id, fields, owned: ['uri', 'display-name', 'title', 'mobile'] }, next);
+    expect(await attributesAt(dn)).toEqual({ ...before, displayName: ['Alice Cooper'], title: ['Boss'] });
+    await connector.close();
+  });
+
+  it('multi-valued: other values of an attribute whose first value alone is mapped are kept; a listed field changes only the values it drops or adds', async () => {
+    const connector = ldapConnectorFor(server, ou.dn);
+    const { dn, ref } = await person('cn=bea', {
+      uid: ['bea', 'bsmith'], cn: ['bea', 'Beatrice'], sn: ['Smith'], displayName: ['Bea'], mail: ['bea@example.com', 'b.smith@example.com'],
+    });
+    const before = await attributesAt(dn);
+    const [read] = await collect(connector.read(ou.dn, [ref.id]));
+    expect(read?.fields).toEqual({ uri: 'sip:bea@example.com', 'display-name': 'Bea', mail: 'bea@example.com, b.smith@example.com' });
+
+    let at = await connector.write(ou.dn, { id: ref.id, fields: { ...read!.fields, 'display-name': 'Beatrice Smith' }, owned: ['uri', 'display-name', 'mail'] }, ref);
+    expect(await attributesAt(dn)).toEqual({ ...before, displayName: ['Beatrice Smith'] });
+
+    at = await connector.write(ou.dn, { id: ref.id, fields: { uri: 'sip:bea@example.com', mail: 'b.smith@example.com, bea@corp.example.com' }, owned: ['uri', 'mail'] }, at);
+    expect(await attributesAt(dn)).toEqual({ ...before, displayName: ['Beatrice Smith'], mail: ['b.smith@example.com', 'bea@corp.example.com'] });
+
+    // A new uri replaces the first uid (the one it shows) and keeps the second.
+    at = await connector.write(ou.dn, { id: ref.id, fields: { uri: 'sip:beatrice@example.com' }, owned: ['uri'] }, at);
+    const after = await attributesAt(dn);
+    expect(after.uid).toEqual(['beatrice', 'bsmith']);
+    expect(after.cn).toEqual(['bea', 'Beatrice']);
+    const [back] = await collect(connector.read(ou.dn, [ref.id]));
+    expect(back).toEqual({ id: ref.id, version: at.version, fields: { uri: 'sip:beatrice@example.com', 'display-name': 'Beatrice Smith', mail: 'b.smith@example.com, bea@corp.example.com' } });
+    await connector.close();
+  });
+
+  it('multi-valued naming attribute: a new uri renames uid=<old> to uid=<new> and keeps the other uid values', async () => {
+    const connector = ldapConnectorFor(server, ou.dn);
+    const { ref } = await person('uid=cleo', { uid: ['cleo', 'cjones'], cn: ['Cleo Jones'], sn: ['Jones'], title: ['Chief'] });
+    await connector.write(ou.dn, { id: ref.id, fields: { uri: 'sip:cleopatra@example.com' }, owned: ['uri'] }, ref);
+    const dn = await dnById(ou.admin, ou.dn, ref.id);
+    expect(dn).toBe(`uid=cleopatra,${ou.dn}`);
+    const after = await attributesAt(dn);
+    expect(after.uid).toEqual(['cleopatra', 'cjones']);
+    expect(after.title).toEqual(['Chief']);
+    await connector.close();
+  });
+
+  it('absent: a mapped attribute the entry lacks is added when its field gets a value and stays absent otherwise; a name that came from cn adds displayName and keeps cn', async () => {
+    const connector = ldapConnectorFor(server, ou.dn);
+    const { dn, ref } = await person('cn=dan', { uid: ['dan'], cn: ['Dan Brown'], sn: ['Brown'] });
+    const before = await attributesAt(dn);
+    const owned = ['uri', 'display-name', 'mail', 'mobile', 'title'];
+    // Unchanged content, every field owned: nothing to write, the entry keeps its version.
+    const same = await connector.write(ou.dn, { id: ref.id, fields: { uri: 'sip:dan@example.com', 'display-name': 'Dan Brown' }, owned }, ref);
+    expect(same).toEqual(ref);
+    expect(await attributesAt(dn)).toEqual(before);
+
+    await connector.write(ou.dn, { id: ref.id, fields: { uri: 'sip:dan@example.com', 'display-name': 'Daniel Brown', title: 'Author' }, owned }, ref);
+    expect(await attributesAt(dn)).toEqual({ ...before, displayName: ['Daniel Brown'], title: ['Author'] });
     await connector.close();
   });
 });

@@ -113,12 +113,17 @@ function directoryBinding(collection: string, target: BindingInput['target']): B
   };
 }
 
-async function startWith(server: LdapServer, ouDn: string, target: BindingInput['target']): Promise<TestGateway> {
+async function startWith(
+  server: LdapServer,
+  ouDn: string,
+  target: BindingInput['target'],
+  change: { connector?: Record<string, unknown>; binding?: Partial<BindingInput> } = {},
+): Promise<TestGateway> {
   return startTestGateway({
     config: {
       redis: { url: inject('services').redis, prefix: `e2e-ldap-${randomUUID()}` },
-      connectors: { corp: ldapConnector(server, ouDn) },
-      bindings: [directoryBinding(ouDn, target)],
+      connectors: { corp: { ...ldapConnector(server, ouDn), ...change.connector } },
+      bindings: [{ ...directoryBinding(ouDn, target), ...change.binding }],
     },
   });
 }
@@ -292,6 +297,53 @@ describe('issue 5: the LDAP directory in every user\'s index (list "directory")'
     const after = await eventually(alice, ALICE_INDEX, (b) => listOf(b, 'directory')?.has(uriOf(hostile)) === false);
     expect(listOf(after, 'directory')?.size).toBe(sizeBefore);
     expect([...(listOf(after, 'friends')?.keys() ?? [])]).toEqual([uriOf('bob'), uriOf(hostile)]);
+  });
+});
+
+describe('issue 9: write-back (direction both) never destroys what the binding does not map', () => {
+  const server = inject('services').ldap;
+  let ou: { dn: string; admin: Client; drop(): Promise<void> };
+  let t: TestGateway;
+  let alice: XcapClient;
+
+  /** Every user attribute of `uid=<uid>` as lists of values. */
+  async function attributesOf(uid: string): Promise<Record<string, string[]>> {
+    const { searchEntries } = await ou.admin.search(`uid=${uid},${ou.dn}`, { scope: 'base', attributes: ['*'] });
+    const { dn: _dn, ...attrs } = searchEntries[0] ?? { dn: '' };
+    return Object.fromEntries(Object.entries(attrs).map(([a, v]) => [a, (Array.isArray(v) ? v : [v]).map(String)]));
+  }
+
+  beforeAll(async () => {
+    ou = await freshOu(server);
+    await ldapadd(server, peopleLdif(ou.dn, 5));
+    await ou.admin.modify(`uid=p3,${ou.dn}`, [
+      new Change({ operation: 'add', modification: new Attribute({ type: 'mobile', values: ['0151 12345678'] }) }),
+      new Change({ operation: 'add', modification: new Attribute({ type: 'mail', values: ['person3@example.org'] }) }),
+    ]);
+    // The connector maps mail, mobile and title; the binding carries none of them (its default `fields: []`).
+    t = await startWith(server, ou.dn, { scope: 'users', document: 'index', users: [ALICE.xui] }, {
+      connector: { write: { enabled: true }, mapping: { uri: 'sip:{uid}@{domain}', constants: { domain: 'example.com' }, defaultCountry: 'DE', fields: { mail: 'mail', mobile: 'mobile', title: 'title' } } },
+      binding: { direction: 'both', policy: 'xcap-wins', mapping: { kind: 'resource-lists', list: 'directory' } },
+    });
+    alice = t.client();
+    await t.gateway.sync!.enqueue(BINDING);
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await ou?.drop();
+  });
+
+  it('a phone\'s display-name edit of one contact changes displayName in LDAP and nothing else of the entry', async () => {
+    await eventually(alice, ALICE_INDEX, (b) => listOf(b, 'directory')?.size === 5);
+    const before = await attributesOf('p3');
+    expect(before.mail).toEqual(['p3@example.com', 'person3@example.org']);
+    const sel = enc(`${DIRECTORY_SEL}/entry[@uri="${uriOf('p3')}"]/display-name`);
+    const res = await alice.put(`${ALICE_INDEX}/~~/${sel}`, `<display-name xmlns="${RL_NS}">Third Person</display-name>`, EL_TYPE);
+    expect(res.status).toBe(200);
+    expect(listOf((await alice.get(ALICE_INDEX)).body, 'directory')?.get(uriOf('p3'))?.['display-name']).toBe('Third Person');
+
+    const after = await until(() => attributesOf('p3'), (a) => a.displayName?.[0] === 'Third Person');
+    expect(after).toEqual({ ...before, displayName: ['Third Person'] });
   });
 });
 
