@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { resourceLists } from '../src/appusage/resource-lists/index.ts';
 import type { UsageContext } from '../src/appusage/types.ts';
 import type { DocumentStore } from '../src/store/types.ts';
+import { LocalRoots } from '../src/xcap/local-roots.ts';
 import { putElement } from '../src/xcap/node-ops.ts';
 import { parseSelector } from '../src/xcap/selector/parse.ts';
 import { parseDocument, serialize } from '../src/xcap/xml.ts';
@@ -22,6 +23,7 @@ const ctx: UsageContext = {
   store: undefined as unknown as DocumentStore,
   lenient: new Set(),
   rootUri: '/xcap-root',
+  roots: new LocalRoots([]),
 };
 
 /** Mean µs per call of `fn` over `n` calls, after a warm-up. */

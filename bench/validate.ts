@@ -10,6 +10,7 @@ import { resourceLists } from '../src/appusage/resource-lists/index.ts';
 import { compileValidators } from '../src/appusage/schema.ts';
 import type { UsageContext } from '../src/appusage/types.ts';
 import type { DocumentStore } from '../src/store/types.ts';
+import { LocalRoots } from '../src/xcap/local-roots.ts';
 import { parseDocument } from '../src/xcap/xml.ts';
 import { resourceLists as resourceListsText } from './fixtures.ts';
 
@@ -21,6 +22,7 @@ const ctx: UsageContext = {
   store: undefined as unknown as DocumentStore,
   lenient: new Set(),
   rootUri: '/xcap-root',
+  roots: new LocalRoots([]),
 };
 const { fast, libxml2 } = compileValidators(schemaFile('resource-lists/resource-lists.xsd'), {
   imports: [schemaFile('common/xml.xsd')],

@@ -11,7 +11,8 @@ import { createAuth } from './auth/index.ts';
 import { mountAdmin } from './http/admin.ts';
 import { createHttpServer } from './http/server.ts';
 import { SyncState } from './sync/state.ts';
-import { createXcapHandler, type ClientProfile } from './http/xcap-handler.ts';
+import { clientProfiles } from './http/client-profiles.ts';
+import { createXcapHandler } from './http/xcap-handler.ts';
 import { openStore } from './store/open.ts';
 import type { DocumentStore } from './store/types.ts';
 import { startSync, type SyncHandle } from './sync/queue.ts';
@@ -50,11 +51,8 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     // Lists that pull bindings own are read-only for clients, in every process that serves XCAP.
     const managed = managedResourceLists(config.bindings);
     const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed });
-    const clients: ClientProfile[] = Object.entries(config.clients).map(([name, c]) => ({
-      name,
-      userAgent: new RegExp(c.userAgent),
-      lenient: new Set(c.lenient),
-    }));
+    // Fails the start when users are in several realms and none is configured for the global tree.
+    await auth.domain.require();
     const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, registry, log);
     const syncState = await SyncState.open(store.sql);
     const http = createHttpServer({
@@ -62,7 +60,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       admin: (app) =>
         mountAdmin(app, {
           auth: auth.authenticator,
-          realm: config.auth.realm ?? config.auth.defaultDomain,
+          realm: async () => config.auth.realm ?? (await auth.domain.require()),
           state: syncState,
           sync,
           bindings: config.bindings,
@@ -74,10 +72,11 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         auth: auth.authenticator,
         log,
         root: config.server.root,
+        publicRoots: config.server.publicRoots,
         maxBodyBytes: config.server.maxBodyBytes,
         realm: config.auth.realm,
-        defaultDomain: config.auth.defaultDomain,
-        clients,
+        domain: auth.domain,
+        clients: clientProfiles(config.clients),
         logRequests: config.log.requests,
       }),
     });

@@ -12,6 +12,7 @@
  */
 import type { Document } from '@xmldom/xmldom';
 import type { DocKey, DocumentStore } from '../store/types.ts';
+import type { LocalRoots } from '../xcap/local-roots.ts';
 
 /** Who is asking. */
 export interface Principal {
@@ -48,6 +49,12 @@ export interface UsageContext {
   readonly lenient: ReadonlySet<string>;
   /** The XCAP root URI as the client addressed it (for `<ancestor>` and generated links). */
   readonly rootUri: string;
+  /**
+   * The absolute XCAP roots naming this server for this request (configured, and as the
+   * request reached it), for absolute references into this server (rls-services
+   * `<resource-list>`). Writes without a request (sync) know none, so they refuse such references.
+   */
+  readonly roots: LocalRoots;
 }
 
 export interface AppUsage {

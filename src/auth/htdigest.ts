@@ -31,6 +31,8 @@ interface Snapshot {
   /** `user \0 realm` → entry. */
   readonly logins: ReadonlyMap<string, Entry>;
   readonly xuis: ReadonlySet<string>;
+  /** Distinct realms of the lines, sorted. */
+  readonly realms: readonly string[];
 }
 
 export class HtdigestUsers implements UserSource {
@@ -61,6 +63,11 @@ export class HtdigestUsers implements UserSource {
   async find(xui: string): Promise<UserInfo | undefined> {
     await this.fresh();
     return this.snapshot.xuis.has(xui) ? { xui, admin: this.admins.has(xui) } : undefined;
+  }
+
+  async realms(): Promise<readonly string[]> {
+    await this.fresh();
+    return this.snapshot.realms;
   }
 
   async findByLogin(username: string, realm: string): Promise<UserRecord | undefined> {
@@ -96,6 +103,7 @@ async function load(path: string, domain: string | undefined): Promise<Snapshot>
   const text = await readFile(path, 'utf8');
   const logins = new Map<string, Entry>();
   const xuis = new Set<string>();
+  const realms = new Set<string>();
   for (const line of text.split(/\r?\n/)) {
     const fields = line.split(':');
     if (fields.length !== 3) continue;
@@ -104,6 +112,7 @@ async function load(path: string, domain: string | undefined): Promise<Snapshot>
     const xui = user.includes('@') ? `sip:${user}` : `sip:${user}@${domain ?? realm}`;
     logins.set(`${user}\0${realm}`, { xui, md5: ha1.toLowerCase() });
     xuis.add(xui);
+    realms.add(realm);
   }
-  return { mtimeMs: st.mtimeMs, size: st.size, logins, xuis };
+  return { mtimeMs: st.mtimeMs, size: st.size, logins, xuis, realms: [...realms].sort() };
 }

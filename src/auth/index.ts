@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { DocumentStore } from '../store/types.ts';
 import { createAuthenticator, type Authenticator } from './authenticator.ts';
+import { DeploymentDomain, NO_USERS_DOMAIN } from './deployment-domain.ts';
 import { authorize } from './authorize.ts';
 import { HtdigestUsers } from './htdigest.ts';
 import { LocalUsers } from './local-users.ts';
@@ -18,6 +19,8 @@ export interface Auth {
   readonly authorize: typeof authorize;
   /** Every user source as one, for lookups by XUI (the admin API's scopes). */
   readonly users: UserSource;
+  /** Realm of the global tree and domain of XUIs without one. */
+  readonly domain: DeploymentDomain;
   /** Nothing to release today (sources use the store's connection); kept for sources that will. */
   close(): Promise<void>;
 }
@@ -31,8 +34,11 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
   }
   if (cfg.nonceSecret === undefined) log.info('auth.nonceSecret unset: nonces are valid on this process only');
   const all = chainSources(sources);
+  const cached = cachedSource(all);
+  // A configured realm is every user's realm, not a domain: the users cannot tell one then.
+  const domain = new DeploymentDomain(cfg.defaultDomain ?? (cfg.realm === undefined ? undefined : NO_USERS_DOMAIN), cached);
   const authenticator = createAuthenticator({
-    users: cachedSource(all),
+    users: cached,
     allowBasic: cfg.allowBasic,
     nonceSecret: cfg.nonceSecret === undefined ? undefined : Buffer.from(cfg.nonceSecret, 'utf8'),
     nonceTtlSeconds: cfg.nonceTtlSeconds,
@@ -40,5 +46,5 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
     // phones) know only MD5 and fail on a SHA-256 challenge; SHA-256 clients still find theirs.
     algorithms: ['MD5', 'SHA-256'],
   });
-  return { authenticator, authorize, users: all, close: async () => {} };
+  return { authenticator, authorize, users: all, domain, close: async () => {} };
 }

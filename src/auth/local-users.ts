@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS xcap_users (
 );
 CREATE INDEX IF NOT EXISTS xcap_users_login ON xcap_users (login, realm);
 CREATE INDEX IF NOT EXISTS xcap_users_full_login ON xcap_users (full_login, realm);
+CREATE INDEX IF NOT EXISTS xcap_users_realm ON xcap_users (realm);
 `;
 
 interface LoginRow extends Record<string, unknown> {
@@ -111,6 +112,13 @@ export class LocalUsers implements UserSource {
   async find(xui: string): Promise<UserInfo | undefined> {
     const [row] = await this.sql.query<{ xui: string; admin: number | string }>('SELECT xui, admin FROM xcap_users WHERE xui = ?', [xui]);
     return row === undefined ? undefined : { xui: row.xui, admin: Number(row.admin) === 1 };
+  }
+
+  /** The smallest and largest realm (two index probes, whatever the number of users). */
+  async realms(): Promise<readonly string[]> {
+    const [row] = await this.sql.query<{ lo: string | null; hi: string | null }>('SELECT MIN(realm) AS lo, MAX(realm) AS hi FROM xcap_users');
+    if (row?.lo == null || row.hi == null) return [];
+    return row.lo === row.hi ? [row.lo] : [row.lo, row.hi];
   }
 
   async findByLogin(username: string, realm: string): Promise<UserRecord | undefined> {

@@ -28,6 +28,11 @@ export function chainSources(sources: readonly UserSource[]): UserSource {
       }
       return undefined;
     },
+    async realms() {
+      const all = new Set<string>();
+      for (const s of sources) for (const r of await s.realms()) all.add(r);
+      return [...all].sort();
+    },
   };
 }
 
@@ -43,17 +48,31 @@ export interface CacheOptions {
 /**
  * Caches `findByLogin` answers, misses included (so known and unknown users cost the same
  * and a flood of bad names cannot hammer the database beyond `size` distinct names per TTL).
- * A user added, removed or given a new password is seen after at most `ttlMs`. `find` is
- * not on the request path and is passed through.
+ * A user added, removed or given a new password is seen after at most `ttlMs`, and so is a
+ * change in `realms` (cached the same way). `find` is not on the request path and is
+ * passed through.
  */
 export function cachedSource(source: UserSource, opts: CacheOptions = {}): UserSource {
   const ttlMs = opts.ttlMs ?? 5000;
   const size = opts.size ?? 10_000;
   const clock = opts.now ?? Date.now;
   const cache = new Map<string, { user: UserRecord | undefined; until: number }>();
+  let realms: { value: Promise<readonly string[]>; until: number } | undefined;
   return {
     algorithms: source.algorithms as readonly DigestAlgorithm[],
     find: (xui: string): Promise<UserInfo | undefined> => source.find(xui),
+    realms() {
+      const now = clock();
+      if (realms === undefined || realms.until <= now) {
+        const value = source.realms();
+        realms = { value, until: now + ttlMs };
+        // A failed lookup is not cached: the next request asks again.
+        value.catch(() => {
+          if (realms?.value === value) realms = undefined;
+        });
+      }
+      return realms.value;
+    },
     async findByLogin(username, realm) {
       const key = `${username}\0${realm}`;
       const now = clock();

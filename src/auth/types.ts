@@ -8,7 +8,8 @@
  *   user part `alice` or `alice@example.com`; never `sip:` (Basic user names cannot hold
  *   a colon). Both forms name the same user.
  * - REALM: the Digest/Basic realm. Unless `auth.realm` is configured, it is the domain of
- *   the XUI in the request URI (`example.com`), or `auth.defaultDomain` for the global tree.
+ *   the XUI in the request URI (`example.com`), or the deployment's domain for the global
+ *   tree (`auth.defaultDomain`, else the one realm all users share: deployment-domain.ts).
  * - HA1: `H(login ":" realm ":" password)` as lowercase hex (RFC 7616 §3.4.2), with H = MD5
  *   or SHA-256. It depends on the login form, so a source keeps one HA1 per form and
  *   algorithm; passwords are never stored.
@@ -55,4 +56,12 @@ export interface UserSource {
    * full form, never reduced to `alice`. Throws only when the backing store fails.
    */
   findByLogin(username: string, realm: string): Promise<UserRecord | undefined>;
+
+  /**
+   * Realms the users' HA1s were made for, sorted, enough to tell none, one and several
+   * apart: a source may return only the smallest and the largest. For the realm of the
+   * global tree when none is configured (deployment-domain.ts). Throws only when the
+   * backing store fails.
+   */
+  realms(): Promise<readonly string[]>;
 }

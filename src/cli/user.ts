@@ -29,7 +29,8 @@ Options for add:
                         (else the XCAP_BRIDGE_PASSWORD environment variable)
   --admin               may write the global tree and every user's documents
   --realm R             Digest realm (default: auth.realm from the config,
-                        else the XUI's domain); must be what the server challenges with
+                        else the XUI's domain); must be what the server challenges with.
+                        Users in a second realm need auth.defaultDomain in the config.
 
 Store options (as for serve):
   --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
@@ -119,7 +120,17 @@ async function dispatch(values: Values, positionals: string[]): Promise<number> 
       process.stderr.write(`user: no such user: ${xui}\n`);
       return EXIT_FAILURE;
     }
-    const realm = values.realm ?? config.auth.realm ?? parseXui(xui as string)?.domain;
+    const realm = values.realm ?? config.auth.realm ?? (parseXui(xui as string)?.domain as string);
+    if (config.auth.defaultDomain === undefined && config.auth.realm === undefined) {
+      // The global tree challenges with the users' one realm (src/auth/deployment-domain.ts).
+      const realms = await users.realms();
+      if (realms.some((r) => r !== realm)) {
+        throw new UsageError(
+          `users are in realm ${realms.join(', ')}; a user in realm ${realm} needs auth.defaultDomain in the config, ` +
+            'the realm the global tree challenges with (see docs/configuration.md)',
+        );
+      }
+    }
     try {
       await users.add(xui as string, password as string, { admin: values.admin === true, realm });
     } catch (err) {

@@ -7,6 +7,7 @@
  * < environment (`XCAP_BRIDGE_*`, see `src/config/load.ts`) < command-line flags.
  */
 import { z } from 'zod';
+import { LENIENCY_FLAGS } from '../http/client-profiles.ts';
 import { bindingsSchema } from '../sync/binding.ts';
 
 export const serverSchema = z
@@ -34,6 +35,17 @@ export const serverSchema = z
      * Largest request body accepted, in bytes; larger bodies get 413.
      * @defaultValue `1048576` (1 MiB)
      */
+    /**
+     * Absolute XCAP root URIs clients reach this server by when that is not
+     * `http://<Host of the request><root>`: behind a TLS proxy, or under another name or path.
+     * An rls-services `<resource-list>` must point below one of these or below the root as the
+     * request reached it (RFC 4826 §4.4.5).
+     * @defaultValue none
+     */
+    publicRoots: z
+      .array(z.string().regex(/^https?:\/\/[^/?#@]+\/[^?#]*[^/?#]$/i, 'must be an absolute http(s) URI with a path, e.g. https://xcap.example.com/xcap-root'))
+      .default([])
+      .describe('Absolute XCAP root URIs clients use besides http://<Host><root> (TLS proxy, other name).'),
     maxBodyBytes: z.number().int().positive().default(1024 * 1024).describe('Largest request body in bytes (413 above).'),
     /**
      * Seconds to wait for in-flight requests on SIGTERM before closing anyway.
@@ -72,15 +84,24 @@ export const authSchema = z
   .object({
     /**
      * Digest realm. When unset the realm is the domain of the XUI in the request URI
-     * (as phones expect: user `alice`, realm `example.com`), or `defaultDomain` for the global tree.
+     * (as phones expect: user `alice`, realm `example.com`), or the deployment's domain
+     * (`defaultDomain`) for the global tree.
      * @defaultValue unset
      */
-    realm: z.string().min(1).optional().describe('Digest realm; unset = the domain of the XUI in the URI.'),
+    realm: z.string().min(1).optional().describe('Digest realm; unset = the domain of the XUI in the URI, else defaultDomain.'),
     /**
-     * Domain for XUIs given without one (`users/alice/...`) and the realm of the global tree.
-     * @defaultValue `localhost`
+     * The deployment's domain: realm of the global tree (xcap-caps, rls-services global/index,
+     * the admin API) and domain of XUIs given without one (`users/alice/...`). When unset it is
+     * the one realm all users share (clients register their password for realm = SIP domain),
+     * `localhost` while there are no users (or when `realm` is set). Required once users are in
+     * two realms: `serve` refuses to start and `user add` to add the second without it.
+     * @defaultValue the users' realm
      */
-    defaultDomain: z.string().min(1).default('localhost').describe('Domain for XUIs without one; realm of the global tree.'),
+    defaultDomain: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Realm of the global tree and domain of XUIs without one; unset = the one realm all users share (required once there are two).'),
     /**
      * Accept HTTP Basic as well as Digest. Only sensible behind TLS.
      * @defaultValue `true`
@@ -112,8 +133,12 @@ export const clientProfileSchema = z
   .object({
     /** Regular expression matched against the User-Agent header. */
     userAgent: z.string().min(1).describe('Regular expression matched against User-Agent.'),
-    /** Leniency flags for this client, e.g. `entry-without-uri` (Snom/Bria entries carrying cp:prop pairs). */
-    lenient: z.array(z.enum(['entry-without-uri'])).default([]).describe('Leniency flags for this client.'),
+    /**
+     * Leniency flags for this client (docs/clients.md): `entry-without-uri` (Snom/Bria entries
+     * carrying cp:prop pairs), `untyped-document` (whole-document PUTs without a Content-Type
+     * or with urllib's form default, as python3-xcaplib sends them).
+     */
+    lenient: z.array(z.enum(LENIENCY_FLAGS)).default([]).describe('Leniency flags for this client (docs/clients.md).'),
   })
   .strict();
 
@@ -193,8 +218,11 @@ export const configSchema = z
     server: serverSchema,
     store: storeSchema,
     auth: authSchema,
-    /** Per-client leniency, by name: `clients: { snom: { userAgent: "^snom", lenient: [entry-without-uri] } }`. */
-    clients: z.record(z.string(), clientProfileSchema).default({}).describe('Per-client leniency profiles by name.'),
+    /**
+     * Client profiles by name, in addition to the built-in ones (docs/clients.md); a name of a
+     * built-in profile replaces it: `clients: { snom: { userAgent: "^snom", lenient: [entry-without-uri] } }`.
+     */
+    clients: z.record(z.string(), clientProfileSchema).default({}).describe('Client profiles by name, besides the built-in ones (docs/clients.md).'),
     usages: usagesSchema,
     redis: redisSchema,
     log: logSchema,

@@ -25,7 +25,8 @@ import type { Authenticator } from './xcap-handler.ts';
 
 export interface AdminOptions {
   auth: Authenticator;
-  realm: string;
+  /** The realm admins authenticate in (the global tree's). */
+  realm: () => Promise<string>;
   state: SyncState;
   sync: SyncHandle | undefined;
   /** The configured bindings: anything else is 404. */
@@ -52,7 +53,7 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): void {
     renderError(err, res, opts.log, String(req.headers['x-request-id'] ?? 'admin'), 'json');
   const guarded = (fn: Handler): express.RequestHandler => (req, res) => {
     const run = async () => {
-      const principal = await opts.auth.authenticate({ method: req.method, url: req.originalUrl, headers: req.headers }, opts.realm);
+      const principal = await opts.auth.authenticate({ method: req.method, url: req.originalUrl, headers: req.headers }, await opts.realm());
       if (!principal.admin) throw new Forbidden('admins only');
       await fn(req, res);
     };

@@ -3,13 +3,20 @@
  * headers; XCAP conflicts get an `application/xcap-error+xml` body (RFC 4825 §11);
  * anything unexpected is logged and leaves as a bare 500. The admin API asks for JSON
  * (`{"error": "..."}`) instead, for every status.
+ *
+ * RFC 4825 gives other statuses no body format; XCAP clients parse every error body as
+ * XML anyway (python3-xcaplib's xcapclient3 fails on plain text), so they get a small one:
+ * `<error xmlns="urn:x-xcap-bridge:error" status="415" phrase="..."/>` as `application/xml`.
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
 import { StoreUnavailable } from '../store/types.ts';
-import { HttpError, XCAP_ERROR_NS, XcapConflict } from '../xcap/errors.ts';
+import { escapeAttr, HttpError, XCAP_ERROR_NS, XcapConflict } from '../xcap/errors.ts';
 
-/** `xcap`: RFC 4825 bodies (409 as xcap-error XML, others plain text); `json`: the admin API's. */
+/** Namespace of the XML body of XCAP errors other than 409. */
+export const ERROR_NS = 'urn:x-xcap-bridge:error';
+
+/** `xcap`: RFC 4825 bodies (409 as xcap-error XML, others a small XML body); `json`: the admin API's. */
 export type ErrorFormat = 'xcap' | 'json';
 
 export function renderError(err: unknown, res: ServerResponse, log: Logger, reqId: string, format: ErrorFormat = 'xcap'): void {
@@ -38,9 +45,9 @@ export function renderError(err: unknown, res: ServerResponse, log: Logger, reqI
     res.end();
     return;
   }
-  const text = `${publicMessage(e)}\n`;
-  res.writeHead(e.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<error xmlns="${ERROR_NS}" status="${e.status}" phrase="${escapeAttr(publicMessage(e))}"/>\n`;
+  res.writeHead(e.status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /** What the client may read: the message of a 4xx, a fixed phrase for a 5xx. */

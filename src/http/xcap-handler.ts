@@ -4,10 +4,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../appusage/types.ts';
+import type { DeploymentDomain } from '../auth/deployment-domain.ts';
 import type { Logger } from '../log.ts';
 import { BadRequest, MethodNotAllowed, PayloadTooLarge } from '../xcap/errors.ts';
+import { LocalRoots } from '../xcap/local-roots.ts';
 import { parseXcapUri, type XcapUri } from '../xcap/uri.ts';
 import type { XcapService, Request as XcapRequest } from '../xcap/service.ts';
+import type { ClientProfile } from './client-profiles.ts';
 import { renderError } from './error-handler.ts';
 
 /** What the handler needs from src/auth. */
@@ -18,21 +21,19 @@ export interface Authenticator {
   ): Promise<Principal>;
 }
 
-export interface ClientProfile {
-  readonly name: string;
-  readonly userAgent: RegExp;
-  readonly lenient: ReadonlySet<string>;
-}
-
 export interface XcapHandlerOptions {
   service: XcapService;
   auth: Authenticator;
   log: Logger;
   root: string;
+  /** Absolute XCAP roots clients use besides `http://<Host><root>` (config `server.publicRoots`). */
+  publicRoots: readonly string[];
   maxBodyBytes: number;
-  /** Fixed realm; when unset, the domain of the XUI in the URI, else `defaultDomain`. */
+  /** Fixed realm; when unset, the domain of the XUI in the URI, else the deployment's domain. */
   realm: string | undefined;
-  defaultDomain: string;
+  /** Realm of the global tree and domain of XUIs without one. */
+  domain: DeploymentDomain;
+  /** Tried in order; the first whose pattern matches the User-Agent gives the request its leniency. */
   clients: readonly ClientProfile[];
   logRequests: boolean;
 }
@@ -59,26 +60,28 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
     return flags;
   }
 
-  function realmFor(uri: XcapUri): string {
+  function realmFor(uri: XcapUri): Promise<string> | string {
     if (opts.realm) return opts.realm;
     const at = uri.xui?.lastIndexOf('@') ?? -1;
-    return at >= 0 ? (uri.xui as string).slice(at + 1) : opts.defaultDomain;
+    return at >= 0 ? (uri.xui as string).slice(at + 1) : opts.domain.require();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, reqId: string): Promise<void> {
     const method = req.method ?? 'GET';
     if (!ALLOW.includes(method)) throw new MethodNotAllowed(ALLOW);
     const url = req.url ?? '/';
-    const uri = parseXcapUri(url, { root: opts.root, defaultDomain: opts.defaultDomain });
+    const defaultDomain = await opts.domain.current();
+    const uri = parseXcapUri(url, { root: opts.root, defaultDomain });
     const principal =
       method === 'GET' && uri.auid === 'xcap-caps' && uri.xui === null
         ? ANONYMOUS
-        : await auth.authenticate({ method, url, headers: req.headers }, realmFor(uri));
+        : await auth.authenticate({ method, url, headers: req.headers }, await realmFor(uri));
     const xreq: XcapRequest = {
       uri,
       principal,
       conditions: { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') },
       lenient: leniency(req.headers['user-agent']),
+      roots: LocalRoots.forRequest(opts.publicRoots, req.headers.host, opts.root, defaultDomain),
     };
     res.setHeader('X-Request-Id', reqId);
     if (method === 'GET' || method === 'HEAD') {

@@ -11,12 +11,16 @@ import type { Connector, ItemFields, RemoteItem } from '../../connectors/types.t
 import { ConnectorError, NotFound as RemoteNotFound } from '../../connectors/errors.ts';
 import type { AppUsage } from '../appusage/types.ts';
 import { EtagMismatch, StoreUnavailable, type DocumentStore, type StoredDoc } from '../store/types.ts';
+import { LocalRoots } from '../xcap/local-roots.ts';
 import { collectionFor, docKeyFor, GLOBAL_SCOPE, type Binding, type Scope } from './binding.ts';
 import { hashFields } from './hash.ts';
 import { checkDeleteLimits, reconcile, type Decision, type ItemState, type Plan, type PlanCounts, type RemoteSnapshot, type XcapSnapshot } from './reconcile.ts';
 import type { DocCache } from './doc-cache.ts';
 import type { BoundList } from './mapping/element-list.ts';
 import type { ItemUpsert, SyncState } from './state.ts';
+
+/** A sync write has no request, so no root it could confirm as this server's. */
+const NO_ROOTS = new LocalRoots([]);
 
 export interface RunContext {
   readonly store: DocumentStore;
@@ -247,7 +251,7 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
         // A document sync validated before, edited item by item: its written items decide.
         const excerpt = cached?.valid && uniqueKeys && mapping.standAloneItems ? mapping.excerpt(written) : undefined;
         const checked = excerpt ?? target.doc;
-        await usage.validate({ text: excerpt ? mapping.serialize(excerpt) : body, dom: () => checked }, { key, store: ctx.store, lenient: new Set(), rootUri: '' });
+        await usage.validate({ text: excerpt ? mapping.serialize(excerpt) : body, dom: () => checked }, { key, store: ctx.store, lenient: new Set(), rootUri: '', roots: NO_ROOTS });
       }
       try {
         etag = (await ctx.store.put(key, body, stored ? { etag: stored.etag } : 'absent', `sync:${b.name}`)).etag;

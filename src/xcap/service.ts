@@ -22,9 +22,11 @@ import {
   ServiceUnavailable,
   UnsupportedMediaType,
 } from './errors.ts';
+import type { LocalRoots } from './local-roots.ts';
 import type { ManagedDocument, ManagedLists } from './managed.ts';
 import { parseSelector, type NodeSelector } from './selector/parse.ts';
 import { deleteNode, getNode, putAttribute, putElement } from './node-ops.ts';
+import { acceptsUntypedDocument } from './untyped-document.ts';
 import { decodeUtf8, parseDocument, refuseDoctype, serialize } from './xml.ts';
 import type { XcapUri } from './uri.ts';
 
@@ -43,6 +45,8 @@ export interface Request {
   readonly conditions: Conditions;
   /** Leniency flags of the client profile that matched the request. */
   readonly lenient: ReadonlySet<string>;
+  /** The absolute XCAP roots by which this request can name this server. */
+  readonly roots: LocalRoots;
 }
 
 export interface ReadResult {
@@ -119,7 +123,10 @@ export class XcapService {
     const sel = req.uri.selector === null ? null : this.selector(req, usage);
     if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
     const expectedType = sel === null ? usage.mimeType : sel.terminal?.kind === 'attribute' ? MIME_ATTRIBUTE : MIME_ELEMENT;
-    if (mediaType(contentType) !== expectedType) throw new UnsupportedMediaType(expectedType);
+    const type = mediaType(contentType);
+    if (type !== expectedType && !(sel === null && acceptsUntypedDocument(req.lenient, type, text, usage.defaultNamespace))) {
+      throw new UnsupportedMediaType(expectedType);
+    }
     if (sel === null && usage.maxDocumentBytes !== undefined && rawBody.length > usage.maxDocumentBytes) {
       throw new PayloadTooLarge(usage.maxDocumentBytes);
     }
@@ -244,7 +251,7 @@ export class XcapService {
   }
 
   private context(req: Request, key: DocKey): UsageContext {
-    return { key, store: this.store, lenient: req.lenient, rootUri: rootOf(req.uri) };
+    return { key, store: this.store, lenient: req.lenient, rootUri: rootOf(req.uri), roots: req.roots };
   }
 
   /** Parsed DOM for read-only use, cached by key and ETag. Callers must not mutate it. */
@@ -341,16 +348,21 @@ function mediaType(contentType: string | undefined): string {
 }
 
 /**
- * Parses an If-Match / If-None-Match value: `*` (bare or quoted, as some phones send it)
- * or a list of entity tags. Weak tags never match (strong comparison, RFC 9110 §13.1.1).
+ * Whether an If-Match / If-None-Match value matches the current ETag: `*` (bare or quoted,
+ * as some phones send it) or a list of entity tags. If-Match compares strongly, so a weak
+ * tag `W/"x"` never matches; If-None-Match compares weakly, so `W/"x"` matches `x`
+ * (RFC 7232 §2.3.2, §3.1, §3.2).
  */
-function matches(header: string, etag: string | undefined): boolean {
+function matches(header: string, etag: string | undefined, comparison: 'strong' | 'weak'): boolean {
   const h = header.trim();
   if (h === '*' || h === '"*"') return etag !== undefined;
   if (etag === undefined) return false;
   for (const part of h.split(',')) {
-    const t = part.trim();
-    if (t.startsWith('W/')) continue;
+    let t = part.trim();
+    if (t.startsWith('W/')) {
+      if (comparison === 'strong') continue;
+      t = t.slice(2);
+    }
     if ((t.startsWith('"') ? t.slice(1, -1) : t) === etag) return true;
   }
   return false;
@@ -361,11 +373,11 @@ function isConditional(c: Conditions): boolean {
 }
 
 function checkRead(c: Conditions, etag: string): void {
-  if (c.ifMatch !== undefined && !matches(c.ifMatch, etag)) throw new PreconditionFailed();
-  if (c.ifNoneMatch !== undefined && matches(c.ifNoneMatch, etag)) throw new NotModified(`"${etag}"`);
+  if (c.ifMatch !== undefined && !matches(c.ifMatch, etag, 'strong')) throw new PreconditionFailed();
+  if (c.ifNoneMatch !== undefined && matches(c.ifNoneMatch, etag, 'weak')) throw new NotModified(`"${etag}"`);
 }
 
 function checkWrite(c: Conditions, etag: string | undefined): void {
-  if (c.ifMatch !== undefined && !matches(c.ifMatch, etag)) throw new PreconditionFailed();
-  if (c.ifNoneMatch !== undefined && matches(c.ifNoneMatch, etag)) throw new PreconditionFailed();
+  if (c.ifMatch !== undefined && !matches(c.ifMatch, etag, 'strong')) throw new PreconditionFailed();
+  if (c.ifNoneMatch !== undefined && matches(c.ifNoneMatch, etag, 'weak')) throw new PreconditionFailed();
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { DocKey, DocumentStore } from '../../src/store/types.ts';
 import type { AppUsage, UsageContext } from '../../src/appusage/types.ts';
+import { LocalRoots } from '../../src/xcap/local-roots.ts';
 import { parseDocument } from '../../src/xcap/xml.ts';
 
 export const ALICE = 'sip:alice@example.com';
@@ -16,8 +17,9 @@ export function fixture(name: string): string {
   return readFileSync(join(import.meta.dirname, '..', 'fixtures', 'appusage', name), 'utf8');
 }
 
-export function context(store: DocumentStore, key: DocKey, lenient: readonly string[] = []): UsageContext {
-  return { key, store, lenient: new Set(lenient), rootUri: '/xcap-root' };
+/** `roots`: the absolute XCAP roots naming this server (rls-services `<resource-list>`). */
+export function context(store: DocumentStore, key: DocKey, lenient: readonly string[] = [], roots: readonly string[] = ['http://xcap.example.com/xcap-root']): UsageContext {
+  return { key, store, lenient: new Set(lenient), rootUri: '/xcap-root', roots: new LocalRoots(roots) };
 }
 
 /** Runs `usage.validate` as the core does on a PUT of the whole document `text`. */

@@ -22,6 +22,7 @@ export const ALICE_RL = `/resource-lists/users/${ALICE_XUI}/index`;
 export const RL_TYPE = 'application/resource-lists+xml';
 export const EL_TYPE = 'application/xcap-el+xml';
 export const ATT_TYPE = 'application/xcap-att+xml';
+export const RLS_TYPE = 'application/rls-services+xml';
 
 /** A resource-lists document: `friends` (bob, carol) and `work` (erin). */
 export function contacts(): string {
@@ -35,6 +36,15 @@ export function contacts(): string {
     <entry uri="sip:erin@example.com"/>
   </list>
 </resource-lists>
+`;
+}
+
+/** An rls-services document (`rl:` bound to resource-lists), one `<service>` per [uri, content] pair. */
+export function services(...entries: Array<[uri: string, body: string]>): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<rls-services xmlns="${RLS_NS}" xmlns:rl="${RL_NS}">
+${entries.map(([uri, body]) => `  <service uri="${uri}">${body}<packages><package>presence</package></packages></service>`).join('\n')}
+</rls-services>
 `;
 }
 

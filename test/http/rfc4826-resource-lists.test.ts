@@ -7,9 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import type { XcapClient } from '../helpers/digest-client.ts';
-import { children, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE, RLS_NS, xml } from './helpers.ts';
-
-const RLS_TYPE = 'application/rls-services+xml';
+import { children, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE, RLS_TYPE, services, xml } from './helpers.ts';
 
 /** A buddy list in the spirit of RFC 4826 §3.3: nested list, entry-ref, external, display names. */
 function buddyList(origin: string): string {
@@ -30,14 +28,6 @@ function buddyList(origin: string): string {
     <entry uri="sip:tom@example.com"/>
   </list>
 </resource-lists>
-`;
-}
-
-function services(...entries: Array<[uri: string, body: string]>): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<rls-services xmlns="${RLS_NS}" xmlns:rl="${RL_NS}">
-${entries.map(([uri, body]) => `  <service uri="${uri}">${body}<packages><package>presence</package></packages></service>`).join('\n')}
-</rls-services>
 `;
 }
 

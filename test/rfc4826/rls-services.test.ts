@@ -8,6 +8,8 @@ import { ALICE, context, fixture, openStore, rejection, validate } from '../appu
 const BOB = 'sip:bob@example.com';
 const aliceKey = { auid: 'rls-services', xui: ALICE, path: 'index' };
 const bobKey = { auid: 'rls-services', xui: BOB, path: 'index' };
+/** The RFC's example document is joe's: its <resource-list> points into joe's resource-lists. */
+const joeKey = { auid: 'rls-services', xui: 'sip:joe@example.com', path: 'index' };
 const RLS = 'xmlns="urn:ietf:params:xml:ns:rls-services"';
 const service = (uri: string) =>
   `<service uri="${uri}"><list xmlns:rl="urn:ietf:params:xml:ns:resource-lists"><rl:entry uri="sip:x@example.com"/></list></service>`;
@@ -23,7 +25,7 @@ const example = fixture('rfc4826-rls-services.xml');
 
 describe('RFC 4826 §4.3 example document', () => {
   it('validates', async () => {
-    await expect(validate(rlsServices, example, context(store, aliceKey))).resolves.toBeUndefined();
+    await expect(validate(rlsServices, example, context(store, joeKey))).resolves.toBeUndefined();
   });
 
   it('needs a resource-list or a list in every service', async () => {
@@ -65,19 +67,19 @@ describe('RFC 4826 §4.4.5 constraints', () => {
 
   it('a resource-list must point into resource-lists below this XCAP root', async () => {
     const other = example.replace('/xcap-root/resource-lists/', '/elsewhere/resource-lists/');
-    expect(await rejection(validate(rlsServices, other, context(store, aliceKey)))).toBeInstanceOf(ConstraintFailure);
+    expect(await rejection(validate(rlsServices, other, context(store, joeKey)))).toBeInstanceOf(ConstraintFailure);
     const relative = example.replace('http://xcap.example.com/xcap-root/', '');
-    expect(await rejection(validate(rlsServices, relative, context(store, aliceKey)))).toBeInstanceOf(ConstraintFailure);
+    expect(await rejection(validate(rlsServices, relative, context(store, joeKey)))).toBeInstanceOf(ConstraintFailure);
   });
 
   it('accepts a resource-list under a root written with the realm (eyeBeam style)', async () => {
-    const ctx = { ...context(store, aliceKey), rootUri: '/xcap-root@example.com' };
-    await expect(validate(rlsServices, example, ctx)).resolves.toBeUndefined();
+    const withRealm = example.replace('/xcap-root/', '/xcap-root@example.com/');
+    await expect(validate(rlsServices, withRealm, context(store, joeKey))).resolves.toBeUndefined();
   });
 
   it('an inline list follows the resource-lists rules', async () => {
     const text = example.replace('sip:sudhir@example.com', 'sip:joe@example.com');
-    const err = (await rejection(validate(rlsServices, text, context(store, aliceKey)))) as UniquenessFailure;
+    const err = (await rejection(validate(rlsServices, text, context(store, joeKey)))) as UniquenessFailure;
     expect(err.fields[0]?.field).toBe('rls-services/service[2]/list/entry[2]/@uri');
   });
 });

@@ -3,8 +3,9 @@
  *
  * Constraints (§4.4.5): a service `uri` is unique within the document and across every
  * user's rls-services documents on this server (the URI is what a SUBSCRIBE addresses);
- * a `<resource-list>` is an absolute HTTP URI below this XCAP root pointing into a
- * resource-lists document; an inline `<list>` follows the resource-lists rules.
+ * a `<resource-list>` is an absolute HTTP URI of a `<list>` in the owner's resource-lists
+ * documents below one of this server's XCAP roots (`UsageContext.roots`: `server.publicRoots`
+ * and the root as the request reached it); an inline `<list>` follows the resource-lists rules.
  *
  * `global/index` is generated (§4.4.8): the union of the services of every user's
  * `index` document, read-only.
@@ -12,6 +13,7 @@
 import type { Element } from '@xmldom/xmldom';
 import { DOMImplementation } from '@xmldom/xmldom';
 import { ConstraintFailure } from '../../xcap/errors.ts';
+import { parseSelector } from '../../xcap/selector/parse.ts';
 import { serialize } from '../../xcap/xml.ts';
 import type { DocKey, DocumentStore } from '../../store/types.ts';
 import { childElements, rootElement } from '../common/dom.ts';
@@ -61,27 +63,40 @@ function sameKey(a: DocKey, b: DocKey): boolean {
 }
 
 /**
- * Matches paths below this XCAP root's resource-lists tree. `rootUri` is a path (or an
- * absolute URI); a `@realm` suffix some clients put on the root is optional in the reference.
+ * §4.4.5: a `<resource-list>` is an absolute HTTP URI of a `<list>` element in the
+ * resource-lists usage below this server's XCAP root, in the home directory of the user
+ * owning this rls-services document (of any user when the document is in the global tree).
  */
-function resourceListsPrefix(rootUri: string): RegExp {
-  const path = rootUri === '' || rootUri.startsWith('/') ? rootUri : new URL(rootUri).pathname;
-  const bare = path.replace(/@[^/]*$/, '').replace(/\/$/, '');
-  return new RegExp(`^${bare.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(@[^/]*)?/resource-lists/`);
+function checkResourceList(value: string, ctx: UsageContext): void {
+  const ref = ctx.roots.resolve(value);
+  if (ref === undefined) {
+    throw new ConstraintFailure(`resource-list ${value} must be an HTTP URI below this server's XCAP root (${ctx.roots.describe()})`);
+  }
+  if (ref.auid !== 'resource-lists') {
+    throw new ConstraintFailure(`resource-list ${value} must name a resource-lists document, not ${ref.auid}`);
+  }
+  const owner = ctx.key.xui;
+  if (owner === null ? ref.xui === null : ref.xui !== owner) {
+    throw new ConstraintFailure(
+      owner === null
+        ? `resource-list ${value} must name a list in a user's home directory`
+        : `resource-list ${value} must name a list of ${owner}, the owner of this rls-services document`,
+    );
+  }
+  if (!selectsList(ref.selector, ref.namespaces)) {
+    throw new ConstraintFailure(`resource-list ${value} must select a <list> element (.../~~/resource-lists/list[@name="..."])`);
+  }
 }
 
-function checkResourceList(value: string, ctx: UsageContext): void {
-  let url: URL;
+/** Whether the node selector's last step is an element named `list` in the resource-lists namespace. */
+function selectsList(selector: string | null, namespaces: Record<string, string>): boolean {
+  if (selector === null) return false;
   try {
-    url = new URL(value);
+    const sel = parseSelector(selector, namespaces, RESOURCE_LISTS_NS);
+    const last = sel.steps[sel.steps.length - 1];
+    return sel.terminal === null && last?.ns === RESOURCE_LISTS_NS && last.local === 'list';
   } catch {
-    throw new ConstraintFailure(`resource-list ${value} must be an absolute HTTP URI`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConstraintFailure(`resource-list ${value} must be an absolute HTTP URI`);
-  }
-  if (!resourceListsPrefix(ctx.rootUri).test(url.pathname) || !url.pathname.includes('/~~/')) {
-    throw new ConstraintFailure(`resource-list ${value} must select a list of a resource-lists document on this server`);
+    return false;
   }
 }
 

@@ -1,0 +1,27 @@
+/**
+ * Client leniency `untyped-document` (src/http/client-profiles.ts): a whole-document PUT
+ * whose Content-Type is missing or urllib's default `application/x-www-form-urlencoded`
+ * is taken as the usage's MIME type when its root element is in the usage's default
+ * namespace. Anything else keeps the strict RFC 4825 §8.2.1 answer, 415.
+ */
+import { parseDocument, refuseDoctype } from './xml.ts';
+
+export const UNTYPED_DOCUMENT = 'untyped-document';
+
+/** Media types a client sends when it sets none of its own (none, or urllib's default for a body). */
+const UNTYPED = new Set(['', 'application/x-www-form-urlencoded']);
+
+/**
+ * Whether a whole-document body sent with `mediaType` (lower case, no parameters) is
+ * accepted as a document of the usage whose default namespace is `namespace`.
+ * A body that is not well-formed is not accepted: the client then gets its 415.
+ */
+export function acceptsUntypedDocument(lenient: ReadonlySet<string>, mediaType: string, text: string, namespace: string): boolean {
+  if (!lenient.has(UNTYPED_DOCUMENT) || !UNTYPED.has(mediaType)) return false;
+  try {
+    refuseDoctype(text);
+    return parseDocument(text).documentElement?.namespaceURI === namespace;
+  } catch {
+    return false;
+  }
+}
