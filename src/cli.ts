@@ -1,14 +1,25 @@
 /**
- * `xcap-bridge <command> ...`: dispatches to the command modules in src/cli/.
+ * `xcap-bridge <command> ...`: dispatches to the command modules in src/cli/. Each module is
+ * imported only when its command runs, so `--help` and a typo answer without loading the
+ * server, the sync engine and their libraries.
  */
-import { EXIT_USAGE, type Command } from './cli/command.ts';
-import { serveCommand } from './cli/serve.ts';
-import { userCommand } from './cli/user.ts';
-import { workerCommand } from './cli/worker.ts';
-import { syncCommand } from './cli/sync.ts';
-import { checkConfigCommand } from './cli/check-config.ts';
+import type { Command } from './cli/command.ts';
+import { EXIT_USAGE } from './cli/exit-codes.ts';
 
-const commands: Command[] = [serveCommand, userCommand, workerCommand, syncCommand, checkConfigCommand];
+interface CommandEntry {
+  readonly name: string;
+  /** One line for the top-level help. */
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+const commands: readonly CommandEntry[] = [
+  { name: 'serve', summary: 'serve XCAP (and run sync bindings) until SIGTERM', load: async () => (await import('./cli/serve.ts')).serveCommand },
+  { name: 'user', summary: 'add, remove or list local users', load: async () => (await import('./cli/user.ts')).userCommand },
+  { name: 'worker', summary: 'run sync jobs from the Redis queue (scale out beside serve)', load: async () => (await import('./cli/worker.ts')).workerCommand },
+  { name: 'sync', summary: 'run a binding now, show sync status and conflicts, resolve conflicts', load: async () => (await import('./cli/sync.ts')).syncCommand },
+  { name: 'check-config', summary: 'validate the config file and print the bindings it defines', load: async () => (await import('./cli/check-config.ts')).checkConfigCommand },
+];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -34,12 +45,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write('xcap-bridge 0.1.0\n');
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`xcap-bridge: unknown command "${name}"\n\n${usage()}\n`);
     return EXIT_USAGE;
   }
-  return cmd.run(rest);
+  return (await entry.load()).run(rest);
 }
 
 main(process.argv.slice(2)).then(

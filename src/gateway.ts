@@ -10,6 +10,7 @@ import { managedResourceLists } from './appusage/resource-lists/managed.ts';
 import { createAuth } from './auth/index.ts';
 import { mountAdmin } from './http/admin.ts';
 import { createHttpServer } from './http/server.ts';
+import { readHealth, type BindingHealth } from './sync/health.ts';
 import { SyncState } from './sync/state.ts';
 import { clientProfiles } from './http/client-profiles.ts';
 import { createXcapHandler } from './http/xcap-handler.ts';
@@ -27,6 +28,8 @@ export interface Gateway {
   readonly store: DocumentStore;
   /** The sync engine, when bindings are configured and `sync` is on. */
   readonly sync: ConfiguredSync | undefined;
+  /** Whether each binding keeps running: `stale` with its reason (what a readiness check reads). */
+  health(): Promise<BindingHealth[]>;
   /** Drains HTTP, stops sync workers, closes the store. */
   stop(): Promise<void>;
 }
@@ -55,6 +58,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     await auth.domain.require();
     const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, registry, log);
     const syncState = await SyncState.open(store.sql);
+    const health = () => readHealth(syncState, config.bindings);
     const http = createHttpServer({
       root: config.server.root,
       admin: (app) =>
@@ -87,6 +91,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       port,
       store,
       sync,
+      health,
       async stop() {
         await http.close(config.server.shutdownGraceSeconds * 1000);
         await sync?.stop();

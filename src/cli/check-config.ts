@@ -19,7 +19,6 @@ Options:
 
 export const checkConfigCommand: Command = {
   name: 'check-config',
-  summary: 'validate the config file and print the bindings it defines',
   async run(argv) {
     const parsed = parseCommandArgs('check-config', HELP, argv, { config: { type: 'string' }, reference: { type: 'boolean' } });
     if (typeof parsed === 'number') return parsed;

@@ -1,21 +1,16 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { ConfigError, loadConfig, type ConfigOverrides } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
 
-/** The shape of every subcommand; `src/cli.ts` dispatches on `name`. */
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.ts';
+
+/** The shape of every subcommand; `src/cli.ts` lists them (name, summary) and loads one on use. */
 export interface Command {
   readonly name: string;
-  /** One line for the top-level help. */
-  readonly summary: string;
   /** Runs with the arguments after the command name; resolves with the exit code. */
   run(argv: string[]): Promise<number>;
 }
-
-/** Exit codes shared by all commands. */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-/** Bad usage or bad configuration. */
-export const EXIT_USAGE = 2;
 
 /** Values parseArgs yields for `options` (string or boolean per option, possibly absent). */
 type ParsedValues<O extends ParseArgsOptionsConfig> = {
@@ -46,6 +41,28 @@ export function parseCommandArgs<O extends ParseArgsOptionsConfig>(
     return EXIT_OK;
   }
   return { values: parsed.values as ParsedValues<O>, positionals: parsed.positionals };
+}
+
+/** The store options of the commands that open the documents' database (parseArgs spec). */
+export const STORE_OPTIONS = {
+  data: { type: 'string' },
+  store: { type: 'string' },
+  'database-url': { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
+
+/** Help lines of STORE_OPTIONS. */
+export const STORE_HELP = `  --data DIR            SQLite store directory (default ./data)
+  --store KIND          sqlite | postgres (default sqlite)
+  --database-url URL    PostgreSQL URL (implies --store postgres; or DATABASE_URL)
+`;
+
+/** Config overrides from STORE_OPTIONS values; a bad `--store` is printed as `name: ...` and becomes exit code 2. */
+export function storeOverrides(name: string, values: { data?: string | undefined; store?: string | undefined; 'database-url'?: string | undefined }): ConfigOverrides | number {
+  if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'postgres') {
+    process.stderr.write(`${name}: --store must be sqlite or postgres, got "${values.store}"\n`);
+    return EXIT_USAGE;
+  }
+  return { dataDir: values.data, store: values.store, databaseUrl: values['database-url'] };
 }
 
 /** Loads the configuration; a ConfigError is printed as `name: ...` and becomes exit code 2. */

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.ts';
 import { startConfiguredSync, startGateway } from '../gateway.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { openStore } from '../store/open.ts';
-import { EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
+import { EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge serve [options]
 
@@ -19,10 +19,7 @@ Options:
   --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
   --host H              address to listen on (default 127.0.0.1)
   --port N              TCP port (default 8080; 0 picks a free one)
-  --data DIR            SQLite store directory (default ./data)
-  --store KIND          sqlite | postgres (default sqlite)
-  --database-url URL    PostgreSQL URL (implies --store postgres; or DATABASE_URL)
-  --redis-url URL       Redis for the sync queue (default redis://127.0.0.1:6379; or REDIS_URL)
+${STORE_HELP}  --redis-url URL       Redis for the sync queue (default redis://127.0.0.1:6379; or REDIS_URL)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
   --workers N           HTTP worker processes sharing the port (default 1: one process
                         does everything; with N > 1 the primary runs the sync engine)
@@ -31,15 +28,12 @@ Options:
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'serve XCAP (and run sync bindings) until SIGTERM',
   async run(argv) {
     const parsed = parseCommandArgs('serve', HELP, argv, {
       config: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
-      data: { type: 'string' },
-      store: { type: 'string' },
-      'database-url': { type: 'string' },
+      ...STORE_OPTIONS,
       'redis-url': { type: 'string' },
       'log-level': { type: 'string' },
       workers: { type: 'string' },
@@ -51,10 +45,8 @@ export const serveCommand: Command = {
       process.stderr.write(`serve: --port must be an integer from 0 to 65535, got "${values.port}"\n`);
       return EXIT_USAGE;
     }
-    if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'postgres') {
-      process.stderr.write(`serve: --store must be sqlite or postgres, got "${values.store}"\n`);
-      return EXIT_USAGE;
-    }
+    const store = storeOverrides('serve', values);
+    if (typeof store === 'number') return store;
     const workers = values.workers === undefined ? 1 : Number(values.workers);
     if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
       process.stderr.write(`serve: --workers must be an integer from 1 to 64, got "${values.workers}"\n`);
@@ -63,9 +55,7 @@ export const serveCommand: Command = {
     const config = loadCommandConfig('serve', values.config, {
       host: values.host,
       port,
-      dataDir: values.data,
-      store: values.store as 'sqlite' | 'postgres' | undefined,
-      databaseUrl: values['database-url'],
+      ...store,
       redisUrl: values['redis-url'],
       logLevel: values['log-level'],
     });

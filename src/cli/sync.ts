@@ -1,18 +1,20 @@
 /**
  * `xcap-bridge sync <run|status|conflicts|resolve>`: operate the sync engine by hand.
  * `run` works without Redis (it runs in this process); the others read the sync state in
- * the documents' database.
+ * the documents' database and never create one. Items are named by key and display name.
  */
 import type { Config } from '../config/schema.ts';
-import { openStore } from '../store/open.ts';
+import { openStore, StoreMissing } from '../store/open.ts';
 import type { DocumentStore } from '../store/types.ts';
 import { compileBinding } from '../sync/binding.ts';
 import { createConnectors } from '../sync/connectors.ts';
 import { Redis } from 'ioredis';
+import { readHealth } from '../sync/health.ts';
+import { conflictName, decisionName, findConflicts } from '../sync/item-names.ts';
 import { withScopeLock } from '../sync/queue.ts';
 import { runSync, scopesOf, type RunReport } from '../sync/runner.ts';
 import { SyncState } from '../sync/state.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge sync <subcommand> [options]
 
@@ -21,25 +23,28 @@ Subcommands:
                         run one binding now (every user's document, or --user's);
                         --dry-run prints the plan and writes nothing; --force skips the
                         mass-delete guard
-  status                last run, lag, error and open conflicts per binding and document
+  status                per binding: STALE when two scheduled ticks were missed, and why;
+                        per document: last run, lag, error, open conflicts
   conflicts [binding]   list open conflicts with both sides' content
-  resolve <binding> <scope> <item> --take xcap|remote
-                        settle a conflict; the next run of that document applies it
+  resolve <binding> <scope> <uri> --take xcap|remote
+                        settle the conflict of the item with that key (an entry's uri);
+                        the next run of that document applies it
 
 Options:
   --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-  -h, --help            show this help
+${STORE_HELP}  -h, --help            show this help
+
+status, conflicts and resolve read the store a server wrote; they never create one.
 `;
 
 export const syncCommand: Command = {
   name: 'sync',
-  summary: 'run a binding now, show sync status and conflicts, resolve conflicts',
   async run(argv) {
     const parsed = parseCommandArgs(
       'sync',
       HELP,
       argv,
-      { config: { type: 'string' }, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, user: { type: 'string' }, take: { type: 'string' } },
+      { config: { type: 'string' }, ...STORE_OPTIONS, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, user: { type: 'string' }, take: { type: 'string' } },
       true,
     );
     if (typeof parsed === 'number') return parsed;
@@ -49,23 +54,34 @@ export const syncCommand: Command = {
       process.stderr.write(HELP);
       return EXIT_USAGE;
     }
-    const config = loadCommandConfig('sync', values.config);
+    if (!['run', 'status', 'conflicts', 'resolve'].includes(sub)) {
+      process.stderr.write(`sync: unknown subcommand "${sub}"\n\n${HELP}`);
+      return EXIT_USAGE;
+    }
+    const overrides = storeOverrides('sync', values);
+    if (typeof overrides === 'number') return overrides;
+    const config = loadCommandConfig('sync', values.config, overrides);
     if (typeof config === 'number') return config;
-    const store = await openStore(config.store);
+    let store: DocumentStore;
+    try {
+      store = await openStore(config.store, { create: sub === 'run' });
+    } catch (err) {
+      if (!(err instanceof StoreMissing)) throw err;
+      const noConfig = config.file === undefined ? ' and no configuration file (no --config, no ./xcap-bridge.yaml)' : '';
+      process.stderr.write(`sync ${sub}: no store at ${err.path}${noConfig}: nothing has been served or synced there; give --config FILE, --data DIR or --database-url URL\n`);
+      return EXIT_USAGE;
+    }
     try {
       const state = await SyncState.open(store.sql);
       switch (sub) {
         case 'run':
           return await runCmd(config, store, state, args[0], { dryRun: values['dry-run'] ?? false, force: values.force ?? false, user: values.user });
         case 'status':
-          return await statusCmd(state);
+          return await statusCmd(config, state);
         case 'conflicts':
-          return await conflictsCmd(state, args[0]);
-        case 'resolve':
-          return await resolveCmd(state, args, values.take);
+          return await conflictsCmd(config, state, args[0]);
         default:
-          process.stderr.write(`sync: unknown subcommand "${sub}"\n\n${HELP}`);
-          return EXIT_USAGE;
+          return await resolveCmd(config, state, args, values.take);
       }
     } finally {
       await store.close();
@@ -101,7 +117,7 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
           }),
         );
         process.stderr.write('\r');
-        printReport(report, o.dryRun);
+        printReport(report, o.dryRun, binding.mapping.keyField);
         if (report.outcome === 'refused') failed++;
       } catch (err) {
         failed++;
@@ -129,53 +145,79 @@ async function lockConnection(url: string): Promise<Redis | undefined> {
   }
 }
 
-function printReport(r: RunReport, dry: boolean): void {
+function printReport(r: RunReport, dry: boolean, keyField: string): void {
   const counts = (c: RunReport['xcap']) => `+${c.create} ~${c.update} -${c.delete}`;
   process.stdout.write(`${r.binding} ${r.scope}: ${r.outcome}${r.refused ? ` (${r.refused})` : ''}; xcap ${counts(r.xcap)}, remote ${counts(r.remote)}, conflicts ${r.conflicts}\n`);
   if (!dry || !r.plan) return;
   for (const d of r.plan.decisions) {
     const parts = [d.xcap ? `xcap ${d.xcap.op}` : '', d.remote ? `remote ${d.remote.op}` : '', d.conflict ? 'conflict' : ''].filter(Boolean);
-    process.stdout.write(`  ${d.item}: ${d.reason}${parts.length ? ` -> ${parts.join(', ')}` : ''}\n`);
+    process.stdout.write(`  ${decisionName(d, keyField)}: ${d.reason}${parts.length ? ` -> ${parts.join(', ')}` : ''}\n`);
   }
 }
 
-async function statusCmd(state: SyncState): Promise<number> {
-  const scopes = await state.listScopes();
-  const conflicts = await state.listConflicts();
+/** The key field of each configured binding's items (`uri` for resource-lists). */
+function keyFields(config: Config): Map<string, string> {
+  return new Map(config.bindings.map((b) => [b.name, compileBinding(b).mapping.keyField]));
+}
+
+async function statusCmd(config: Config & { file: string | undefined }, state: SyncState): Promise<number> {
+  const [scopes, conflicts, health] = await Promise.all([state.listScopes(), state.listConflicts(), readHealth(state, config.bindings)]);
+  if (config.bindings.length === 0) {
+    process.stdout.write(`no sync bindings configured${config.file === undefined ? ' (no configuration file: give --config FILE)' : ` in ${config.file}`}\n`);
+  }
+  for (const h of health) {
+    const verdict = h.stale ? `STALE: ${h.reason}` : h.schedule ? 'ok' : 'ok (no schedule: runs on XCAP changes and by hand)';
+    const tick = h.lastTickAt === null ? '' : `; last tick ${new Date(h.lastTickAt).toISOString()}`;
+    process.stdout.write(`binding ${h.binding}: ${verdict}${h.schedule ? `; schedule ${h.schedule}${tick}` : ''}\n`);
+  }
   if (scopes.length === 0) {
     process.stdout.write('no sync runs recorded yet\n');
     return EXIT_OK;
   }
+  const staleScope = new Map(health.flatMap((h) => h.scopes.filter((s) => s.stale).map((s) => [`${h.binding}|${s.scope}`, s.reason] as const)));
   const now = Date.now();
   const time = (t: number | null) => (t === null ? '-' : new Date(t).toISOString());
   for (const s of scopes) {
     const open = conflicts.filter((c) => c.binding === s.binding && c.scope === s.scope).length;
     const lag = s.lastOkAt === null ? 'never synced' : `${Math.round((now - s.lastOkAt) / 1000)} s since last success`;
-    process.stdout.write(`${s.binding} ${s.scope}: last run ${time(s.lastRunAt)}, ${lag}, conflicts ${open}${s.lastError ? `, error: ${s.lastError}` : ''}\n`);
+    const stale = staleScope.get(`${s.binding}|${s.scope}`);
+    process.stdout.write(`${s.binding} ${s.scope}: last run ${time(s.lastRunAt)}, ${lag}, conflicts ${open}${s.lastError ? `, error: ${s.lastError}` : ''}${stale ? `, STALE: ${stale}` : ''}\n`);
   }
   return EXIT_OK;
 }
 
-async function conflictsCmd(state: SyncState, binding: string | undefined): Promise<number> {
+async function conflictsCmd(config: Config, state: SyncState, binding: string | undefined): Promise<number> {
   const list = await state.listConflicts(binding);
+  const keys = keyFields(config);
   if (list.length === 0) process.stdout.write('no open conflicts\n');
   for (const c of list) {
-    process.stdout.write(`${c.binding} ${c.scope} ${c.item}${c.resolution ? ` (resolved: take ${c.resolution}, applied on next run)` : ''}\n`);
+    const key = keys.get(c.binding) ?? 'uri';
+    const ref = c.xcap[key] ?? c.remote[key] ?? c.item;
+    process.stdout.write(`${c.binding} ${c.scope} ${conflictName(c, key)}${c.resolution ? ` (resolved: take ${c.resolution}, applied on next run)` : ''}\n`);
     process.stdout.write(`  xcap:   ${JSON.stringify(c.xcap)}\n  remote: ${JSON.stringify(c.remote)}\n`);
+    if (!c.resolution) process.stdout.write(`  settle: xcap-bridge sync resolve ${c.binding} ${c.scope} ${ref} --take xcap|remote\n`);
   }
   return EXIT_OK;
 }
 
-async function resolveCmd(state: SyncState, args: string[], take: string | undefined): Promise<number> {
-  const [binding, scope, item] = args;
-  if (binding === undefined || scope === undefined || item === undefined || (take !== 'xcap' && take !== 'remote')) {
-    process.stderr.write(`sync resolve: needs <binding> <scope> <item> --take xcap|remote\n`);
+async function resolveCmd(config: Config, state: SyncState, args: string[], take: string | undefined): Promise<number> {
+  const [binding, scope, ref] = args;
+  if (binding === undefined || scope === undefined || ref === undefined || (take !== 'xcap' && take !== 'remote')) {
+    process.stderr.write(`sync resolve: needs <binding> <scope> <uri> --take xcap|remote\n`);
     return EXIT_USAGE;
   }
-  if (!(await state.resolveConflict(binding, scope, item, take))) {
-    process.stderr.write(`sync resolve: no open conflict ${binding} ${scope} ${item}\n`);
+  const key = keyFields(config).get(binding) ?? 'uri';
+  const found = findConflicts(await state.listConflicts(binding, scope), ref, key);
+  if (found.length !== 1) {
+    process.stderr.write(
+      found.length === 0
+        ? `sync resolve: no open conflict for ${ref} in ${binding} ${scope} (see xcap-bridge sync conflicts ${binding})\n`
+        : `sync resolve: ${found.length} open conflicts match ${ref} in ${binding} ${scope}; give one of their ids: ${found.map((c) => c.item).join(', ')}\n`,
+    );
     return EXIT_FAILURE;
   }
-  process.stdout.write(`resolved: ${item} takes the ${take} side on the next run of ${binding} ${scope} (xcap-bridge sync run ${binding}${scope === 'global' ? '' : ` --user ${scope}`})\n`);
+  const c = found[0] as (typeof found)[number];
+  await state.resolveConflict(binding, scope, c.item, take);
+  process.stdout.write(`resolved: ${conflictName(c, key)} takes the ${take} side on the next run of ${binding} ${scope} (xcap-bridge sync run ${binding}${scope === 'global' ? '' : ` --user ${scope}`})\n`);
   return EXIT_OK;
 }

@@ -65,7 +65,6 @@ class UsageError extends Error {}
 
 export const userCommand: Command = {
   name: 'user',
-  summary: 'add, remove or list local users',
   async run(argv) {
     try {
       let parsed;

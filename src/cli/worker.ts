@@ -22,7 +22,6 @@ Options:
 
 export const workerCommand: Command = {
   name: 'worker',
-  summary: 'run sync jobs from the Redis queue (scale out beside serve)',
   async run(argv) {
     const parsed = parseCommandArgs('worker', HELP, argv, { config: { type: 'string' }, concurrency: { type: 'string' } });
     if (typeof parsed === 'number') return parsed;

@@ -2,7 +2,8 @@
  * The admin API on the express side of the server (JSON; admins only, same Digest/Basic
  * credentials as XCAP): sync status, open conflicts and their resolution, manual runs.
  *
- *   GET  /admin/sync/status                     last run, error and open conflicts per binding and document
+ *   GET  /admin/sync/status                     per binding: stale flag and reason (sync/health.ts);
+ *                                               per document: last run, error, open conflicts
  *   GET  /admin/sync/conflicts[?binding=NAME]   open conflicts with both sides' fields
  *   POST /admin/sync/resolve  {binding, scope, item, take: "xcap"|"remote"}   then queues a run
  *   POST /admin/sync/run      {binding, scope?}  queues a run
@@ -17,6 +18,7 @@ import express from 'express';
 import type { UserSource } from '../auth/types.ts';
 import type { Logger } from '../log.ts';
 import { GLOBAL_SCOPE, type BindingConfig } from '../sync/binding.ts';
+import { readHealth } from '../sync/health.ts';
 import type { SyncState } from '../sync/state.ts';
 import type { SyncHandle } from '../sync/queue.ts';
 import { BadRequest, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, type HttpError } from '../xcap/errors.ts';
@@ -75,10 +77,16 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): void {
   }
 
   app.get('/admin/sync/status', guarded(async (_req, res) => {
-    const [scopes, conflicts] = await Promise.all([opts.state.listScopes(), opts.state.listConflicts()]);
+    const [scopes, conflicts, health] = await Promise.all([opts.state.listScopes(), opts.state.listConflicts(), readHealth(opts.state, opts.bindings)]);
+    const staleScope = new Map(health.flatMap((h) => h.scopes.map((s) => [`${h.binding}|${s.scope}`, s] as const)));
     res.json({
       running: opts.sync?.running() ?? false,
-      scopes: scopes.map((s) => ({ ...s, openConflicts: conflicts.filter((c) => c.binding === s.binding && c.scope === s.scope && !c.resolution).length })),
+      stale: health.some((h) => h.stale),
+      bindings: health.map(({ scopes: _, ...h }) => h),
+      scopes: scopes.map((s) => {
+        const h = staleScope.get(`${s.binding}|${s.scope}`);
+        return { ...s, openConflicts: conflicts.filter((c) => c.binding === s.binding && c.scope === s.scope && !c.resolution).length, stale: h?.stale ?? false, staleReason: h?.reason ?? null };
+      }),
     });
   }));
 

@@ -11,6 +11,11 @@
  * The XCAP change feed (store.subscribe, plus store.changes from a saved cursor for
  * catch-up and for writers in other processes) enqueues `scope` jobs at once; the
  * binding's own writes (origin `sync:<binding>`) are skipped.
+ *
+ * Redis may lose everything (restarted without persistence, a failover to an empty
+ * replica, FLUSHALL): the job schedulers are re-created when the connection comes back
+ * and whenever a periodic check finds one missing. An outage is logged once when it
+ * starts and once when it ends, whatever the number of reconnect attempts in between.
  */
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -85,10 +90,20 @@ export interface StartSyncOptions {
    * @defaultValue `10000`
    */
   readonly reconnectMs?: number;
+  /**
+   * How often the job schedulers are checked and missing ones re-created, in milliseconds.
+   * @defaultValue `30000`
+   */
+  readonly scheduleCheckMs?: number;
+  /**
+   * Clock of the ticks recorded for health.ts.
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number;
 }
 
 export interface SyncHandle {
-  /** False while Redis is unreachable (sync off, XCAP unaffected). */
+  /** False while Redis is unreachable, at start-up or since the connection was lost (sync off, XCAP unaffected). */
   readonly running: () => boolean;
   /** Queues a run of `binding` for `scope` (every scope when omitted). */
   enqueue(binding: string, scope?: Scope): Promise<void>;
@@ -121,7 +136,7 @@ export async function startSync(opts: StartSyncOptions): Promise<SyncHandle> {
   await tryStart();
 
   return {
-    running: () => engine !== undefined,
+    running: () => engine?.connected === true,
     async enqueue(binding, scope) {
       if (!engine) throw new RetryableSyncError('sync is off: Redis is not reachable');
       await engine.enqueue(binding, scope);
@@ -153,6 +168,13 @@ class Engine {
   #poll: ReturnType<typeof setInterval> | undefined;
   #cursor = 0;
   #draining: Promise<void> = Promise.resolve();
+  /** Set from the first sign of a lost connection until it is ready again (see #lost). */
+  #down = false;
+  #stopping = false;
+  #scheduleCheck: ReturnType<typeof setInterval> | undefined;
+  #checking: Promise<void> = Promise.resolve();
+  /** Listeners put on the connection, taken off on stop (the caller may own it). */
+  readonly #connListeners: [string, (arg: Error) => void][] = [];
   /** Bound documents kept parsed between this worker's runs. */
   readonly #docs = new DocCache();
 
@@ -168,21 +190,31 @@ class Engine {
     const conn = typeof o.redis === 'string'
       ? new Redis(o.redis, { maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(n * 200, 2000) })
       : o.redis;
-    // ioredis reports every failed reconnect as an 'error' event; the queue's own retries cover them.
-    if (own) conn.on('error', (err: Error) => o.log.debug({ err: err.message }, 'redis'));
+    // Until the engine listens (below), failed connection attempts are the caller's to report.
+    const early = (err: Error) => o.log.debug({ err: err.message }, 'redis');
+    conn.on('error', early);
     try {
       if (own) await withTimeout(conn.connect(), 3000);
       await withTimeout(conn.ping(), 3000);
     } catch (err) {
+      conn.off('error', early);
       if (own) conn.disconnect();
       throw err;
     }
+    conn.off('error', early);
     await warnEvictionPolicy(conn, o.log);
     const e = new Engine(o, conn, own);
+    e.#followConnection();
     await e.#schedule();
     if (o.runWorkers) e.#startWorker();
     if (o.watchChanges ?? true) await e.#watch();
+    e.#scheduleCheck = setInterval(() => void e.#checkSchedules(), o.scheduleCheckMs ?? 30000);
     return e;
+  }
+
+  /** Whether Redis answers (false from a lost connection until it is ready again). */
+  get connected(): boolean {
+    return !this.#down;
   }
 
   async enqueue(binding: string, scope?: Scope, delay = 0): Promise<void> {
@@ -203,9 +235,13 @@ class Engine {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#scheduleCheck) clearInterval(this.#scheduleCheck);
     this.#unsubscribe?.();
     if (this.#poll) clearInterval(this.#poll);
-    await this.#draining;
+    // Commands wait while Redis is away (maxRetriesPerRequest null): do not wait for ever.
+    await Promise.race([Promise.all([this.#checking, this.#draining]), sleep(this.#o.drainTimeoutMs ?? 30000)]);
+    for (const [event, fn] of this.#connListeners) this.#conn.off(event, fn);
     if (this.#worker) {
       // Graceful first (running jobs finish); a worker wedged by a lost Redis connection is closed by force.
       const graceful = this.#worker.close();
@@ -222,19 +258,81 @@ class Engine {
     if (this.#ownConn) await Promise.race([this.#conn.quit().catch(() => {}), sleep(1000)]).finally(() => this.#conn.disconnect());
   }
 
-  /** Job schedulers, created here only: one per scheduled binding; stale ones removed. */
-  async #schedule(): Promise<void> {
-    const wanted = new Set<string>();
-    for (const [name, b] of this.#o.bindings) {
-      const s = b.config.schedule;
-      if (!s) continue;
-      const id = `tick:${name}`;
-      wanted.add(id);
-      await this.#queue.upsertJobScheduler(id, s.cron ? { pattern: s.cron } : { every: s.everyMs as number }, { name: 'tick', data: { binding: name } satisfies JobData });
+  /**
+   * Every 'error' of the connection, queue and worker comes here. The first sign of a
+   * lost connection is logged once and turns sync off; the rest of the outage (ioredis
+   * retries and BullMQ re-reports each attempt) goes to debug. Other errors: one line each.
+   */
+  #lost(err: Error): void {
+    if (this.#stopping) return;
+    if (this.#down) {
+      this.#o.log.debug({ err: err.message }, 'redis still unreachable');
+      return;
     }
+    if (this.#conn.status === 'ready' && !isConnectionError(err)) {
+      this.#o.log.error({ err: err.message }, 'sync queue error');
+      return;
+    }
+    this.#down = true;
+    this.#o.log.warn({ err: err.message }, 'Redis connection lost: sync is off until it is back; XCAP keeps serving');
+  }
+
+  /** Listens for the outage and the return of the connection (the schedulers may be gone then). */
+  #followConnection(): void {
+    const on = (event: string, fn: (arg: Error) => void) => {
+      this.#conn.on(event, fn);
+      this.#connListeners.push([event, fn]);
+    };
+    on('error', (err: Error) => this.#lost(err));
+    on('close', () => this.#lost(new Error('connection closed')));
+    on('ready', () => {
+      if (!this.#down || this.#stopping) return;
+      this.#down = false;
+      this.#o.log.info('Redis is reachable again: sync is on');
+      void this.#checkSchedules();
+    });
+    this.#queue.on('error', (err: Error) => this.#lost(err));
+  }
+
+  /** Job schedulers: one per scheduled binding, id `tick:<binding>`. */
+  #wantedSchedulers(): Map<string, { binding: string; schedule: NonNullable<BindingConfig['schedule']> }> {
+    const wanted = new Map<string, { binding: string; schedule: NonNullable<BindingConfig['schedule']> }>();
+    for (const [name, b] of this.#o.bindings) if (b.config.schedule) wanted.set(`tick:${name}`, { binding: name, schedule: b.config.schedule });
+    return wanted;
+  }
+
+  /** Creates (or updates) the job scheduler `id`: the one place schedulers are made. */
+  async #upsertScheduler(id: string, binding: string, s: NonNullable<BindingConfig['schedule']>): Promise<void> {
+    await this.#queue.upsertJobScheduler(id, s.cron ? { pattern: s.cron } : { every: s.everyMs as number }, { name: 'tick', data: { binding } satisfies JobData });
+    await this.#o.state.recordTick(binding, (this.#o.now ?? Date.now)(), true);
+  }
+
+  /** At start: every scheduler as configured now; those of bindings no longer configured removed. */
+  async #schedule(): Promise<void> {
+    const wanted = this.#wantedSchedulers();
+    for (const [id, w] of wanted) await this.#upsertScheduler(id, w.binding, w.schedule);
     for (const js of await this.#queue.getJobSchedulers()) {
       if (js.key && !wanted.has(js.key)) await this.#queue.removeJobScheduler(js.key);
     }
+  }
+
+  /**
+   * Re-creates the schedulers Redis no longer has. Only missing ones: upserting an
+   * existing scheduler would move its next tick. One check at a time.
+   */
+  #checkSchedules(): Promise<void> {
+    this.#checking = this.#checking.then(async () => {
+      if (this.#down || this.#stopping) return;
+      try {
+        const present = new Set((await this.#queue.getJobSchedulers()).map((js) => js.key));
+        const missing = [...this.#wantedSchedulers()].filter(([id]) => !present.has(id));
+        for (const [id, w] of missing) await this.#upsertScheduler(id, w.binding, w.schedule);
+        if (missing.length) this.#o.log.warn({ bindings: missing.map(([, w]) => w.binding) }, 'job schedulers were missing (Redis lost its data?): re-created');
+      } catch (err) {
+        this.#lost(err as Error);
+      }
+    });
+    return this.#checking;
   }
 
   #startWorker(): void {
@@ -245,7 +343,7 @@ class Engine {
       concurrency: this.#o.concurrency ?? 4,
     });
     worker.on('failed', (job, err) => this.#o.log.warn({ binding: job?.data.binding, scope: job?.data.scope, attempt: job?.attemptsMade, err: err.message }, 'sync job failed'));
-    worker.on('error', (err) => this.#o.log.error({ err: err.message }, 'sync worker error'));
+    worker.on('error', (err) => this.#lost(err));
     this.#worker = worker;
   }
 
@@ -254,6 +352,7 @@ class Engine {
     const b = this.#o.bindings.get(binding);
     if (!b) throw new UnrecoverableError(`binding ${binding} is no longer configured`);
     if (job.name === 'tick' || scope === undefined) {
+      if (job.name === 'tick') await this.#o.state.recordTick(binding, (this.#o.now ?? Date.now)());
       await this.enqueue(binding);
       return 0;
     }
@@ -332,6 +431,12 @@ async function warnEvictionPolicy(conn: Redis, log: Logger): Promise<void> {
   } catch {
     // CONFIG may be disabled (managed Redis); nothing to check then.
   }
+}
+
+/** Errors of the socket itself (as opposed to a command Redis answered with an error). */
+function isConnectionError(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && /^E[A-Z]+$/.test(code)) || /connection is closed|connect ETIMEDOUT|Stream isn't writeable/i.test(err.message);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -8,7 +8,7 @@
  *   remote change token of the last successful run, last run/error and its summary.
  * - `sync_conflicts`: open conflicts (policy `manual` or an unmergeable clash), with the
  *   operator's resolution once given.
- * - `sync_meta`: small named values (the change-feed cursor).
+ * - `sync_meta`: small named values (the change-feed cursor, each binding's last tick).
  */
 import { randomUUID } from 'node:crypto';
 import type { ItemFields } from '../../connectors/types.ts';
@@ -217,6 +217,23 @@ export class SyncState {
     return new Map(rows.map((r) => [r.item, r.resolution]));
   }
 
+  /**
+   * Records that `binding`'s schedule fired at `at` (see health.ts). With `ifAbsent` (a
+   * scheduler being created) only when no tick is recorded yet.
+   */
+  async recordTick(binding: string, at: number, ifAbsent = false): Promise<void> {
+    await this.#sql.run(
+      `INSERT INTO sync_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO ${ifAbsent ? 'NOTHING' : 'UPDATE SET value = excluded.value'}`,
+      [TICK + binding, String(at)],
+    );
+  }
+
+  /** Last recorded tick per binding, milliseconds since the epoch. */
+  async ticks(): Promise<Map<string, number>> {
+    const rows = await this.#sql.query<{ name: string; value: string }>('SELECT name, value FROM sync_meta WHERE name LIKE ?', [`${TICK}%`]);
+    return new Map(rows.map((r) => [r.name.slice(TICK.length), Number(r.value)]));
+  }
+
   async getMeta(name: string): Promise<string | undefined> {
     const [r] = await this.#sql.query<{ value: string }>('SELECT value FROM sync_meta WHERE name = ?', [name]);
     return r?.value;
@@ -226,6 +243,9 @@ export class SyncState {
     await this.#sql.run('INSERT INTO sync_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
   }
 }
+
+/** sync_meta name prefix of a binding's last tick. */
+const TICK = 'tick:';
 
 const ITEM_COLUMNS = 'id, xcap_key, xcap_hash, remote_id, remote_version, remote_hash, base, created_on';
 

@@ -1,14 +1,19 @@
 /**
- * `xcap-bridge sync run` as operators call it (a real child process, real Redis): it takes
+ * `xcap-bridge sync` as operators call it (a real child process, real Redis): `run` takes
  * the same per-document Redis lock as the queue's workers, so a run by hand never overlaps a
  * worker's run of the same binding and document; it still runs when Redis is unreachable.
+ * The store is found as `serve` finds it (--config, --data, --database-url) and never
+ * created by the commands that only read it; items are shown by uri and display name.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openStore } from '../../src/store/open.ts';
+import { SyncState } from '../../src/sync/state.ts';
+import { freshPostgresDatabase } from '../services/databases.ts';
 
 const CLI = resolve('bin/xcap-bridge.js');
 const dir = mkdtempSync(join(tmpdir(), 'xcapb-synccli-'));
@@ -38,11 +43,30 @@ function config(redisUrl: string): string {
   return file;
 }
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(args: string[], cwd = dir): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: dir }, (err, stdout, stderr) => done({ code: err ? Number(err.code) : 0, stdout, stderr }));
+    execFile(process.execPath, [CLI, ...args], { cwd }, (err, stdout, stderr) => done({ code: err ? Number(err.code) : 0, stdout, stderr }));
   });
 }
+
+/** A config with one push binding of `sip:alice@example.com`'s index to a memory collection. */
+function pushConfig(dataDir: string): string {
+  const file = join(dir, `push-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, [
+    `store: { kind: sqlite, dataDir: ${dataDir} }`,
+    'redis: { url: "redis://127.0.0.1:1" }',
+    'connectors:',
+    '  mem: { kind: memory, collections: [people] }',
+    'bindings:',
+    '  - { name: book, auid: resource-lists, target: { scope: users, document: index, users: ["sip:alice@example.com"] },',
+    '      mapping: { kind: resource-lists, list: friends }, connector: mem, collection: people, direction: push }',
+    '',
+  ].join('\n'));
+  return file;
+}
+
+const ALICE_INDEX = { auid: 'resource-lists', xui: 'sip:alice@example.com', path: 'index' };
+const BOB = { uri: 'sip:bob@example.com', 'display-name': 'Bob' };
 
 beforeAll(() => {
   redis = new Redis(inject('services').redis);
@@ -78,5 +102,69 @@ describe('xcap-bridge sync run (child process)', () => {
     expect(r.stderr).toMatch(/Redis unreachable, running without the per-document lock/);
     expect(r.stdout).toMatch(/^dir global: /m);
     expect(r.code).toBe(0);
+  });
+});
+
+describe('xcap-bridge sync: finding the store, naming items (child process)', () => {
+  it('status, conflicts and resolve never create a store: no config and no ./data says so (exit 2)', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'xcapb-synccli-empty-'));
+    try {
+      for (const sub of ['status', 'conflicts']) {
+        const r = await run(['sync', sub], empty);
+        expect(r.stderr).toMatch(new RegExp(`^sync ${sub}: no store at .*xcap\\.sqlite and no configuration file .*give --config FILE, --data DIR or --database-url URL`));
+        expect(r.code).toBe(2);
+      }
+      expect(existsSync(join(empty, 'data'))).toBe(false);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('--data and --database-url point sync at the store serve uses', async () => {
+    const data = join(dir, 'data-flag');
+    await (await openStore({ kind: 'sqlite', dataDir: data })).close();
+    const sqlite = await run(['sync', 'status', '--data', data]);
+    expect(sqlite.stdout).toMatch(/no sync bindings configured \(no configuration file/);
+    expect(sqlite.stdout).toMatch(/no sync runs recorded yet/);
+    expect(sqlite.code).toBe(0);
+    const url = await freshPostgresDatabase(inject('services').postgres, 'synccli');
+    const pgStore = await openStore({ kind: 'postgres', url });
+    await (await SyncState.open(pgStore.sql)).recordRun('book', 'sip:alice@example.com', Date.now(), { ok: false, error: 'seen in postgres' });
+    await pgStore.close();
+    const pg = await run(['sync', 'status', '--database-url', url]);
+    expect(pg.stdout).toMatch(/^book sip:alice@example\.com: .*error: seen in postgres/m);
+    expect(pg.code).toBe(0);
+    expect((await run(['sync', 'status', '--store', 'mysql'])).code).toBe(2);
+  });
+
+  it('dry run names items by uri and display name, not by internal ids', async () => {
+    const data = join(dir, 'data-dry');
+    const store = await openStore({ kind: 'sqlite', dataDir: data });
+    await store.put(ALICE_INDEX, `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="friends"><entry uri="${BOB.uri}"><display-name>Bob</display-name></entry></list></resource-lists>`, 'absent');
+    await store.close();
+    const r = await run(['sync', 'run', 'book', '--dry-run', '--config', pushConfig(data)]);
+    expect(r.stdout).toMatch(/^ {2}sip:bob@example\.com "Bob": .* -> remote create$/m);
+    expect(r.code).toBe(0);
+  });
+
+  it('conflicts shows uri and display name; resolve takes the uri', async () => {
+    const data = join(dir, 'data-conflict');
+    const store = await openStore({ kind: 'sqlite', dataDir: data });
+    const state = await SyncState.open(store.sql);
+    const id = '0b9c3c5e-5a6f-4f0e-9d55-2f2a4c1e7a10';
+    await state.replaceConflicts('book', 'sip:alice@example.com', [{ item: id, xcap: BOB, remote: { ...BOB, 'display-name': 'Robert' } }], Date.now());
+    const cfg = pushConfig(data);
+    const list = await run(['sync', 'conflicts', '--config', cfg]);
+    expect(list.stdout).toMatch(/^book sip:alice@example\.com sip:bob@example\.com "Bob"$/m);
+    expect(list.stdout).toMatch(/settle: xcap-bridge sync resolve book sip:alice@example\.com sip:bob@example\.com --take xcap\|remote/);
+    expect(list.stdout).not.toContain(id);
+    const resolved = await run(['sync', 'resolve', 'book', 'sip:alice@example.com', 'sip:bob@example.com', '--take', 'remote', '--config', cfg]);
+    expect(resolved.stdout).toMatch(/^resolved: sip:bob@example\.com "Bob" takes the remote side/);
+    expect(resolved.code).toBe(0);
+    expect((await state.listConflicts('book'))[0]?.resolution).toBe('remote');
+    const none = await run(['sync', 'resolve', 'book', 'sip:alice@example.com', 'sip:carol@example.com', '--take', 'xcap', '--config', cfg]);
+    expect(none.stderr).toMatch(/no open conflict for sip:carol@example\.com/);
+    expect(none.code).toBe(1);
+    await store.close();
   });
 });
