@@ -53,7 +53,8 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     const auth = await createAuth(config.auth, store, log);
     // Lists that pull bindings own are read-only for clients, in every process that serves XCAP.
     const managed = managedResourceLists(config.bindings);
-    const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed });
+    const xmlLimits = { maxDepth: config.server.maxXmlDepth, maxAttributes: config.server.maxXmlAttributes };
+    const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits });
     // Fails the start when users are in several realms and none is configured for the global tree.
     await auth.domain.require();
     const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, registry, log);

@@ -48,6 +48,30 @@ export const serverSchema = z
       .describe('Absolute XCAP root URIs clients use besides http://<Host><root> (TLS proxy, other name).'),
     maxBodyBytes: z.number().int().positive().default(1024 * 1024).describe('Largest request body in bytes (413 above).'),
     /**
+     * Deepest element nesting accepted in a document or element PUT body (the root is 1);
+     * deeper bodies get 409 constraint-failure before any DOM is built. XCAP documents nest
+     * a few levels; libxml2, which validates, stops at 256.
+     * @defaultValue `100`
+     */
+    maxXmlDepth: z
+      .number()
+      .int()
+      .min(2)
+      .max(256)
+      .default(100)
+      .describe('Deepest element nesting accepted in a PUT body (409 constraint-failure above; at most 256).'),
+    /**
+     * Most attributes, namespace declarations included, on one element of a PUT body;
+     * more get 409 constraint-failure before any DOM is built.
+     * @defaultValue `100`
+     */
+    maxXmlAttributes: z
+      .number()
+      .int()
+      .positive()
+      .default(100)
+      .describe('Most attributes (namespace declarations included) on one element of a PUT body (409 constraint-failure above).'),
+    /**
      * Seconds to wait for in-flight requests on SIGTERM before closing anyway.
      * @defaultValue `10`
      */

@@ -9,6 +9,8 @@
  * each class names its element and the section that defines it.
  */
 
+import { encodeSelector } from './uri.ts';
+
 export const XCAP_ERROR_NS = 'urn:ietf:params:xml:ns:xcap-error';
 
 /** Base for everything that maps to an HTTP status. */
@@ -173,7 +175,11 @@ export class CannotDelete extends XcapConflict {
   readonly tag = 'cannot-delete';
 }
 
-/** One `<exists>` of a uniqueness failure: the field (a selector relative to the document) and suggested values. */
+/**
+ * One `<exists>` of a uniqueness failure: the field (a node selector relative to the
+ * document, as text; percent-encoded when rendered, since the attribute is a URI
+ * reference, RFC 4825 §11.1) and suggested values.
+ */
 export interface UniquenessField {
   field: string;
   altValues?: string[];
@@ -191,7 +197,7 @@ export class UniquenessFailure extends XcapConflict {
     const inner = this.fields
       .map(
         (f) =>
-          `<exists field="${escapeAttr(f.field)}">` +
+          `<exists field="${escapeAttr(encodeSelector(f.field))}">` +
           (f.altValues ?? []).map((v) => `<alt-value>${escapeText(v)}</alt-value>`).join('') +
           '</exists>',
       )

@@ -17,6 +17,8 @@ import {
   NoParent,
   NotFound,
   NotModified,
+  NotWellFormed,
+  NotXmlFrag,
   PayloadTooLarge,
   PreconditionFailed,
   ServiceUnavailable,
@@ -28,6 +30,7 @@ import { parseSelector, type NodeSelector } from './selector/parse.ts';
 import { deleteNode, getNode, putAttribute, putElement } from './node-ops.ts';
 import { acceptsUntypedDocument } from './untyped-document.ts';
 import { decodeUtf8, parseDocument, refuseDoctype, serialize } from './xml.ts';
+import { prescanXml, type XmlLimits } from './xml-prescan.ts';
 import type { XcapUri } from './uri.ts';
 
 export const MIME_ELEMENT = 'application/xcap-el+xml';
@@ -76,6 +79,8 @@ export interface XcapServiceOptions {
   domCacheSize?: number;
   /** Lists owned by sync bindings, read-only for clients (src/xcap/managed.ts). */
   managed?: ManagedLists | undefined;
+  /** Structural limits on document and element bodies (config `server.maxXml*`), checked before anything is parsed. */
+  xmlLimits: XmlLimits;
 }
 
 /** How often an unconditional write is re-run after losing a race to another process. */
@@ -88,6 +93,7 @@ export class XcapService {
   private readonly managed: ManagedLists | undefined;
   private readonly domCache = new Map<string, { etag: string; doc: Document }>();
   private readonly domCacheSize: number;
+  private readonly xmlLimits: XmlLimits;
   /** Tail of the queue of writes per document key, in this process. */
   private readonly writing = new Map<string, Promise<unknown>>();
 
@@ -97,6 +103,7 @@ export class XcapService {
     this.authorizeFn = opts.authorize;
     this.managed = opts.managed;
     this.domCacheSize = opts.domCacheSize ?? 256;
+    this.xmlLimits = opts.xmlLimits;
   }
 
   /** GET of a document, element, attribute or namespace bindings (RFC 4825 §7.3, §7.6, §7.9, §7.10). */
@@ -130,6 +137,7 @@ export class XcapService {
     if (sel === null && usage.maxDocumentBytes !== undefined && rawBody.length > usage.maxDocumentBytes) {
       throw new PayloadTooLarge(usage.maxDocumentBytes);
     }
+    if (sel?.terminal?.kind !== 'attribute') prescanXml(text, this.xmlLimits, sel === null ? NotWellFormed : NotXmlFrag);
     if (sel === null) {
       // A whole document is checked by the usage from its text (libxml2 does well-formedness
       // and schema in one pass); the DOM is built only if the usage asks for it.

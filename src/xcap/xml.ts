@@ -1,18 +1,22 @@
 /**
  * Every parse of client XML goes through here (@xmldom/xmldom 0.9), so the refusals are
  * made once:
- * - bodies must be UTF-8 (RFC 4825 §8.2.2, `not-utf-8`);
+ * - bodies must be UTF-8 (RFC 4825 §8.2.2, `not-utf-8`), and say so if they declare an
+ *   encoding: a declaration naming another one would contradict the stored bytes;
  * - no DOCTYPE at all: entity declarations are refused without being expanded, so XXE
  *   and entity-expansion bombs never run (CWE-611, CWE-776);
  * - xmldom's lenient recoveries (unquoted attributes, undefined entities, content
  *   outside the root) are errors, not warnings;
- * - characters outside the XML Char production are refused (xmldom lets them through).
+ * - characters outside the XML Char production are refused (xmldom lets them through);
+ * - the parser's complaint is reworded for people, with the line and column (xml-phrases.ts).
  */
 import { createRequire } from 'node:module';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { NotUtf8, NotWellFormed, NotXmlFrag } from './errors.ts';
 import { serializeDocument } from './serializer.ts';
+import { at, atLine } from './text-position.ts';
+import { xmldomPhrase } from './xml-phrases.ts';
 
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 export const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -48,13 +52,58 @@ const serializer = new XMLSerializer();
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const NON_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
-/** Decodes a request body; a leading BOM is dropped. @throws NotUtf8 on invalid UTF-8. */
+/**
+ * Decodes a request body; a leading BOM is dropped.
+ * @throws NotUtf8 on invalid UTF-8, on UTF-16 or UTF-32 without a BOM (NULs around the
+ *   first `<`), and on an XML declaration naming any encoding but UTF-8.
+ */
 export function decodeUtf8(body: Buffer): string {
+  let text: string;
   try {
-    return utf8.decode(body);
+    text = utf8.decode(body);
   } catch {
-    throw new NotUtf8();
+    throw new NotUtf8(`the body is not valid UTF-8 (first bad byte at offset ${firstBadUtf8Byte(body)})`);
   }
+  if (text.charCodeAt(0) === 0 || text.charCodeAt(1) === 0) throw new NotUtf8('the body looks like UTF-16 or UTF-32; XCAP bodies are UTF-8');
+  if (text.startsWith('<?xml')) {
+    const end = text.indexOf('?>');
+    const decl = XML_DECL_ENCODING.exec(text.slice(0, end < 0 ? 512 : Math.min(end, 512)));
+    if (decl !== null && decl[2]!.toUpperCase() !== 'UTF-8') {
+      throw new NotUtf8(`the XML declaration names the encoding ${decl[2]!.slice(0, 40)}; XCAP bodies are UTF-8`);
+    }
+  }
+  return text;
+}
+const XML_DECL_ENCODING = /^<\?xml[ \t\r\n][^>]*?\bencoding[ \t\r\n]*=[ \t\r\n]*(["'])(.*?)\1/;
+
+/** Offset of the first byte that breaks UTF-8 (RFC 3629 §4); only called once decoding has failed. */
+function firstBadUtf8Byte(b: Buffer): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0; // overlong
+      else if (c === 0xed) hi = 0x9f; // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90; // overlong
+      else if (c === 0xf4) hi = 0x8f; // past U+10FFFF
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined || d < (k === 1 ? lo : 0x80) || d > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return b.length;
 }
 
 /**
@@ -64,7 +113,8 @@ export function decodeUtf8(body: Buffer): string {
  * @throws NotWellFormed
  */
 export function refuseDoctype(text: string): void {
-  if (text.includes('<!DOCTYPE')) throw new NotWellFormed('DOCTYPE is not accepted');
+  const k = text.indexOf('<!DOCTYPE');
+  if (k >= 0) throw new NotWellFormed(`DOCTYPE is not accepted (${at(text, k)})`);
 }
 
 /**
@@ -74,7 +124,7 @@ export function refuseDoctype(text: string): void {
  */
 export function parseDocument(text: string): Document {
   const doc = parse(text, undefined, NotWellFormed);
-  if (doc.doctype) throw new NotWellFormed('DOCTYPE is not accepted');
+  if (doc.doctype) refuseDoctype(text);
   return doc;
 }
 
@@ -92,7 +142,7 @@ export function parseDocument(text: string): Document {
  */
 export function parseElementFragment(text: string, context: Element | null): Element {
   const doc = parse(text, context === null ? undefined : inScopeNamespaces(context), NotXmlFrag);
-  if (doc.doctype) throw new NotXmlFrag('DOCTYPE is not accepted');
+  if (doc.doctype) throw new NotXmlFrag(`DOCTYPE is not accepted (${at(text, Math.max(0, text.indexOf('<!DOCTYPE')))})`);
   return doc.documentElement!;
 }
 
@@ -211,26 +261,43 @@ export function inScopeNamespaces(el: Element): Record<string, string> {
 type ErrorClass = typeof NotWellFormed | typeof NotXmlFrag;
 
 function parse(text: string, xmlns: Record<string, string> | undefined, Err: ErrorClass): Document {
-  if (NON_XML_CHAR.test(text)) throw new Err('character not allowed in XML');
-  const parser = new DOMParser({
-    locator: false,
-    xmlns,
-    onError: (level, message) => {
-      // U+FFFD is a legal character; xmldom only warns that it may be a decoding artefact.
-      if (level === 'warning' && message.startsWith('Unicode replacement')) return;
-      throw new Err(message);
-    },
-  });
+  const bad = NON_XML_CHAR.exec(text);
+  if (bad !== null) {
+    const code = bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw new Err(`the character U+${code} ${at(text, bad.index)} is not allowed in XML`);
+  }
+  let complaint: string | undefined;
   try {
-    return parser.parseFromString(text, 'text/xml');
+    const onError = stopOnError((m) => (complaint = m));
+    return new DOMParser({ locator: false, xmlns, onError }).parseFromString(text, 'text/xml');
   } catch (e) {
-    const cause = (e as { cause?: unknown }).cause;
-    if (cause instanceof Err) throw cause;
-    throw new Err(e instanceof Error ? firstLine(e.message) : 'not well-formed');
+    throw new Err(wordParseError(text, xmlns, complaint ?? (e instanceof Error ? e.message : '')));
   }
 }
 
-function firstLine(s: string): string {
-  const nl = s.indexOf('\n');
-  return (nl === -1 ? s : s.slice(0, nl)).slice(0, 200);
+/** xmldom's onError: any complaint but the harmless U+FFFD warning stops the parse. */
+function stopOnError(record: (message: string) => void): (level: string, message: string) => void {
+  return (level, message) => {
+    // U+FFFD is a legal character; xmldom only warns that it may be a decoding artefact.
+    if (level === 'warning' && message.startsWith('Unicode replacement')) return;
+    record(message);
+    throw new Error(message);
+  };
+}
+
+/**
+ * The phrase for a body xmldom refused: its complaint reworded, and where. The position
+ * comes from parsing again with xmldom's locator, which the successful parses (the usual
+ * case) do not pay for.
+ */
+function wordParseError(text: string, xmlns: Record<string, string> | undefined, complaint: string): string {
+  let where: { lineNumber?: number; columnNumber?: number } | undefined;
+  try {
+    new DOMParser({ locator: true, xmlns, onError: stopOnError(() => undefined) }).parseFromString(text, 'text/xml');
+  } catch (e) {
+    // xmldom's ParseError carries the locator of the tag it stopped in.
+    where = (e as { locator?: typeof where }).locator;
+  }
+  const phrase = xmldomPhrase(complaint);
+  return where?.lineNumber ? `${phrase} (${atLine(where.lineNumber, where.columnNumber ?? 0)})` : phrase;
 }

@@ -7,6 +7,11 @@ import { parseXcapUri } from '../../src/xcap/uri.ts';
 import { parseSelector } from '../../src/xcap/selector/parse.ts';
 import { selectElement } from '../../src/xcap/selector/evaluate.ts';
 import { parseDocument, parseElementFragment } from '../../src/xcap/xml.ts';
+import { prescanXml } from '../../src/xcap/xml-prescan.ts';
+import { NotWellFormed, NotXmlFrag } from '../../src/xcap/errors.ts';
+import { compileValidators } from '../../src/appusage/schema.ts';
+import { schemaFile } from '../../src/appusage/common/paths.ts';
+import { configSchema } from '../../src/config/schema.ts';
 
 const N = 100_000;
 const laughs =
@@ -14,6 +19,27 @@ const laughs =
   Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`).join('') +
   ']><lolz>&lol9;</lolz>';
 const deepDoc = '<a>'.repeat(5000) + '</a>'.repeat(5000);
+
+// The shapes below are sized so that a linear path takes well under a second and a
+// quadratic one (50,000 attributes took 13-34 s before) runs far past the time limit.
+const RL = 'urn:ietf:params:xml:ns:resource-lists';
+const { fast, libxml2 } = compileValidators(schemaFile('resource-lists/resource-lists.xsd'), { imports: [schemaFile('common/xml.xsd')] });
+const { maxXmlDepth, maxXmlAttributes } = configSchema.parse({}).server;
+const limits = { maxDepth: maxXmlDepth, maxAttributes: maxXmlAttributes };
+const M = 100_000;
+const rl = (inner: string, rootAttrs = ''): string => `<resource-lists xmlns="${RL}"${rootAttrs}>${inner}</resource-lists>`;
+// Built per case, so no case holds another's input in the small heap.
+const manyAttrs = (): string => rl(`<list${Array.from({ length: M }, (_, i) => ` a${i}="v"`).join('')}/>`);
+const manyDecls = (): string => rl('<list name="a"/>', Array.from({ length: M }, (_, i) => ` xmlns:p${i}="urn:x:${i}"`).join(''));
+// xmldom's DOM of an element costs ~1 KB per attribute: the DOM cases stay within the heap.
+const domAttrs = (): string => rl(`<list${Array.from({ length: M / 2 }, (_, i) => ` a${i}="v"`).join('')}/>`);
+const domDecls = (): string => rl('<list name="a"/>', Array.from({ length: M / 2 }, (_, i) => ` xmlns:p${i}="urn:x:${i}"`).join(''));
+const deepBody = (): string => '<list>'.repeat(N) + '</list>'.repeat(N);
+const siblings = (entry: string, n = N): string => rl(`<list name="x">${entry.repeat(n)}</list>`);
+/** Siblings for DOM cases: xmldom spends ~1 KB per element. */
+const S = 10_000;
+const fastVerdict = (text: string): string => (fast === null ? 'no fast path' : fast.check(text));
+const domVerdict = (text: string): string => (fast === null ? 'no fast path' : fast.checkDom(parseDocument(text)));
 
 const cases: Record<string, () => unknown> = {
   'selector: 100k [': () => parseSelector('a' + '['.repeat(N), {}, 'urn:x'),
@@ -32,15 +58,36 @@ const cases: Record<string, () => unknown> = {
   'document: billion laughs': () => parseDocument(laughs),
   'fragment: billion laughs': () => parseElementFragment(laughs, null),
   'document: 20k unclosed tags': () => parseDocument('<a>'.repeat(20_000)),
+  'prescan: 100k attributes on one element': () => prescanXml(manyAttrs(), limits, NotWellFormed),
+  'prescan: 100k namespace declarations': () => prescanXml(manyDecls(), limits, NotWellFormed),
+  'prescan: 100k-deep element body': () => prescanXml(deepBody(), limits, NotXmlFrag),
+  'prescan: 100k character references': () => prescanXml(rl(`<list name="${'&#x41;'.repeat(N)}"/>`), limits, NotWellFormed),
+  'prescan: lone surrogate reference after 100k good ones': () => prescanXml(rl(`<list>${'&#65;'.repeat(N)}&#xD800;</list>`), limits, NotWellFormed),
+  'fast path: 100k attributes on one element': () => fastVerdict(manyAttrs()),
+  'fast path: 100k namespace declarations': () => fastVerdict(manyDecls()),
+  'fast path: 100k-deep document': () => fastVerdict(rl(deepBody())),
+  'fast path: 100k duplicate siblings': () => fastVerdict(siblings('<entry uri="sip:a@example.com"/>')),
+  'fast path: 1M-character name': () => fastVerdict(rl(`<${'n'.repeat(1_000_000)}/>`)),
+  'fast path: 1M characters of text': () => fastVerdict(rl(`<list><display-name>${'x'.repeat(1_000_000)}</display-name></list>`)),
+  'DOM walk: 50k attributes on one element': () => domVerdict(domAttrs()),
+  'DOM walk: 50k namespace declarations': () => domVerdict(domDecls()),
+  'libxml2: 100k sibling errors': () => libxml2.validate(siblings('<entry uri="sip:a@example.com"/>')),
+  'libxml2: 100k-character name': () => libxml2.validate(rl(`<${'n'.repeat(N)}/>`)),
+  'evaluate: 10k siblings, attribute test': () =>
+    selectElement(parseDocument(siblings('<entry uri="sip:a@example.com"/>', S)), parseSelector('resource-lists/list/entry[@uri="sip:b@example.com"]', {}, RL)) ?? 'none',
+  'evaluate: 10k siblings, last position': () =>
+    selectElement(parseDocument(siblings('<entry/>', S)), parseSelector(`resource-lists/list/entry[${S}]`, {}, RL))?.localName ?? 'none',
 };
 
 for (const [name, run] of Object.entries(cases)) {
   let outcome: string;
+  const t0 = process.env.HOSTILE_TIMES ? performance.now() : 0;
   try {
     const r = run();
     outcome = typeof r === 'string' ? r : 'ok';
   } catch (e) {
     outcome = (e as Error).constructor.name;
   }
+  if (process.env.HOSTILE_TIMES) console.error(`${name}: ${Math.round(performance.now() - t0)} ms`);
   console.log(`${name}: ${outcome}`);
 }

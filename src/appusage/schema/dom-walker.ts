@@ -16,6 +16,7 @@
 import type { Attr, Document, Element, Node, ProcessingInstruction } from '@xmldom/xmldom';
 import { XML_NS } from './scanner.ts';
 import type { Attributes, Verdict, XmlSink } from './scanner.ts';
+import { NameSet } from './name-set.ts';
 import { isPlainUriReference } from './uri.ts';
 
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -63,10 +64,15 @@ export function walkDocument(doc: Document, sink: XmlSink): Verdict {
 class Walk {
   readonly sink: XmlSink;
   readonly attrs: Attributes = { count: 0, ns: [], local: [], value: [] };
-  /** Namespace bindings in scope as flat (prefix, uri) pairs, searched from the end. */
-  readonly scope: string[] = [];
-  /** Per open element: the scope length to restore. */
+  /** Namespace bindings in scope, prefix ('' = default) to URI; '' when unbound. */
+  readonly scope = new Map<string, string>();
+  /** Undo log: (prefix, previous URI) per declaration made by an open element. */
+  readonly undo: string[] = [];
+  /** Per open element: the undo log length to restore. */
   readonly marks: number[] = [];
+  /** Prefixes declared, and expanded attribute names, of the current element. */
+  readonly declared = new NameSet();
+  readonly names = new NameSet();
   /** Characters of data seen, against MAX_LENGTH. */
   size = 0;
 
@@ -144,9 +150,10 @@ class Walk {
   start(el: Element): void {
     if (this.marks.length >= MAX_DEPTH) throw UNSURE;
     const scope = this.scope;
-    this.marks.push(scope.length);
+    this.marks.push(this.undo.length);
     const list = el.attributes;
     const len = list.length;
+    this.declared.clear();
     for (let i = 0; i < len; i++) {
       const a = list.item(i) as Attr;
       if (a.prefix === 'xmlns') this.declare(a, a.localName);
@@ -157,9 +164,10 @@ class Walk {
     const local = checkName(el.localName);
     if (ns === XHTML_NS || prefix === 'xml' || prefix === 'xmlns' || (prefix !== '' && ns === '')) throw UNSURE;
     if (el.tagName !== (prefix === '' ? local : `${checkName(prefix)}:${local}`)) throw UNSURE;
-    if (bound(scope, prefix) !== ns) throw UNSURE;
+    if ((scope.get(prefix) ?? '') !== ns) throw UNSURE;
     const attrs = this.attrs;
     let m = 0;
+    this.names.clear();
     for (let i = 0; i < len; i++) {
       const a = list.item(i) as Attr;
       if (a.prefix === 'xmlns' || a.nodeName === 'xmlns') continue;
@@ -171,9 +179,9 @@ class Walk {
         if (ans !== '') throw UNSURE;
       } else if (aprefix === 'xml') {
         if (ans !== XML_NS) throw UNSURE;
-      } else if (aprefix === 'xmlns' || ans === '' || ans === XML_NS || bound(scope, aprefix) !== ans) throw UNSURE;
+      } else if (aprefix === 'xmlns' || ans === '' || ans === XML_NS || scope.get(aprefix) !== ans) throw UNSURE;
       // Two attributes with one name (or one expanded name) would not be well-formed.
-      for (let j = 0; j < m; j++) if (attrs.local[j] === alocal && attrs.ns[j] === ans) throw UNSURE;
+      if (!this.names.add(ans === '' ? alocal : `${ans} ${alocal}`)) throw UNSURE;
       const value = a.value;
       this.size += value.length;
       if (!isChars(value)) throw UNSURE;
@@ -189,8 +197,13 @@ class Walk {
 
   end(): void {
     const mark = this.marks.pop() as number;
-    // Most elements declare nothing; setting an array's length is not free.
-    if (this.scope.length !== mark) this.scope.length = mark;
+    const undo = this.undo;
+    while (undo.length > mark) {
+      const previous = undo.pop() as string;
+      const prefix = undo.pop() as string;
+      if (previous === '') this.scope.delete(prefix);
+      else this.scope.set(prefix, previous);
+    }
     stopOn(this.sink.endElement());
   }
 
@@ -201,9 +214,9 @@ class Walk {
     if (a.name !== (prefix === '' ? 'xmlns' : `xmlns:${checkName(prefix)}`) || (prefix !== '' && uri === '')) throw UNSURE;
     if (!isPlainUriReference(uri) || !isChars(uri)) throw UNSURE;
     // One prefix declared twice on one element would not be well-formed.
-    const scope = this.scope;
-    for (let i = this.marks[this.marks.length - 1] as number; i < scope.length; i += 2) if (scope[i] === prefix) throw UNSURE;
-    scope.push(prefix, uri);
+    if (!this.declared.add(prefix)) throw UNSURE;
+    this.undo.push(prefix, this.scope.get(prefix) ?? '');
+    this.scope.set(prefix, uri);
   }
 
   /** `<!--data-->` must be a well-formed comment. */
@@ -211,14 +224,6 @@ class Walk {
     this.size += data.length;
     if (data.includes('--') || data.endsWith('-') || !isChars(data)) throw UNSURE;
   }
-}
-
-/** The namespace `prefix` ('' = default) is bound to in `scope`; '' when unbound. */
-function bound(scope: readonly string[], prefix: string): string {
-  for (let i = scope.length - 2; i >= 0; i -= 2) {
-    if (scope[i] === prefix) return scope[i + 1] as string;
-  }
-  return '';
 }
 
 /** Names found to be NCNames; a document repeats a handful of names (bounded like the scanner's). */

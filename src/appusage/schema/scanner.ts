@@ -9,6 +9,7 @@
  * libxml2's depth/size limits) is answered 'unsure' so that the caller asks libxml2.
  */
 
+import { NameSet } from './name-set.ts';
 import { isPlainUriReference } from './uri.ts';
 
 /** The scanner's (and the fast validator's) answer. */
@@ -164,6 +165,9 @@ class Scan {
   // Raw attributes of the current tag, before namespace processing.
   readonly rawName: string[] = [];
   readonly rawValue: string[] = [];
+  /** Qualified names, then expanded names of prefixed attributes, of the current tag. */
+  readonly names = new NameSet();
+  readonly expanded = new NameSet();
 
   constructor(s: string, sink: XmlSink) {
     this.s = s;
@@ -397,6 +401,7 @@ class Scan {
     this.pos = nameEnd;
     let n = 0;
     let declared = 0;
+    this.names.clear();
     for (;;) {
       const spaced = this.skipSpace();
       const c = s.charCodeAt(this.pos);
@@ -413,7 +418,7 @@ class Scan {
       this.skipSpace();
       const value = this.attValue();
       const plain = this.plain;
-      for (let k = 0; k < n; k++) if (this.rawName[k] === aName) throw REJECT;
+      if (!this.names.add(aName)) throw REJECT;
       this.rawName[n] = aName;
       this.rawValue[n] = value;
       n++;
@@ -429,6 +434,7 @@ class Scan {
     const local = elColon < 0 ? qname : internSlice(s, elColon + 1, nameEnd);
     const attrs = this.attrs;
     let m = 0;
+    this.expanded.clear();
     for (let k = 0; k < n; k++) {
       const name = this.rawName[k] as string;
       const colon = name.indexOf(':');
@@ -441,8 +447,9 @@ class Scan {
         if (prefix === 'xmlns') continue;
         const ans = this.resolve(prefix);
         const alocal = intern(name.slice(colon + 1));
-        // Same expanded name through two prefixes (Namespaces in XML §6.3).
-        for (let j = 0; j < m; j++) if (attrs.local[j] === alocal && attrs.ns[j] === ans) throw REJECT;
+        // Same expanded name through two prefixes (Namespaces in XML §6.3); unprefixed names
+        // are told apart by the qualified-name check already.
+        if (!this.expanded.add(`${ans} ${alocal}`)) throw REJECT;
         attrs.ns[m] = ans;
         attrs.local[m] = alocal;
       }
