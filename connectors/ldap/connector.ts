@@ -293,7 +293,13 @@ export class LdapConnector implements Connector {
       throw new Rejected(`LDAP bind: ${(err as Error).message}`);
     }
     if (this.#config.startTls && !this.#client.isConnected) await this.#client.startTLS(this.#tlsOptions());
-    if (this.#config.bindDn !== undefined) await this.#client.bind(this.#config.bindDn, password);
+    const dn = this.#config.bindDn;
+    if (dn === undefined) return;
+    try {
+      await this.#client.bind(dn, password);
+    } catch (err) {
+      throw translateLdapError(err, `bind as ${dn}`);
+    }
   }
 
   /**

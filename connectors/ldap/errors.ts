@@ -37,7 +37,7 @@ const TLS_CONFIG = /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_VERIFY/;
 export function translateLdapError(err: unknown, what: string): ConnectorError {
   if (err instanceof ConnectorError) return err;
   if (err instanceof ResultCodeError) {
-    const message = `LDAP ${what}: ${err.message}`;
+    const message = `LDAP ${what}: ${resultText(err)}`;
     if (RACE.has(err.code)) return new VersionMismatch(message, { cause: err });
     if (GONE.has(err.code)) return new NotFound(message, { cause: err });
     if (TRANSIENT.has(err.code)) return new Unavailable(message, { cause: err });
@@ -47,4 +47,15 @@ export function translateLdapError(err: unknown, what: string): ConnectorError {
   const detail = err instanceof Error ? err.message : String(err);
   if (typeof code === 'string' && TLS_CONFIG.test(code)) return new Rejected(`LDAP ${what}: TLS: ${detail}`, { cause: err });
   return new Unavailable(`LDAP ${what}: ${detail}`, { cause: err });
+}
+
+/**
+ * What a result means, for people: ldapts leaves the message empty for many codes
+ * (`" Code: 0x31"`), so the error class names it (`InvalidCredentialsError` → `invalid
+ * credentials`), followed by the server's own text when it sent one.
+ */
+function resultText(err: ResultCodeError): string {
+  const meaning = err.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const text = err.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, '').trim();
+  return `${meaning} (result code ${err.code})${text ? `: ${text}` : ''}`;
 }

@@ -36,12 +36,13 @@ function capture(): { logger: Logger; text: () => string } {
 }
 
 describe('bind failures and outages', () => {
-  it('a wrong password is Rejected (not retryable) and the password appears nowhere', async () => {
+  it('a wrong password is Rejected (not retryable), saying so in words, and the password appears nowhere', async () => {
     const log = capture();
     const connector = ldapConnectorFor(server, ouDn, {}, { env: { [PASSWORD_ENV]: 'wrong-password-xyz' }, logger: log.logger });
     const err = await collect(connector.list(ouDn)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Rejected);
     expect((err as Rejected).retryable).toBe(false);
+    expect((err as Error).message).toBe(`LDAP bind as ${server.bindDn}: invalid credentials (result code 49)`);
     expect(String((err as Error).message)).not.toContain('wrong-password-xyz');
     expect(log.text()).not.toContain('wrong-password-xyz');
     await connector.close();
