@@ -46,7 +46,20 @@ export const serverSchema = z
       .array(z.string().regex(/^https?:\/\/[^/?#@]+\/[^?#]*[^/?#]$/i, 'must be an absolute http(s) URI with a path, e.g. https://xcap.example.com/xcap-root'))
       .default([])
       .describe('Absolute XCAP root URIs clients use besides http://<Host><root> (TLS proxy, other name).'),
-    maxBodyBytes: z.number().int().positive().default(1024 * 1024).describe('Largest request body in bytes (413 above).'),
+    /**
+     * Largest request body accepted, in bytes; larger bodies get 413. A whole-document PUT
+     * of a document holding a list that a pull binding manages may be larger by the size of
+     * the stored copy of that list: the server serves it (a 10,000-entry directory is
+     * ~1.4 MB) and replaces the client's copy on the way in, so a phone can always save
+     * back what it fetched, with this many bytes of its own on top.
+     * @defaultValue `1048576` (1 MiB)
+     */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024)
+      .describe('Largest request body in bytes (413 above); a whole-document PUT of a document with a list a pull binding manages may be larger by the stored size of that list, so phones can save back what they fetched.'),
     /**
      * Deepest element nesting accepted in a document or element PUT body (the root is 1);
      * deeper bodies get 409 constraint-failure before any DOM is built. XCAP documents nest

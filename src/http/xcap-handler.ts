@@ -91,7 +91,7 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
       return;
     }
     if (method === 'PUT') {
-      const body = await readBody(req, opts.maxBodyBytes);
+      const body = await readBody(req, await service.bodyLimit(xreq, opts.maxBodyBytes));
       const r = await service.put(xreq, body, req.headers['content-type']);
       res.writeHead(r.status, { ETag: `"${r.etag}"`, 'Content-Length': 0 });
       res.end();

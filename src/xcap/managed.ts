@@ -13,6 +13,11 @@
  *   document has no such container yet, the incoming one is dropped: the next sync run
  *   fills it.
  *
+ * - a whole-document PUT may be larger than `server.maxBodyBytes` by the size of the stored
+ *   managed containers (`sizeOf`): the server itself serves them, so a phone must be able
+ *   to send back what it fetched; the client's own content keeps the plain limit's worth
+ *   of room, and since the incoming copy is replaced, the allowance never feeds itself.
+ *
  * The XCAP service consults `ManagedLists.forKey()` once per write; a document with no
  * managed container costs that one Map lookup.
  */
@@ -21,6 +26,7 @@ import type { DocKey } from '../store/types.ts';
 import { ConstraintFailure } from './errors.ts';
 import type { NodeSelector } from './selector/parse.ts';
 import { selectElement, selectUnique } from './selector/evaluate.ts';
+import { serializedBytes } from './serializer.ts';
 
 /** One managed container: a child of the root element picked by name and a name attribute. */
 export interface ManagedContainer {
@@ -87,6 +93,13 @@ export class ManagedDocument {
       if (spec) out.push({ element: n as Element, spec });
     }
     return out;
+  }
+
+  /** UTF-8 size of the managed containers in `dom` as served (what a client fetched of them). */
+  sizeOf(dom: Document): number {
+    let n = 0;
+    for (const m of this.locate(dom)) n += serializedBytes(m.element);
+    return n;
   }
 
   /**

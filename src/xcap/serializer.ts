@@ -109,6 +109,40 @@ function bound(scope: readonly string[], prefix: string, ns: string): boolean {
   return false;
 }
 
+/**
+ * UTF-8 size of `node` as the lean serializer writes it inside its document (start tag with
+ * its attributes, content, end tag or `/>`), counted without building the text: what a
+ * client that fetched the document got for that node.
+ */
+export function serializedBytes(node: Node): number {
+  switch (node.nodeType) {
+    case 1: {
+      const el = node as Element;
+      const name = Buffer.byteLength(el.tagName);
+      let n = 1 + name;
+      for (let i = 0; i < el.attributes.length; i++) {
+        const a = el.attributes.item(i) as Attr;
+        n += 4 + Buffer.byteLength(a.name) + Buffer.byteLength(escapeAttr(a.value));
+      }
+      if (el.firstChild === null) return n + 2;
+      for (let c: Node | null = el.firstChild; c !== null; c = c.nextSibling) n += serializedBytes(c);
+      return n + 1 + 3 + name;
+    }
+    case 3:
+      return Buffer.byteLength(escapeText((node as Node & { data: string }).data));
+    case 4:
+      return 12 + Buffer.byteLength((node as Node & { data: string }).data);
+    case 7: {
+      const pi = node as ProcessingInstruction;
+      return 5 + Buffer.byteLength(pi.target) + Buffer.byteLength(pi.data);
+    }
+    case 8:
+      return 7 + Buffer.byteLength((node as Node & { data: string }).data);
+    default:
+      return 0;
+  }
+}
+
 function escapeText(s: string): string {
   return TEXT_SPECIAL.test(s) ? s.replace(/[<&>]/g, (c) => TEXT_ESCAPES[c]!) : s;
 }

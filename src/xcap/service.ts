@@ -121,6 +121,21 @@ export class XcapService {
     return { body: node.body, contentType: node.contentType, etag: doc.etag };
   }
 
+  /**
+   * The largest body a PUT of `req` may carry: `base` (server.maxBodyBytes); for a
+   * whole-document PUT of a document with managed lists, `base` plus the stored size of
+   * those lists (see managed.ts). Authorization errors surface here, before the body is read.
+   */
+  async bodyLimit(req: Request, base: number): Promise<number> {
+    if (req.uri.selector !== null) return base;
+    const { key } = this.resolve(req, 'write');
+    const managed = this.managed?.forKey(key);
+    if (!managed) return base;
+    const current = await this.store.get(key);
+    // The parse is the one the PUT itself uses next (cached by ETag).
+    return current ? base + managed.sizeOf(this.parsedForRead(key, current)) : base;
+  }
+
   /** PUT of a document, element or attribute (RFC 4825 §7.2, §7.4, §7.7, §8.2). */
   async put(req: Request, rawBody: Buffer, contentType: string | undefined): Promise<WriteOutcome> {
     const { usage, key } = this.resolve(req, 'write');
