@@ -41,6 +41,8 @@ export interface GatewayOptions {
    * @defaultValue `true`
    */
   sync?: boolean;
+  /** Clock in milliseconds for Digest nonce expiry and the Basic cache (tests of expiry). @defaultValue Date.now */
+  now?: () => number;
 }
 
 export async function startGateway(config: Config, log: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -50,7 +52,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       custom: config.usages.custom,
       presContentMaxBytes: config.usages.presContentMaxBytes,
     });
-    const auth = await createAuth(config.auth, store, log);
+    const auth = await createAuth(config.auth, store, log, opts.now);
     // Lists that pull bindings own are read-only for clients, in every process that serves XCAP.
     const managed = managedResourceLists(config.bindings);
     const xmlLimits = { maxDepth: config.server.maxXmlDepth, maxAttributes: config.server.maxXmlAttributes };

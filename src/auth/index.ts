@@ -25,7 +25,8 @@ export interface Auth {
   close(): Promise<void>;
 }
 
-export async function createAuth(cfg: Config['auth'], store: DocumentStore, log: Logger): Promise<Auth> {
+/** `now`: clock in milliseconds for nonce expiry and the Basic cache (tests). @defaultValue Date.now */
+export async function createAuth(cfg: Config['auth'], store: DocumentStore, log: Logger, now?: () => number): Promise<Auth> {
   const users = await LocalUsers.open(store.sql);
   const sources: UserSource[] = [users];
   if (cfg.htdigestFile !== undefined) {
@@ -45,6 +46,7 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
     // MD5 first: clients that read only the first WWW-Authenticate (Python's urllib, many
     // phones) know only MD5 and fail on a SHA-256 challenge; SHA-256 clients still find theirs.
     algorithms: ['MD5', 'SHA-256'],
+    now,
   });
   return { authenticator, authorize, users: all, domain, close: async () => {} };
 }

@@ -30,7 +30,8 @@ import { isRetryable, RetryableSyncError, runSync, scopesOf, type RunReport } fr
 import { SyncState } from './state.ts';
 
 export const QUEUE_NAME = 'sync';
-const FEED_CURSOR = 'feed-cursor';
+/** sync_meta row holding the seq of the last XCAP change the feed has queued jobs for. */
+export const FEED_CURSOR = 'feed-cursor';
 
 export interface StartSyncOptions {
   readonly store: DocumentStore;

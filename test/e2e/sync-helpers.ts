@@ -16,6 +16,7 @@ import { SyncState, type ConflictRecord, type ScopeState } from '../../src/sync/
 import { basicHeader, rawRequest, type ClientResponse } from '../helpers/digest-client.ts';
 import { ADMIN, ALICE, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { enc, RL_NS } from '../http/helpers.ts';
+import { feedCursor, pendingJobs as pendingJobsUnder } from '../sync/helpers.ts';
 
 export const BINDING = 'buddies';
 export const FRIENDS = 'friends';
@@ -63,27 +64,41 @@ export function startSyncGateway(opts: SyncGatewayOptions): Promise<TestGateway>
 /** Queue key prefix of each gateway started here. */
 const prefixes = new WeakMap<TestGateway, string>();
 
+/** Jobs waiting, delayed or running in the gateway's sync queue. */
+export function pendingJobs(t: TestGateway): Promise<number> {
+  return pendingJobsUnder(prefixes.get(t) as string);
+}
+
 /**
- * Waits until the gateway's sync queue has no waiting, delayed or active job, twice in a
- * row a debounce apart (a change the feed has seen but not yet queued is queued by then).
+ * Waits until the change feed has queued jobs for every XCAP change stored so far (its saved
+ * cursor reached the store's last seq): from then on the queue holds every run they cause.
+ */
+export async function feedCaughtUp(t: TestGateway, timeoutMs = 20_000): Promise<void> {
+  const last = await t.gateway.store.lastSeq();
+  const state = await SyncState.open(t.gateway.store.sql);
+  const cursor = await until(() => feedCursor(state), (c) => c >= last, timeoutMs);
+  expect(cursor, 'the change feed caught up').toBeGreaterThanOrEqual(last);
+}
+
+/**
+ * Waits until every run the XCAP changes so far cause has finished: the feed has queued them
+ * all, then the queue has no waiting, delayed or active job (a job queued behind a running one
+ * is added in the same Redis step that finishes it, so an empty count is never in between).
  */
 export async function queueIdle(t: TestGateway, timeoutMs = 20_000): Promise<void> {
+  await feedCaughtUp(t, timeoutMs);
+  const left = await until(() => pendingJobs(t), (n) => n === 0, timeoutMs);
+  expect(left, 'the sync queue went idle').toBe(0);
+}
+
+/** Pauses the gateway's sync queue (no job starts, running ones finish); resolves with the resume. */
+export async function pauseQueue(t: TestGateway): Promise<() => Promise<void>> {
   const queue = new Queue(QUEUE_NAME, { connection: { url: inject('services').redis }, prefix: prefixes.get(t) });
-  try {
-    const busy = async () => {
-      const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
-      return Object.values(c).reduce((a, b) => a + b, 0);
-    };
-    let quiet = 0;
-    const left = await until(async () => {
-      quiet = (await busy()) === 0 ? quiet + 1 : 0;
-      if (quiet === 1) await new Promise((r) => setTimeout(r, 200));
-      return quiet;
-    }, (q) => q >= 2, timeoutMs);
-    expect(left, 'the sync queue went idle').toBeGreaterThanOrEqual(2);
-  } finally {
+  await queue.pause();
+  return async () => {
+    await queue.resume();
     await queue.close();
-  }
+  };
 }
 
 /** The live memory connector the gateway's sync engine uses. */

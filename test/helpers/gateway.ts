@@ -36,7 +36,7 @@ export const BOB: TestUser = { xui: 'sip:bob@example.com', password: 'bob-secret
 export const ADMIN: TestUser = { xui: 'sip:admin@example.com', password: 'admin-secret', admin: true };
 
 export async function startTestGateway(
-  opts: { store?: 'sqlite' | 'postgres'; config?: Omit<ConfigInput, 'store'>; users?: TestUser[] } = {},
+  opts: { store?: 'sqlite' | 'postgres'; config?: Omit<ConfigInput, 'store'>; users?: TestUser[]; now?: () => number } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'xcapb-gw-'));
   const store =
@@ -51,7 +51,7 @@ export async function startTestGateway(
     log: { level: 'silent', ...input.log },
     auth: { defaultDomain: 'example.com', ...input.auth },
   });
-  const gateway = await startGateway(config, createLogger('silent'));
+  const gateway = await startGateway(config, createLogger('silent'), { now: opts.now });
   const users = await LocalUsers.open(gateway.store.sql);
   for (const u of opts.users ?? [ALICE, BOB, ADMIN]) await users.add(u.xui, u.password, { admin: u.admin });
   const origin = gateway.url.slice(0, gateway.url.indexOf('/', 'http://'.length));

@@ -121,12 +121,7 @@ describe('serve: SIGTERM drains a request in flight, then exits 0', () => {
       req.on('continue', () => {
         server.proc.kill('SIGTERM');
         // Send the body only once the process says it is draining.
-        const waitForDrain = setInterval(() => {
-          if (server.output().includes('shutting down')) {
-            clearInterval(waitForDrain);
-            req.end(body);
-          }
-        }, 10);
+        void server.logged('shutting down', 1).then(() => req.end(body));
       });
     });
     expect(await response).toBe(201);

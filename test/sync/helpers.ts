@@ -1,4 +1,5 @@
 /** Shared set-up for sync tests: a document store (SQLite, or PostgreSQL for the state tables' other dialect), sync state, a memory remote and bindings. */
+import { Queue } from 'bullmq';
 import { inject } from 'vitest';
 import { openPostgresStore } from '../../src/store/postgres.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
@@ -6,6 +7,7 @@ import { freshPostgresDatabase } from '../services/databases.ts';
 import type { DocKey, DocumentStore } from '../../src/store/types.ts';
 import { bindingSchema, compileBinding, type Binding, type BindingInput } from '../../src/sync/binding.ts';
 import { resourceListsMapping } from '../../src/sync/mapping/index.ts';
+import { FEED_CURSOR, QUEUE_NAME } from '../../src/sync/queue.ts';
 import { SyncState } from '../../src/sync/state.ts';
 import { MemoryConnector } from '../../connectors/memory/index.ts';
 import type { ItemFields } from '../../connectors/types.ts';
@@ -65,4 +67,20 @@ export function person(i: number, name = `Person ${i}`): ItemFields {
 /** Remote content without ids, sorted by uri. */
 export function remoteContent(remote: MemoryConnector, collection = 'people'): ItemFields[] {
   return [...remote.snapshot(collection).values()].sort((a, b) => String(a.uri).localeCompare(String(b.uri)));
+}
+
+/** Jobs waiting, delayed or running in the sync queue under the Redis key `prefix`. */
+export async function pendingJobs(prefix: string): Promise<number> {
+  const queue = new Queue(QUEUE_NAME, { connection: { url: inject('services').redis }, prefix });
+  try {
+    const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+    return Object.values(c).reduce((a, b) => a + b, 0);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Seq of the last XCAP change the change feed has queued jobs for (-1 before its first). */
+export async function feedCursor(state: SyncState): Promise<number> {
+  return Number((await state.getMeta(FEED_CURSOR)) ?? -1);
 }

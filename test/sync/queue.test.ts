@@ -9,7 +9,7 @@ import { Unavailable } from '../../connectors/errors.ts';
 import { startSync, type SyncHandle } from '../../src/sync/queue.ts';
 import type { BindingConfig } from '../../src/sync/binding.ts';
 import { freePort, spawnService, stopChild, tempDir, waitForPort } from '../services/process.ts';
-import { binding, GLOBAL_DOC, listsDoc, person, remoteContent, syncFixture, xcapEntries, type SyncFixture } from './helpers.ts';
+import { binding, feedCursor, GLOBAL_DOC, listsDoc, pendingJobs, person, remoteContent, syncFixture, xcapEntries, type SyncFixture } from './helpers.ts';
 
 const logger = pino({ level: 'silent' });
 let f: SyncFixture;
@@ -23,9 +23,13 @@ async function until(check: () => Promise<boolean> | boolean, what: string, time
   }
 }
 
+/** Key prefix of the queue the last `start` made. */
+let prefix = '';
+
 function start(bindings: BindingConfig[], redis = inject('services').redis) {
+  prefix = `t-${randomUUID()}`;
   return startSync({
-    store: f.store, redis, prefix: `t-${randomUUID()}`, bindings, connectors: new Map([['mem', f.remote]]), logger, runWorkers: true,
+    store: f.store, redis, prefix, bindings, connectors: new Map([['mem', f.remote]]), logger, runWorkers: true,
     backoffMs: 100, feedPollMs: 200, drainTimeoutMs: 2000,
   });
 }
@@ -47,17 +51,19 @@ describe('sync queue (DESIGN §5, BullMQ on Redis)', () => {
     expect(remoteContent(f.remote)).toEqual([person(1)]);
   });
 
-  it('a burst of 100 writes to one document during a run gives at most two runs, and the last content wins', async () => {
+  it('a burst of 100 writes to one document during a run gives exactly one more run, and the last content wins', async () => {
     handle = await start([binding({ direction: 'push' }).config]);
     const hold = f.remote.hold('changes');
     let etag = (await f.store.put(GLOBAL_DOC, listsDoc([]), 'absent', 'xcap')).etag;
     await hold.reached;
     for (let i = 1; i <= 100; i++) etag = (await f.store.put(GLOBAL_DOC, listsDoc([person(1, `Name ${i}`)]), { etag }, 'xcap')).etag;
-    await new Promise((r) => setTimeout(r, 400)); // let the feed enqueue every write before the held run ends
+    // Every write has met the held run in the queue (the feed's cursor passed them) before it ends.
+    const last = await f.store.lastSeq();
+    await until(async () => (await feedCursor(f.state)) >= last, 'the feed to queue every write');
     hold.release();
     await until(() => remoteContent(f.remote)[0]?.['display-name'] === 'Name 100', 'the last write on the remote');
-    await new Promise((r) => setTimeout(r, 400));
-    expect(f.remote.calls.changes).toBeLessThanOrEqual(2);
+    await until(async () => (await pendingJobs(prefix)) === 0, 'the queue to drain');
+    expect(f.remote.calls.changes).toBe(2);
   });
 
   it('a scheduled binding pulls remote changes on its tick', async () => {
