@@ -8,7 +8,7 @@ import { createLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
 import { createConnectors } from '../sync/connectors.ts';
 import { startSync } from '../sync/queue.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge worker [options]
 
@@ -16,14 +16,14 @@ Runs sync jobs from the Redis queue until SIGTERM/SIGINT, then lets running jobs
 
 Options:
   --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-  --concurrency N       jobs run at once (default 4)
+${STORE_HELP}  --concurrency N       jobs run at once (default 4)
   -h, --help            show this help
 `;
 
 export const workerCommand: Command = {
   name: 'worker',
   async run(argv) {
-    const parsed = parseCommandArgs('worker', HELP, argv, { config: { type: 'string' }, concurrency: { type: 'string' } });
+    const parsed = parseCommandArgs('worker', HELP, argv, { config: { type: 'string' }, ...STORE_OPTIONS, concurrency: { type: 'string' } });
     if (typeof parsed === 'number') return parsed;
     const { values } = parsed;
     const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
@@ -31,7 +31,9 @@ export const workerCommand: Command = {
       process.stderr.write(`worker: --concurrency must be a positive integer\n`);
       return EXIT_USAGE;
     }
-    const config = loadCommandConfig('worker', values.config);
+    const overrides = storeOverrides('worker', values);
+    if (typeof overrides === 'number') return overrides;
+    const config = loadCommandConfig('worker', values.config, overrides);
     if (typeof config === 'number') return config;
     const log = createLogger(config.log.level);
     const store = await openStore(config.store);

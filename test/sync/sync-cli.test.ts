@@ -134,7 +134,7 @@ describe('xcap-bridge sync: finding the store, naming items (child process)', ()
     const pg = await run(['sync', 'status', '--database-url', url]);
     expect(pg.stdout).toMatch(/^book sip:alice@example\.com: .*error: seen in postgres/m);
     expect(pg.code).toBe(0);
-    expect((await run(['sync', 'status', '--store', 'mysql'])).code).toBe(2);
+    for (const cmd of ['sync status', 'worker']) expect((await run([...cmd.split(' '), '--store', 'mysql'])).code).toBe(2);
   });
 
   it('dry run names items by uri and display name, not by internal ids', async () => {
