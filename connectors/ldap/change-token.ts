@@ -1,11 +1,11 @@
 /**
- * The LDAP change token, and the id set it vouches for.
+ * The LDAP change token.
  *
  * Without syncrepl (ldapts cannot do RFC 4533) changes are found by polling:
  * - `marker`: the directory's change marker (contextCSN of the suffix, or AD's
- *   highestCommittedUSN) when the token was made. Every add, modify, rename and delete in
- *   the database moves it, so an equal marker means nothing changed: the run costs one
- *   base-scope search.
+ *   highestCommittedUSN) when the token was made. Every add, modify and rename in the
+ *   database moves it, so an equal marker means no entry changed: the run costs one
+ *   base-scope search (plus, when one is due, the listing below).
  * - `since`: the highest value of the delta attribute seen. When the marker moved, entries
  *   changed after it are the upserts. With entryCSN (the default) that is exact: a CSN is
  *   unique per change, so the search asks for `entryCSN >= since` and not `= since`.
@@ -14,14 +14,15 @@
  *   those are not reported again while unchanged. Above EDGE_LIMIT such entries the edge
  *   is dropped and they may be re-reported, which is harmless: the engine compares
  *   versions.
- * - Deletes leave nothing to search for, so they are found by an id-only listing, at most
- *   every `deleteScanIntervalMs`, compared with the ids known when the token was made.
- *   The token carries only a digest of that id set (`ids`: count + XOR of per-id hashes,
- *   updatable one id at a time); the set itself is kept in the connector's memory. When
- *   a listing is due and the memory does not hold the set the token vouches for (another
- *   process, a restart), `changes()` answers `'token-expired'` and the engine falls back
- *   to list + read, which finds the deletes.
- * - `listedAt`: when the last id listing happened (ms since epoch).
+ * - Deletes leave nothing to search for and may not move the marker at all, so they are
+ *   found apart from it: an id-only listing at least every `deleteScanIntervalMs`,
+ *   whether or not the marker moved, compared with the ids this process handed out
+ *   (known-ids.ts). `instance` names that memory and `scan` the position in its delete
+ *   journal the token has seen; each run gets the deletes after its own position. A token
+ *   of another instance (another process, a restart) is served without deletes until a
+ *   listing is due by its `listedAt`; then `changes()` answers `'token-expired'` and the
+ *   engine falls back to a full read, which finds the deletes.
+ * - `listedAt`: when the listing the token has seen happened (ms since epoch).
  * - `collection`: tokens are not transferable between collections.
  */
 import { createHash } from 'node:crypto';
@@ -31,11 +32,12 @@ export interface ChangeToken {
   readonly marker: string;
   readonly since: string;
   readonly edge: readonly string[];
-  readonly ids: string;
+  readonly instance: string;
+  readonly scan: number;
   readonly listedAt: number;
 }
 
-const VERSION = 1;
+const VERSION = 2;
 
 export function encodeToken(t: ChangeToken): string {
   return Buffer.from(JSON.stringify({ v: VERSION, ...t })).toString('base64url');
@@ -46,49 +48,13 @@ export function decodeToken(token: string): ChangeToken | undefined {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
     if (t.v !== VERSION) return undefined;
-    const { collection, marker, since, edge, ids, listedAt } = t;
-    if (typeof collection !== 'string' || typeof marker !== 'string' || typeof since !== 'string' || typeof ids !== 'string' || typeof listedAt !== 'number') return undefined;
+    const { collection, marker, since, edge, instance, scan, listedAt } = t;
+    if (typeof collection !== 'string' || typeof marker !== 'string' || typeof since !== 'string' || typeof instance !== 'string') return undefined;
+    if (typeof scan !== 'number' || typeof listedAt !== 'number') return undefined;
     if (!Array.isArray(edge) || !edge.every((e) => typeof e === 'string')) return undefined;
-    return { collection, marker, since, edge, ids, listedAt };
+    return { collection, marker, since, edge, instance, scan, listedAt };
   } catch {
     return undefined;
-  }
-}
-
-/** A set of item ids with an order-independent digest kept up to date on every add/delete. */
-export class IdSet {
-  readonly #ids = new Set<string>();
-  #xor = 0n;
-
-  static #hash(id: string): bigint {
-    return createHash('md5').update(id).digest().readBigUInt64BE(0);
-  }
-
-  constructor(ids: Iterable<string> = []) {
-    for (const id of ids) this.add(id);
-  }
-
-  add(id: string): void {
-    if (this.#ids.has(id)) return;
-    this.#ids.add(id);
-    this.#xor ^= IdSet.#hash(id);
-  }
-
-  delete(id: string): void {
-    if (!this.#ids.delete(id)) return;
-    this.#xor ^= IdSet.#hash(id);
-  }
-
-  has(id: string): boolean {
-    return this.#ids.has(id);
-  }
-
-  [Symbol.iterator](): IterableIterator<string> {
-    return this.#ids.values();
-  }
-
-  get digest(): string {
-    return `${this.#ids.size}:${this.#xor.toString(16)}`;
   }
 }
 

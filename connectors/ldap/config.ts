@@ -118,11 +118,20 @@ const ldapConnectorFields = z
     /** Entry carrying contextCSN; by default the naming context (root DSE) that contains baseDn. */
     suffixDn: z.string().optional(),
     /**
-     * Minimum time between two id-only listings that detect deletes, in milliseconds. A
-     * listing only happens on a run where the change marker moved. 0 = on every such run.
-     * @defaultValue `300000` (5 minutes)
+     * Time between two id-only listings that find deleted entries, in milliseconds: the
+     * first run at least this long after the last listing lists again, whether or not
+     * anything else changed (a delete need not move the change marker). A delete reaches
+     * the documents within one scheduled run after this interval. An id-only listing of
+     * 10,000 entries costs the server well under a second. 0 = on every run.
+     * @defaultValue `60000` (1 minute)
      */
-    deleteScanIntervalMs: z.number().int().min(0).default(300_000),
+    deleteScanIntervalMs: z.number().int().min(0).default(60_000),
+    /**
+     * Connections to the server at most. OpenLDAP keeps one paged search per connection,
+     * so each concurrent search (several users' runs, a delete scan) takes one of its own
+     * until its last page; requests wait for a free one beyond this. @defaultValue `4`
+     */
+    connections: z.number().int().min(1).max(64).default(4),
     mapping: ldapMappingSchema.prefault({}),
     /** Write-back; off when absent. */
     write: ldapWriteSchema.optional(),

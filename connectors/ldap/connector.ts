@@ -10,11 +10,14 @@
  *   values the fields show (mapping.ts `edit`); everything else in the entry stays.
  * - Entries whose uri cannot be built are skipped by list, read and changes alike; they
  *   are counted (`skippedEntries`) and logged once per entry DN.
- * - changes(): see change-token.ts for how the token works.
+ * - changes(): see change-token.ts for how the token works. Concurrent calls asking the
+ *   same question (same collection, marker and token: every user's copy of one directory
+ *   at one tick) share one read, and one delete scan per collection serves them all.
  *
- * One connection, opened on first use, bound once, re-used by every call; when the
- * server closes it, the next call reconnects (and a read retries once on a reused
- * connection that turns out dead).
+ * Connections come from a small pool (pool.ts): each request, and each paged search until
+ * its last page, has one of its own, opened and bound on first use; when the server
+ * closes one, its next use reconnects (and a read retries once on a reused connection
+ * that turns out dead).
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
@@ -26,12 +29,14 @@ import type { Logger } from 'pino';
 import type { ChangeSet, Connector, ConnectorCapabilities, ItemRef, ItemWrite, RemoteItem } from '../types.ts';
 import { NotFound, Rejected, VersionMismatch } from '../errors.ts';
 import { AssertionControl } from './assertion-control.ts';
-import { decodeToken, encodeToken, IdSet, Watermark } from './change-token.ts';
+import { decodeToken, encodeToken, Watermark, type ChangeToken } from './change-token.ts';
 import { readBindPassword, type LdapConnectorConfig } from './config.ts';
 import { childDn, escapeDnValue, normalizeDn, parseRdn } from './dn.ts';
 import { translateLdapError } from './errors.ts';
 import { idFilter, idOf } from './item-id.ts';
+import { KnownIds } from './known-ids.ts';
 import { EntryMapper, type EntryValues } from './mapping.ts';
+import { ClientPool, type Lease } from './pool.ts';
 
 export interface LdapConnectorDeps {
   /** Warnings (skipped entries) go here; credentials are never passed to it. */
@@ -54,16 +59,17 @@ export class LdapConnector implements Connector {
   readonly capabilities: ConnectorCapabilities;
   readonly #config: LdapConnectorConfig;
   readonly #deps: LdapConnectorDeps;
-  readonly #client: Client;
+  readonly #pool: ClientPool;
   readonly #filter: Filter;
   readonly #mapper: EntryMapper;
   readonly #readAttributes: string[];
   readonly #listAttributes: string[];
-  #connecting: Promise<void> | undefined;
   /** Naming context holding contextCSN, per collection DN. */
   readonly #suffixes = new Map<string, string>();
-  /** Ids known at the last token, per collection (see change-token.ts). */
-  readonly #known = new Map<string, IdSet>();
+  /** Ids handed out and deletes found, per collection (see known-ids.ts). */
+  readonly #known = new Map<string, KnownIds>();
+  /** Reads and delete scans under way, by what they answer (see `#once`). */
+  readonly #inFlight = new Map<string, Promise<unknown>>();
   readonly #skipped = new Set<string>();
   #newlySkipped: { dn: string; reason: string }[] = [];
 
@@ -79,7 +85,8 @@ export class LdapConnector implements Connector {
     const secure = config.url.startsWith('ldaps:');
     const options: ClientOptions = { url: config.url, timeout: config.timeoutMs, connectTimeout: config.connectTimeoutMs };
     if (secure) options.tlsOptions = this.#tlsOptions();
-    this.#client = (deps.createClient ?? ((o) => new Client(o)))(options);
+    const create = deps.createClient ?? ((o: ClientOptions) => new Client(o));
+    this.#pool = new ClientPool({ size: config.connections, create: () => create(options), open: (c) => this.#connect(c), ready: (c) => this.#ready(c) });
   }
 
   /** Entries skipped so far because their uri could not be built (distinct DNs). */
@@ -124,35 +131,69 @@ export class LdapConnector implements Connector {
   async changes(collection: string, token?: string): Promise<ChangeSet | 'token-expired'> {
     const base = this.#base(collection);
     const key = normalizeDn(base);
-    const now = (this.#deps.now ?? Date.now)();
-    if (token === undefined) {
-      // Marker first: whatever changes during the read moves it, so the next run looks again.
-      const marker = await this.#marker(base);
-      const ids = new IdSet();
-      const mark = new Watermark();
-      const upserted: RemoteItem[] = [];
-      for await (const entry of this.#search('read', base, this.#filter, this.#readAttributes)) {
-        const item = this.#item(entry);
-        if (!item) continue;
-        mark.see(this.#deltaOf(entry), item.id, item.version);
-        upserted.push(item);
-        ids.add(item.id);
-      }
-      this.#reportSkips(base);
-      this.#known.set(key, ids);
-      return { token: encodeToken({ collection: key, marker, since: mark.since, edge: mark.edge, ids: ids.digest, listedAt: now }), upserted, deleted: [] };
+    const t = token === undefined ? undefined : decodeToken(token);
+    if (token !== undefined && (!t || t.collection !== key)) return 'token-expired';
+    // Marker first: whatever changes during the reads below moves it, so the next run looks again.
+    const marker = await this.#marker(base);
+    // Every user's copy of one directory asks the same question at the same tick: one read answers them all.
+    return this.#once(`changes\n${key}\n${marker}\n${token ?? ''}`, () =>
+      t === undefined ? this.#fullRead(base, key, marker) : this.#changesSince(base, key, marker, t, token as string),
+    );
+  }
+
+  /** Every item, and a token naming this process's memory of the collection's ids. */
+  async #fullRead(base: string, key: string, marker: string): Promise<ChangeSet> {
+    let known = this.#known.get(key);
+    if (!known) {
+      // The first full read is the first listing.
+      known = new KnownIds(this.#now());
+      this.#known.set(key, known);
+    }
+    // Deletes found from here on may concern items this read returns: the caller gets them next time.
+    const scan = known.seq;
+    const mark = new Watermark();
+    const upserted: RemoteItem[] = [];
+    for await (const entry of this.#search('read', base, this.#filter, this.#readAttributes)) {
+      const item = this.#item(entry);
+      if (!item) continue;
+      mark.see(this.#deltaOf(entry), item.id, item.version);
+      upserted.push(item);
+    }
+    known.see(upserted.map((i) => i.id));
+    this.#reportSkips(base);
+    return { token: encodeToken({ collection: key, marker, since: mark.since, edge: mark.edge, instance: known.instance, scan, listedAt: known.listedAt }), upserted, deleted: [] };
+  }
+
+  async #changesSince(base: string, key: string, marker: string, t: ChangeToken, token: string): Promise<ChangeSet | 'token-expired'> {
+    const now = this.#now();
+    const due = (listedAt: number) => now - listedAt >= this.#config.deleteScanIntervalMs;
+    const known = this.#known.get(key);
+    if (known?.instance !== t.instance) {
+      // Not this memory's token: its deletes are unknown here. Served without them until a
+      // listing is due; then the caller re-reads everything, which finds them.
+      if (due(t.listedAt)) return 'token-expired';
+      if (marker === t.marker) return { token, upserted: [], deleted: [] };
+      const { upserted, mark } = await this.#upsertsSince(base, t);
+      return { token: encodeToken({ ...t, marker, since: mark.since, edge: mark.edge }), upserted, deleted: [] };
     }
 
-    const t = decodeToken(token);
-    if (!t || t.collection !== key) return 'token-expired';
-    const marker = await this.#marker(base);
-    if (marker === t.marker) return { token, upserted: [], deleted: [] };
+    // The listing runs on its own clock, whether or not the marker moved: a delete need not move it.
+    if (due(known.listedAt)) await this.#scan(base, key, known, now);
+    const { upserted, mark } = marker === t.marker ? { upserted: [], mark: undefined } : await this.#upsertsSince(base, t);
+    known.see(upserted.map((i) => i.id));
+    const deleted = known.since(t.scan);
+    if (deleted === undefined) return 'token-expired';
+    if (deleted.length === 0 && upserted.length === 0 && marker === t.marker && known.listedAt === t.listedAt) return { token, upserted: [], deleted: [] };
+    const gone = new Set(deleted);
+    return {
+      token: encodeToken({ collection: key, marker, since: mark?.since ?? t.since, edge: mark?.edge ?? t.edge, instance: known.instance, scan: known.seq, listedAt: known.listedAt }),
+      upserted: gone.size === 0 ? upserted : upserted.filter((i) => !gone.has(i.id)),
+      deleted,
+    };
+  }
 
-    const known = this.#known.get(key);
-    const knownMatches = known !== undefined && known.digest === t.ids;
-    const scanDue = now - t.listedAt >= this.#config.deleteScanIntervalMs;
-    if (scanDue && !knownMatches) return 'token-expired';
-
+  /** Entries changed after the token's watermark. */
+  async #upsertsSince(base: string, t: ChangeToken): Promise<{ upserted: RemoteItem[]; mark: Watermark }> {
     const filter = t.since === '' ? this.#filter : new AndFilter({ filters: [this.#filter, this.#after(t.since)] });
     const upserted: RemoteItem[] = [];
     const mark = new Watermark(t.since, t.edge);
@@ -164,30 +205,39 @@ export class LdapConnector implements Connector {
       mark.see(ts, item.id, item.version);
       upserted.push(item);
     }
-
-    let deleted: string[] = [];
-    let listedAt = t.listedAt;
-    let digest = t.ids;
-    if (knownMatches) {
-      if (scanDue) {
-        const current = new IdSet();
-        for await (const ref of this.list(collection)) current.add(ref.id);
-        deleted = [...known].filter((id) => !current.has(id));
-        this.#known.set(key, current);
-        digest = current.digest;
-        listedAt = now;
-      } else {
-        for (const item of upserted) known.add(item.id);
-        digest = known.digest;
-      }
-    }
     this.#reportSkips(base);
-    const gone = new Set(deleted);
-    return {
-      token: encodeToken({ collection: key, marker, since: mark.since, edge: mark.edge, ids: digest, listedAt }),
-      upserted: gone.size === 0 ? upserted : upserted.filter((i) => !gone.has(i.id)),
-      deleted,
-    };
+    return { upserted, mark };
+  }
+
+  /**
+   * The delete scan: an id-only listing; known ids it lacks are searched for once more
+   * (an entry created or handed out while the listing ran is found there), and those
+   * still missing go into the delete journal. One scan at a time per collection.
+   */
+  #scan(base: string, key: string, known: KnownIds, now: number): Promise<void> {
+    return this.#once(`scan\n${key}`, async () => {
+      const listed = new Set<string>();
+      for await (const ref of this.list(base)) listed.add(ref.id);
+      const missing = known.missingFrom(listed);
+      const found = new Set<string>();
+      if (missing.length > 0) for await (const item of this.read(base, missing)) found.add(item.id);
+      known.see(listed);
+      known.deleted(missing.filter((id) => !found.has(id)));
+      known.listedAt = now;
+    });
+  }
+
+  /** The promise of whoever is already computing `key`, or a new one: concurrent askers share one answer. */
+  #once<T>(key: string, make: () => Promise<T>): Promise<T> {
+    const running = this.#inFlight.get(key);
+    if (running) return running as Promise<T>;
+    const p = make().finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, p);
+    return p;
+  }
+
+  #now(): number {
+    return (this.#deps.now ?? Date.now)();
   }
 
   // ---- Writing ---------------------------------------------------------------------
@@ -245,7 +295,7 @@ export class LdapConnector implements Connector {
   }
 
   async close(): Promise<void> {
-    await this.#client.unbind().catch(() => {});
+    await this.#pool.close();
   }
 
   // ---- Internals -------------------------------------------------------------------
@@ -271,57 +321,56 @@ export class LdapConnector implements Connector {
     };
   }
 
-  /** A connected (TLS-upgraded, bound) client; concurrent callers share one attempt. */
-  async #session(): Promise<Client> {
-    if (this.#ready()) return this.#client;
-    this.#connecting ??= this.#connect().finally(() => {
-      this.#connecting = undefined;
-    });
-    await this.#connecting;
-    return this.#client;
+  #ready(client: Client): boolean {
+    return client.isConnected && (this.#config.bindDn === undefined || client.isBound);
   }
 
-  #ready(): boolean {
-    return this.#client.isConnected && (this.#config.bindDn === undefined || this.#client.isBound);
-  }
-
-  async #connect(): Promise<void> {
+  /** Upgrades and binds a pooled client that is not ready. */
+  async #connect(client: Client): Promise<void> {
     let password: string | undefined;
     try {
       password = readBindPassword(this.#config, this.#deps.env ?? process.env);
     } catch (err) {
       throw new Rejected(`LDAP bind: ${(err as Error).message}`);
     }
-    if (this.#config.startTls && !this.#client.isConnected) await this.#client.startTLS(this.#tlsOptions());
+    if (this.#config.startTls && !client.isConnected) await client.startTLS(this.#tlsOptions());
     const dn = this.#config.bindDn;
     if (dn === undefined) return;
     try {
-      await this.#client.bind(dn, password);
+      await client.bind(dn, password);
     } catch (err) {
       throw translateLdapError(err, `bind as ${dn}`);
     }
   }
 
   /**
-   * Runs one request on the session, translating errors. An idempotent request that
-   * fails for a connection reason on a reused connection is tried once more on a new one.
+   * Runs one request on a pooled connection, translating errors. An idempotent request
+   * that fails for a connection reason on a reused connection is tried once more (the
+   * server may have closed it while idle; the next lease reconnects).
    */
   async #run<T>(what: string, fn: (client: Client) => Promise<T>, idempotent = true): Promise<T> {
-    const reused = this.#ready();
+    let stale = false;
     try {
-      return await fn(await this.#session());
+      return await this.#pool.use(async (lease) => {
+        try {
+          return await fn(lease.client);
+        } catch (err) {
+          stale = lease.reused && idempotent && typeof (err as { code?: unknown }).code !== 'number';
+          throw err;
+        }
+      });
     } catch (err) {
       const error = translateLdapError(err, what);
-      if (!(reused && idempotent && error.code === 'unavailable' && typeof (err as { code?: unknown }).code !== 'number')) throw error;
+      if (!(stale && error.code === 'unavailable')) throw error;
     }
     try {
-      return await fn(await this.#session());
+      return await this.#pool.use((lease) => fn(lease.client));
     } catch (err) {
       throw translateLdapError(err, what);
     }
   }
 
-  /** Paged search (RFC 2696, `pageSize` a page), one entry at a time. */
+  /** Paged search (RFC 2696, `pageSize` a page), one entry at a time, on a connection of its own until the last page. */
   async *#search(what: string, base: string, filter: Filter, attributes: string[]): AsyncGenerator<Entry> {
     const options: SearchOptions = {
       scope: this.#config.scope,
@@ -330,21 +379,26 @@ export class LdapConnector implements Connector {
       paged: { pageSize: this.#config.pageSize },
       explicitBufferAttributes: this.#config.idAttribute === 'objectGUID' ? ['objectGUID'] : [],
     };
-    let pages: AsyncGenerator<{ searchEntries: Entry[] }>;
+    let lease: Lease;
     try {
-      pages = (await this.#session()).searchPaginated(base, options);
+      lease = await this.#pool.lease();
     } catch (err) {
       throw translateLdapError(err, what);
     }
-    for (;;) {
-      let page: IteratorResult<{ searchEntries: Entry[] }>;
-      try {
-        page = await pages.next();
-      } catch (err) {
-        throw translateLdapError(err, what);
+    try {
+      const pages = lease.client.searchPaginated(base, options);
+      for (;;) {
+        let page: IteratorResult<{ searchEntries: Entry[] }>;
+        try {
+          page = await pages.next();
+        } catch (err) {
+          throw translateLdapError(err, what);
+        }
+        if (page.done) return;
+        yield* page.value.searchEntries;
       }
-      if (page.done) return;
-      yield* page.value.searchEntries;
+    } finally {
+      lease.release();
     }
   }
 
@@ -482,3 +536,4 @@ export class LdapConnector implements Connector {
     this.#newlySkipped = [];
   }
 }
+

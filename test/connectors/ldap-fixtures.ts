@@ -126,6 +126,32 @@ export async function ldapadd(server: LdapServer, ldif: string): Promise<void> {
   await child;
 }
 
+/** Requests the connector's clients sent, in order, and how many clients it made. */
+export interface RequestLog {
+  /** `search <scope> <base>` for plain searches, `paged <filter>` for paged ones. */
+  requests: string[];
+  clients: number;
+}
+
+/** A `createClient` for LdapConnectorDeps that records every search into `log`. */
+export function recordingClient(log: RequestLog): NonNullable<LdapConnectorDeps['createClient']> {
+  return (options) => {
+    const client = new Client(options);
+    log.clients++;
+    const search = client.search.bind(client);
+    const paged = client.searchPaginated.bind(client);
+    client.search = (base, opts, controls) => {
+      log.requests.push(`search ${opts?.scope ?? 'sub'} ${String(base)}`);
+      return search(base, opts, controls);
+    };
+    client.searchPaginated = (base, opts, controls) => {
+      log.requests.push(`paged ${String(opts?.filter)}`);
+      return paged(base, opts, controls);
+    };
+    return client;
+  };
+}
+
 export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const x of it) out.push(x);

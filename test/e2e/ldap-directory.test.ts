@@ -347,6 +347,36 @@ describe('issue 9: write-back (direction both) never destroys what the binding d
   });
 });
 
+describe('issue 9: a delete in a quiet directory reaches the phones on the scheduled ticks alone', () => {
+  const server = inject('services').ldap;
+  let ou: { dn: string; admin: Client; drop(): Promise<void> };
+  let t: TestGateway;
+
+  beforeAll(async () => {
+    ou = await freshOu(server);
+    await ldapadd(server, peopleLdif(ou.dn, 5));
+    // Ticks every second; a listing at most every 2 s. Nothing but the schedule runs the binding.
+    t = await startWith(server, ou.dn, { scope: 'users', document: 'index', users: [ALICE.xui] }, {
+      connector: { deleteScanIntervalMs: 2000 },
+      binding: { schedule: { everyMs: 1000 } },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await ou?.drop();
+  });
+
+  it('the deleted entry leaves the directory list without any other change in LDAP', async () => {
+    const alice = t.client();
+    const full = await eventually(alice, ALICE_INDEX, (b) => listOf(b, 'directory')?.size === 5);
+    expect(listOf(full, 'directory')?.has(uriOf('p2'))).toBe(true);
+    await ou.admin.del(`uid=p2,${ou.dn}`);
+    const after = await eventually(alice, ALICE_INDEX, (b) => listOf(b, 'directory')?.has(uriOf('p2')) === false);
+    expect(listOf(after, 'directory')?.size).toBe(4);
+    expect(listOf(after, 'directory')?.has(uriOf('p2'))).toBe(false);
+  });
+});
+
 describe('issue 5: the LDAP server down', () => {
   let slapd: SlapdService;
   let ou: { dn: string; admin: Client; drop(): Promise<void> };
