@@ -40,7 +40,8 @@ describe('built-in client profile xcaplib (untyped-document)', () => {
   afterAll(() => gw.stop());
 
   it('a document PUT with urllib\'s form Content-Type or none is stored as the usage\'s type and read back', async () => {
-    for (const headers of [{ 'User-Agent': XCAPLIB, 'Content-Type': FORM }, { 'User-Agent': XCAPLIB }]) {
+    const variants: Array<Record<string, string>> = [{ 'User-Agent': XCAPLIB, 'Content-Type': FORM }, { 'User-Agent': XCAPLIB }];
+    for (const headers of variants) {
       await c.delete(ALICE_RL);
       const r = await put(c, ALICE_RL, contacts(), headers);
       expect(r.status, r.body).toBe(201);
