@@ -20,7 +20,7 @@ import { configSchema } from '../src/config/schema.ts';
 import { startGateway } from '../src/gateway.ts';
 import { createLogger } from '../src/log.ts';
 import { compileBinding } from '../src/sync/binding.ts';
-import { createConnectors } from '../src/sync/connectors.ts';
+import { createConnectors } from '../src/connectors.ts';
 import { runSync } from '../src/sync/runner.ts';
 import { SyncState } from '../src/sync/state.ts';
 import { freshOu, ldapadd, PASSWORD_ENV, peopleLdif } from '../test/connectors/ldap-fixtures.ts';

@@ -17,7 +17,7 @@ import { createXcapHandler } from './http/xcap-handler.ts';
 import { openStore } from './store/open.ts';
 import type { DocumentStore } from './store/types.ts';
 import { startSync, type SyncHandle } from './sync/queue.ts';
-import { createConnectors } from './sync/connectors.ts';
+import { createConnectors } from './connectors.ts';
 import { XcapService } from './xcap/service.ts';
 import type { Connector } from '../connectors/types.ts';
 

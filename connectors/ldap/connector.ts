@@ -30,7 +30,7 @@ import type { ChangeSet, Connector, ConnectorCapabilities, ItemRef, ItemWrite, R
 import { NotFound, Rejected, VersionMismatch } from '../errors.ts';
 import { AssertionControl } from './assertion-control.ts';
 import { decodeToken, encodeToken, Watermark, type ChangeToken } from './change-token.ts';
-import { readBindPassword, type LdapConnectorConfig } from './config.ts';
+import { ldapCapabilities, readBindPassword, type LdapConnectorConfig } from './config.ts';
 import { childDn, escapeDnValue, normalizeDn, parseRdn } from './dn.ts';
 import { translateLdapError } from './errors.ts';
 import { idFilter, idOf } from './item-id.ts';
@@ -76,7 +76,7 @@ export class LdapConnector implements Connector {
   constructor(config: LdapConnectorConfig, deps: LdapConnectorDeps = {}) {
     this.#config = config;
     this.#deps = deps;
-    this.capabilities = { write: config.write?.enabled ?? false, conditionalWrite: true, changeFeed: true };
+    this.capabilities = ldapCapabilities(config);
     this.#filter = FilterParser.parseString(config.filter);
     this.#mapper = new EntryMapper(config.mapping);
     const base = [config.idAttribute, config.versionAttribute, MODIFY_TIMESTAMP, config.deltaAttribute];

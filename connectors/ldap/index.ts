@@ -1,12 +1,12 @@
 /**
  * LDAP connector: an OpenLDAP / 389-DS / Active Directory subtree as a contact collection.
  * `ldapConnectorSchema` validates the connector's options; `createLdapConnector` builds the
- * connector from them (clients and logger injected through `deps`); `ldapConnectorFactory`
- * has the shape src/sync/connectors.ts `registerConnector()` takes (`{ kind: ldap, ... }`).
+ * connector from them (clients and logger injected through `deps`); `ldapConnectorKind` is
+ * the entry src/connectors.ts registers (`{ kind: ldap, ... }`).
  */
-import type { Logger } from 'pino';
+import { connectorKind } from '../kind.ts';
 import { LdapConnector, type LdapConnectorDeps } from './connector.ts';
-import { ldapConnectorEntrySchema, ldapConnectorSchema, type LdapConnectorInput } from './config.ts';
+import { ldapCapabilities, ldapConnectorEntrySchema, ldapConnectorSchema, type LdapConnectorConfig, type LdapConnectorInput } from './config.ts';
 
 export { LdapConnector, type LdapConnectorDeps } from './connector.ts';
 export { ldapConnectorSchema, ldapConnectorEntrySchema, type LdapConnectorConfig, type LdapConnectorInput } from './config.ts';
@@ -18,9 +18,9 @@ export function createLdapConnector(config: LdapConnectorInput, deps: LdapConnec
 }
 
 /** Registry entry for kind `ldap` (options include `kind`; unknown keys are refused). */
-export const ldapConnectorFactory = {
+export const ldapConnectorKind = connectorKind({
   kind: 'ldap',
   options: ldapConnectorEntrySchema,
-  create: (options: ReturnType<typeof ldapConnectorEntrySchema.parse>, ctx: { readonly name: string; readonly logger?: Logger }): LdapConnector =>
-    new LdapConnector(options, ctx.logger ? { logger: ctx.logger.child({ connector: ctx.name }) } : {}),
-};
+  capabilities: (o: LdapConnectorConfig) => ldapCapabilities(o),
+  create: (o: LdapConnectorConfig, ctx) => new LdapConnector(o, ctx.logger ? { logger: ctx.logger.child({ connector: ctx.name }) } : {}),
+});

@@ -6,7 +6,7 @@
 import { createRegistry } from '../appusage/registry.ts';
 import { createLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
-import { createConnectors } from '../sync/connectors.ts';
+import { createConnectors } from '../connectors.ts';
 import { startSync } from '../sync/queue.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { checkSyncConfig } from '../sync/connectors.ts';
+import { checkSyncConfig } from '../connectors.ts';
 import { replaceEnvRefs } from './env-refs.ts';
 import { configSchema, type Config } from './schema.ts';
 

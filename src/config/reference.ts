@@ -4,6 +4,7 @@
  * `npx xcap-bridge check-config --reference` prints it; a test compares it with the file.
  */
 import { z } from 'zod';
+import { connectorRegistry } from '../connectors.ts';
 import { configSchema } from './schema.ts';
 
 interface JsonSchema {
@@ -28,7 +29,13 @@ interface Row {
 }
 
 export function configReference(): string {
-  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  // The file's schema checks only `kind` per connector (the registry checks the rest), so
+  // the reference documents every registered kind's own options in its place (`prefault`:
+  // zod leaves a plain default out of the input JSON Schema once a value schema transforms).
+  const kinds = connectorRegistry.all().map((k) => k.options);
+  const connectors = z.record(z.string(), z.union(kinds)).prefault({}).describe(configSchema.shape.connectors.description ?? '');
+  const documented = configSchema.extend({ connectors });
+  const schema = z.toJSONSchema(documented, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const rows: Row[] = [];
   walk(schema, '', rows);
   return [
@@ -42,7 +49,8 @@ export function configReference(): string {
     '`auth.htdigestFile` and every connector option whose name ends in `File` (`bindPasswordFile`, `tls.caFile`).',
     'A string value may use `${NAME}` or `${NAME:-default}`: the environment variable NAME, else the default (unset',
     'without a default is an error naming the key); a value that is only a reference reads as YAML (`"${N:-60000}"` is a number).',
-    'Connector options (`connectors.<name>`, by `kind`) and bindings are described in docs/sync.md.',
+    'Connector options are listed per kind (`connectors.<name> (kind: ldap)`); docs/connectors.md says how a kind is added,',
+    'docs/sync.md how bindings use them.',
     '',
     '| key | type | default | meaning |',
     '|---|---|---|---|',
@@ -55,11 +63,7 @@ function walk(s: JsonSchema, path: string, rows: Row[]): void {
   const variants = s.oneOf ?? s.anyOf;
   if (variants && !s.properties) {
     if (path) rows.push({ key: path, type: 'one of below', def: fmt(s.default), text: s.description ?? '' });
-    for (const v of variants) {
-      const tag = Object.entries(v.properties ?? {}).find(([, p]) => p.const !== undefined);
-      const label = tag ? `${path} (${tag[0]}: ${String(tag[1].const)})` : path;
-      walkProps(v, label, rows);
-    }
+    walkVariants(s, path, rows);
     return;
   }
   if (s.properties) {
@@ -74,10 +78,21 @@ function walk(s: JsonSchema, path: string, rows: Row[]): void {
   }
   if (s.type === 'object' && typeof s.additionalProperties === 'object') {
     rows.push({ key: path, type: 'map by name', def: fmt(s.default), text: s.description ?? '' });
-    if (s.additionalProperties.properties) walkProps(s.additionalProperties, `${path}.<name>`, rows);
+    const value = s.additionalProperties;
+    if (value.properties) walkProps(value, `${path}.<name>`, rows);
+    else if (value.oneOf ?? value.anyOf) walkVariants(value, `${path}.<name>`, rows);
     return;
   }
   rows.push({ key: path, type: typeOf(s), def: fmt(s.default), text: s.description ?? '' });
+}
+
+/** Each variant's keys, labelled by its tag (`mapping (kind: elements)`). */
+function walkVariants(s: JsonSchema, path: string, rows: Row[]): void {
+  for (const v of s.oneOf ?? s.anyOf ?? []) {
+    const tag = Object.entries(v.properties ?? {}).find(([, p]) => p.const !== undefined);
+    const label = tag ? `${path} (${tag[0]}: ${String(tag[1].const)})` : path;
+    walkProps(v, label, rows);
+  }
 }
 
 function walkProps(s: JsonSchema, path: string, rows: Row[]): void {

@@ -1,7 +1,7 @@
 /**
  * Bindings: the `bindings:` section of the config file. A binding ties the items of one
  * list in XCAP documents of one application usage to a collection of a named connector
- * (`connectors:` section, see ./connectors.ts).
+ * (`connectors:` section, see src/connectors.ts).
  *
  * ```yaml
  * connectors:
@@ -21,7 +21,8 @@
  */
 import { z } from 'zod';
 import type { DocKey } from '../store/types.ts';
-import { resourceListsMapping, elementsMapping } from './mapping/index.ts';
+import { resourceListsMapping } from '../appusage/resource-lists/items.ts';
+import { elementsMapping } from './mapping/elements.ts';
 import type { ItemMapping } from './mapping/element-list.ts';
 
 const resourceListsMappingSchema = z

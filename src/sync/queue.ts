@@ -26,6 +26,7 @@ import type { AppUsage } from '../appusage/types.ts';
 import type { DocChange, DocumentStore } from '../store/types.ts';
 import { compileBinding, scopeOfDoc, type Binding, type BindingConfig, type Scope } from './binding.ts';
 import { DocCache } from './doc-cache.ts';
+import { DocumentWriter } from '../xcap/document-writer.ts';
 import { isRetryable, RetryableSyncError, runSync, scopesOf, type RunReport } from './runner.ts';
 import { SyncState } from './state.ts';
 
@@ -178,11 +179,14 @@ class Engine {
   readonly #connListeners: [string, (arg: Error) => void][] = [];
   /** Bound documents kept parsed between this worker's runs. */
   readonly #docs = new DocCache();
+  /** Validates and writes bound documents as the XCAP service does. */
+  readonly #writer: DocumentWriter;
 
   private constructor(o: EngineOptions, conn: Redis, ownConn: boolean) {
     this.#o = o;
     this.#conn = conn;
     this.#ownConn = ownConn;
+    this.#writer = new DocumentWriter({ store: o.store, usages: o.usages });
     this.#queue = new Queue(QUEUE_NAME, { connection: conn, prefix: o.prefix });
   }
 
@@ -361,7 +365,7 @@ class Engine {
     if (!connector) throw new UnrecoverableError(`connector ${b.config.connector} is not configured`);
     try {
       const report = await withScopeLock(this.#conn, this.#o.prefix, binding, scope, () =>
-        runSync({ store: this.#o.store, state: this.#o.state, connector, docs: this.#docs, ...(this.#o.usages ? { usages: this.#o.usages } : {}) }, b, scope),
+        runSync({ store: this.#o.store, state: this.#o.state, connector, docs: this.#docs, writer: this.#writer }, b, scope),
       );
       this.#o.log.info({ binding, scope, outcome: report.outcome, xcap: report.xcap, remote: report.remote, conflicts: report.conflicts, refused: report.refused }, 'sync run');
       return report;

@@ -9,8 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Document } from '@xmldom/xmldom';
-import type { Access, AppUsage, CandidateDocument, Principal, UsageContext } from '../appusage/types.ts';
-import { EtagMismatch, type DocKey, type DocumentStore, type StoredDoc } from '../store/types.ts';
+import type { Access, AppUsage, Principal, UsageContext } from '../appusage/types.ts';
+import { EtagMismatch, type DocKey, type DocumentStore, type StoredDoc, type WriteExpectation } from '../store/types.ts';
+import { DocumentWriter, lazyCandidate, type DocumentWrite } from './document-writer.ts';
 import {
   Forbidden,
   MethodNotAllowed,
@@ -81,6 +82,8 @@ export interface XcapServiceOptions {
   managed?: ManagedLists | undefined;
   /** Structural limits on document and element bodies (config `server.maxXml*`), checked before anything is parsed. */
   xmlLimits: XmlLimits;
+  /** The writer shared with the sync engine; by default one on `store` and `usages`. */
+  writer?: DocumentWriter;
 }
 
 /** How often an unconditional write is re-run after losing a race to another process. */
@@ -91,6 +94,7 @@ export class XcapService {
   private readonly usages: UsageLookup;
   private readonly authorizeFn: Authorize;
   private readonly managed: ManagedLists | undefined;
+  private readonly writer: DocumentWriter;
   private readonly domCache = new Map<string, { etag: string; doc: Document }>();
   private readonly domCacheSize: number;
   private readonly xmlLimits: XmlLimits;
@@ -102,6 +106,7 @@ export class XcapService {
     this.usages = opts.usages;
     this.authorizeFn = opts.authorize;
     this.managed = opts.managed;
+    this.writer = opts.writer ?? new DocumentWriter({ store: opts.store, usages: opts.usages });
     this.domCacheSize = opts.domCacheSize ?? 256;
     this.xmlLimits = opts.xmlLimits;
   }
@@ -158,20 +163,18 @@ export class XcapService {
       // and schema in one pass); the DOM is built only if the usage asks for it.
       refuseDoctype(text);
       const managed = this.managed?.forKey(key);
-      if (managed) return this.putWithManaged(req, usage, key, text, managed);
+      if (managed) return this.putWithManaged(req, key, text, managed);
       const candidate = lazyCandidate(text);
       if (!isConditional(req.conditions)) {
         // An unconditional whole-document PUT replaces whatever is there: no read, no race.
-        await usage.validate(candidate, this.context(req, key));
-        const res = await this.store.put(key, text, 'any', 'xcap');
+        const res = await this.writer.write({ ...this.writeOf(req, key, text, 'any'), candidate });
         this.forget(key);
         return { status: res.created ? 201 : 200, etag: res.etag };
       }
       return this.retrying(req, key, async () => {
         const current = await this.store.get(key);
         checkWrite(req.conditions, current?.etag);
-        await usage.validate(candidate, this.context(req, key));
-        const res = await this.store.put(key, text, current ? { etag: current.etag } : 'absent', 'xcap');
+        const res = await this.writer.write({ ...this.writeOf(req, key, text, current ? { etag: current.etag } : 'absent'), candidate });
         this.forget(key);
         return { status: current ? 200 : 201, etag: res.etag };
       });
@@ -187,7 +190,7 @@ export class XcapService {
           : putElement(dom, sel, text, req.uri.documentUri).created;
       const managed = this.managed?.forKey(key);
       const created = managed ? managed.guardEdit(dom, sel, edit) : edit();
-      return this.commit(req, usage, key, current.etag, dom, created ? 201 : 200);
+      return this.commit(req, key, current.etag, dom, created ? 201 : 200);
     });
   }
 
@@ -203,7 +206,7 @@ export class XcapService {
       if (!current) throw new NotFound();
       checkWrite(req.conditions, current.etag);
       if (sel === null) {
-        await this.store.delete(key, { etag: current.etag }, 'xcap');
+        await this.writer.remove(key, { etag: current.etag }, 'xcap');
         // The document is gone: its ETag is the last one it had (RFC 4825 §8.3 wants one in the response).
         return { status: 200, etag: current.etag };
       }
@@ -211,7 +214,7 @@ export class XcapService {
       const managed = this.managed?.forKey(key);
       if (managed) managed.guardEdit(dom, sel, () => deleteNode(dom, sel));
       else deleteNode(dom, sel);
-      return this.commit(req, usage, key, current.etag, dom, 200);
+      return this.commit(req, key, current.etag, dom, 200);
     });
   }
 
@@ -221,13 +224,13 @@ export class XcapService {
    * directory with its own edit keeps its edit and cannot revert the directory. Needs the
    * stored document even without a precondition, so it is a read-modify-write.
    */
-  private putWithManaged(req: Request, usage: AppUsage, key: DocKey, text: string, managed: ManagedDocument): Promise<WriteOutcome> {
+  private putWithManaged(req: Request, key: DocKey, text: string, managed: ManagedDocument): Promise<WriteOutcome> {
     return this.retrying(req, key, async () => {
       const current = await this.store.get(key);
       checkWrite(req.conditions, current?.etag);
       const dom = parseDocument(text);
       managed.reproject(dom, current ? this.parsedForRead(key, current) : undefined);
-      return this.commit(req, usage, key, current?.etag, dom, current ? 200 : 201);
+      return this.commit(req, key, current?.etag, dom, current ? 200 : 201);
     });
   }
 
@@ -235,12 +238,16 @@ export class XcapService {
    * Validates and stores a modified DOM (conditional on `etag`, or on absence when
    * undefined); on success it becomes the cached DOM of the new ETag.
    */
-  private async commit(req: Request, usage: AppUsage, key: DocKey, etag: string | undefined, dom: Document, status: 200 | 201): Promise<WriteOutcome> {
+  private async commit(req: Request, key: DocKey, etag: string | undefined, dom: Document, status: 200 | 201): Promise<WriteOutcome> {
     const body = serialize(dom);
-    await usage.validate({ text: body, dom: () => dom, parsed: dom }, this.context(req, key));
-    const res = await this.store.put(key, body, etag === undefined ? 'absent' : { etag }, 'xcap');
+    const res = await this.writer.write({ ...this.writeOf(req, key, body, etag === undefined ? 'absent' : { etag }), candidate: { text: body, dom: () => dom, parsed: dom } });
     this.remember(key, res.etag, dom);
     return { status, etag: res.etag };
+  }
+
+  /** A client's write of `body` at `key`, for the shared DocumentWriter. */
+  private writeOf(req: Request, key: DocKey, body: string, expect: WriteExpectation): DocumentWrite {
+    return { key, body, expect, origin: 'xcap', lenient: req.lenient, rootUri: rootOf(req.uri), roots: req.roots };
   }
 
   /** Maps the URI to its usage and stored key, and checks the default access (own tree; global read-only). */
@@ -346,12 +353,6 @@ export class XcapService {
 
 function cacheKey(key: DocKey): string {
   return `${key.auid}\u0000${key.xui ?? ''}\u0000${key.path}`;
-}
-
-/** A candidate whose DOM is parsed at most once, on first use. */
-function lazyCandidate(text: string): CandidateDocument {
-  let dom: Document | undefined;
-  return { text, dom: () => (dom ??= parseDocument(text)) };
 }
 
 /** The XCAP root URI as the client addressed it. */

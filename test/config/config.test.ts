@@ -96,4 +96,25 @@ describe('configuration', () => {
     const f = configFile('connectors:\n  corp: { kind: nosuch }\nbindings: []\n');
     expect(() => loadConfig(f, {}, {})).toThrow(/connectors\.corp\.kind: unknown connector kind nosuch/);
   });
+
+  it('refuses a binding that writes to a read-only connector, naming the binding key (capabilities known without connecting)', () => {
+    // Nothing listens on port 1: the check must not need the directory.
+    const yaml = (direction: string, write: string) =>
+      `connectors:\n  corp: { kind: ldap, url: "ldap://127.0.0.1:1", baseDn: "dc=example,dc=com", mapping: { constants: { domain: example.com } }${write} }\n` +
+      `bindings:\n  - { name: dir, auid: resource-lists, target: { scope: global }, mapping: { kind: resource-lists }, connector: corp, collection: "dc=example,dc=com", direction: ${direction} }\n`;
+    for (const direction of ['push', 'both']) {
+      expect(() => loadConfig(configFile(yaml(direction, '')), {}, {})).toThrow(new RegExp(`bindings\\[0\\]\\.direction: direction ${direction} writes to connector corp, which is read-only`));
+    }
+    expect(loadConfig(configFile(yaml('pull', '')), {}, {}).bindings[0]?.direction).toBe('pull');
+    expect(loadConfig(configFile(yaml('both', ', write: { enabled: true }')), {}, {}).bindings[0]?.direction).toBe('both');
+  });
+
+  it('the reference documents every option of every registered connector kind', () => {
+    const ref = configReference();
+    for (const key of ['(kind: ldap).url', '(kind: ldap).write.enabled', '(kind: ldap).mapping.fields', '(kind: memory).collections']) {
+      const row = ref.split('\n').find((l) => l.startsWith(`| \`connectors.<name> ${key}\``));
+      expect(row, key).toBeDefined();
+      expect(row, key).not.toMatch(/\|\s*\|$/);
+    }
+  });
 });

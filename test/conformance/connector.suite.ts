@@ -5,6 +5,7 @@
  * read-only or feed-less connector passes the part it claims.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConnectorKind } from '../../connectors/kind.ts';
 import type { Connector, ConnectorCapabilities, ItemFields, ItemRef, RemoteItem } from '../../connectors/types.ts';
 import { ConnectorError, NotFound, VersionMismatch } from '../../connectors/errors.ts';
 
@@ -205,4 +206,26 @@ export function connectorContract(name: string, capabilities: ConnectorCapabilit
 
 function sortById<T extends { id: string }>(xs: readonly T[]): T[] {
   return [...xs].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+}
+
+/**
+ * The registry side of the contract (connectors/kind.ts): for each options entry (a whole
+ * `{ kind, ... }` as written in `connectors:`), the kind's schema accepts it, `capabilities`
+ * answers from the options alone what the created connector then declares, and creating
+ * the connector does not need the backend (config checking relies on both).
+ */
+export function connectorKindContract(kind: ConnectorKind, entries: readonly Readonly<Record<string, unknown>>[]): void {
+  describe(`${kind.kind}: connector kind (connectors/kind.ts)`, () => {
+    it.each(entries.map((e) => [JSON.stringify(e), e] as const))('options %s: declared capabilities are the created connector\'s', async (_label, entry) => {
+      const options = kind.options.parse(entry);
+      const declared = kind.capabilities(options);
+      const connector = await kind.create(options, { name: 'contract' });
+      try {
+        expect({ ...connector.capabilities }).toEqual(declared);
+        expect(connector.kind).toBe(kind.kind);
+      } finally {
+        await connector.close();
+      }
+    });
+  });
 }

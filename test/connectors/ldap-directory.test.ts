@@ -13,7 +13,7 @@ import { guidToBytes, guidToString } from '../../connectors/ldap/item-id.ts';
 import type { ChangeSet } from '../../connectors/types.ts';
 import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { bindingSchema, compileBinding } from '../../src/sync/binding.ts';
-import { resourceListsMapping } from '../../src/sync/mapping/index.ts';
+import { resourceListsMapping } from '../../src/appusage/resource-lists/items.ts';
 import { runSync, type RunReport } from '../../src/sync/runner.ts';
 import { SyncState } from '../../src/sync/state.ts';
 import { adminClient, collect, freshOu, ldapadd, ldapConnectorFor, peopleLdif, recordingClient, refByDn, type RequestLog } from './ldap-fixtures.ts';

@@ -4,7 +4,8 @@
  * contextCSN (which the connector must shrug off).
  */
 import { inject } from 'vitest';
-import { connectorContract } from '../conformance/connector.suite.ts';
+import { connectorContract, connectorKindContract } from '../conformance/connector.suite.ts';
+import { ldapConnectorKind } from '../../connectors/ldap/index.ts';
 import type { ItemFields } from '../../connectors/types.ts';
 import { addPeople, dnById, freshOu, ldapConnectorFor, updatePerson } from './ldap-fixtures.ts';
 
@@ -39,3 +40,7 @@ connectorContract('ldap', { write: true, conditionalWrite: true, changeFeed: tru
     },
   };
 });
+
+// Nothing listens on port 1: the kind must answer and create without reaching the directory.
+const offline = { kind: 'ldap', url: 'ldap://127.0.0.1:1', baseDn: 'dc=example,dc=com', mapping: { constants: { domain: 'example.com' } } };
+connectorKindContract(ldapConnectorKind, [offline, { ...offline, write: { enabled: false } }, { ...offline, write: { enabled: true } }]);

@@ -1,4 +1,5 @@
-import { connectorContract } from '../conformance/connector.suite.ts';
+import { connectorContract, connectorKindContract } from '../conformance/connector.suite.ts';
+import { memoryConnectorKind } from '../../connectors/memory/kind.ts';
 import { MemoryConnector } from '../../connectors/memory/index.ts';
 import type { ConnectorCapabilities, ItemFields } from '../../connectors/types.ts';
 
@@ -22,3 +23,5 @@ function harness(capabilities: ConnectorCapabilities) {
 
 connectorContract('memory', { write: true, conditionalWrite: true, changeFeed: true }, harness({ write: true, conditionalWrite: true, changeFeed: true }));
 connectorContract('memory (read-only, no change feed)', { write: false, conditionalWrite: false, changeFeed: false }, harness({ write: false, conditionalWrite: false, changeFeed: false }));
+
+connectorKindContract(memoryConnectorKind, [{ kind: 'memory' }, { kind: 'memory', collections: ['people'] }]);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../connectors/memory/index.ts';
 import { createRegistry } from '../../src/appusage/registry.ts';
 import { DocCache } from '../../src/sync/doc-cache.ts';
+import { DocumentWriter } from '../../src/xcap/document-writer.ts';
 import { runSync, type RunReport } from '../../src/sync/runner.ts';
 import { binding, GLOBAL_DOC, listsDoc, person, syncFixture } from './helpers.ts';
 
@@ -51,8 +52,8 @@ describe('sync run on a change-token delta (issue 5 §8)', () => {
           let fresh = 0;
           const uri = (n: number) => `sip:p${n}-${++fresh}@example.com`;
           const step = async () => {
-            const a = await runSync({ store: delta.store, state: delta.state, connector: remote, usages, docs }, bnd, 'global');
-            const b = await runSync({ store: full.store, state: full.state, connector: remote, usages }, bnd, 'global', { full: true });
+            const a = await runSync({ store: delta.store, state: delta.state, connector: remote, writer: new DocumentWriter({ store: delta.store, usages }), docs }, bnd, 'global');
+            const b = await runSync({ store: full.store, state: full.state, connector: remote, writer: new DocumentWriter({ store: full.store, usages }) }, bnd, 'global', { full: true });
             expect(outcome(a)).toEqual({ ...outcome(b), outcome: a.outcome === 'unchanged' ? 'unchanged' : b.outcome });
             expect((await delta.store.get(GLOBAL_DOC))?.body).toBe((await full.store.get(GLOBAL_DOC))?.body);
           };

@@ -6,7 +6,7 @@ import { openSqliteStore } from '../../src/store/sqlite.ts';
 import { freshPostgresDatabase } from '../services/databases.ts';
 import type { DocKey, DocumentStore } from '../../src/store/types.ts';
 import { bindingSchema, compileBinding, type Binding, type BindingInput } from '../../src/sync/binding.ts';
-import { resourceListsMapping } from '../../src/sync/mapping/index.ts';
+import { resourceListsMapping } from '../../src/appusage/resource-lists/items.ts';
 import { FEED_CURSOR, QUEUE_NAME } from '../../src/sync/queue.ts';
 import { SyncState } from '../../src/sync/state.ts';
 import { MemoryConnector } from '../../connectors/memory/index.ts';

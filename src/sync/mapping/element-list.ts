@@ -4,9 +4,10 @@
  *
  * A bound list is a container element (found below the root by element name and,
  * optionally, a name attribute) whose item children each map to one ItemFields. A field
- * lives in an attribute of the item, in the text of a child element, or in a
- * `<f:field name="...">` element of the project's field namespace (for extras such as
- * phone numbers that the usage's schema lets through as `##other` content).
+ * lives in an attribute of the item, in the text of a child element, or in an extension
+ * element of another namespace told apart by its `name` attribute (for extras such as
+ * phone numbers that the usage's schema lets through as `##other` content). Which field
+ * lives where is the usage's codec (src/appusage/resource-lists/items.ts for entries).
  *
  * Children of an item that the mapping does not name (client extensions such as Bria's
  * `cp:prop`) are kept on update.
@@ -16,11 +17,16 @@ import type { ItemFields } from '../../../connectors/types.ts';
 import { serialize } from '../../xcap/xml.ts';
 import type { XcapOp } from '../reconcile.ts';
 
-/** Namespace of `<f:field name="...">` elements carrying extra fields. */
-export const FIELDS_NS = 'urn:xcap-bridge:params:xml:ns:fields';
-const FIELDS_PREFIX = 'xbf';
+/** An element `<prefix:element name="{name}">` of `namespace` holding the field's text. */
+export interface ExtensionPlace {
+  readonly namespace: string;
+  /** Prefix declared on the root when the first such element is written. */
+  readonly prefix: string;
+  readonly element: string;
+  readonly name: string;
+}
 
-export type FieldPlace = { readonly attr: string } | { readonly child: string } | { readonly param: string };
+export type FieldPlace = { readonly attr: string } | { readonly child: string } | { readonly extension: ExtensionPlace };
 
 export interface ElementListSpec {
   /** Namespace of root, container and items. */
@@ -126,7 +132,7 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
       let v: string | null | undefined;
       if ('attr' in p) v = el.getAttribute(p.attr);
       else if ('child' in p) v = childEl(el, p.child, ns)?.textContent;
-      else v = childEl(el, 'field', FIELDS_NS, p.param)?.textContent;
+      else v = childEl(el, p.extension.element, p.extension.namespace, p.extension.name)?.textContent;
       if (v) out[name] = v;
     }
     return out;
@@ -140,7 +146,7 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
         else el.setAttribute(p.attr, v);
         continue;
       }
-      const existing = 'child' in p ? childEl(el, p.child, ns) : childEl(el, 'field', FIELDS_NS, p.param);
+      const existing = 'child' in p ? childEl(el, p.child, ns) : childEl(el, p.extension.element, p.extension.namespace, p.extension.name);
       if (v === undefined) {
         if (existing) el.removeChild(existing);
         continue;
@@ -164,18 +170,19 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
         }
         el.insertBefore(created, before);
       } else {
-        ensurePrefix(doc);
-        created = doc.createElementNS(FIELDS_NS, `${FIELDS_PREFIX}:field`);
-        created.setAttribute('name', p.param);
+        const x = p.extension;
+        ensurePrefix(doc, x);
+        created = doc.createElementNS(x.namespace, `${x.prefix}:${x.element}`);
+        created.setAttribute('name', x.name);
         el.appendChild(created);
       }
       created.textContent = v;
     }
   }
 
-  function ensurePrefix(doc: Document): void {
+  function ensurePrefix(doc: Document, x: ExtensionPlace): void {
     const root = doc.documentElement;
-    if (root && !root.hasAttribute(`xmlns:${FIELDS_PREFIX}`)) root.setAttributeNS('http://www.w3.org/2000/xmlns/', `xmlns:${FIELDS_PREFIX}`, FIELDS_NS);
+    if (root && !root.hasAttribute(`xmlns:${x.prefix}`)) root.setAttributeNS('http://www.w3.org/2000/xmlns/', `xmlns:${x.prefix}`, x.namespace);
   }
 
   return {

@@ -1,0 +1,79 @@
+/**
+ * DocumentWriter: the one path by which a whole document reaches (or leaves) the store. The document's
+ * application usage validates it, then the store writes it conditionally (on the ETag the
+ * writer read, on absence, or unconditionally) in one transaction with its change-feed
+ * row, tagged with who wrote it (`xcap`, `sync:<binding>`). XcapService writes every
+ * client edit through it and the sync engine writes every bound document through it, so a
+ * sync write obeys exactly the rules a client's write does.
+ *
+ * Concurrency is the caller's: a lost race is the store's `EtagMismatch`, which
+ * XcapService turns into a re-run or 412 and the sync engine into a retry of the run.
+ */
+import type { CandidateDocument, UsageContext } from '../appusage/types.ts';
+import type { DocKey, DocumentStore, WriteExpectation, WriteResult } from '../store/types.ts';
+import type { UsageLookup } from './service.ts';
+import { LocalRoots } from './local-roots.ts';
+import { parseDocument } from './xml.ts';
+
+export interface DocumentWrite {
+  readonly key: DocKey;
+  readonly body: string;
+  /**
+   * What the usage checks; by default the body itself (parsed only if the usage asks). A
+   * caller that edited a DOM passes it; sync passes only the items it wrote when the
+   * usage's rules make that equivalent (ItemMapping.standAloneItems).
+   */
+  readonly candidate?: CandidateDocument;
+  readonly expect: WriteExpectation;
+  /** Change-feed origin: `xcap` for clients, `sync:<binding>` for sync runs. */
+  readonly origin: string;
+  /** Client leniency flags (config `clients.<name>.lenient`); none for sync. */
+  readonly lenient?: ReadonlySet<string>;
+  /** The XCAP root as the client addressed it; empty for sync. */
+  readonly rootUri?: string;
+  /** The absolute roots naming this server for the request; none for sync, which has no request. */
+  readonly roots?: LocalRoots;
+}
+
+const NONE: ReadonlySet<string> = new Set();
+const NO_ROOTS = new LocalRoots([]);
+
+export class DocumentWriter {
+  readonly store: DocumentStore;
+  readonly #usages: UsageLookup | undefined;
+
+  /**
+   * @param opts.usages Usages by auid. Without it nothing is validated: only the sync
+   *   engine's own tests and benches build a writer so, to store what they generate.
+   */
+  constructor(opts: { readonly store: DocumentStore; readonly usages?: UsageLookup | undefined }) {
+    this.store = opts.store;
+    this.#usages = opts.usages;
+  }
+
+  /** Whether documents of `auid` are validated (a body written through the writer is then valid). */
+  validates(auid: string): boolean {
+    return this.#usages?.get(auid) !== undefined;
+  }
+
+  /** Validates and stores; throws the usage's error or the store's `EtagMismatch`, writing nothing. */
+  async write(w: DocumentWrite): Promise<WriteResult> {
+    const usage = this.#usages?.get(w.key.auid);
+    if (usage) {
+      const context: UsageContext = { key: w.key, store: this.store, lenient: w.lenient ?? NONE, rootUri: w.rootUri ?? '', roots: w.roots ?? NO_ROOTS };
+      await usage.validate(w.candidate ?? lazyCandidate(w.body), context);
+    }
+    return this.store.put(w.key, w.body, w.expect, w.origin);
+  }
+
+  /** Deletes the document if `expect` holds, with its change-feed row (see DocumentStore.delete). */
+  remove(key: DocKey, expect: 'any' | { readonly etag: string }, origin: string): Promise<boolean> {
+    return this.store.delete(key, expect, origin);
+  }
+}
+
+/** A candidate whose DOM is parsed at most once, on first use. */
+export function lazyCandidate(text: string): CandidateDocument {
+  let dom: ReturnType<typeof parseDocument> | undefined;
+  return { text, dom: () => (dom ??= parseDocument(text)) };
+}
