@@ -34,7 +34,7 @@ Options:
   --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
 ${STORE_HELP}  -h, --help            show this help
 
-status, conflicts and resolve read the store a server wrote; they never create one.
+status, conflicts, resolve and run --dry-run read the store a server wrote; they never create one.
 `;
 
 export const syncCommand: Command = {
@@ -64,7 +64,7 @@ export const syncCommand: Command = {
     if (typeof config === 'number') return config;
     let store: DocumentStore;
     try {
-      store = await openStore(config.store, { create: sub === 'run' });
+      store = await openStore(config.store, { create: sub === 'run' && values['dry-run'] !== true });
     } catch (err) {
       if (!(err instanceof StoreMissing)) throw err;
       const noConfig = config.file === undefined ? ' and no configuration file (no --config, no ./xcap-bridge.yaml)' : '';

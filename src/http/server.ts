@@ -41,6 +41,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   };
   const server = createServer((req, res) => {
     inFlight++;
+    if (authorizationCount(req.rawHeaders) > 1) delete req.headers.authorization;
     const url = req.url ?? '';
     // The root may carry a realm suffix (`/xcap-root@example.com/...`).
     const c = url.charCodeAt(prefix.length);
@@ -76,4 +77,17 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       await closed;
     },
   };
+}
+
+/**
+ * Authorization header lines in a request. Node keeps the first of several; a proxy in front
+ * may have read another, so a request with two counts as one without credentials (401).
+ */
+function authorizationCount(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') n++;
+  }
+  return n;
 }

@@ -1,9 +1,11 @@
 /**
  * Credentials a server must not guess at (RFC 7616 §3.4 Digest, RFC 7617 §2 Basic, RFC 9110
- * §11.2 auth-param syntax): a parameter given twice, username with username*, unterminated
- * or escaped quotes, empty values, malformed base64 and huge headers. Each is answered with a
- * 401 challenge (or 431 past the header limit), never by picking one of two readings.
+ * §11.2 auth-param syntax): a parameter or the Authorization header given twice, username
+ * with username*, unterminated or escaped quotes, empty values, malformed base64 and huge
+ * headers. Each is answered with a 401 challenge (or 431 past the header limit), never by
+ * picking one of two readings.
  */
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicHeader, digestHeader, parseChallenges, rawRequest, type ClientResponse } from '../helpers/digest-client.ts';
 import { ALICE, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -60,6 +62,23 @@ describe('RFC 7616 §3.4 / RFC 7617 §2: ambiguous or malformed credentials over
       expectRefused(r, 'username and username*');
       expect((await send(header)).status).toBe(200);
     });
+  });
+
+  it('two Authorization headers count as none, whichever is the right one', async () => {
+    const good = basicHeader(CREDS);
+    for (const pair of [[good, 'Basic Ym9iOmJvYg=='], ['Basic Ym9iOmJvYg==', good], [good, good], [await validDigest(), good]]) {
+      const status = await new Promise<number>((done, fail) => {
+        const u = new URL(gw.url + ALICE_RL);
+        const req = request({ host: u.hostname, port: u.port, path: u.pathname, headers: { Authorization: pair } }, (res) => {
+          res.resume();
+          done(res.statusCode ?? 0);
+        });
+        req.on('error', fail);
+        req.end();
+      });
+      expect(status, pair.join(' + ')).toBe(401);
+    }
+    expect((await send(good)).status).toBe(200);
   });
 
   describe('Digest: quoting and empty values', () => {

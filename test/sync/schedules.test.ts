@@ -178,8 +178,8 @@ describe('sync status names a binding that stopped running (stale)', () => {
       await state.recordTick('dir', past);
       await store.sql.run('UPDATE sync_scopes SET last_run_at = ?, last_ok_at = ?', [past, past]);
       let r = await cli(['sync', 'status', '--config', cfg]);
-      expect(r.stdout).toMatch(/^binding dir: STALE: no scheduled tick for 2 intervals \(last 18\d s ago, schedule every 60000 ms\)/m);
-      expect(r.stdout).toMatch(/^dir global: .*STALE: last successful sync 18\d s ago/m);
+      expect(r.stdout).toMatch(/^binding dir: STALE: no scheduled tick for 2 intervals \(last \d+ s ago, schedule every 60000 ms\)/m);
+      expect(r.stdout).toMatch(/^dir global: .*STALE: last successful sync \d+ s ago/m);
       await state.recordTick('dir', Date.now());
       await store.sql.run('UPDATE sync_scopes SET last_ok_at = ?', [Date.now()]);
       await store.close();

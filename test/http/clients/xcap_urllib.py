@@ -16,9 +16,10 @@ import json
 import os
 import re
 import sys
-import urllib.error
 import urllib.parse
 import urllib.request
+
+from xcaplib_cli import send
 
 BASE, LOGIN, PASSWORD = sys.argv[1], sys.argv[2], sys.argv[3]
 XUI = "sip:alice@example.com"
@@ -51,15 +52,10 @@ opener = urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwo
 
 
 def call(step, method, url, body=None, content_type=None, headers=None):
-    data = body.encode("utf-8") if isinstance(body, str) else body
-    req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    hdrs = dict(headers or {})
     if content_type:
-        req.add_header("Content-Type", content_type)
-    try:
-        with opener.open(req) as res:
-            report(step, res.status, res.headers, res.read().decode("utf-8"))
-    except urllib.error.HTTPError as err:
-        report(step, err.code, err.headers, err.read().decode("utf-8", "replace"))
+        hdrs["Content-Type"] = content_type
+    report(step, *send(opener, method, url, body, hdrs))
 
 
 FRIENDS = f'{DOC}/~~/resource-lists/list[@name="friends"]'
