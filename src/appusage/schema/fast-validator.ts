@@ -32,6 +32,15 @@ interface Frame {
   value: string;
   /** One set of seen keys per unique constraint of `decl`, created on first use. */
   keys: Array<Set<string> | undefined> | null;
+  /** Whether some key here was whitespace-collapsed (then a repeat is not certain). */
+  collapsed: boolean;
+}
+
+/** A repeated xs:unique value that libxml2 certainly refuses too: the same characters twice. */
+export interface Duplicate {
+  readonly element: string;
+  readonly attribute: string;
+  readonly value: string;
 }
 
 export class FastValidator implements XmlSink {
@@ -42,6 +51,7 @@ export class FastValidator implements XmlSink {
   /** Per attribute of the current start tag: whether its declared type compares as a string key. */
   readonly #stringKey: boolean[] = [];
   wantsText = false;
+  #duplicate: Duplicate | null = null;
 
   constructor(schema: CompiledSchema) {
     this.#schema = schema;
@@ -60,8 +70,17 @@ export class FastValidator implements XmlSink {
     return this.#run(walkDocument, doc);
   }
 
+  /**
+   * Why the last 'reject' was given, when it is a repeated xs:unique value: libxml2 needs no
+   * asking then (its identity-constraint check costs far more per repeat than ours).
+   */
+  get duplicate(): Duplicate | null {
+    return this.#duplicate;
+  }
+
   #run<T>(drive: (input: T, sink: XmlSink) => Verdict, input: T): Verdict {
     this.#depth = 0;
+    this.#duplicate = null;
     this.#ids.clear();
     this.wantsText = false;
     try {
@@ -163,7 +182,7 @@ export class FastValidator implements XmlSink {
   #push(): Frame {
     let f = this.#frames[this.#depth];
     if (f === undefined) {
-      f = { mode: LAX, type: null, simple: null, state: null, decl: null, value: '', keys: null };
+      f = { mode: LAX, type: null, simple: null, state: null, decl: null, value: '', keys: null, collapsed: false };
       this.#frames.push(f);
     } else {
       f.mode = LAX;
@@ -173,6 +192,7 @@ export class FastValidator implements XmlSink {
       f.decl = null;
       f.value = '';
       f.keys = null;
+      f.collapsed = false;
     }
     this.#depth++;
     return f;
@@ -262,12 +282,17 @@ export class FastValidator implements XmlSink {
         if (attrs.local[i] !== c.fieldLocal || attrs.ns[i] !== c.fieldNs) continue;
         if (this.#stringKey[i] !== true) return 'unsure';
         // Collapsing can only merge values libxml2 keeps apart: a false duplicate goes to libxml2.
-        const key = collapse(attrs.value[i] as string);
+        const value = attrs.value[i] as string;
+        const key = collapse(value);
+        if (key !== value) parent.collapsed = true;
         const keys = (parent.keys ??= []);
         let seen = keys[u];
         if (seen === undefined) keys[u] = seen = new Set();
         const size = seen.size;
-        if (seen.add(key).size === size) return 'reject';
+        if (seen.add(key).size === size) {
+          if (!parent.collapsed) this.#duplicate = { element: local, attribute: c.fieldLocal, value };
+          return 'reject';
+        }
       }
     }
     return undefined;

@@ -1,0 +1,105 @@
+/**
+ * Hostile bodies over HTTP (RFC 4825 §11.2 constraint-failure): elements with tens of
+ * thousands of attributes or namespace declarations, and nesting tens of thousands deep,
+ * are refused by the server's limits (`server.maxXmlAttributes`, `server.maxXmlDepth`)
+ * before any DOM is built, with a phrase naming the limit; the limits are configurable and
+ * what is within them is stored. Their cost stays linear in the body (the fixed-workload
+ * guards are test/rfc4825/hostile-input-regression.test.ts; how long /healthz waits while
+ * such a body is processed is measured by bench/hostile.ts, not asserted here).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import type { XcapClient } from '../helpers/digest-client.ts';
+import { ALICE_RL, contacts, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE } from './helpers.ts';
+
+const entrySel = `${ALICE_RL}/~~/${enc('resource-lists/list[@name="friends"]/entry[@uri="sip:x@example.com"]')}`;
+const listSel = `${ALICE_RL}/~~/${enc('resource-lists/list[@name="deep"]')}`;
+
+/** An element `<list name="deep">` with `depth` levels of `<list>` in all. */
+function nested(depth: number): string {
+  return `<list name="deep">${'<list>'.repeat(depth - 1)}${'</list>'.repeat(depth - 1)}</list>`;
+}
+
+/** An `<entry>` carrying `n` attributes beyond its uri, each a namespace declaration when `decls`. */
+function manyAttributes(n: number, decls = false): string {
+  const attrs = Array.from({ length: n }, (_, i) => (decls ? ` xmlns:p${i}="urn:x:${i}"` : ` a${i}="v"`)).join('');
+  return `<entry uri="sip:x@example.com"${attrs}/>`;
+}
+
+describe('hostile bodies over HTTP: refused by configurable limits with constraint-failure', () => {
+  let gw: TestGateway;
+  let c: XcapClient;
+  let etag: string;
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    c = gw.client('alice', 'alice-secret', { mode: 'basic' });
+    etag = (await c.put(ALICE_RL, contacts(), RL_TYPE)).headers.get('etag') as string;
+  });
+  afterAll(() => gw.stop());
+
+  async function unchanged(): Promise<void> {
+    const r = await c.get(ALICE_RL);
+    expect(r.headers.get('etag')).toBe(etag);
+    expect(r.body).toBe(contacts());
+  }
+
+  it('50,000 attributes on one element: element and document PUTs get 409 constraint-failure naming server.maxXmlAttributes', async () => {
+    const phrase = expectConflict(await c.put(entrySel, manyAttributes(50_000), EL_TYPE), 'constraint-failure').getAttribute('phrase');
+    expect(phrase).toMatch(/at line 1, column 1 has more than 100 attributes.*server\.maxXmlAttributes/);
+    const doc = contacts().replace('<entry uri="sip:erin@example.com"/>', manyAttributes(50_000).replace('sip:x@', 'sip:erin@'));
+    expect(expectConflict(await c.put(ALICE_RL, doc, RL_TYPE), 'constraint-failure').getAttribute('phrase')).toMatch(/line 8.*server\.maxXmlAttributes/);
+    await unchanged();
+  });
+
+  it('30,000 namespace declarations on one element count as attributes', async () => {
+    expectConflict(await c.put(entrySel, manyAttributes(30_000, true), EL_TYPE), 'constraint-failure');
+    await unchanged();
+  });
+
+  it('50,000-deep nesting: element and document PUTs get 409 constraint-failure naming server.maxXmlDepth', async () => {
+    const phrase = expectConflict(await c.put(listSel, nested(50_000), EL_TYPE), 'constraint-failure').getAttribute('phrase');
+    expect(phrase).toMatch(/nested 101 deep.*at most 100 \(server\.maxXmlDepth\)/);
+    const doc = `<resource-lists xmlns="${RL_NS}">${nested(50_000)}</resource-lists>`;
+    expectConflict(await c.put(ALICE_RL, doc, RL_TYPE), 'constraint-failure');
+    await unchanged();
+  });
+
+  it('within the limits, large bodies are stored: 10,000 entries, 80,000 character references', async () => {
+    const entries = Array.from({ length: 10_000 }, (_, i) => `<entry uri="sip:u${i}@example.com"/>`).join('');
+    const big = `<resource-lists xmlns="${RL_NS}"><list name="all">${entries}</list><list name="refs"><entry uri="sip:r@example.com"><display-name>${'&#x41;'.repeat(80_000)}</display-name></entry></list></resource-lists>`;
+    expect((await c.put(ALICE_RL, big, RL_TYPE)).status).toBe(200);
+    expect((await c.get(ALICE_RL)).body).toBe(big);
+    const last = await c.get(`${ALICE_RL}/~~/${enc('resource-lists/list[@name="all"]/entry[10000]/@uri')}`);
+    expect(last.body).toBe('sip:u9999@example.com');
+    etag = (await c.put(ALICE_RL, contacts(), RL_TYPE)).headers.get('etag') as string;
+  });
+});
+
+describe('the limits are configuration', () => {
+  let gw: TestGateway;
+  let c: XcapClient;
+  beforeAll(async () => {
+    gw = await startTestGateway({ config: { server: { maxXmlDepth: 4, maxXmlAttributes: 3 } } });
+    c = gw.client('alice', 'alice-secret', { mode: 'basic' });
+    expect((await c.put(ALICE_RL, contacts(), RL_TYPE)).status).toBe(201);
+  });
+  afterAll(() => gw.stop());
+
+  it('server.maxXmlDepth: a body as deep as the limit is stored, one level deeper is refused', async () => {
+    // The element body alone is what is counted: a <list> with three levels below it is 4.
+    const depthOf = async (): Promise<number> => ((await c.get(listSel)).body.match(/<list/g) ?? []).length;
+    expect((await c.put(listSel, nested(4), EL_TYPE)).status).toBe(201);
+    expect(await depthOf()).toBe(4);
+    expectConflict(await c.put(listSel, nested(5), EL_TYPE), 'constraint-failure');
+    expect(await depthOf()).toBe(4);
+  });
+
+  it('server.maxXmlAttributes: namespace declarations count; three attributes pass, four do not', async () => {
+    const three = '<entry uri="sip:x@example.com" xmlns:a="urn:a" a:b="1"/>';
+    const attrSel = `${entrySel}/${enc('@a:b')}?xmlns(a=urn:a)`;
+    expect((await c.put(entrySel, three, EL_TYPE)).status).toBe(201);
+    expect((await c.get(attrSel)).body).toBe('1');
+    expectConflict(await c.put(entrySel, '<entry uri="sip:x@example.com" xmlns:a="urn:a" a:b="2" a:c="2"/>', EL_TYPE), 'constraint-failure');
+    expect((await c.get(attrSel)).body).toBe('1');
+  });
+});
