@@ -7,7 +7,7 @@
  *    written its document (checked complete over HTTP afterwards), `--rounds R` times on a
  *    fresh gateway — target 10,000 < 5 s, 100,000 < 60 s, every round;
  * 2. an unchanged run (runSync on the same store and state; one contextCSN read) —
- *    target < 50 ms;
+ *    target < 50 ms; and the id-only listing a delete scan makes (`deleteScanIntervalMs`);
  * 3. one changed LDAP entry visible over XCAP on every user's phone (GET of its
  *    display-name) after a tick (the tick = enqueueing the binding, as the job scheduler
  *    does) — target < 2 s, every time.
@@ -145,8 +145,17 @@ try {
           times.push(performance.now() - started);
           if (report.outcome !== 'unchanged') throw new Error(`expected an unchanged run, got ${report.outcome}`);
         }
-        await connector.close();
         line('unchanged run of one scope (median of 11)', median(times), TARGET_UNCHANGED_MS);
+        const listings: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          started = performance.now();
+          let ids = 0;
+          for await (const _ of connector.list(ou.dn)) ids++;
+          listings.push(performance.now() - started);
+          if (ids !== count) throw new Error(`listing gave ${ids} ids, expected ${count}`);
+        }
+        await connector.close();
+        line('delete scan: id-only listing (median of 3)', median(listings), undefined);
 
         // 3. One changed entry, visible over XCAP on every phone after a tick.
         const visible: number[] = [];
