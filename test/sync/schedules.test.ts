@@ -189,7 +189,7 @@ describe('sync status names a binding that stopped running (stale)', () => {
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 });
 
 describe('GET /admin/sync/status carries the stale flag a readiness check reads', () => {

@@ -118,15 +118,18 @@ describe('xcap-bridge sync: finding the store, naming items (child process)', ()
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 
-  it('--data and --database-url point sync at the store serve uses', async () => {
+  it('--data points sync at the SQLite store serve uses', async () => {
     const data = join(dir, 'data-flag');
     await (await openStore({ kind: 'sqlite', dataDir: data })).close();
     const sqlite = await run(['sync', 'status', '--data', data]);
     expect(sqlite.stdout).toMatch(/no sync bindings configured \(no configuration file/);
     expect(sqlite.stdout).toMatch(/no sync runs recorded yet/);
     expect(sqlite.code).toBe(0);
+  }, 60_000);
+
+  it('--database-url points sync at a PostgreSQL store; a bad --store is bad usage (sync and worker)', async () => {
     const url = await freshPostgresDatabase(inject('services').postgres, 'synccli');
     const pgStore = await openStore({ kind: 'postgres', url });
     await (await SyncState.open(pgStore.sql)).recordRun('book', 'sip:alice@example.com', Date.now(), { ok: false, error: 'seen in postgres' });
@@ -135,7 +138,7 @@ describe('xcap-bridge sync: finding the store, naming items (child process)', ()
     expect(pg.stdout).toMatch(/^book sip:alice@example\.com: .*error: seen in postgres/m);
     expect(pg.code).toBe(0);
     for (const cmd of ['sync status', 'worker']) expect((await run([...cmd.split(' '), '--store', 'mysql'])).code).toBe(2);
-  });
+  }, 60_000);
 
   it('dry run names items by uri and display name, not by internal ids', async () => {
     const data = join(dir, 'data-dry');
@@ -166,5 +169,5 @@ describe('xcap-bridge sync: finding the store, naming items (child process)', ()
     expect(none.stderr).toMatch(/no open conflict for sip:carol@example\.com/);
     expect(none.code).toBe(1);
     await store.close();
-  });
+  }, 60_000);
 });
