@@ -68,7 +68,7 @@ function send(method: string, path: string, body?: string): Promise<number> {
 }
 
 async function waitUp(): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       await send('GET', '/healthz');
       return;
