@@ -345,6 +345,33 @@ describe('issue 9: write-back (direction both) never destroys what the binding d
     const after = await until(() => attributesOf('p3'), (a) => a.displayName?.[0] === 'Third Person');
     expect(after).toEqual({ ...before, displayName: ['Third Person'] });
   });
+
+  /** Every person of the ou with all its attributes, by uid. */
+  async function everyone(): Promise<Map<string, Record<string, string[]>>> {
+    const { searchEntries } = await ou.admin.search(ou.dn, { scope: 'one', filter: '(uid=*)', attributes: ['uid'] });
+    const uids = searchEntries.map((e) => String(e.uid)).sort();
+    return new Map(await Promise.all(uids.map(async (u) => [u, await attributesOf(u)] as const)));
+  }
+
+  it('a whole-document PUT that leaves the directory out, then a DELETE of the document: each time the next run puts the directory back, and LDAP loses nothing (issue 9 item 2)', async () => {
+    const people = await everyone();
+    expect(people.size).toBe(5);
+    const directory = listOf((await alice.get(ALICE_INDEX)).body, 'directory');
+    expect(directory?.size).toBe(5);
+    const mine = `<list name="mine"><entry uri="sip:mum@example.net"><display-name>Mum</display-name></entry></list>`;
+    const put = await alice.put(ALICE_INDEX, `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="${RL_NS}">${mine}</resource-lists>`, RL_TYPE);
+    expect(put.status, put.body).toBe(200);
+    const back = await eventually(alice, ALICE_INDEX, (b) => listOf(b, 'directory')?.size === 5);
+    expect(listOf(back, 'directory')).toEqual(directory);
+    expect(listOf(back, 'mine')?.get('sip:mum@example.net')).toEqual({ 'display-name': 'Mum' });
+    expect(await everyone()).toEqual(people);
+
+    const del = await alice.delete(ALICE_INDEX);
+    expect(del.status, del.body).toBe(200);
+    const recreated = await eventually(alice, ALICE_INDEX, (b) => listOf(b, 'directory')?.size === 5);
+    expect(listOf(recreated, 'directory')).toEqual(directory);
+    expect(await everyone()).toEqual(people);
+  });
 });
 
 describe('issue 9: a delete in a quiet directory reaches the phones on the scheduled ticks alone', () => {

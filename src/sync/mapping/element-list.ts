@@ -86,6 +86,8 @@ export interface ItemMapping {
 /** The bound list of one parsed document, indexed by item key. */
 export interface BoundList {
   readonly doc: Document;
+  /** The container exists in the document (an absent list reads as no items). */
+  readonly present: boolean;
   /** Items by key, as `ItemMapping.read` gives them; kept current by `apply`. */
   readonly items: ReadonlyMap<string, ItemFields>;
   /**
@@ -263,6 +265,9 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
     return {
       doc,
       items,
+      get present() {
+        return container !== undefined;
+      },
       apply(ops) {
         let c = container;
         if (!c) {

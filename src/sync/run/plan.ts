@@ -1,10 +1,18 @@
 /**
  * The plan step of a sync run: reconcile() over the sides read, then the mass-delete
  * guard. Pure, like reconcile itself: what the apply step will write is decided here.
+ *
+ * A bound list that is missing from its document (a whole-document PUT without it, the
+ * document deleted, the list renamed or moved below another element) while the state
+ * remembers items in it is not a delete of those items, in any direction: the read step
+ * hands the XCAP side over as the state remembers it, and the plan writes every item that
+ * stays on the XCAP side back into a re-created list. Items leave a list only by being
+ * removed from it (entries deleted, or a PUT of the list without them), under the
+ * mass-delete guard.
  */
 import type { Binding } from '../binding.ts';
 import { hashFields } from '../hash.ts';
-import { checkDeleteLimits, reconcile, type Plan, type PlanCounts } from '../reconcile.ts';
+import { checkDeleteLimits, reconcile, type Decision, type ItemState, type Plan, type PlanCounts } from '../reconcile.ts';
 import type { RunOptions } from '../runner.ts';
 import type { Sides } from './read.ts';
 
@@ -17,7 +25,7 @@ export interface PlannedRun {
 
 export function planSides(sides: Sides, binding: Binding, opts: Pick<RunOptions, 'force'>): PlannedRun {
   const b = binding.config;
-  const plan = reconcile({
+  const reconciled = reconcile({
     xcap: sides.xcap,
     remote: sides.remote,
     state: sides.state,
@@ -32,9 +40,31 @@ export function planSides(sides: Sides, binding: Binding, opts: Pick<RunOptions,
     },
     ...(sides.sizes ? { sizes: sides.sizes } : {}),
   });
+  const plan = sides.listMissing ? reproject(reconciled, sides.state) : reconciled;
   return {
     plan,
     counts: { xcap: plan.xcap, remote: plan.remote, conflicts: plan.conflicts },
     refusal: opts.force ? null : checkDeleteLimits(plan, b.safety),
   };
+}
+
+const REPROJECTED = 'list-missing-reprojected';
+
+/** `plan` with an XCAP create for every item that stays on the XCAP side but would not be written. */
+function reproject(plan: Plan, state: readonly ItemState[]): Plan {
+  let added = 0;
+  const decided = new Set<string>();
+  const decisions: Decision[] = plan.decisions.map((d) => {
+    if (d.stateId !== null) decided.add(d.stateId);
+    if (d.next === 'drop' || d.next.xcapKey === null || (d.xcap && d.xcap.op !== 'delete')) return d;
+    added++;
+    return { ...d, reason: `${d.reason}, ${REPROJECTED}`, xcap: { op: 'create', fields: d.next.base } };
+  });
+  for (const s of state) {
+    if (s.xcapKey === null || decided.has(s.id)) continue;
+    added++;
+    const { id, ...next } = s;
+    decisions.push({ item: id, stateId: id, reason: REPROJECTED, xcap: { op: 'create', fields: s.base }, next });
+  }
+  return { ...plan, decisions, xcap: { ...plan.xcap, create: plan.xcap.create + added } };
 }

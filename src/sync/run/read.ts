@@ -31,6 +31,13 @@ export interface Sides {
   readonly state: readonly ItemState[];
   /** Set when the maps hold only the items that may need a decision. */
   readonly sizes?: { readonly xcap: number; readonly remote: number };
+  /**
+   * The bound list (or the whole document) is gone while the state remembers items in it:
+   * `xcap` then holds those items as the state remembers them (unchanged since the last
+   * run), and the plan puts the list back (see run/plan.ts) instead of reading its absence
+   * as every entry deleted.
+   */
+  readonly listMissing: boolean;
   /** Change token to store after a successful run (`null` without a change feed). */
   readonly token: string | null;
   readonly scopeState: ScopeState | undefined;
@@ -131,8 +138,13 @@ export async function readSides(ctx: RunContext, binding: Binding, scope: Scope,
   // XCAP side: the kept parse of this ETag when there is one (taken: it is edited in place).
   const cached = stored ? ctx.docs?.take(b.name, scope, stored.etag) : undefined;
   const list = cached?.list ?? (stored ? mapping.open(mapping.parse(stored.body)) : undefined);
+  const state = rows ?? (await ctx.state.loadItems(b.name, scope));
   const xcap = new Map<string, XcapSnapshot>();
-  if (list) {
+  // A delta run reads the document the last successful run left, which had the list.
+  const listMissing = !delta && !list?.present && state.some((s) => s.xcapKey !== null);
+  if (listMissing) {
+    for (const s of state) if (s.xcapKey !== null) xcap.set(s.xcapKey, { key: s.xcapKey, fields: s.base, hash: s.xcapHash ?? hashFields(s.base) });
+  } else if (list) {
     const add = (k: string, fields: ItemFields) => xcap.set(k, { key: k, fields, hash: hashFields(fields) });
     if (delta) {
       for (const k of delta.keys) {
@@ -150,8 +162,9 @@ export async function readSides(ctx: RunContext, binding: Binding, scope: Scope,
     listValid: cached?.valid ?? false,
     xcap,
     remote,
-    state: rows ?? (await ctx.state.loadItems(b.name, scope)),
+    state,
     ...(delta ? { sizes: { xcap: list?.items.size ?? 0, remote: delta.remoteSize } } : {}),
+    listMissing,
     token,
     scopeState,
     resolutions,
