@@ -32,8 +32,8 @@ export interface CandidateDocument {
   readonly text: string;
   dom(): Document;
   /**
-   * Set when the DOM already exists (element and attribute writes edit one) and `text` is
-   * its serialization: usages may then check the DOM instead of parsing `text`.
+   * Set when the DOM already exists (element and attribute writes edit one in step with
+   * `text`, which parses to it): usages may then check the DOM instead of parsing `text`.
    */
   readonly parsed?: Document;
 }

@@ -8,7 +8,7 @@
  * document (bounded); with a client precondition the lost race is the client's 412.
  */
 import { createHash } from 'node:crypto';
-import type { Document } from '@xmldom/xmldom';
+import type { Document, Element } from '@xmldom/xmldom';
 import type { Access, AppUsage, Principal, UsageContext } from '../appusage/types.ts';
 import { EtagMismatch, type DocKey, type DocumentStore, type StoredDoc, type WriteExpectation } from '../store/types.ts';
 import { DocumentWriter, lazyCandidate, type DocumentWrite } from './document-writer.ts';
@@ -28,7 +28,8 @@ import {
 import type { LocalRoots } from './local-roots.ts';
 import type { ManagedDocument, ManagedLists } from './managed.ts';
 import { parseSelector, type NodeSelector } from './selector/parse.ts';
-import { deleteNode, getNode, putAttribute, putElement } from './node-ops.ts';
+import { deleteNode, getNode, putAttribute, putElement, type EditableDocument } from './node-ops.ts';
+import type { ElementSpan } from './text-spans.ts';
 import { acceptsUntypedDocument } from './untyped-document.ts';
 import { decodeUtf8, parseDocument, refuseDoctype, serialize } from './xml.ts';
 import { prescanXml, type XmlLimits } from './xml-prescan.ts';
@@ -95,7 +96,7 @@ export class XcapService {
   private readonly authorizeFn: Authorize;
   private readonly managed: ManagedLists | undefined;
   private readonly writer: DocumentWriter;
-  private readonly domCache = new Map<string, { etag: string; doc: Document }>();
+  private readonly domCache = new Map<string, CachedDom>();
   private readonly domCacheSize: number;
   private readonly xmlLimits: XmlLimits;
   /** Tail of the queue of writes per document key, in this process. */
@@ -122,7 +123,8 @@ export class XcapService {
     checkRead(req.conditions, doc.etag);
     if (req.uri.selector === null) return { body: doc.body, contentType: usage.mimeType, etag: doc.etag };
     const sel = this.selector(req, usage);
-    const node = getNode(this.parsedForRead(key, doc), sel);
+    const { dom, spans } = this.cachedForRead(key, doc);
+    const node = getNode({ text: doc.body, dom, spans }, sel);
     return { body: node.body, contentType: node.contentType, etag: doc.etag };
   }
 
@@ -138,7 +140,7 @@ export class XcapService {
     if (!managed) return base;
     const current = await this.store.get(key);
     // The parse is the one the PUT itself uses next (cached by ETag).
-    return current ? base + managed.sizeOf(this.parsedForRead(key, current)) : base;
+    return current ? base + managed.sizeOf(this.cachedForRead(key, current).dom) : base;
   }
 
   /** PUT of a document, element or attribute (RFC 4825 §7.2, §7.4, §7.7, §8.2). */
@@ -183,14 +185,14 @@ export class XcapService {
       const current = await this.store.get(key);
       checkWrite(req.conditions, current?.etag);
       if (!current) throw new NoParent(rootOf(req.uri));
-      const dom = this.takeForWrite(key, current);
+      const doc = this.takeForWrite(key, current);
       const edit = () =>
         sel.terminal?.kind === 'attribute'
-          ? putAttribute(dom, sel, text, req.uri.documentUri).created
-          : putElement(dom, sel, text, req.uri.documentUri).created;
+          ? putAttribute(doc, sel, text, req.uri.documentUri).created
+          : putElement(doc, sel, text, req.uri.documentUri).created;
       const managed = this.managed?.forKey(key);
-      const created = managed ? managed.guardEdit(dom, sel, edit) : edit();
-      return this.commit(req, key, current.etag, dom, created ? 201 : 200);
+      const created = managed ? managed.guardEdit(doc.dom, sel, edit) : edit();
+      return this.commit(req, key, current.etag, doc, created ? 201 : 200);
     });
   }
 
@@ -210,11 +212,11 @@ export class XcapService {
         // The document is gone: its ETag is the last one it had (RFC 4825 §8.3 wants one in the response).
         return { status: 200, etag: current.etag };
       }
-      const dom = this.takeForWrite(key, current);
+      const doc = this.takeForWrite(key, current);
       const managed = this.managed?.forKey(key);
-      if (managed) managed.guardEdit(dom, sel, () => deleteNode(dom, sel));
-      else deleteNode(dom, sel);
-      return this.commit(req, key, current.etag, dom, 200);
+      if (managed) managed.guardEdit(doc.dom, sel, () => deleteNode(doc, sel));
+      else deleteNode(doc, sel);
+      return this.commit(req, key, current.etag, doc, 200);
     });
   }
 
@@ -229,18 +231,19 @@ export class XcapService {
       const current = await this.store.get(key);
       checkWrite(req.conditions, current?.etag);
       const dom = parseDocument(text);
-      managed.reproject(dom, current ? this.parsedForRead(key, current) : undefined);
-      return this.commit(req, key, current?.etag, dom, current ? 200 : 201);
+      managed.reproject(dom, current ? this.cachedForRead(key, current).dom : undefined);
+      // The managed lists are re-written from the DOM, so the document is too.
+      return this.commit(req, key, current?.etag, { text: serialize(dom), dom }, current ? 200 : 201);
     });
   }
 
   /**
-   * Validates and stores a modified DOM (conditional on `etag`, or on absence when
-   * undefined); on success it becomes the cached DOM of the new ETag.
+   * Validates and stores a modified document (conditional on `etag`, or on absence when
+   * undefined); on success its DOM becomes the cached DOM of the new ETag.
    */
-  private async commit(req: Request, key: DocKey, etag: string | undefined, dom: Document, status: 200 | 201): Promise<WriteOutcome> {
-    const body = serialize(dom);
-    const res = await this.writer.write({ ...this.writeOf(req, key, body, etag === undefined ? 'absent' : { etag }), candidate: { text: body, dom: () => dom, parsed: dom } });
+  private async commit(req: Request, key: DocKey, etag: string | undefined, doc: EditableDocument, status: 200 | 201): Promise<WriteOutcome> {
+    const { text, dom } = doc;
+    const res = await this.writer.write({ ...this.writeOf(req, key, text, etag === undefined ? 'absent' : { etag }), candidate: { text, dom: () => dom, parsed: dom } });
     this.remember(key, res.etag, dom);
     return { status, etag: res.etag };
   }
@@ -284,39 +287,40 @@ export class XcapService {
     return { key, store: this.store, lenient: req.lenient, rootUri: rootOf(req.uri), roots: req.roots };
   }
 
-  /** Parsed DOM for read-only use, cached by key and ETag. Callers must not mutate it. */
-  private parsedForRead(key: DocKey, doc: Pick<StoredDoc, 'etag' | 'body'>): Document {
+  /** Parsed DOM for read-only use, with its span memo, cached by key and ETag. Callers must not mutate it. */
+  private cachedForRead(key: DocKey, doc: Pick<StoredDoc, 'etag' | 'body'>): CachedDom {
     const hit = this.domCache.get(cacheKey(key));
-    if (hit && hit.etag === doc.etag) return hit.doc;
-    const parsed = parseDocument(doc.body);
-    this.remember(key, doc.etag, parsed);
-    return parsed;
+    if (hit && hit.etag === doc.etag) return hit;
+    return this.remember(key, doc.etag, parseDocument(doc.body));
   }
 
   /**
-   * A DOM of `doc` the caller may mutate: the cached one is taken out of the cache (a
+   * `doc` with a DOM the caller may mutate: the cached one is taken out of the cache (a
    * copy would cost more than a parse), so a failed write leaves no altered DOM behind.
    */
-  private takeForWrite(key: DocKey, doc: StoredDoc): Document {
+  private takeForWrite(key: DocKey, doc: StoredDoc): EditableDocument {
     const k = cacheKey(key);
     const hit = this.domCache.get(k);
     this.domCache.delete(k);
-    return hit && hit.etag === doc.etag ? hit.doc : parseDocument(doc.body);
+    return { text: doc.body, dom: hit && hit.etag === doc.etag ? hit.dom : parseDocument(doc.body) };
   }
 
   private forget(key: DocKey): void {
     this.domCache.delete(cacheKey(key));
   }
 
-  private remember(key: DocKey, etag: string, dom: Document): void {
-    if (this.domCacheSize === 0) return;
+  /** Caches `dom` as the DOM of `etag`, with an empty span memo (a written DOM's old spans are void). */
+  private remember(key: DocKey, etag: string, dom: Document): CachedDom {
+    const entry: CachedDom = { etag, dom, spans: new WeakMap() };
+    if (this.domCacheSize === 0) return entry;
     const k = cacheKey(key);
     this.domCache.delete(k);
     if (this.domCache.size >= this.domCacheSize) {
       const oldest = this.domCache.keys().next().value;
       if (oldest !== undefined) this.domCache.delete(oldest);
     }
-    this.domCache.set(k, { etag, doc: dom });
+    this.domCache.set(k, entry);
+    return entry;
   }
 
   /**
@@ -349,6 +353,13 @@ export class XcapService {
     });
     return mine;
   }
+}
+
+/** A parsed document of one ETag, never mutated while cached, and the element spans found in its text. */
+interface CachedDom {
+  readonly etag: string;
+  readonly dom: Document;
+  readonly spans: WeakMap<Element, ElementSpan>;
 }
 
 function cacheKey(key: DocKey): string {

@@ -63,6 +63,15 @@ export function xml(body: string): Element {
 }
 
 /**
+ * Parses an element GET body (RFC 4825 §8.3: as stored, so it may use prefixes and the
+ * default namespace its ancestors declare) under the bindings in scope where it came from.
+ */
+export function fragment(body: string, inScope: Record<string, string>): Element {
+  const doc = new DOMParser({ xmlns: inScope, onError: (level, msg) => { if (level !== 'warning') throw new Error(msg); } }).parseFromString(body, 'text/xml');
+  return doc.documentElement!;
+}
+
+/**
  * Expects a 409 carrying `tag`: MIME type application/xcap-error+xml and a body valid
  * against the xcap-error schema. Returns the condition element for further checks.
  */

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { parseChallenges, rawRequest, XcapClient } from '../helpers/digest-client.ts';
-import { ALICE_RL, children, contacts, CP_NS, EL_TYPE, expectConflict, PR_NS, RL_NS, RL_TYPE, xml } from './helpers.ts';
+import { ALICE_RL, children, contacts, CP_NS, EL_TYPE, expectConflict, fragment, PR_NS, RL_NS, RL_TYPE, xml } from './helpers.ts';
 
 const SNOM_DOC = `<?xml version="1.0" encoding="UTF-8"?>
 <resource-lists xmlns="${RL_NS}" xmlns:cp="counterpath:properties">
@@ -151,7 +151,8 @@ describe('DESIGN §3 what real clients send, over HTTP', () => {
     const frag = '<entry><display-name>Lobby</display-name><cp:prop name="entry_id" value="3"/></entry>';
     expectConflict(await c.put(sel, frag, EL_TYPE, { 'User-Agent': 'Jitsi/2.10' }), 'schema-validation-error');
     expect((await c.put(sel, frag, EL_TYPE, { 'User-Agent': 'Bria 6 release 6.5.2' })).status).toBe(201);
-    const list = xml((await c.get(`${doc}/~~/resource-lists/list%5B1%5D`)).body);
+    const list = fragment((await c.get(`${doc}/~~/resource-lists/list%5B1%5D`)).body, { '': RL_NS, cp: 'counterpath:properties' });
+    expect(list.namespaceURI).toBe(RL_NS);
     expect(children(list, 'entry')).toHaveLength(3);
     expect(children(list, 'entry')[2]?.hasAttribute('uri')).toBe(false);
   });

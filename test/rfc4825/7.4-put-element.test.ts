@@ -2,12 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { CannotInsert, MethodNotAllowed, NoParent, NotXmlFrag } from '../../src/xcap/errors.ts';
 import { getNode, putElement } from '../../src/xcap/node-ops.ts';
 import { selectElement } from '../../src/xcap/selector/evaluate.ts';
-import { parseDocument } from '../../src/xcap/xml.ts';
-import { contacts, CP, DOC_URI, expectConflict, RL, sel, text } from './helpers.ts';
+import { contacts, CP, DOC_URI, editable, expectConflict, RL, sel, text } from './helpers.ts';
 
 const FRIENDS = 'resource-lists/list[@name="friends"]';
 const uris = (doc: ReturnType<typeof contacts>, list = FRIENDS) =>
-  [...selectElement(doc, sel(list))!.getElementsByTagNameNS(RL, 'entry')].map((e) => e.getAttribute('uri'));
+  [...selectElement(doc.dom, sel(list))!.getElementsByTagNameNS(RL, 'entry')].map((e) => e.getAttribute('uri'));
 
 describe('RFC 4825 §7.4 create or replace an element', () => {
   it('inserts a new entry after the last sibling of the same name (201) and reads it back', () => {
@@ -17,31 +16,31 @@ describe('RFC 4825 §7.4 create or replace an element', () => {
       created: true,
     });
     expect(uris(doc)).toEqual(['sip:bob@example.com', 'sip:carol@example.com', 'sip:dave@example.com', 'sip:zoe@example.com']);
-    expect(getNode(doc, s).body).toBe(
-      `<entry uri="sip:zoe@example.com" xmlns="${RL}"><display-name>Zoe</display-name></entry>`,
-    );
+    expect(getNode(doc, s).body).toBe('<entry uri="sip:zoe@example.com"><display-name>Zoe</display-name></entry>');
   });
 
-  it('puts an un-declared fragment in the namespaces in scope at the parent, without redundant declarations', () => {
+  it('puts an un-declared fragment in the namespaces in scope at the parent, byte for byte', () => {
     const doc = contacts();
     putElement(doc, sel(`${FRIENDS}/entry[@uri="sip:z@x"]`), '<entry uri="sip:z@x" cp:id="z"/>', DOC_URI);
-    const el = selectElement(doc, sel(`${FRIENDS}/entry[@uri="sip:z@x"]`))!;
+    const el = selectElement(doc.dom, sel(`${FRIENDS}/entry[@uri="sip:z@x"]`))!;
     expect(el.namespaceURI).toBe(RL);
     expect(el.getAttributeNS(CP, 'id')).toBe('z');
     expect(text(doc)).toContain('<entry uri="sip:z@x" cp:id="z"/>');
   });
 
-  it('accepts a body that declares its namespace itself (a GET result put back) and drops the duplicate', () => {
+  it('accepts a body that declares its namespace itself, keeping the element as sent (declaration and comments around it go)', () => {
     const doc = contacts();
-    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<!-- from a client -->\n<entry xmlns="${RL}" uri="sip:y@x"/>\n`;
-    putElement(doc, sel(`${FRIENDS}/entry[@uri="sip:y@x"]`), body, DOC_URI);
-    expect(text(doc)).toContain('<entry uri="sip:y@x"/>');
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<!-- from a client -->\n<entry xmlns="${RL}" uri="sip:y@x"/>\n<!-- end -->\n`;
+    const s = sel(`${FRIENDS}/entry[@uri="sip:y@x"]`);
+    putElement(doc, s, body, DOC_URI);
+    expect(text(doc)).toContain(`<entry uri="sip:dave@example.com" cp:id="d"/><entry xmlns="${RL}" uri="sip:y@x"/>\n  </list>`);
+    expect(getNode(doc, s).body).toBe(`<entry xmlns="${RL}" uri="sip:y@x"/>`);
   });
 
-  it('keeps the indentation of the siblings', () => {
+  it('§8.2.3: adds no whitespace of its own: the new element follows its sibling directly', () => {
     const doc = contacts();
     putElement(doc, sel('resource-lists/list[@name="work"]/entry[@uri="sip:f@x"]'), '<entry uri="sip:f@x"/>', DOC_URI);
-    expect(text(doc)).toContain('<entry uri="sip:erin@example.com"/>\n    <entry uri="sip:f@x"/>\n  </list>');
+    expect(text(doc)).toContain('<entry uri="sip:erin@example.com"/><entry uri="sip:f@x"/>\n  </list>');
   });
 
   it('replaces the selected element in place (200)', () => {
@@ -64,7 +63,7 @@ describe('RFC 4825 §7.4 create or replace an element', () => {
     const doc = contacts();
     expect(putElement(doc, sel(`${FRIENDS}/entry[4]`), '<entry uri="sip:4@x"/>', DOC_URI).created).toBe(true);
     expect(uris(doc)).toEqual(['sip:bob@example.com', 'sip:carol@example.com', 'sip:dave@example.com', 'sip:4@x']);
-    const d2 = parseDocument(`<resource-lists xmlns="${RL}"><list name="l"><display-name>L</display-name></list></resource-lists>`);
+    const d2 = editable(`<resource-lists xmlns="${RL}"><list name="l"><display-name>L</display-name></list></resource-lists>`);
     putElement(d2, sel('resource-lists/list/entry[1]'), '<entry uri="sip:1@x"/>', DOC_URI);
     putElement(d2, sel('resource-lists/list/entry[1][@uri="sip:0@x"]'), '<entry uri="sip:0@x"/>', DOC_URI);
     expect(text(d2)).toBe(
@@ -72,10 +71,18 @@ describe('RFC 4825 §7.4 create or replace an element', () => {
     );
   });
 
-  it('inserts a first child into an empty parent', () => {
-    const doc = parseDocument(`<resource-lists xmlns="${RL}"><list name="l"/></resource-lists>`);
-    putElement(doc, sel('resource-lists/list/entry[@uri="a"]'), '<entry uri="a"/>', DOC_URI);
-    expect(text(doc)).toBe(`<resource-lists xmlns="${RL}"><list name="l"><entry uri="a"/></list></resource-lists>`);
+  it('inserts a first child into an empty parent, written with an empty-element tag or not', () => {
+    const doc = editable(`<resource-lists xmlns="${RL}"><list name="l" /><list name="m">\n</list></resource-lists>`);
+    putElement(doc, sel('resource-lists/list[@name="l"]/entry[@uri="a"]'), '<entry uri="a"/>', DOC_URI);
+    putElement(doc, sel('resource-lists/list[@name="m"]/entry[@uri="b"]'), '<entry uri="b"></entry>', DOC_URI);
+    expect(text(doc)).toBe(`<resource-lists xmlns="${RL}"><list name="l" ><entry uri="a"/></list><list name="m">\n<entry uri="b"></entry></list></resource-lists>`);
+  });
+
+  it('inserts before the first sibling for [1][@a="v"], and leaves every other byte of the document alone', () => {
+    const original = `<?xml version='1.0'?>\r\n<resource-lists xmlns='${RL}'>\r\n\t<list name='l'>\r\n\t\t<entry uri='b' ></entry>\r\n\t</list>\r\n</resource-lists>\r\n`;
+    const doc = editable(original);
+    expect(putElement(doc, sel('resource-lists/list/entry[1][@uri="a"]'), "<entry uri='a'/>", DOC_URI).created).toBe(true);
+    expect(text(doc)).toBe(original.replace("<entry uri='b' >", "<entry uri='a'/><entry uri='b' >"));
   });
 
   it('replaces the root element when the body is selected by the same selector', () => {
@@ -91,6 +98,9 @@ describe('RFC 4825 §7.4 create or replace an element', () => {
       [`${FRIENDS}/entry[@uri="sip:a@x"]`, '<list name="x" uri="sip:a@x"/>', 'body name differs from the step'],
       [`${FRIENDS}/entry[@uri="sip:a@x"]`, `<entry xmlns="urn:other" uri="sip:a@x"/>`, 'body namespace differs from the step'],
       [`${FRIENDS}/entry[6]`, '<entry uri="sip:6@x"/>', 'position beyond the last sibling + 1'],
+      [`${FRIENDS}/entry[0]`, '<entry uri="sip:0@x"/>', 'position 0 (valid syntax, selects nothing)'],
+      [`${FRIENDS}/entry[99999999999999999999]`, '<entry uri="sip:0@x"/>', 'a position no number holds'],
+      [`${FRIENDS}/entry[0][@uri="sip:0@x"]`, '<entry uri="sip:0@x"/>', 'position 0 with an attribute test'],
       [`${FRIENDS}/entry`, '<entry uri="sip:n@x"/>', 'selector matches several, so the new one is not the only match'],
       ['other-root', '<other-root/>', 'a second root element'],
       ['resource-lists', '<other/>', 'root replaced by a differently named element'],

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CannotDelete, MethodNotAllowed, NotFound } from '../../src/xcap/errors.ts';
 import { deleteNode, getNode } from '../../src/xcap/node-ops.ts';
 import { selectElement } from '../../src/xcap/selector/evaluate.ts';
-import { contacts, CP, expectConflict, sel, text } from './helpers.ts';
+import { contacts, CP, editable, expectConflict, RL, sel, text } from './helpers.ts';
 
 const FRIENDS = 'resource-lists/list[@name="friends"]';
 
@@ -11,10 +11,23 @@ describe('RFC 4825 §7.5 delete an element', () => {
     const doc = contacts();
     const s = sel(`${FRIENDS}/entry[@uri="sip:carol@example.com"]`);
     deleteNode(doc, s);
-    expect(selectElement(doc, s)).toBeNull();
+    expect(selectElement(doc.dom, s)).toBeNull();
     expect(text(doc)).toContain(
       '<entry uri="sip:bob@example.com"><display-name>Bob</display-name></entry>\n    <entry uri="sip:dave@example.com"',
     );
+  });
+
+  it('takes the whitespace before only when it is all the text there, CRLFs included; every other byte stays', () => {
+    const doc = editable(`<resource-lists xmlns="${RL}">\r\n <list name="a"/>&#10; <list name="b"/>x <list name="c"/><list name="d"/>\r\n</resource-lists>`);
+    deleteNode(doc, sel('resource-lists/list[@name="a"]'));
+    deleteNode(doc, sel('resource-lists/list[@name="b"]'));
+    deleteNode(doc, sel('resource-lists/list[@name="c"]'));
+    expect(text(doc)).toBe(`<resource-lists xmlns="${RL}">&#10; x <list name="d"/>\r\n</resource-lists>`);
+  });
+
+  it('404 for [0] and positions past the end', () => {
+    expect(() => deleteNode(contacts(), sel(`${FRIENDS}/entry[0]`))).toThrow(NotFound);
+    expect(() => deleteNode(contacts(), sel(`${FRIENDS}/entry[99999999999999999999]`))).toThrow(NotFound);
   });
 
   it('deletes the last of a position-addressed set', () => {
@@ -57,6 +70,14 @@ describe('RFC 4825 §7.8 delete an attribute', () => {
     deleteNode(doc, s);
     expect(() => getNode(doc, s)).toThrow(NotFound);
     expect(text(doc)).toContain('<entry uri="sip:dave@example.com"/>');
+  });
+
+  it('removes the attribute with the whitespace before it, leaving the rest of the tag as written', () => {
+    const doc = editable(`<resource-lists xmlns="${RL}"><list  a = 'x'\n  name="l" /></resource-lists>`);
+    deleteNode(doc, sel('resource-lists/list/@a'));
+    expect(text(doc)).toBe(`<resource-lists xmlns="${RL}"><list\n  name="l" /></resource-lists>`);
+    deleteNode(doc, sel('resource-lists/list/@name'));
+    expect(text(doc)).toBe(`<resource-lists xmlns="${RL}"><list /></resource-lists>`);
   });
 
   it('removes the attribute an element step tests', () => {

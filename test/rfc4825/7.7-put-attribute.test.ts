@@ -3,7 +3,7 @@ import { CannotInsert, MethodNotAllowed, NoParent, NotXmlAttValue } from '../../
 import { getNode, putAttribute } from '../../src/xcap/node-ops.ts';
 import { selectElement } from '../../src/xcap/selector/evaluate.ts';
 import { parseDocument } from '../../src/xcap/xml.ts';
-import { contacts, CP, DOC_URI, expectConflict, RL, sel, text } from './helpers.ts';
+import { contacts, CP, DOC_URI, editable, expectConflict, RL, sel, text } from './helpers.ts';
 
 const FRIENDS = 'resource-lists/list[@name="friends"]';
 
@@ -13,6 +13,7 @@ describe('RFC 4825 §7.7 create or replace an attribute', () => {
     const s = sel(`${FRIENDS}/entry[1]/@note`);
     expect(putAttribute(doc, s, 'hello', DOC_URI)).toEqual({ created: true });
     expect(getNode(doc, s).body).toBe('hello');
+    expect(text(doc)).toContain('<entry uri="sip:bob@example.com" note="hello">');
   });
 
   it('replaces an attribute (200), keeping its qualified name', () => {
@@ -23,12 +24,22 @@ describe('RFC 4825 §7.7 create or replace an attribute', () => {
     expect(text(doc)).toContain('cp:id="d2"');
   });
 
-  it('decodes references and normalizes literal whitespace, as an XML parser would', () => {
+  it('decodes references and normalizes literal whitespace, as an XML parser would, and stores the body as sent', () => {
     const doc = contacts();
     const s = sel('resource-lists/list[1]/@name');
     putAttribute(doc, s, 'a &amp; b&#10;c\td', DOC_URI);
-    expect(selectElement(doc, sel('resource-lists/list[@name="a &amp; b&#10;c d"]'))).not.toBeNull();
-    expect(getNode(doc, sel('resource-lists/list[1]/@name')).body).toBe('a &amp; b&#10;c d');
+    expect(selectElement(doc.dom, sel('resource-lists/list[@name="a &amp; b&#10;c d"]'))).not.toBeNull();
+    expect(getNode(doc, sel('resource-lists/list[1]/@name')).body).toBe('a &amp; b&#10;c\td');
+    expect(text(doc)).toContain('<list name="a &amp; b&#10;c\td">');
+  });
+
+  it('keeps the quote character unless the body holds it', () => {
+    const doc = editable(`<resource-lists xmlns="${RL}"><list name='l' x='1'/></resource-lists>`);
+    putAttribute(doc, sel('resource-lists/list/@name'), 'm', DOC_URI);
+    putAttribute(doc, sel('resource-lists/list/@x'), 'say "hi"', DOC_URI);
+    putAttribute(doc, sel('resource-lists/list/@y'), "it's", DOC_URI);
+    expect(text(doc)).toBe(`<resource-lists xmlns="${RL}"><list name='m' x='say "hi"' y="it's"/></resource-lists>`);
+    expect(getNode(doc, sel('resource-lists/list/@x')).body).toBe('say "hi"');
   });
 
   it('uses the document prefix for a namespace it already binds', () => {
@@ -38,11 +49,12 @@ describe('RFC 4825 §7.7 create or replace an attribute', () => {
   });
 
   it('declares a namespace the document lacks, on a prefix that does not clash', () => {
-    const doc = parseDocument(`<resource-lists xmlns="${RL}" xmlns:p="urn:taken"><list name="l"/></resource-lists>`);
+    const doc = editable(`<resource-lists xmlns="${RL}" xmlns:p="urn:taken"><list name="l" /></resource-lists>`);
     putAttribute(doc, sel('resource-lists/list/@p:x', { p: 'urn:new' }), 'v', DOC_URI);
-    const list = selectElement(doc, sel('resource-lists/list'))!;
+    const list = selectElement(doc.dom, sel('resource-lists/list'))!;
     expect(list.getAttributeNS('urn:new', 'x')).toBe('v');
     expect(list.getAttributeNS('urn:taken', 'x')).toBeNull();
+    expect(text(doc)).toBe(`<resource-lists xmlns="${RL}" xmlns:p="urn:taken"><list name="l" xmlns:ns1="urn:new" ns1:x="v" /></resource-lists>`);
     // Re-parsing what is stored gives the same binding.
     const again = parseDocument(text(doc));
     expect(selectElement(again, sel('resource-lists/list'))!.getAttributeNS('urn:new', 'x')).toBe('v');
@@ -59,6 +71,14 @@ describe('RFC 4825 §7.7 create or replace an attribute', () => {
     const doc = contacts();
     const s = sel(`${FRIENDS}/entry[@uri="sip:bob@example.com"]/@uri`);
     expect(putAttribute(doc, s, 'sip:bob@example.com', DOC_URI)).toEqual({ created: false });
+    expect(text(doc)).toBe(contacts().text);
+  });
+
+  it('adds an attribute to an element without any, before `/>` or `>`', () => {
+    const doc = editable(`<resource-lists xmlns="${RL}"><list/><list >x</list></resource-lists>`);
+    putAttribute(doc, sel('resource-lists/list[1]/@name'), 'a', DOC_URI);
+    putAttribute(doc, sel('resource-lists/list[2]/@name'), 'b', DOC_URI);
+    expect(text(doc)).toBe(`<resource-lists xmlns="${RL}"><list name="a"/><list name="b" >x</list></resource-lists>`);
   });
 
   it('no-parent when the element does not exist', () => {

@@ -1,9 +1,9 @@
 /** Shared fixtures for the RFC 4825 core tests: documents, selector shorthands, 409 checks. */
 import { expect } from 'vitest';
-import type { Document } from '@xmldom/xmldom';
 import { validateXcapErrorBody } from '../../src/appusage/xcap-error/index.ts';
 import type { XcapConflict } from '../../src/xcap/errors.ts';
 import { XCAP_ERROR_NS } from '../../src/xcap/errors.ts';
+import type { EditableDocument } from '../../src/xcap/node-ops.ts';
 import { parseSelector } from '../../src/xcap/selector/parse.ts';
 import type { NodeSelector } from '../../src/xcap/selector/parse.ts';
 import { parseDocument, serialize } from '../../src/xcap/xml.ts';
@@ -12,9 +12,14 @@ export const RL = 'urn:ietf:params:xml:ns:resource-lists';
 export const CP = 'urn:ietf:params:xml:ns:common-policy';
 export const DOC_URI = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
 
+/** A document as the service holds one: its text and the DOM parsed from it. */
+export function editable(text: string): EditableDocument {
+  return { text, dom: parseDocument(text) };
+}
+
 /** A resource-lists document with two lists; `friends` holds three entries. */
-export function contacts(): Document {
-  return parseDocument(`<?xml version="1.0" encoding="UTF-8"?>
+export function contacts(): EditableDocument {
+  return editable(`<?xml version="1.0" encoding="UTF-8"?>
 <resource-lists xmlns="${RL}" xmlns:cp="${CP}">
   <list name="friends">
     <entry uri="sip:bob@example.com"><display-name>Bob</display-name></entry>
@@ -47,7 +52,11 @@ export function expectConflict<T extends XcapConflict>(fn: () => unknown, cls: a
   return err;
 }
 
-/** The document re-serialized, for before/after comparisons. */
-export function text(doc: Document): string {
-  return serialize(doc);
+/**
+ * The document's text after the operations so far, checked to parse to the DOM the
+ * operations left (the two must never disagree: the DOM is what the next request selects on).
+ */
+export function text(doc: EditableDocument): string {
+  expect(serialize(parseDocument(doc.text))).toBe(serialize(doc.dom));
+  return doc.text;
 }

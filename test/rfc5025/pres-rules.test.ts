@@ -19,9 +19,9 @@ describe('RFC 5025 §9 pres-rules usage', () => {
     await expect(check(example)).resolves.toBeUndefined();
   });
 
-  it('uses application/auth-policy+xml with common-policy as default namespace', () => {
+  it('uses application/auth-policy+xml with pres-rules (not common-policy) as default namespace', () => {
     expect(presRules.mimeType).toBe('application/auth-policy+xml');
-    expect(presRules.defaultNamespace).toBe('urn:ietf:params:xml:ns:common-policy');
+    expect(presRules.defaultNamespace).toBe('urn:ietf:params:xml:ns:pres-rules');
   });
 
   it('rejects a sub-handling value RFC 5025 §4 does not define', async () => {
@@ -44,11 +44,11 @@ describe('RFC 5025 §9 pres-rules usage', () => {
 });
 
 describe('RFC 4745 §7 rule ids are unique', () => {
-  it('raises uniqueness-failure with a free id', async () => {
+  it('raises uniqueness-failure with a free id, the field selecting under the pres-rules default namespace', async () => {
     const rule = example.slice(example.indexOf('<cr:rule id="a">'), example.indexOf('</cr:ruleset>'));
     const text = example.replace('</cr:ruleset>', `${rule}${rule.replace('id="a"', 'id="a-1"')}</cr:ruleset>`);
     const err = (await rejection(check(text))) as UniquenessFailure;
     expect(err).toBeInstanceOf(UniquenessFailure);
-    expect(err.fields).toEqual([{ field: 'ruleset/rule[2]/@id', altValues: ['a-2', 'a-3'] }]);
+    expect(err.fields).toEqual([{ field: '*/*[2]/@id', altValues: ['a-2', 'a-3'] }]);
   });
 });

@@ -14,17 +14,26 @@ export const AUTH_POLICY_MIME = 'application/auth-policy+xml';
 export interface PolicyUsageOptions {
   readonly auid: string;
   readonly schema: SchemaValidator;
+  /**
+   * The default document namespace the usage's specification names (RFC 4825 §5.2): it is
+   * the usage's own, not necessarily common-policy's (RFC 5025 names pres-rules').
+   */
+  readonly defaultNamespace: string;
   /** Namespaces beyond common-policy that the usage's schema defines. */
   readonly extraNamespaces: readonly string[];
   readonly canonicalPath?: (path: string) => string;
 }
 
 export function createPolicyUsage(opts: PolicyUsageOptions): AppUsage {
+  // The field of a uniqueness-failure is a node selector read with the usage's default
+  // namespace: where that is not common-policy's, `ruleset/rule` would select nothing, and
+  // `*` steps say the same thing (a ruleset holds only rules).
+  const ruleStep = opts.defaultNamespace === COMMON_POLICY_NS ? (i: number) => `ruleset/${step('rule', i)}` : (i: number) => `*/${step('*', i)}`;
   return {
     auid: opts.auid,
     mimeType: AUTH_POLICY_MIME,
-    defaultNamespace: COMMON_POLICY_NS,
-    namespaces: [COMMON_POLICY_NS, ...opts.extraNamespaces],
+    defaultNamespace: opts.defaultNamespace,
+    namespaces: [...new Set([opts.defaultNamespace, COMMON_POLICY_NS, ...opts.extraNamespaces])],
     scopes: { global: false, users: true },
     ...(opts.canonicalPath ? { canonicalPath: opts.canonicalPath } : {}),
 
@@ -34,7 +43,7 @@ export function createPolicyUsage(opts: PolicyUsageOptions): AppUsage {
       const root = rootElement(doc.dom());
       if (root.namespaceURI === COMMON_POLICY_NS && root.localName === 'ruleset') {
         const rules = childElements(root, COMMON_POLICY_NS, 'rule');
-        requireUniqueAttribute(rules, 'id', (i) => `ruleset/${step('rule', i)}`);
+        requireUniqueAttribute(rules, 'id', ruleStep);
       }
       opts.schema.validate(doc.text);
     },

@@ -3,7 +3,9 @@
  * ruleset (RFC 4745) with the presence actions and transformations.
  *
  * Clients disagree on the document name; `index`, `presrules`, `pres-rules` and
- * `index.xml` all reach the one stored document `index`.
+ * `index.xml` all reach the one stored document `index`. The default document namespace
+ * (RFC 5025 §9) is pres-rules', so unprefixed selector steps never match the
+ * common-policy `ruleset`: clients bind a prefix for it with xmlns().
  */
 import { schemaFile } from '../common/paths.ts';
 import { createPolicyUsage } from '../common-policy/policy-usage.ts';
@@ -21,6 +23,7 @@ const schema = loadSchema(schemaFile('pres-rules/pres-rules.xsd'), {
 export const presRules: AppUsage = createPolicyUsage({
   auid: 'pres-rules',
   schema,
+  defaultNamespace: PRES_RULES_NS,
   extraNamespaces: [PRES_RULES_NS],
   canonicalPath: (path) => (ALIASES.has(path) ? 'index' : path),
 });

@@ -7,7 +7,8 @@
  *   terminal-selector  = "@" att-name / "namespace::*"
  *
  * Position comes before the attribute test when both are present; the grammar has no
- * other order, so `entry[@uri="a"][1]` is refused. Unprefixed element names are in the
+ * other order, so `entry[@uri="a"][1]` is refused. A position is 1*DIGIT: `[0]` and
+ * positions past the end (however many digits) are valid and select nothing. Unprefixed element names are in the
  * application usage's default namespace; unprefixed attribute names are in no namespace;
  * prefixes are bound only by the URI's xmlns() query (plus the reserved `xml`).
  * The extension-selector production is not supported: anything else is a 400.
@@ -24,7 +25,7 @@ export type Step = {
   kind: 'element';
   ns: string | null | '*';
   local: string | '*';
-  /** 1-based position among the parent's children that pass the name test. */
+  /** 1-based position among the parent's children that pass the name test; 0 selects nothing. */
   position?: number;
   /** Attribute test, applied after the position test. */
   attr?: { ns: string | null; local: string; value: string };
@@ -48,7 +49,7 @@ export interface NodeSelector {
 /**
  * Parses `text` (already percent-decoded) against the xmlns() bindings of the URI.
  * @param defaultNs the application usage's default document namespace ('' for none).
- * @throws BadRequest for syntax errors, unknown prefixes and position 0.
+ * @throws BadRequest for syntax errors and unknown prefixes.
  */
 export function parseSelector(text: string, namespaces: Record<string, string>, defaultNs: string): NodeSelector {
   const steps: Step[] = [];
@@ -79,9 +80,8 @@ export function parseSelector(text: string, namespaces: Record<string, string>, 
       for (let k = 0; k < digits.length; k++) {
         if (!isDigit(digits.charCodeAt(k))) throw new BadRequest('position is not a number');
       }
-      const position = Number(digits);
-      if (position === 0) throw new BadRequest('positions start at 1');
-      step.position = position;
+      // More digits than a double holds give a huge number or Infinity: past any end all the same.
+      step.position = Number(digits);
       i = close + 1;
     }
     if (text.charCodeAt(i) === 0x5b && text.charCodeAt(i + 1) === 0x40) {
