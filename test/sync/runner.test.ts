@@ -53,6 +53,46 @@ describe.each(STORES)('%s store', (kind) => {
     });
   });
 
+  describe('a bound list missing from its document is put back, never read as its entries deleted (docs/sync.md, Safety limits)', () => {
+    const withoutList = `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="friends"><entry uri="sip:mine@example.com"/></list></resource-lists>`;
+
+    it.each(['push', 'both', 'pull'] as const)('direction %s: the list left out of a PUT, then the document deleted: each next run re-creates it, the remote is not written', async (direction) => {
+      const bnd = binding({ direction, safety: { deletes: 'all' } });
+      const people = [person(1), person(2), person(3)];
+      const byUri = new Map(people.map((p) => [p.uri, p]));
+      if (direction === 'pull') f.remote.seed('people', people.map((fields) => ({ fields })));
+      else await f.store.put(GLOBAL_DOC, listsDoc(people), 'absent');
+      await runSync(ctx(), bnd, 'global');
+      const remoteBefore = remoteContent(f.remote);
+      expect(remoteBefore).toEqual(people);
+      const writes = f.remote.calls.write + f.remote.calls.remove;
+
+      const cur = (await f.store.get(GLOBAL_DOC))!;
+      await f.store.put(GLOBAL_DOC, withoutList, { etag: cur.etag }, 'xcap');
+      const r = await runSync(ctx(), bnd, 'global');
+      expect(r).toMatchObject({ outcome: 'applied', xcap: { create: 3, update: 0, delete: 0 }, remote: { create: 0, update: 0, delete: 0 } });
+      expect(await xcapEntries(f.store)).toEqual(byUri);
+      expect((await f.store.get(GLOBAL_DOC))!.body).toContain('sip:mine@example.com');
+
+      await f.store.delete(GLOBAL_DOC, 'any', 'xcap');
+      await runSync(ctx(), bnd, 'global');
+      expect(await xcapEntries(f.store)).toEqual(byUri); // order: as the state lists them
+      expect(remoteContent(f.remote)).toEqual(remoteBefore);
+      expect(f.remote.calls.write + f.remote.calls.remove).toBe(writes);
+      expect((await runSync(ctx(), bnd, 'global')).outcome).toBe('unchanged');
+    });
+
+    it('an empty list that is still there is a delete of its entries, under the mass-delete guard', async () => {
+      const bnd = binding({ direction: 'push', safety: { deletes: 'all' } });
+      await f.store.put(GLOBAL_DOC, listsDoc([person(1), person(2), person(3)]), 'absent');
+      await runSync(ctx(), bnd, 'global');
+      const cur = (await f.store.get(GLOBAL_DOC))!;
+      await f.store.put(GLOBAL_DOC, listsDoc([]), { etag: cur.etag }, 'xcap');
+      expect((await runSync(ctx(), bnd, 'global')).outcome).toBe('refused');
+      expect(remoteContent(f.remote)).toHaveLength(3);
+    });
+  });
+
   describe('sync run: push and both', () => {
     it('push creates, updates and deletes remote items the binding created', async () => {
       const bnd = binding({ direction: 'push' });
