@@ -5,8 +5,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/services/global-setup.ts'],
     reporters: ['default', './test/reporter.ts'],
-    testTimeout: 30000,
-    hookTimeout: 60000,
+    // Hang guards only (no assertion reads a clock), sized for CI's two busy cores, where
+    // a test that spawns CLI processes or makes hundreds of requests runs several times slower.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
     pool: 'forks',
   },
 });

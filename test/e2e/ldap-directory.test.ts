@@ -445,7 +445,7 @@ describe('issue 5: the LDAP server down', () => {
     const after = await eventually(alice, ALICE_INDEX, (b) => listOf(b, 'directory')?.has(uriOf('back')) === true, 40_000);
     expect(listOf(after, 'directory')?.size).toBe(21);
     expect((await stateOf())?.lastError).toBeNull();
-  }, 60_000);
+  });
 });
 
 describe('issue 5: a 10,000-entry directory into resource-lists/global/directory', () => {
@@ -458,16 +458,29 @@ describe('issue 5: a 10,000-entry directory into resource-lists/global/directory
     ou = await freshOu(server);
     await ldapadd(server, peopleLdif(ou.dn, N));
     t = await startWith(server, ou.dn, { scope: 'global', document: 'directory' });
-  }, 60_000);
+  });
   afterAll(async () => {
     await t?.stop();
     await ou?.drop();
-  }, 60_000);
+  });
+
+  /**
+   * Queues a run and waits for one that started after the call to have finished: cheap state
+   * reads, where polling the 10,000-entry document would take the CPU the run needs.
+   */
+  async function runToEnd(): Promise<void> {
+    const since = Date.now();
+    await t.gateway.sync!.enqueue(BINDING, 'global');
+    const state = await SyncState.open(t.gateway.store.sql);
+    const s = await until(() => state.getScope(BINDING, 'global'), (v) => (v?.lastRunAt ?? 0) >= since, 100_000);
+    expect(s?.lastRunAt ?? 0, 'a sync run finished').toBeGreaterThanOrEqual(since);
+    expect(s?.lastError ?? null).toBeNull();
+  }
 
   it('the global document lists the whole directory; users read it, only admins may write the global tree, and not the managed list', async () => {
-    await t.gateway.sync!.enqueue(BINDING);
+    await runToEnd();
     const alice = t.client();
-    const body = await eventually(alice, GLOBAL_DIRECTORY, (b) => listOf(b, 'directory')?.size === N, 40_000);
+    const body = (await alice.get(GLOBAL_DIRECTORY)).body;
     const dir = listOf(body, 'directory');
     expect(dir?.size).toBe(N);
     expect(dir?.get(uriOf('p9999'))).toEqual({ 'display-name': 'Person 9999', mail: 'p9999@example.com' });
@@ -477,15 +490,13 @@ describe('issue 5: a 10,000-entry directory into resource-lists/global/directory
     const res = await admin.delete(`${GLOBAL_DIRECTORY}/~~/${enc(`${DIRECTORY_SEL}/entry[@uri="${uriOf('p1')}"]`)}`);
     expect(expectConflict(res, 'constraint-failure').getAttribute('phrase')).toContain(`"${BINDING}"`);
     expect(listOf((await alice.get(GLOBAL_DIRECTORY)).body, 'directory')?.has(uriOf('p1'))).toBe(true);
-  }, 60_000);
+  });
 
   it('one modified entry of 10,000 reaches the global document after a tick', async () => {
     await ou.admin.modify(`uid=p1234,${ou.dn}`, [new Change({ operation: 'replace', modification: new Attribute({ type: 'displayName', values: ['Changed Person'] }) })]);
-    await t.gateway.sync!.enqueue(BINDING);
-    const alice = t.client();
-    const body = await eventually(alice, GLOBAL_DIRECTORY, (b) => listOf(b, 'directory')?.get(uriOf('p1234'))?.['display-name'] === 'Changed Person');
-    const dir = listOf(body, 'directory');
+    await runToEnd();
+    const dir = listOf((await t.client().get(GLOBAL_DIRECTORY)).body, 'directory');
     expect(dir?.get(uriOf('p1234'))?.['display-name']).toBe('Changed Person');
     expect(dir?.size).toBe(N);
-  }, 60_000);
+  });
 });

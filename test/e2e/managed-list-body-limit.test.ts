@@ -65,7 +65,7 @@ beforeAll(async () => {
   expect(first.status).toBe(201);
   await t.gateway.sync?.enqueue('directory', ALICE.xui);
   await eventually(INDEX, (b) => b.includes(`sip:person${PEOPLE - 1}@example.com`));
-}, 60_000);
+});
 afterAll(() => t.stop());
 
 describe('whole-document PUT of a document with a managed directory (RFC 4825 §7.2; 413 past server.maxBodyBytes)', () => {

@@ -114,7 +114,7 @@ describe('issue 4: a remote that fails', () => {
     // Three failed attempts, then the run that succeeded.
     expect(mem.calls.changes - callsBefore).toBeGreaterThanOrEqual(4);
     expect((await getDoc(t)).etag).toBe(etagOf(put));
-  }, 60_000);
+  });
 });
 
 describe('issue 4: the mass-delete guard (docs/sync.md "Safety limits")', () => {

@@ -116,5 +116,5 @@ describe('sync queue (DESIGN §5, BullMQ on Redis)', () => {
       handle = undefined;
       await stopChild(redis.child, dir);
     }
-  }, 60000);
+  });
 });

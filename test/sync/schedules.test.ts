@@ -98,7 +98,7 @@ describe('job schedulers come back after Redis lost its data (DESIGN §5)', () =
     expect(await schedulerIds(prefix)).toEqual(['tick:dir']);
     expect([...(await xcapEntries(f.store)).values()]).toEqual([person(1)]);
     expect(lines.filter((l) => String(l.msg).startsWith('job schedulers were missing'))).toHaveLength(1);
-  }, 60000);
+  });
 
   it('Redis restarted empty: the scheduler is re-created on reconnect and the binding runs again', async () => {
     const prefix = `restart-${randomUUID()}`;
@@ -110,7 +110,7 @@ describe('job schedulers come back after Redis lost its data (DESIGN §5)', () =
     expect(handle.running()).toBe(true);
     expect(await schedulerIds(prefix)).toEqual(['tick:dir']);
     expect([...(await xcapEntries(f.store)).values()]).toEqual([person(2)]);
-  }, 60000);
+  });
 });
 
 describe('a Redis outage as `serve` logs it (child process)', () => {
@@ -149,7 +149,7 @@ describe('a Redis outage as `serve` logs it (child process)', () => {
     for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
     expect(count('Redis connection lost')).toBe(1);
     expect(count('Redis is reachable again')).toBe(1);
-  }, 90000);
+  });
 });
 
 describe('sync status names a binding that stopped running (stale)', () => {
