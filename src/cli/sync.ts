@@ -3,6 +3,7 @@
  * `run` works without Redis (it runs in this process); the others read the sync state in
  * the documents' database and never create one. Items are named by key and display name.
  */
+import { createRegistry } from '../appusage/registry.ts';
 import type { Config } from '../config/schema.ts';
 import { openStore, StoreMissing } from '../store/open.ts';
 import type { DocumentStore } from '../store/types.ts';
@@ -14,6 +15,7 @@ import { conflictName, decisionName, findConflicts } from '../sync/item-names.ts
 import { withScopeLock } from '../sync/queue.ts';
 import { runSync, scopesOf, type RunReport } from '../sync/runner.ts';
 import { SyncState } from '../sync/state.ts';
+import { DocumentWriter } from '../xcap/document-writer.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge sync <subcommand> [options]
@@ -99,6 +101,8 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
   const connector = connectors.get(cfg.connector);
   if (!connector) throw new Error(`connector ${cfg.connector} missing after creation`);
   const binding = compileBinding(cfg);
+  // A run by hand writes as the workers and XCAP clients do: validated by the usage.
+  const writer = new DocumentWriter({ store, usages: await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }) });
   const scopes = o.user !== undefined ? [o.user] : await scopesOf(store, binding);
   // The queue's workers take a Redis lock per binding and document; so does a run by hand,
   // when Redis is there. Without it, conditional writes still keep the two from losing data.
@@ -110,7 +114,7 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
     for (const scope of scopes) {
       try {
         const report = await locked(scope, () =>
-          runSync({ store, state, connector }, binding, scope, {
+          runSync({ store, state, connector, writer }, binding, scope, {
             dryRun: o.dryRun,
             force: o.force,
             onProgress: (done, total) => process.stderr.write(`\r${cfg.name} ${scope}: remote writes ${done}/${total}`),
