@@ -104,7 +104,7 @@ describe('RFC 7232 §2.3.2 weak and strong comparison of If-None-Match / If-Matc
     const next = put.headers.get('etag') as string;
     const el = await c.put(bobName, '<display-name>Robert</display-name>', EL_TYPE, { 'If-Match': next });
     expect(el.status).toBe(200);
-    expect((await c.get(bobName)).body).toMatch(/^<display-name( xmlns="[^"]+")?>Robert<\/display-name>$/);
+    expect((await c.get(bobName)).body).toBe('<display-name>Robert</display-name>');
     expect((await c.delete(bob, { 'If-Match': el.headers.get('etag') as string })).status).toBe(200);
     expect((await c.get(bob)).status).toBe(404);
   });
