@@ -45,7 +45,7 @@ import {
   type ElementSpan,
 } from './text-spans.ts';
 import { encodeSelector, formatXmlnsQuery } from './uri.ts';
-import { attValueToString, inScopeNamespaces, parseElementFragment, XMLNS_NS } from './xml.ts';
+import { attValueToString, inScopeNamespaces, parseElementFragment, XML_NS, XMLNS_NS } from './xml.ts';
 
 export type NodeContentType = 'application/xcap-el+xml' | 'application/xcap-att+xml' | 'application/xcap-ns+xml';
 
@@ -80,7 +80,7 @@ export function getNode(doc: EditableDocument, sel: NodeSelector): { body: strin
     return { body: doc.text.slice(span.start, span.end), contentType: 'application/xcap-el+xml' };
   }
   if (t.kind === 'attribute') {
-    const a = el.getAttributeNodeNS(t.ns, t.local);
+    const a = isDeclaration(t) ? null : el.getAttributeNodeNS(t.ns, t.local);
     if (a === null) throw new NotFound('no such attribute');
     const at = attributeSpan(doc.text, readSpan(doc, el), a);
     return { body: doc.text.slice(at.valueStart, at.valueEnd), contentType: 'application/xcap-att+xml' };
@@ -155,6 +155,8 @@ export function putAttribute(doc: EditableDocument, sel: NodeSelector, value: st
   if (t === null || t.kind !== 'attribute') throw new TypeError('putAttribute needs an attribute selector');
   const decoded = attValueToString(value);
   if (decoded === null) throw new NotXmlAttValue('the body is not a valid XML attribute value');
+  // Writing a namespace declaration would move the element and its children to another namespace.
+  if (isDeclaration(t)) throw new CannotInsert('a namespace declaration (xmlns) is not an attribute and cannot be put');
   const { dom, text } = doc;
   const el = selectElement(dom, sel);
   if (el === null) throw new NoParent(ancestorUri(dom, sel, sel.steps.length - 1, documentUri));
@@ -216,7 +218,8 @@ export function deleteNode(doc: EditableDocument, sel: NodeSelector): void {
   if (t !== null && t.kind === 'attribute') {
     // An element has at most one attribute per expanded name: once removed, the
     // selector cannot select another, so the cannot-delete check is void here.
-    const a = el.getAttributeNodeNS(t.ns, t.local);
+    // Removing a namespace declaration would unbind prefixes in use: it is not an attribute here.
+    const a = isDeclaration(t) ? null : el.getAttributeNodeNS(t.ns, t.local);
     if (a === null) throw new NotFound('no such attribute');
     const at = attributeSpan(text, elementSpan(text, el), a);
     el.removeAttributeNode(a);
@@ -240,6 +243,11 @@ export function deleteNode(doc: EditableDocument, sel: NodeSelector): void {
     throw new CannotDelete('the node selector would select another element after the DELETE');
   }
   doc.text = splice(text, withWs ? wsStart : span.start, span.end, '');
+}
+
+/** Whether an attribute terminal names a namespace declaration, which the node selector's data model has no attribute for. */
+function isDeclaration(t: { ns: string | null; local: string }): boolean {
+  return t.ns === XMLNS_NS || (t.ns === null && t.local === 'xmlns');
 }
 
 /** The span of `el`, from `doc.spans` when it holds it. */
@@ -372,9 +380,10 @@ function normalizeNewlines(s: string): string {
 /**
  * The prefix for a new attribute in `ns` on `el`: one already bound to `ns` in scope, else
  * the selector's prefix if it is free there, else a fresh one; `declare` says whether an
- * xmlns declaration must be added.
+ * xmlns declaration must be added (never for `xml`, which is always bound).
  */
 function attributePrefix(el: Element, ns: string, wanted: string | null): { prefix: string; declare: boolean } {
+  if (ns === XML_NS) return { prefix: 'xml', declare: false };
   const inScope = inScopeNamespaces(el);
   for (const [p, uri] of Object.entries(inScope)) {
     if (p !== '' && uri === ns) return { prefix: p, declare: false };

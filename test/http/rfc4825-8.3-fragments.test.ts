@@ -127,6 +127,16 @@ describe.each(['sqlite', 'postgres'] as const)('%s: RFC 4825 §8.3 fragments as 
       expect((await c.get(ALICE_RL)).body).toBe(contacts().replace('<list name="friends">', `<list name="friends" xmlns:x="${EXT_NS}" x:note="plain">`));
     });
 
+    it('xmlns is not an attribute: PUT of it is 409 cannot-insert and GET 404; xml:lang needs no declaration', async () => {
+      for (const [s, q] of [['resource-lists/list[1]/@xmlns', ''], ['resource-lists/list[1]/@n:x', '?xmlns(n=http://www.w3.org/2000/xmlns/)']]) {
+        expectConflict(await c.put(at(s!, q), 'urn:example:other', ATT_TYPE), 'cannot-insert');
+        expect((await c.get(at(s!, q))).status).toBe(404);
+      }
+      expect((await c.get(ALICE_RL)).body).toBe(contacts());
+      expect((await c.put(at(`${FRIENDS}/@xml:lang`), 'en', ATT_TYPE)).status).toBe(201);
+      expect((await c.get(ALICE_RL)).body).toBe(contacts().replace('<list name="friends">', '<list name="friends" xml:lang="en">'));
+    });
+
     it('namespace::* still answers with every binding in scope (that is its purpose, §7.10)', async () => {
       const r = await c.get(at(`${FRIENDS}/namespace::*`));
       expect(r.status).toBe(200);
@@ -181,6 +191,11 @@ describe.each(['sqlite', 'postgres'] as const)('%s: RFC 4825 §8.3 fragments as 
       expectConflict(await c.put(at(`${FRIENDS}/entry[@uri="sip:a@x"]`), '<entry uri="sip:b@x"/>', EL_TYPE), 'cannot-insert');
       expectConflict(await c.put(at(`${FRIENDS}/entry[1]`), '<entry/>', EL_TYPE), 'schema-validation-error');
       expectConflict(await c.put(at(`${FRIENDS}/entry[1]`), '<entry uri="sip:x@x"><y:z/></entry>', EL_TYPE), 'not-xml-frag');
+      // The root's xmlns:x is a declaration, not an attribute: 404 (deleting it would unbind x in use below).
+      const decl = at('resource-lists/@n:x', '?xmlns(n=http://www.w3.org/2000/xmlns/)');
+      expect((await c.get(decl)).status).toBe(404);
+      expect((await c.delete(decl)).status).toBe(404);
+      expectConflict(await c.put(decl, 'urn:example:moved', ATT_TYPE), 'cannot-insert');
       expect((await c.get(ALICE_RL)).body).toBe(ODD);
     });
   });

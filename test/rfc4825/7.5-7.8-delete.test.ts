@@ -86,7 +86,9 @@ describe('RFC 4825 §7.8 delete an attribute', () => {
     expect(text(doc)).toContain('<entry><display-name>Bob</display-name></entry>');
   });
 
-  it('404 for a missing attribute', () => {
+  it('404 for a missing attribute, and for a namespace declaration (not an attribute; removing it would unbind prefixes)', () => {
     expect(() => deleteNode(contacts(), sel(`${FRIENDS}/@nope`))).toThrow(NotFound);
+    expect(() => deleteNode(contacts(), sel('resource-lists/@n:cp', { n: 'http://www.w3.org/2000/xmlns/' }))).toThrow(NotFound);
+    expect(() => deleteNode(contacts(), sel('resource-lists/@xmlns'))).toThrow(NotFound);
   });
 });

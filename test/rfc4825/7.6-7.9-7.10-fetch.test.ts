@@ -51,6 +51,7 @@ describe('RFC 4825 §7.9 fetch an attribute', () => {
     expect(() => getNode(contacts(), sel('resource-lists/list[@name="x"]/@name'))).toThrow(NotFound);
     // An xmlns declaration is not an attribute in the node selector's data model.
     expect(() => getNode(contacts(), sel('resource-lists/@xmlns'))).toThrow(NotFound);
+    expect(() => getNode(contacts(), sel('resource-lists/@n:cp', { n: 'http://www.w3.org/2000/xmlns/' }))).toThrow(NotFound);
   });
 });
 

@@ -60,6 +60,22 @@ describe('RFC 4825 §7.7 create or replace an attribute', () => {
     expect(selectElement(again, sel('resource-lists/list'))!.getAttributeNS('urn:new', 'x')).toBe('v');
   });
 
+  it('writes xml:lang with the always-bound xml prefix, declaring nothing', () => {
+    const doc = contacts();
+    putAttribute(doc, sel(`${FRIENDS}/@x:lang`, { x: 'http://www.w3.org/XML/1998/namespace' }), 'en', DOC_URI);
+    expect(text(doc)).toContain('<list name="friends" xml:lang="en">');
+  });
+
+  it.each([
+    ['resource-lists/list[1]/@xmlns', {}],
+    ['resource-lists/list[1]/@n:cp', { n: 'http://www.w3.org/2000/xmlns/' }],
+  ])('cannot-insert for %s: a namespace declaration is not an attribute', (s, ns) => {
+    const doc = contacts();
+    const before = text(doc);
+    expectConflict(() => putAttribute(doc, sel(s, ns), 'urn:other', DOC_URI), CannotInsert);
+    expect(text(doc)).toBe(before);
+  });
+
   it('cannot-insert when the new value stops the element from being selected; unchanged after', () => {
     const doc = contacts();
     const before = text(doc);
