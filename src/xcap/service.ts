@@ -159,7 +159,9 @@ export class XcapService {
     if (sel === null && usage.maxDocumentBytes !== undefined && rawBody.length > usage.maxDocumentBytes) {
       throw new PayloadTooLarge(usage.maxDocumentBytes);
     }
-    if (sel?.terminal?.kind !== 'attribute') prescanXml(text, this.xmlLimits, sel === null ? NotWellFormed : NotXmlFrag);
+    // An element body goes where its last step points: its parent is as deep as the other steps.
+    if (sel === null) prescanXml(text, this.xmlLimits, NotWellFormed);
+    else if (sel.terminal === null) prescanXml(text, this.xmlLimits, NotXmlFrag, sel.steps.length - 1);
     if (sel === null) {
       // A whole document is checked by the usage from its text (libxml2 does well-formedness
       // and schema in one pass); the DOM is built only if the usage asks for it.

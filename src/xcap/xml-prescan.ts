@@ -25,11 +25,13 @@ export interface XmlLimits {
  * server, not XML or the application usage's schema, that declines it (RFC 4825 §11.2
  * leaves server constraints beyond schema and uniqueness to constraint-failure). The phrase
  * names the config key so an operator knows what to raise.
+ * @param parentDepth for an element body, the depth its parent will have in the document
+ *   (the limit is on the document that results, not on the body alone).
  * @throws ConstraintFailure past a limit; `Malformed` (NotWellFormed or NotXmlFrag) for a
  *   character reference to a non-Char.
  */
-export function prescanXml(text: string, limits: XmlLimits, Malformed: MalformedClass): void {
-  new Prescan(text, limits, Malformed).run();
+export function prescanXml(text: string, limits: XmlLimits, Malformed: MalformedClass, parentDepth = 0): void {
+  new Prescan(text, limits, Malformed).run(parentDepth);
 }
 
 type MalformedClass = typeof NotWellFormed | typeof NotXmlFrag;
@@ -47,9 +49,9 @@ class Prescan {
     this.Malformed = Malformed;
   }
 
-  run(): void {
+  run(parentDepth: number): void {
     const { text, limits } = this;
-    let depth = 0;
+    let depth = parentDepth;
     for (let i = 0; i >= 0; ) {
       const lt = text.indexOf('<', i);
       this.charRefs(i, lt < 0 ? text.length : lt);
@@ -69,7 +71,7 @@ class Prescan {
         if (i < 0) return;
         if (text.charCodeAt(i - 2) !== 0x2f /* / */ && ++depth > limits.maxDepth) {
           throw new ConstraintFailure(
-            `the element ${at(text, lt)} is nested ${depth} deep; this server accepts at most ${limits.maxDepth} (server.maxXmlDepth)`,
+            `the element ${at(text, lt)} would be nested ${depth} deep in the document; this server accepts at most ${limits.maxDepth} (server.maxXmlDepth)`,
           );
         }
       }

@@ -58,7 +58,7 @@ describe('hostile bodies over HTTP: refused by configurable limits with constrai
 
   it('50,000-deep nesting: element and document PUTs get 409 constraint-failure naming server.maxXmlDepth', async () => {
     const phrase = expectConflict(await c.put(listSel, nested(50_000), EL_TYPE), 'constraint-failure').getAttribute('phrase');
-    expect(phrase).toMatch(/nested 101 deep.*at most 100 \(server\.maxXmlDepth\)/);
+    expect(phrase).toMatch(/nested 101 deep in the document.*at most 100 \(server\.maxXmlDepth\)/);
     const doc = `<resource-lists xmlns="${RL_NS}">${nested(50_000)}</resource-lists>`;
     expectConflict(await c.put(ALICE_RL, doc, RL_TYPE), 'constraint-failure');
     await unchanged();
@@ -85,13 +85,19 @@ describe('the limits are configuration', () => {
   });
   afterAll(() => gw.stop());
 
-  it('server.maxXmlDepth: a body as deep as the limit is stored, one level deeper is refused', async () => {
-    // The element body alone is what is counted: a <list> with three levels below it is 4.
+  it('server.maxXmlDepth counts the document the element PUT makes: as deep as the limit is stored, one level deeper is refused', async () => {
+    // resource-lists/list is at depth 2: a <list> there with two levels below it reaches 4.
     const depthOf = async (): Promise<number> => ((await c.get(listSel)).body.match(/<list/g) ?? []).length;
-    expect((await c.put(listSel, nested(4), EL_TYPE)).status).toBe(201);
-    expect(await depthOf()).toBe(4);
-    expectConflict(await c.put(listSel, nested(5), EL_TYPE), 'constraint-failure');
-    expect(await depthOf()).toBe(4);
+    expect((await c.put(listSel, nested(3), EL_TYPE)).status).toBe(201);
+    expect(await depthOf()).toBe(3);
+    const phrase = expectConflict(await c.put(listSel, nested(4), EL_TYPE), 'constraint-failure').getAttribute('phrase');
+    expect(phrase).toMatch(/nested 5 deep in the document; this server accepts at most 4/);
+    expect(await depthOf()).toBe(3);
+    // A whole document is counted from its root.
+    const doc = `<resource-lists xmlns="${RL_NS}">${nested(3)}</resource-lists>`;
+    expect((await c.put(ALICE_RL, doc, RL_TYPE)).status).toBe(200);
+    expectConflict(await c.put(ALICE_RL, `<resource-lists xmlns="${RL_NS}">${nested(4)}</resource-lists>`, RL_TYPE), 'constraint-failure');
+    expect((await c.put(ALICE_RL, contacts(), RL_TYPE)).status).toBe(200);
   });
 
   it('server.maxXmlAttributes: namespace declarations count; three attributes pass, four do not', async () => {
