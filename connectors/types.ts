@@ -72,7 +72,11 @@ export interface ChangeSet {
   readonly token: string;
   /** Items created or changed since the given token (all items when no token was given). */
   readonly upserted: readonly RemoteItem[];
-  /** Ids deleted since the given token (always empty when no token was given). */
+  /**
+   * Ids deleted since the given token (always empty when no token was given). A connector
+   * that finds deletes by listing may report one a few calls late (LDAP: within its
+   * `deleteScanIntervalMs`), never an item that still exists.
+   */
   readonly deleted: readonly string[];
 }
 
