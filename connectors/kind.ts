@@ -10,6 +10,10 @@
  *   created (connectors/types.ts `ConnectorCapabilities`). It must not connect: config
  *   checking uses it to refuse a `push`/`both` binding to a read-only connector before
  *   anything runs, and the contract suite checks it against the created connector.
+ * - `environment` checks, from the options and this process's environment, what would make
+ *   the first connection fail before anything is asked of the remote: a secret the options
+ *   name by environment variable or file is there, a file they name can be read. It must
+ *   not connect, and its messages never carry a secret. `check-config` reports its issues.
  * - `create` builds the connector from parsed options. It may open connections lazily
  *   (on first use) or eagerly; it never reads anything from the config file itself.
  */
@@ -31,12 +35,14 @@ export interface ConnectorKind<O = unknown> {
   readonly options: z.ZodType<O>;
   /** The flags the created connector will declare, known without connecting. */
   capabilities(options: O): ConnectorCapabilities;
+  /** Problems of the environment for these options; paths relative to the entry (`bindPasswordEnv`). */
+  environment(options: O, env: NodeJS.ProcessEnv): { readonly path: string; readonly message: string }[];
   create(options: O, ctx: ConnectorContext): Promise<Connector> | Connector;
 }
 
 /**
  * Types one kind for the registry: the registry holds kinds of different option types and
- * calls each one's `capabilities`/`create` only with what its own `options` parsed.
+ * calls each one's `capabilities`/`environment`/`create` only with what its own `options` parsed.
  */
 export function connectorKind<O>(kind: ConnectorKind<O>): ConnectorKind {
   return kind as unknown as ConnectorKind;

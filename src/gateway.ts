@@ -7,6 +7,7 @@ import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
 import { createRegistry } from './appusage/registry.ts';
 import { managedResourceLists } from './appusage/resource-lists/managed.ts';
+import { LocalUsers } from './auth/local-users.ts';
 import { createAuth } from './auth/index.ts';
 import { mountAdmin } from './http/admin.ts';
 import { createHttpServer } from './http/server.ts';
@@ -130,6 +131,8 @@ export async function startConfiguredSync(
     prefix: config.redis.prefix,
     bindings: config.bindings,
     connectors,
+    connectorOptions: config.connectors,
+    users: await LocalUsers.open(store.sql),
     logger: log,
     runWorkers,
   });

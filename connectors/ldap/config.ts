@@ -200,3 +200,27 @@ export function readBindPassword(config: LdapConnectorConfig, env: NodeJS.Proces
   }
   return undefined;
 }
+
+/**
+ * What can be checked before connecting (`check-config`): the bind password's variable is
+ * set and not empty, and the password and CA files can be read. Keys are relative to the
+ * connector's options (`bindPasswordEnv`, `tls.caFile`); messages never carry a secret.
+ */
+export function ldapEnvironmentIssues(config: LdapConnectorConfig, env: NodeJS.ProcessEnv): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  const key = config.bindPasswordEnv !== undefined ? 'bindPasswordEnv' : 'bindPasswordFile';
+  try {
+    if (readBindPassword(config, env) === '') issues.push({ path: key, message: `the LDAP bind password (${config.bindPasswordEnv ?? config.bindPasswordFile}) is empty` });
+  } catch (err) {
+    issues.push({ path: key, message: (err as Error).message });
+  }
+  const ca = config.tls?.caFile;
+  if (ca !== undefined) {
+    try {
+      readFileSync(ca);
+    } catch (err) {
+      issues.push({ path: 'tls.caFile', message: `cannot read the CA file: ${(err as Error).message}` });
+    }
+  }
+  return issues;
+}

@@ -21,5 +21,6 @@ export const memoryConnectorKind = connectorKind({
   kind: 'memory',
   options: memoryOptions,
   capabilities: () => ({ write: true, conditionalWrite: true, changeFeed: true }),
+  environment: () => [],
   create: (o: z.output<typeof memoryOptions>) => new MemoryConnector({ collections: o.collections }),
 });

@@ -1,14 +1,17 @@
 /**
  * `xcap-bridge check-config`: validates the config file (every error names its key, e.g.
- * `bindings[0].direction`; connectors and bindings are checked by the loader) and prints
- * the bindings as understood, defaults filled in.
+ * `bindings[0].direction`; connectors and bindings are checked by the loader), then what
+ * the connectors need from this environment (secrets' variables, readable files), and
+ * prints the bindings as understood, defaults filled in.
  */
+import { connectorRegistry } from '../connectors.ts';
 import { configReference } from '../config/reference.ts';
-import { EXIT_OK, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
+import { EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge check-config [--config FILE] [--reference]
 
-Validates the configuration and prints the sync bindings it understood. Exit code 2 on
+Validates the configuration, checks that the secrets and files the connectors name are
+there (without connecting), and prints the sync bindings it understood. Exit code 2 on
 any problem, each reported with the path of the bad key.
 
 Options:
@@ -29,6 +32,13 @@ export const checkConfigCommand: Command = {
     }
     const config = loadCommandConfig('check-config', values.config);
     if (typeof config === 'number') return config;
+    // A valid file can still fail its first run: a secret not set here, a file not readable.
+    const missing = connectorRegistry.environment(config.connectors, process.env);
+    if (missing.length) {
+      const where = config.file ? `${config.file}: ` : '';
+      process.stderr.write(`check-config: invalid configuration:\n${missing.map((i) => `${where}${i.path}: ${i.message}`).join('\n')}\n`);
+      return EXIT_USAGE;
+    }
     process.stdout.write(`config ${config.file ?? '(defaults only)'} is valid\n`);
     if (config.bindings.length === 0) process.stdout.write('no sync bindings\n');
     for (const b of config.bindings) {

@@ -4,6 +4,7 @@
  * the documents' database and never create one. Items are named by key and display name.
  */
 import { createRegistry } from '../appusage/registry.ts';
+import { LocalUsers } from '../auth/local-users.ts';
 import type { Config } from '../config/schema.ts';
 import { openStore, StoreMissing } from '../store/open.ts';
 import type { DocumentStore } from '../store/types.ts';
@@ -21,10 +22,11 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs,
 const HELP = `Usage: xcap-bridge sync <subcommand> [options]
 
 Subcommands:
-  run <binding> [--dry-run] [--user XUI] [--force]
+  run <binding> [--dry-run] [--user XUI] [--force] [--full]
                         run one binding now (every user's document, or --user's);
                         --dry-run prints the plan and writes nothing; --force skips the
-                        mass-delete guard
+                        mass-delete guard; --full reads both sides whole instead of the
+                        changes since the last run (a changed configuration does that too)
   status                per binding: STALE when two scheduled ticks were missed, and why;
                         per document: last run, lag, error, open conflicts
   conflicts [binding]   list open conflicts with both sides' content
@@ -46,7 +48,7 @@ export const syncCommand: Command = {
       'sync',
       HELP,
       argv,
-      { config: { type: 'string' }, ...STORE_OPTIONS, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, user: { type: 'string' }, take: { type: 'string' } },
+      { config: { type: 'string' }, ...STORE_OPTIONS, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, full: { type: 'boolean' }, user: { type: 'string' }, take: { type: 'string' } },
       true,
     );
     if (typeof parsed === 'number') return parsed;
@@ -77,7 +79,7 @@ export const syncCommand: Command = {
       const state = await SyncState.open(store.sql);
       switch (sub) {
         case 'run':
-          return await runCmd(config, store, state, args[0], { dryRun: values['dry-run'] ?? false, force: values.force ?? false, user: values.user });
+          return await runCmd(config, store, state, args[0], { dryRun: values['dry-run'] ?? false, force: values.force ?? false, full: values.full ?? false, user: values.user });
         case 'status':
           return await statusCmd(config, state);
         case 'conflicts':
@@ -91,7 +93,7 @@ export const syncCommand: Command = {
   },
 };
 
-async function runCmd(config: Config, store: DocumentStore, state: SyncState, name: string | undefined, o: { dryRun: boolean; force: boolean; user: string | undefined }): Promise<number> {
+async function runCmd(config: Config, store: DocumentStore, state: SyncState, name: string | undefined, o: { dryRun: boolean; force: boolean; full: boolean; user: string | undefined }): Promise<number> {
   const cfg = config.bindings.find((b) => b.name === name);
   if (!cfg) {
     process.stderr.write(`sync run: no binding named "${name ?? ''}" (known: ${config.bindings.map((b) => b.name).join(', ') || 'none'})\n`);
@@ -100,10 +102,10 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
   const connectors = await createConnectors(config.connectors);
   const connector = connectors.get(cfg.connector);
   if (!connector) throw new Error(`connector ${cfg.connector} missing after creation`);
-  const binding = compileBinding(cfg);
+  const binding = compileBinding(cfg, config.connectors[cfg.connector]);
   // A run by hand writes as the workers and XCAP clients do: validated by the usage.
   const writer = new DocumentWriter({ store, usages: await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }) });
-  const scopes = o.user !== undefined ? [o.user] : await scopesOf(store, binding);
+  const scopes = o.user !== undefined ? [o.user] : await scopesOf(store, binding, await LocalUsers.open(store.sql));
   // The queue's workers take a Redis lock per binding and document; so does a run by hand,
   // when Redis is there. Without it, conditional writes still keep the two from losing data.
   const redis = o.dryRun ? undefined : await lockConnection(config.redis.url);
@@ -117,6 +119,7 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
           runSync({ store, state, connector, writer }, binding, scope, {
             dryRun: o.dryRun,
             force: o.force,
+            full: o.full,
             onProgress: (done, total) => process.stderr.write(`\r${cfg.name} ${scope}: remote writes ${done}/${total}`),
           }),
         );
@@ -151,7 +154,7 @@ async function lockConnection(url: string): Promise<Redis | undefined> {
 
 function printReport(r: RunReport, dry: boolean, keyField: string): void {
   const counts = (c: RunReport['xcap']) => `+${c.create} ~${c.update} -${c.delete}`;
-  process.stdout.write(`${r.binding} ${r.scope}: ${r.outcome}${r.refused ? ` (${r.refused})` : ''}; xcap ${counts(r.xcap)}, remote ${counts(r.remote)}, conflicts ${r.conflicts}\n`);
+  process.stdout.write(`${r.binding} ${r.scope}: ${r.outcome}${r.fullRead ? ' (full read)' : ''}${r.refused ? ` (${r.refused})` : ''}; xcap ${counts(r.xcap)}, remote ${counts(r.remote)}, conflicts ${r.conflicts}\n`);
   if (!dry || !r.plan) return;
   for (const d of r.plan.decisions) {
     const parts = [d.xcap ? `xcap ${d.xcap.op}` : '', d.remote ? `remote ${d.remote.op}` : '', d.conflict ? 'conflict' : ''].filter(Boolean);

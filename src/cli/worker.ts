@@ -3,6 +3,7 @@
  * processes may run; one binding+document is never synced by two at once). Does not
  * watch the XCAP change feed (serve does). Drains running jobs on SIGTERM/SIGINT.
  */
+import { LocalUsers } from '../auth/local-users.ts';
 import { createRegistry } from '../appusage/registry.ts';
 import { createLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
@@ -39,7 +40,7 @@ export const workerCommand: Command = {
     const store = await openStore(config.store);
     const usages = await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes });
     const connectors = await createConnectors(config.connectors, { logger: log });
-    const sync = await startSync({ store, usages, redis: config.redis.url, prefix: config.redis.prefix, bindings: config.bindings, connectors, logger: log, runWorkers: true, watchChanges: false, concurrency });
+    const sync = await startSync({ store, usages, redis: config.redis.url, prefix: config.redis.prefix, bindings: config.bindings, connectors, connectorOptions: config.connectors, users: await LocalUsers.open(store.sql), logger: log, runWorkers: true, watchChanges: false, concurrency });
     if (!sync.running()) log.warn('worker waits for Redis');
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

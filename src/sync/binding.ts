@@ -20,6 +20,7 @@
  * the bad key (`bindings[0].direction`) through the config loader.
  */
 import { z } from 'zod';
+import { configFingerprint } from './fingerprint.ts';
 import type { DocKey } from '../store/types.ts';
 import { resourceListsMapping } from '../appusage/resource-lists/items.ts';
 import { elementsMapping } from './mapping/elements.ts';
@@ -83,10 +84,11 @@ export const bindingSchema = z
          */
         document: z.string().min(1).default('index').describe('Document path below global/ or users/<xui>/.'),
         /**
-         * Users to fan out to (scope `users`), besides every XUI that already has a document of this usage.
+         * Users to fan out to (scope `users`), besides every XUI that already has a document of
+         * this usage and, for a `pull` binding, every user in the user table.
          * @defaultValue `[]`
          */
-        users: z.array(z.string().min(1)).default([]).describe('Users to fan out to (scope users), besides every XUI that already has a document of this usage.'),
+        users: z.array(z.string().min(1)).default([]).describe('Users to fan out to (scope users), besides every XUI that already has a document of this usage and, for a pull binding, every user in the user table.'),
       })
       .strict(),
     mapping: mappingSchema,
@@ -176,15 +178,18 @@ export const GLOBAL_SCOPE = 'global';
 export interface Binding {
   readonly config: BindingConfig;
   readonly mapping: ItemMapping;
+  /** The binding's and its connector's configuration as one hash (fingerprint.ts): state built under another is read anew. */
+  readonly fingerprint: string;
 }
 
-export function compileBinding(config: BindingConfig): Binding {
+/** `connectorOptions`: the binding's entry of `connectors:` as configured (it is part of the fingerprint). */
+export function compileBinding(config: BindingConfig, connectorOptions?: unknown): Binding {
   const m = config.mapping;
   const mapping =
     m.kind === 'resource-lists'
       ? resourceListsMapping(m.list, m.fields)
       : elementsMapping({ namespace: m.namespace, root: m.root, container: m.container, item: m.item, fields: m.fields, key: m.key });
-  return { config, mapping };
+  return { config, mapping, fingerprint: configFingerprint(config, connectorOptions ?? null) };
 }
 
 /** The document a binding syncs for `scope`. */

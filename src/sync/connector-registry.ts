@@ -68,6 +68,18 @@ export class ConnectorRegistry {
     return issues;
   }
 
+  /**
+   * What the environment lacks for the configured connectors (a secret's variable unset, a
+   * file unreadable), each kind asked without connecting. Call after `check`.
+   */
+  environment(connectors: RawConnectors, env: NodeJS.ProcessEnv): ConfigIssue[] {
+    return Object.entries(connectors).flatMap(([name, raw]) => {
+      const k = this.#kinds.get(raw.kind);
+      if (!k) return [];
+      return k.environment(k.options.parse(raw), env).map((i) => ({ path: `connectors.${name}.${i.path}`, message: i.message }));
+    });
+  }
+
   /** Creates every configured connector. Call `check` first. */
   async create(connectors: RawConnectors, ctx: Omit<ConnectorContext, 'name'> = {}): Promise<Map<string, Connector>> {
     const out = new Map<string, Connector>();

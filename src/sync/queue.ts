@@ -27,7 +27,7 @@ import type { DocChange, DocumentStore } from '../store/types.ts';
 import { compileBinding, scopeOfDoc, type Binding, type BindingConfig, type Scope } from './binding.ts';
 import { DocCache } from './doc-cache.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
-import { isRetryable, RetryableSyncError, runSync, scopesOf, type RunReport } from './runner.ts';
+import { isRetryable, RetryableSyncError, runSync, scopesOf, type KnownUsers, type RunReport } from './runner.ts';
 import { SyncState } from './state.ts';
 
 export const QUEUE_NAME = 'sync';
@@ -48,6 +48,10 @@ export interface StartSyncOptions {
   readonly bindings: readonly BindingConfig[];
   /** Connectors by name, as `createConnectors` built them. */
   readonly connectors: ReadonlyMap<string, Connector>;
+  /** The `connectors:` section as configured: each binding's connector options are part of its fingerprint. */
+  readonly connectorOptions?: Readonly<Record<string, unknown>>;
+  /** Users a pull binding also runs for before they have a document (scopesOf). */
+  readonly users?: KnownUsers;
   readonly logger: Logger;
   /** Process jobs in this process (serve with embedded workers, `worker`). */
   readonly runWorkers: boolean;
@@ -118,7 +122,7 @@ type JobData = { binding: string; scope?: Scope };
 export async function startSync(opts: StartSyncOptions): Promise<SyncHandle> {
   const log = opts.logger.child({ component: 'sync' });
   const prefix = opts.prefix ?? 'xcap-bridge';
-  const bindings = new Map(opts.bindings.map((b) => [b.name, compileBinding(b)] as const));
+  const bindings = new Map(opts.bindings.map((b) => [b.name, compileBinding(b, opts.connectorOptions?.[b.connector])] as const));
   const state = await SyncState.open(opts.store.sql);
   let engine: Engine | undefined;
   let stopped = false;
@@ -225,7 +229,7 @@ class Engine {
   async enqueue(binding: string, scope?: Scope, delay = 0): Promise<void> {
     const b = this.#o.bindings.get(binding);
     if (!b) throw new Error(`no binding named ${binding}`);
-    const scopes = scope === undefined ? await scopesOf(this.#o.store, b) : [scope];
+    const scopes = scope === undefined ? await scopesOf(this.#o.store, b, this.#o.users) : [scope];
     for (const s of scopes) {
       const id = `${binding}|${s}`;
       await this.#queue.add('scope', { binding, scope: s } satisfies JobData, {
@@ -367,7 +371,7 @@ class Engine {
       const report = await withScopeLock(this.#conn, this.#o.prefix, binding, scope, () =>
         runSync({ store: this.#o.store, state: this.#o.state, connector, docs: this.#docs, writer: this.#writer }, b, scope),
       );
-      this.#o.log.info({ binding, scope, outcome: report.outcome, xcap: report.xcap, remote: report.remote, conflicts: report.conflicts, refused: report.refused }, 'sync run');
+      this.#o.log.info({ binding, scope, outcome: report.outcome, ...(report.fullRead ? { fullRead: true } : {}), xcap: report.xcap, remote: report.remote, conflicts: report.conflicts, refused: report.refused }, 'sync run');
       return report;
     } catch (err) {
       if (isRetryable(err)) throw err;

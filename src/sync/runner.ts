@@ -43,7 +43,9 @@ export interface RunOptions {
   readonly force?: boolean;
   /**
    * Read both sides whole, as a first run does, instead of only what the change token
-   * says changed (same plan; for an operator who suspects the state drifted).
+   * says changed or the state remembers (same plan; for an operator who suspects the
+   * state drifted). A run whose binding or connector configuration differs from the last
+   * successful one's (Binding.fingerprint) does this by itself.
    */
   readonly full?: boolean;
   /** Called after each remote write. */
@@ -55,6 +57,8 @@ export interface RunReport {
   readonly scope: Scope;
   /** `unchanged`: neither side changed since the last run (one cheap request). */
   readonly outcome: 'applied' | 'planned' | 'unchanged' | 'refused';
+  /** The remote was read whole rather than by its changes (see RunOptions.full). */
+  readonly fullRead: boolean;
   readonly refused?: string;
   readonly plan?: Plan;
   readonly xcap: PlanCounts;
@@ -71,19 +75,19 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
   try {
     const sides = await readSides(ctx, binding, scope, opts);
     if ('unchanged' in sides) {
-      if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: sides.docEtag, remoteToken: sides.token, summary: sides.summary });
-      return { binding: b.name, scope, outcome: 'unchanged', xcap: ZERO, remote: ZERO, conflicts: 0 };
+      if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: sides.docEtag, remoteToken: sides.token, configHash: binding.fingerprint, summary: sides.summary });
+      return { binding: b.name, scope, outcome: 'unchanged', fullRead: false, xcap: ZERO, remote: ZERO, conflicts: 0 };
     }
     const { plan, counts, refusal } = planSides(sides, binding, opts);
     const { stored, list } = sides;
     if (stored && list && (refusal || opts.dryRun)) ctx.docs?.put(b.name, scope, { etag: stored.etag, list, chars: stored.body.length, valid: sides.listValid });
     if (refusal) {
       if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: false, error: refusal, summary: counts });
-      return { binding: b.name, scope, outcome: 'refused', refused: refusal, plan, ...counts };
+      return { binding: b.name, scope, outcome: 'refused', fullRead: sides.fullRead, refused: refusal, plan, ...counts };
     }
-    if (opts.dryRun) return { binding: b.name, scope, outcome: 'planned', plan, ...counts };
+    if (opts.dryRun) return { binding: b.name, scope, outcome: 'planned', fullRead: sides.fullRead, plan, ...counts };
     await applyPlan(ctx, binding, scope, sides, plan, opts, started);
-    return { binding: b.name, scope, outcome: 'applied', plan, ...counts };
+    return { binding: b.name, scope, outcome: 'applied', fullRead: sides.fullRead, plan, ...counts };
   } catch (err) {
     if (!opts.dryRun) {
       await ctx.state.recordRun(b.name, scope, started, { ok: false, error: describe(err) }).catch(() => {});
@@ -92,12 +96,23 @@ export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, o
   }
 }
 
-/** Scopes of a binding: `global`, or every user with a document of the usage plus configured users. */
-export async function scopesOf(store: DocumentStore, binding: Binding): Promise<Scope[]> {
+/** Users the server knows (the local user table), whether or not they have documents. */
+export interface KnownUsers {
+  list(): Promise<readonly { readonly xui: string }[]>;
+}
+
+/**
+ * Scopes of a binding: `global`, or every user with a document of the usage, the
+ * configured `target.users`, and for a `pull` binding every known user too: a directory
+ * reaches a user whose phone has not written a document yet (the run creates it). Push and
+ * both bindings take their items from the document, so a user without one has none.
+ */
+export async function scopesOf(store: DocumentStore, binding: Binding, users?: KnownUsers): Promise<Scope[]> {
   const b = binding.config;
   if (b.target.scope === 'global') return [GLOBAL_SCOPE];
   const out = new Set(b.target.users);
   for await (const d of store.list({ auid: b.auid })) if (d.key.xui !== null) out.add(d.key.xui);
+  if (b.direction === 'pull' && users) for (const u of await users.list()) out.add(u.xui);
   return [...out].sort();
 }
 

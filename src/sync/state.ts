@@ -4,8 +4,9 @@
  *
  * - `sync_items`: per binding, scope and item, what both sides held after the last sync
  *   (the three-way base, see reconcile.ts).
- * - `sync_scopes`: per binding and scope (one bound document): the document ETag and
- *   remote change token of the last successful run, last run/error and its summary.
+ * - `sync_scopes`: per binding and scope (one bound document): the document ETag, remote
+ *   change token and configuration fingerprint of the last successful run, last run/error
+ *   and its summary.
  * - `sync_conflicts`: open conflicts (policy `manual` or an unmergeable clash), with the
  *   operator's resolution once given.
  * - `sync_meta`: small named values (the change-feed cursor, each binding's last tick).
@@ -25,7 +26,7 @@ CREATE INDEX IF NOT EXISTS sync_items_remote ON sync_items (binding, scope, remo
 CREATE INDEX IF NOT EXISTS sync_items_xcap ON sync_items (binding, scope, xcap_key);
 CREATE TABLE IF NOT EXISTS sync_scopes (
   binding TEXT NOT NULL, scope TEXT NOT NULL,
-  doc_etag TEXT, remote_token TEXT, last_run_at BIGINT, last_ok_at BIGINT, last_error TEXT, summary TEXT,
+  doc_etag TEXT, remote_token TEXT, last_run_at BIGINT, last_ok_at BIGINT, last_error TEXT, summary TEXT, config_hash TEXT,
   PRIMARY KEY (binding, scope));
 CREATE TABLE IF NOT EXISTS sync_conflicts (
   binding TEXT NOT NULL, scope TEXT NOT NULL, item TEXT NOT NULL,
@@ -43,6 +44,12 @@ export interface ScopeState {
   readonly docEtag: string | null;
   /** Connector change token after the last successful run. */
   readonly remoteToken: string | null;
+  /**
+   * Fingerprint of the binding's and its connector's configuration at the last successful
+   * run (`Binding.fingerprint`); `null` before the first one. A run under another
+   * configuration reads both sides whole.
+   */
+  readonly configHash: string | null;
   readonly lastRunAt: number | null;
   readonly lastOkAt: number | null;
   /** Message of the last failed or refused run; `null` after a success. */
@@ -72,9 +79,10 @@ export class SyncState {
     this.#sql = sql;
   }
 
-  /** Creates the tables if needed. */
+  /** Creates the tables if needed, and the columns later versions added to them. */
   static async open(sql: SqlRunner): Promise<SyncState> {
     await sql.exec(SCHEMA);
+    await addColumn(sql, 'sync_scopes', 'config_hash TEXT');
     return new SyncState(sql);
   }
 
@@ -152,15 +160,20 @@ export class SyncState {
   }
 
   /** Records a run's outcome. A success sets ETag, token and summary and clears the error. */
-  async recordRun(binding: string, scope: string, at: number, outcome: { ok: true; docEtag: string | null; remoteToken: string | null; summary: unknown } | { ok: false; error: string; summary?: unknown }): Promise<void> {
+  async recordRun(
+    binding: string,
+    scope: string,
+    at: number,
+    outcome: { ok: true; docEtag: string | null; remoteToken: string | null; configHash: string; summary: unknown } | { ok: false; error: string; summary?: unknown },
+  ): Promise<void> {
     const prev = await this.getScope(binding, scope);
     const row = outcome.ok
-      ? [outcome.docEtag, outcome.remoteToken, at, at, null, JSON.stringify(outcome.summary)]
-      : [prev?.docEtag ?? null, prev?.remoteToken ?? null, at, prev?.lastOkAt ?? null, outcome.error, JSON.stringify(outcome.summary ?? prev?.summary ?? null)];
+      ? [outcome.docEtag, outcome.remoteToken, at, at, null, JSON.stringify(outcome.summary), outcome.configHash]
+      : [prev?.docEtag ?? null, prev?.remoteToken ?? null, at, prev?.lastOkAt ?? null, outcome.error, JSON.stringify(outcome.summary ?? prev?.summary ?? null), prev?.configHash ?? null];
     await this.#sql.run(
-      `INSERT INTO sync_scopes (binding, scope, doc_etag, remote_token, last_run_at, last_ok_at, last_error, summary) VALUES (?,?,?,?,?,?,?,?)
+      `INSERT INTO sync_scopes (binding, scope, doc_etag, remote_token, last_run_at, last_ok_at, last_error, summary, config_hash) VALUES (?,?,?,?,?,?,?,?,?)
        ON CONFLICT (binding, scope) DO UPDATE SET doc_etag = excluded.doc_etag, remote_token = excluded.remote_token, last_run_at = excluded.last_run_at,
-         last_ok_at = excluded.last_ok_at, last_error = excluded.last_error, summary = excluded.summary`,
+         last_ok_at = excluded.last_ok_at, last_error = excluded.last_error, summary = excluded.summary, config_hash = excluded.config_hash`,
       [binding, scope, ...(row as SqlValue[])],
     );
   }
@@ -274,9 +287,27 @@ function scopeFromRow(r: Record<string, SqlValue>): ScopeState {
     scope: String(r.scope),
     docEtag: (r.doc_etag ?? null) as string | null,
     remoteToken: (r.remote_token ?? null) as string | null,
+    configHash: (r.config_hash ?? null) as string | null,
     lastRunAt: num(r.last_run_at),
     lastOkAt: num(r.last_ok_at),
     lastError: (r.last_error ?? null) as string | null,
     summary: r.summary ? (JSON.parse(String(r.summary)) as unknown) : null,
   };
+}
+
+/**
+ * Adds a column to a table created by an older version (CREATE TABLE IF NOT EXISTS leaves
+ * it as it was). PostgreSQL says IF NOT EXISTS itself; on SQLite the column list is read
+ * first, and a process that lost the race to add it finds it there.
+ */
+async function addColumn(sql: SqlRunner, table: string, column: string): Promise<void> {
+  const name = column.split(' ')[0] as string;
+  if (sql.dialect === 'postgres') return sql.exec(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column}`);
+  const has = async () => (await sql.query<{ name: string }>(`PRAGMA table_info(${table})`)).some((c) => c.name === name);
+  if (await has()) return;
+  try {
+    await sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
+  } catch (err) {
+    if (!(await has())) throw err;
+  }
 }

@@ -12,7 +12,7 @@ const T = Date.parse('2026-12-01T10:30:00Z');
 const MIN = 60_000;
 
 function scope(lastOkAt: number | null, lastRunAt: number | null, lastError: string | null = null): ScopeState {
-  return { binding: 'dir', scope: 'global', docEtag: null, remoteToken: null, lastRunAt, lastOkAt, lastError, summary: null };
+  return { binding: 'dir', scope: 'global', docEtag: null, remoteToken: null, configHash: null, lastRunAt, lastOkAt, lastError, summary: null };
 }
 
 describe('stale bindings (sync status, /admin/sync/status)', () => {

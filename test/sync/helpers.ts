@@ -29,18 +29,18 @@ export async function syncFixture(kind: (typeof STORES)[number] = 'sqlite'): Pro
   return { store, state, remote };
 }
 
+/** The binding the runner cases use: the global `directory` list, field `mail`, collection `people`. */
+export const BINDING_INPUT: BindingInput = {
+  name: 'dir',
+  auid: 'resource-lists',
+  target: { scope: 'global', document: 'directory' },
+  mapping: { kind: 'resource-lists', list: 'directory', fields: ['mail'] },
+  connector: 'mem',
+  collection: 'people',
+};
+
 export function binding(overrides: Partial<BindingInput> = {}): Binding {
-  return compileBinding(
-    bindingSchema.parse({
-      name: 'dir',
-      auid: 'resource-lists',
-      target: { scope: 'global', document: 'directory' },
-      mapping: { kind: 'resource-lists', list: 'directory', fields: ['mail'] },
-      connector: 'mem',
-      collection: 'people',
-      ...overrides,
-    }),
-  );
+  return compileBinding(bindingSchema.parse({ ...BINDING_INPUT, ...overrides }));
 }
 
 export const GLOBAL_DOC: DocKey = { auid: 'resource-lists', xui: null, path: 'directory' };

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Unavailable } from '../../connectors/errors.ts';
-import { runSync, isRetryable } from '../../src/sync/runner.ts';
+import { bindingSchema, compileBinding } from '../../src/sync/binding.ts';
+import { runSync, isRetryable, scopesOf } from '../../src/sync/runner.ts';
 import { EtagMismatch } from '../../src/store/types.ts';
-import { binding, GLOBAL_DOC, listsDoc, person, remoteContent, STORES, syncFixture, xcapEntries, type SyncFixture } from './helpers.ts';
+import { binding, BINDING_INPUT, GLOBAL_DOC, listsDoc, person, remoteContent, STORES, syncFixture, xcapEntries, type SyncFixture } from './helpers.ts';
 
 
 // Every case on both stores: the sync state tables' SQL differs per dialect.
@@ -90,6 +91,46 @@ describe.each(STORES)('%s store', (kind) => {
       await f.store.put(GLOBAL_DOC, listsDoc([]), { etag: cur.etag }, 'xcap');
       expect((await runSync(ctx(), bnd, 'global')).outcome).toBe('refused');
       expect(remoteContent(f.remote)).toHaveLength(3);
+    });
+  });
+
+  describe('sync run: a changed configuration (Binding.fingerprint)', () => {
+    it('re-reads everything on the next run: a field added to the mapping reaches every entry though nothing changed remotely', async () => {
+      f.remote.seed('people', [{ fields: { ...person(1), mail: 'p1@example.com' } }, { fields: { ...person(2), mail: 'p2@example.com' } }]);
+      await runSync(ctx(), binding({ mapping: { kind: 'resource-lists', list: 'directory', fields: [] } }), 'global');
+      expect([...(await xcapEntries(f.store)).values()]).toEqual([person(1), person(2)]);
+      const before = await runSync(ctx(), binding({ mapping: { kind: 'resource-lists', list: 'directory', fields: [] } }), 'global');
+      expect(before).toMatchObject({ outcome: 'unchanged', fullRead: false });
+
+      const withMail = binding();
+      const changed = await runSync(ctx(), withMail, 'global');
+      expect(changed).toMatchObject({ outcome: 'applied', fullRead: true, xcap: { create: 0, update: 2, delete: 0 } });
+      expect([...(await xcapEntries(f.store)).values()]).toEqual([{ ...person(1), mail: 'p1@example.com' }, { ...person(2), mail: 'p2@example.com' }]);
+      expect(await runSync(ctx(), withMail, 'global')).toMatchObject({ outcome: 'unchanged', fullRead: false });
+    });
+
+    it('a connector option counts; the schedule and the safety limits do not', async () => {
+      const base = { mapping: { kind: 'resource-lists' as const, list: 'directory', fields: [] } };
+      const fp = (o: object, connector: unknown = { kind: 'memory', collections: ['people'] }) => compileBinding(bindingSchema.parse({ ...BINDING_INPUT, ...base, ...o }), connector).fingerprint;
+      expect(fp({})).toBe(fp({ schedule: { everyMs: 5000 }, safety: { maxDeleteShare: 0.5 }, onXcapChange: false }));
+      expect(fp({})).not.toBe(fp({}, { kind: 'memory', collections: ['people', 'more'] }));
+      expect(fp({})).not.toBe(fp({ collection: 'other' }));
+    });
+
+    it('`full` reads both sides whole where the change token says nothing changed', async () => {
+      f.remote.seed('people', [{ fields: person(1) }]);
+      await runSync(ctx(), binding(), 'global');
+      expect(await runSync(ctx(), binding(), 'global', { full: true })).toMatchObject({ outcome: 'applied', fullRead: true, xcap: { create: 0, update: 0, delete: 0 } });
+    });
+  });
+
+  describe('scopes of a users binding', () => {
+    const users = { list: async () => [{ xui: 'sip:carol@example.com' }] };
+    it('a pull binding runs for known users without a document too; push and both only for documents and target.users', async () => {
+      await f.store.put({ auid: 'resource-lists', xui: 'sip:alice@example.com', path: 'index' }, listsDoc([]), 'absent');
+      const target = { scope: 'users' as const, document: 'index', users: ['sip:bob@example.com'] };
+      expect(await scopesOf(f.store, binding({ target, collection: 'c-{user}' }), users)).toEqual(['sip:alice@example.com', 'sip:bob@example.com', 'sip:carol@example.com']);
+      expect(await scopesOf(f.store, binding({ target, collection: 'c-{user}', direction: 'both' }), users)).toEqual(['sip:alice@example.com', 'sip:bob@example.com']);
     });
   });
 

@@ -205,7 +205,7 @@ describe('GET /admin/sync/status carries the stale flag a readiness check reads'
       const state = await SyncState.open(gw.gateway.store.sql);
       const past = Date.now() - 300_000;
       await state.recordTick('dir', past);
-      await state.recordRun('dir', 'global', past, { ok: true, docEtag: null, remoteToken: null, summary: null });
+      await state.recordRun('dir', 'global', past, { ok: true, docEtag: null, remoteToken: null, configHash: '', summary: null });
       const admin = { Authorization: basicHeader({ username: 'admin', password: ADMIN.password }) };
       const body = JSON.parse((await rawRequest('GET', `${gw.origin}/admin/sync/status`, admin)).body) as {
         running: boolean; stale: boolean; bindings: { binding: string; stale: boolean; reason: string }[]; scopes: { scope: string; stale: boolean; staleReason: string }[];

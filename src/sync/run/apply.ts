@@ -92,6 +92,6 @@ export async function applyPlan(ctx: RunContext, binding: Binding, scope: Scope,
   await ctx.state.replaceConflicts(b.name, scope, conflicts, started);
   // An open conflict leaves the remote change unabsorbed in state: keep the old token so the next run sees it again.
   const nextToken = conflicts.length ? (sides.scopeState?.remoteToken ?? null) : sides.token;
-  await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: etag, remoteToken: nextToken, summary: { xcap: plan.xcap, remote: plan.remote, conflicts: plan.conflicts } });
+  await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: etag, remoteToken: nextToken, configHash: binding.fingerprint, summary: { xcap: plan.xcap, remote: plan.remote, conflicts: plan.conflicts } });
   return etag;
 }

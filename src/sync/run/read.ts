@@ -40,6 +40,8 @@ export interface Sides {
   readonly listMissing: boolean;
   /** Change token to store after a successful run (`null` without a change feed). */
   readonly token: string | null;
+  /** The remote was read whole (first run, `full`, a changed configuration, an expired token), not by its changes. */
+  readonly fullRead: boolean;
   readonly scopeState: ScopeState | undefined;
   readonly resolutions: ReadonlyMap<string, Side>;
 }
@@ -76,7 +78,10 @@ export async function readSides(ctx: RunContext, binding: Binding, scope: Scope,
   };
   let token: string | null = null;
   let rows: readonly ItemState[] | undefined;
-  const since = ctx.connector.changes && !opts.full ? (scopeState?.remoteToken ?? undefined) : undefined;
+  // State remembered under another configuration describes what that one read: read anew.
+  const full = opts.full === true || (scopeState !== undefined && scopeState.configHash !== binding.fingerprint);
+  const since = ctx.connector.changes && !full ? (scopeState?.remoteToken ?? undefined) : undefined;
+  let fullRead = since === undefined;
   // With a change token an unchanged run is decided on the ETag alone; otherwise the
   // document is needed anyway, and read before the remote so a concurrent XCAP write
   // loses nothing (the conditional put fails and the retry re-reads).
@@ -92,6 +97,7 @@ export async function readSides(ctx: RunContext, binding: Binding, scope: Scope,
   if (ctx.connector.changes) {
     const cs = await ctx.connector.changes(collection, since);
     const fresh = cs === 'token-expired' ? await ctx.connector.changes(collection) : cs;
+    if (cs === 'token-expired') fullRead = true;
     if (fresh === 'token-expired') throw new RetryableSyncError(`connector ${ctx.connector.kind} expired a token it just issued`);
     token = fresh.token;
     const upserted = fresh.upserted.map(snap);
@@ -128,7 +134,7 @@ export async function readSides(ctx: RunContext, binding: Binding, scope: Scope,
     const toRead: string[] = [];
     for await (const ref of ctx.connector.list(collection)) {
       const s = known.get(ref.id);
-      if (s && s.remoteVersion === ref.version && s.remoteHash !== null) remote.set(ref.id, { id: ref.id, version: ref.version, fields: s.base, hash: s.remoteHash });
+      if (!full && s && s.remoteVersion === ref.version && s.remoteHash !== null) remote.set(ref.id, { id: ref.id, version: ref.version, fields: s.base, hash: s.remoteHash });
       else toRead.push(ref.id);
     }
     if (toRead.length) for await (const it of ctx.connector.read(collection, toRead)) remote.set(it.id, snap(it));
@@ -162,13 +168,23 @@ export async function readSides(ctx: RunContext, binding: Binding, scope: Scope,
     listValid: cached?.valid ?? false,
     xcap,
     remote,
-    state,
+    state: full ? forgetVersions(state) : state,
     ...(delta ? { sizes: { xcap: list?.items.size ?? 0, remote: delta.remoteSize } } : {}),
     listMissing,
     token,
+    fullRead,
     scopeState,
     resolutions,
   };
+}
+
+/**
+ * A full read compares content: reconcile() takes an unchanged remote version for
+ * unchanged content, but a version read under another mapping says nothing about what this
+ * one makes of the item. Without it, equal content only refreshes the row.
+ */
+function forgetVersions(rows: readonly ItemState[]): ItemState[] {
+  return rows.map((s) => ({ ...s, remoteVersion: null }));
 }
 
 /** The fields the mapping carries, without empty values. */
