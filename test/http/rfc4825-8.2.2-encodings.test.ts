@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import type { XcapClient } from '../helpers/digest-client.ts';
-import { ALICE_RL, ATT_TYPE, contacts, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE } from './helpers.ts';
+import { ALICE_RL, ATT_TYPE, contacts, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE, xml } from './helpers.ts';
 
 /** A document naming `encoding` in its declaration; its bytes are UTF-8 (é included). */
 function declaring(encoding: string): string {
@@ -111,11 +111,13 @@ describe('RFC 4825 §8.2.2 encodings over HTTP', () => {
       await unchanged();
     });
 
-    it('references to allowed characters, astral ones included, are stored and read back as characters', async () => {
-      const r = await c.put(entrySel, entry('&#x1F600;&#65;&#xE000;&#x10FFFF;&#x0041;'), EL_TYPE);
+    it('references to allowed characters, astral ones included, are accepted, stored as sent (§8.3) and mean the characters', async () => {
+      const body = entry('&#x1F600;&#65;&#xE000;&#x10FFFF;&#x0041;');
+      const r = await c.put(entrySel, body, EL_TYPE);
       expect(r.status).toBe(201);
-      const got = await c.get(entrySel);
-      expect(got.body).toContain('\u{1F600}A\uE000\u{10FFFF}A');
+      expect((await c.get(entrySel)).body).toBe(body);
+      const names = xml((await c.get(ALICE_RL)).body).getElementsByTagNameNS(RL_NS, 'display-name');
+      expect(Array.from(names).map((n) => n.textContent)).toContain('\u{1F600}A\uE000\u{10FFFF}A');
     });
 
     it('a reference-like text inside a comment or CDATA section is not a reference and is kept', async () => {
