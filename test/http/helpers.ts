@@ -2,12 +2,14 @@
  * Shared pieces of the HTTP tests: documents, paths, and the 409 check every conflict goes
  * through (status, MIME type, body valid against the xcap-error schema, condition element).
  */
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { DOMParser } from '@xmldom/xmldom';
 import type { Element } from '@xmldom/xmldom';
 import { validateXcapErrorBody } from '../../src/appusage/xcap-error/index.ts';
 import { XCAP_ERROR_NS } from '../../src/xcap/errors.ts';
-import type { ClientResponse } from '../helpers/digest-client.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import type { ClientResponse, XcapClient } from '../helpers/digest-client.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 export const RL_NS = 'urn:ietf:params:xml:ns:resource-lists';
 export const RLS_NS = 'urn:ietf:params:xml:ns:rls-services';
@@ -89,4 +91,53 @@ export function expectConflict(res: ClientResponse, tag: string): Element {
 /** Child elements of `el` with local name `name`. */
 export function children(el: Element, name: string): Element[] {
   return Array.from(el.childNodes).filter((n): n is Element => n.nodeType === 1 && (n as Element).localName === name);
+}
+
+/** What `aliceWithContacts` sets up for the tests of one describe block. */
+export interface SeededAlice {
+  readonly gw: TestGateway;
+  /** Alice's Basic client. */
+  readonly c: XcapClient;
+  /** Expects Alice's index to read back as seeded: the seeding's ETag and the contacts() bytes. */
+  unchanged(): Promise<void>;
+  /** Puts contacts() again (after a test that stored something else) and makes it what `unchanged` expects. */
+  reseed(): Promise<void>;
+}
+
+/**
+ * Registers the describe block's hooks: a gateway started once (with `config`), Alice's
+ * Basic client, and her index seeded with contacts() before each test (or once, with
+ * `once`, for blocks whose tests all leave it unchanged). Read the fields inside tests only.
+ */
+export function aliceWithContacts(opts: { config?: Omit<ConfigInput, 'store'>; once?: boolean } = {}): SeededAlice {
+  let gw: TestGateway | undefined;
+  let c: XcapClient | undefined;
+  let etag: string | undefined;
+  const reseed = async (): Promise<void> => {
+    const r = await (c as XcapClient).put(ALICE_RL, contacts(), RL_TYPE);
+    expect([200, 201]).toContain(r.status);
+    etag = r.headers.get('etag') as string;
+  };
+  beforeAll(async () => {
+    gw = await startTestGateway(opts.config === undefined ? {} : { config: opts.config });
+    c = gw.client('alice', 'alice-secret', { mode: 'basic' });
+    if (opts.once === true) await reseed();
+  });
+  afterAll(() => gw?.stop());
+  if (opts.once !== true) beforeEach(reseed);
+  return {
+    get gw() {
+      return gw as TestGateway;
+    },
+    get c() {
+      return c as XcapClient;
+    },
+    async unchanged() {
+      const r = await (c as XcapClient).get(ALICE_RL);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('etag')).toBe(etag);
+      expect(r.body).toBe(contacts());
+    },
+    reseed,
+  };
 }

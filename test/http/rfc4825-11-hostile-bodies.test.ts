@@ -7,10 +7,8 @@
  * guards are test/rfc4825/hostile-input-regression.test.ts; how long /healthz waits while
  * such a body is processed is measured by bench/hostile.ts, not asserted here).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import type { XcapClient } from '../helpers/digest-client.ts';
-import { ALICE_RL, contacts, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { aliceWithContacts, ALICE_RL, contacts, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE } from './helpers.ts';
 
 const entrySel = `${ALICE_RL}/~~/${enc('resource-lists/list[@name="friends"]/entry[@uri="sip:x@example.com"]')}`;
 const listSel = `${ALICE_RL}/~~/${enc('resource-lists/list[@name="deep"]')}`;
@@ -27,85 +25,64 @@ function manyAttributes(n: number, decls = false): string {
 }
 
 describe('hostile bodies over HTTP: refused by configurable limits with constraint-failure', () => {
-  let gw: TestGateway;
-  let c: XcapClient;
-  let etag: string;
-  beforeAll(async () => {
-    gw = await startTestGateway();
-    c = gw.client('alice', 'alice-secret', { mode: 'basic' });
-    etag = (await c.put(ALICE_RL, contacts(), RL_TYPE)).headers.get('etag') as string;
-  });
-  afterAll(() => gw.stop());
-
-  async function unchanged(): Promise<void> {
-    const r = await c.get(ALICE_RL);
-    expect(r.headers.get('etag')).toBe(etag);
-    expect(r.body).toBe(contacts());
-  }
+  const alice = aliceWithContacts({ once: true });
 
   it('50,000 attributes on one element: element and document PUTs get 409 constraint-failure naming server.maxXmlAttributes', async () => {
-    const phrase = expectConflict(await c.put(entrySel, manyAttributes(50_000), EL_TYPE), 'constraint-failure').getAttribute('phrase');
+    const phrase = expectConflict(await alice.c.put(entrySel, manyAttributes(50_000), EL_TYPE), 'constraint-failure').getAttribute('phrase');
     expect(phrase).toMatch(/at line 1, column 1 has more than 100 attributes.*server\.maxXmlAttributes/);
     const doc = contacts().replace('<entry uri="sip:erin@example.com"/>', manyAttributes(50_000).replace('sip:x@', 'sip:erin@'));
-    expect(expectConflict(await c.put(ALICE_RL, doc, RL_TYPE), 'constraint-failure').getAttribute('phrase')).toMatch(/line 8.*server\.maxXmlAttributes/);
-    await unchanged();
+    expect(expectConflict(await alice.c.put(ALICE_RL, doc, RL_TYPE), 'constraint-failure').getAttribute('phrase')).toMatch(/line 8.*server\.maxXmlAttributes/);
+    await alice.unchanged();
   });
 
   it('30,000 namespace declarations on one element count as attributes', async () => {
-    expectConflict(await c.put(entrySel, manyAttributes(30_000, true), EL_TYPE), 'constraint-failure');
-    await unchanged();
+    expectConflict(await alice.c.put(entrySel, manyAttributes(30_000, true), EL_TYPE), 'constraint-failure');
+    await alice.unchanged();
   });
 
   it('50,000-deep nesting: element and document PUTs get 409 constraint-failure naming server.maxXmlDepth', async () => {
-    const phrase = expectConflict(await c.put(listSel, nested(50_000), EL_TYPE), 'constraint-failure').getAttribute('phrase');
+    const phrase = expectConflict(await alice.c.put(listSel, nested(50_000), EL_TYPE), 'constraint-failure').getAttribute('phrase');
     expect(phrase).toMatch(/nested 101 deep in the document.*at most 100 \(server\.maxXmlDepth\)/);
     const doc = `<resource-lists xmlns="${RL_NS}">${nested(50_000)}</resource-lists>`;
-    expectConflict(await c.put(ALICE_RL, doc, RL_TYPE), 'constraint-failure');
-    await unchanged();
+    expectConflict(await alice.c.put(ALICE_RL, doc, RL_TYPE), 'constraint-failure');
+    await alice.unchanged();
   });
 
   it('within the limits, large bodies are stored: 10,000 entries, 80,000 character references', async () => {
     const entries = Array.from({ length: 10_000 }, (_, i) => `<entry uri="sip:u${i}@example.com"/>`).join('');
     const big = `<resource-lists xmlns="${RL_NS}"><list name="all">${entries}</list><list name="refs"><entry uri="sip:r@example.com"><display-name>${'&#x41;'.repeat(80_000)}</display-name></entry></list></resource-lists>`;
-    expect((await c.put(ALICE_RL, big, RL_TYPE)).status).toBe(200);
-    expect((await c.get(ALICE_RL)).body).toBe(big);
-    const last = await c.get(`${ALICE_RL}/~~/${enc('resource-lists/list[@name="all"]/entry[10000]/@uri')}`);
+    expect((await alice.c.put(ALICE_RL, big, RL_TYPE)).status).toBe(200);
+    expect((await alice.c.get(ALICE_RL)).body).toBe(big);
+    const last = await alice.c.get(`${ALICE_RL}/~~/${enc('resource-lists/list[@name="all"]/entry[10000]/@uri')}`);
     expect(last.body).toBe('sip:u9999@example.com');
-    etag = (await c.put(ALICE_RL, contacts(), RL_TYPE)).headers.get('etag') as string;
+    await alice.reseed();
   });
 });
 
 describe('the limits are configuration', () => {
-  let gw: TestGateway;
-  let c: XcapClient;
-  beforeAll(async () => {
-    gw = await startTestGateway({ config: { server: { maxXmlDepth: 4, maxXmlAttributes: 3 } } });
-    c = gw.client('alice', 'alice-secret', { mode: 'basic' });
-    expect((await c.put(ALICE_RL, contacts(), RL_TYPE)).status).toBe(201);
-  });
-  afterAll(() => gw.stop());
+  const alice = aliceWithContacts({ config: { server: { maxXmlDepth: 4, maxXmlAttributes: 3 } }, once: true });
 
   it('server.maxXmlDepth counts the document the element PUT makes: as deep as the limit is stored, one level deeper is refused', async () => {
     // resource-lists/list is at depth 2: a <list> there with two levels below it reaches 4.
-    const depthOf = async (): Promise<number> => ((await c.get(listSel)).body.match(/<list/g) ?? []).length;
-    expect((await c.put(listSel, nested(3), EL_TYPE)).status).toBe(201);
+    const depthOf = async (): Promise<number> => ((await alice.c.get(listSel)).body.match(/<list/g) ?? []).length;
+    expect((await alice.c.put(listSel, nested(3), EL_TYPE)).status).toBe(201);
     expect(await depthOf()).toBe(3);
-    const phrase = expectConflict(await c.put(listSel, nested(4), EL_TYPE), 'constraint-failure').getAttribute('phrase');
+    const phrase = expectConflict(await alice.c.put(listSel, nested(4), EL_TYPE), 'constraint-failure').getAttribute('phrase');
     expect(phrase).toMatch(/nested 5 deep in the document; this server accepts at most 4/);
     expect(await depthOf()).toBe(3);
     // A whole document is counted from its root.
     const doc = `<resource-lists xmlns="${RL_NS}">${nested(3)}</resource-lists>`;
-    expect((await c.put(ALICE_RL, doc, RL_TYPE)).status).toBe(200);
-    expectConflict(await c.put(ALICE_RL, `<resource-lists xmlns="${RL_NS}">${nested(4)}</resource-lists>`, RL_TYPE), 'constraint-failure');
-    expect((await c.put(ALICE_RL, contacts(), RL_TYPE)).status).toBe(200);
+    expect((await alice.c.put(ALICE_RL, doc, RL_TYPE)).status).toBe(200);
+    expectConflict(await alice.c.put(ALICE_RL, `<resource-lists xmlns="${RL_NS}">${nested(4)}</resource-lists>`, RL_TYPE), 'constraint-failure');
+    expect((await alice.c.put(ALICE_RL, contacts(), RL_TYPE)).status).toBe(200);
   });
 
   it('server.maxXmlAttributes: namespace declarations count; three attributes pass, four do not', async () => {
     const three = '<entry uri="sip:x@example.com" xmlns:a="urn:a" a:b="1"/>';
     const attrSel = `${entrySel}/${enc('@a:b')}?xmlns(a=urn:a)`;
-    expect((await c.put(entrySel, three, EL_TYPE)).status).toBe(201);
-    expect((await c.get(attrSel)).body).toBe('1');
-    expectConflict(await c.put(entrySel, '<entry uri="sip:x@example.com" xmlns:a="urn:a" a:b="2" a:c="2"/>', EL_TYPE), 'constraint-failure');
-    expect((await c.get(attrSel)).body).toBe('1');
+    expect((await alice.c.put(entrySel, three, EL_TYPE)).status).toBe(201);
+    expect((await alice.c.get(attrSel)).body).toBe('1');
+    expectConflict(await alice.c.put(entrySel, '<entry uri="sip:x@example.com" xmlns:a="urn:a" a:b="2" a:c="2"/>', EL_TYPE), 'constraint-failure');
+    expect((await alice.c.get(attrSel)).body).toBe('1');
   });
 });

@@ -6,10 +6,8 @@
  * characters XML allows: a lone surrogate, NUL or U+FFFE is refused, never replaced.
  * After every refusal the document reads back unchanged.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import type { XcapClient } from '../helpers/digest-client.ts';
-import { ALICE_RL, ATT_TYPE, contacts, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE, xml } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { aliceWithContacts, ALICE_RL, ATT_TYPE, contacts, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE, xml } from './helpers.ts';
 
 /** A document naming `encoding` in its declaration; its bytes are UTF-8 (é included). */
 function declaring(encoding: string): string {
@@ -23,25 +21,7 @@ function utf16(text: string, bigEndian = false): Buffer {
 }
 
 describe('RFC 4825 §8.2.2 encodings over HTTP', () => {
-  let gw: TestGateway;
-  let c: XcapClient;
-  let etag: string;
-  beforeAll(async () => {
-    gw = await startTestGateway();
-    c = gw.client('alice', 'alice-secret', { mode: 'basic' });
-  });
-  afterAll(() => gw.stop());
-  beforeEach(async () => {
-    const r = await c.put(ALICE_RL, contacts(), RL_TYPE);
-    expect([200, 201]).toContain(r.status);
-    etag = r.headers.get('etag') as string;
-  });
-
-  async function unchanged(): Promise<void> {
-    const r = await c.get(ALICE_RL);
-    expect(r.headers.get('etag')).toBe(etag);
-    expect(r.body).toBe(contacts());
-  }
+  const alice = aliceWithContacts();
 
   const entrySel = `${ALICE_RL}/~~/${enc('resource-lists/list[@name="friends"]/entry[@uri="sip:x@example.com"]')}`;
   const entry = (display: string): string => `<entry uri="sip:x@example.com"><display-name>${display}</display-name></entry>`;
@@ -49,22 +29,22 @@ describe('RFC 4825 §8.2.2 encodings over HTTP', () => {
 
   describe('an XML declaration naming another encoding', () => {
     it.each(['ISO-8859-1', 'latin1', 'UTF-16', 'UTF-7', 'EBCDIC-CP-US', 'x-no-such-encoding', 'utf8'])('%s: 409 not-utf-8 for a document', async (encoding) => {
-      const phrase = expectConflict(await c.put(ALICE_RL, declaring(encoding), RL_TYPE), 'not-utf-8').getAttribute('phrase');
+      const phrase = expectConflict(await alice.c.put(ALICE_RL, declaring(encoding), RL_TYPE), 'not-utf-8').getAttribute('phrase');
       expect(phrase).toContain(encoding);
-      await unchanged();
+      await alice.unchanged();
     });
 
     it.each(['ISO-8859-1', 'UTF-16', 'UTF-7', 'x-no-such-encoding'])('%s: 409 not-utf-8 for an element and an attribute', async (encoding) => {
-      expectConflict(await c.put(entrySel, `<?xml version="1.0" encoding="${encoding}"?>${entry('café')}`, EL_TYPE), 'not-utf-8');
-      expectConflict(await c.put(attrSel, `<?xml version="1.0" encoding="${encoding}"?>sip:x@example.com`, ATT_TYPE), 'not-utf-8');
-      await unchanged();
+      expectConflict(await alice.c.put(entrySel, `<?xml version="1.0" encoding="${encoding}"?>${entry('café')}`, EL_TYPE), 'not-utf-8');
+      expectConflict(await alice.c.put(attrSel, `<?xml version="1.0" encoding="${encoding}"?>sip:x@example.com`, ATT_TYPE), 'not-utf-8');
+      await alice.unchanged();
     });
 
     it('UTF-8 in any case, or no encoding at all, is accepted and stored as sent', async () => {
       for (const decl of ['<?xml version="1.0" encoding="UTF-8"?>', "<?xml version='1.0' encoding='utf-8'?>", '<?xml version="1.0"?>']) {
         const body = `${decl}\n<resource-lists xmlns="${RL_NS}"><list name="café"/></resource-lists>`;
-        expect((await c.put(ALICE_RL, body, RL_TYPE)).status).toBe(200);
-        expect((await c.get(ALICE_RL)).body).toBe(body);
+        expect((await alice.c.put(ALICE_RL, body, RL_TYPE)).status).toBe(200);
+        expect((await alice.c.get(ALICE_RL)).body).toBe(body);
       }
     });
   });
@@ -72,21 +52,21 @@ describe('RFC 4825 §8.2.2 encodings over HTTP', () => {
   describe('bytes that are not UTF-8', () => {
     it('UTF-16 without a BOM (both byte orders) and UTF-32: 409 not-utf-8 for a document and an element', async () => {
       for (const body of [utf16(contacts()), utf16(contacts(), true), Buffer.from([0, 0, 0, 0x3c, 0, 0, 0, 0x61])]) {
-        expectConflict(await c.put(ALICE_RL, body, RL_TYPE), 'not-utf-8');
+        expectConflict(await alice.c.put(ALICE_RL, body, RL_TYPE), 'not-utf-8');
       }
-      expectConflict(await c.put(entrySel, utf16(entry('x')), EL_TYPE), 'not-utf-8');
-      await unchanged();
+      expectConflict(await alice.c.put(entrySel, utf16(entry('x')), EL_TYPE), 'not-utf-8');
+      await alice.unchanged();
     });
 
     it('UTF-16 with a BOM, Latin-1 bytes and EBCDIC bytes: 409 not-utf-8 for a document, an element and an attribute', async () => {
       const latin1 = Buffer.from(entry('caf\u00e9'), 'latin1');
       // "<e/>" in EBCDIC (code page 037).
       const ebcdic = Buffer.from([0x4c, 0x85, 0x61, 0x6e]);
-      expectConflict(await c.put(ALICE_RL, Buffer.concat([Buffer.from([0xff, 0xfe]), utf16(contacts())]), RL_TYPE), 'not-utf-8');
-      expectConflict(await c.put(ALICE_RL, ebcdic, RL_TYPE), 'not-utf-8');
-      expectConflict(await c.put(entrySel, latin1, EL_TYPE), 'not-utf-8');
-      expectConflict(await c.put(attrSel, Buffer.from('sip:caf\u00e9@example.com', 'latin1'), ATT_TYPE), 'not-utf-8');
-      await unchanged();
+      expectConflict(await alice.c.put(ALICE_RL, Buffer.concat([Buffer.from([0xff, 0xfe]), utf16(contacts())]), RL_TYPE), 'not-utf-8');
+      expectConflict(await alice.c.put(ALICE_RL, ebcdic, RL_TYPE), 'not-utf-8');
+      expectConflict(await alice.c.put(entrySel, latin1, EL_TYPE), 'not-utf-8');
+      expectConflict(await alice.c.put(attrSel, Buffer.from('sip:caf\u00e9@example.com', 'latin1'), ATT_TYPE), 'not-utf-8');
+      await alice.unchanged();
     });
   });
 
@@ -94,36 +74,36 @@ describe('RFC 4825 §8.2.2 encodings over HTTP', () => {
     const refs = ['&#xD800;', '&#xdfff;', '&#55296;', '&#0;', '&#x0;', '&#xFFFE;', '&#65535;', '&#x110000;', '&#x1;'];
 
     it.each(refs)('%s in element text or an attribute of an element PUT: 409 not-xml-frag', async (ref) => {
-      const cond = expectConflict(await c.put(entrySel, entry(`a${ref}b`), EL_TYPE), 'not-xml-frag');
+      const cond = expectConflict(await alice.c.put(entrySel, entry(`a${ref}b`), EL_TYPE), 'not-xml-frag');
       expect(cond.getAttribute('phrase')).toMatch(/character reference .* at line 1, column \d+/);
-      expectConflict(await c.put(entrySel, `<entry uri="sip:x@example.com" xmlns:q="urn:q" q:a="${ref}"/>`, EL_TYPE), 'not-xml-frag');
-      await unchanged();
+      expectConflict(await alice.c.put(entrySel, `<entry uri="sip:x@example.com" xmlns:q="urn:q" q:a="${ref}"/>`, EL_TYPE), 'not-xml-frag');
+      await alice.unchanged();
     });
 
     it.each(refs)('%s in a document, in text or in an attribute: 409 not-well-formed', async (ref) => {
-      expectConflict(await c.put(ALICE_RL, contacts().replace('>Bob<', `>Bob${ref}<`), RL_TYPE), 'not-well-formed');
-      expectConflict(await c.put(ALICE_RL, contacts().replace('name="work"', `name="work${ref}"`), RL_TYPE), 'not-well-formed');
-      await unchanged();
+      expectConflict(await alice.c.put(ALICE_RL, contacts().replace('>Bob<', `>Bob${ref}<`), RL_TYPE), 'not-well-formed');
+      expectConflict(await alice.c.put(ALICE_RL, contacts().replace('name="work"', `name="work${ref}"`), RL_TYPE), 'not-well-formed');
+      await alice.unchanged();
     });
 
     it.each(refs)('%s as an attribute PUT body: 409 not-xml-att-value', async (ref) => {
-      expectConflict(await c.put(attrSel, `sip:${ref}@example.com`, ATT_TYPE), 'not-xml-att-value');
-      await unchanged();
+      expectConflict(await alice.c.put(attrSel, `sip:${ref}@example.com`, ATT_TYPE), 'not-xml-att-value');
+      await alice.unchanged();
     });
 
     it('references to allowed characters, astral ones included, are accepted, stored as sent (§8.3) and mean the characters', async () => {
       const body = entry('&#x1F600;&#65;&#xE000;&#x10FFFF;&#x0041;');
-      const r = await c.put(entrySel, body, EL_TYPE);
+      const r = await alice.c.put(entrySel, body, EL_TYPE);
       expect(r.status).toBe(201);
-      expect((await c.get(entrySel)).body).toBe(body);
-      const names = xml((await c.get(ALICE_RL)).body).getElementsByTagNameNS(RL_NS, 'display-name');
+      expect((await alice.c.get(entrySel)).body).toBe(body);
+      const names = xml((await alice.c.get(ALICE_RL)).body).getElementsByTagNameNS(RL_NS, 'display-name');
       expect(Array.from(names).map((n) => n.textContent)).toContain('\u{1F600}A\uE000\u{10FFFF}A');
     });
 
     it('a reference-like text inside a comment or CDATA section is not a reference and is kept', async () => {
-      const r = await c.put(entrySel, '<entry uri="sip:x@example.com"><!-- &#xD800; --><display-name><![CDATA[&#0;]]></display-name></entry>', EL_TYPE);
+      const r = await alice.c.put(entrySel, '<entry uri="sip:x@example.com"><!-- &#xD800; --><display-name><![CDATA[&#0;]]></display-name></entry>', EL_TYPE);
       expect(r.status).toBe(201);
-      expect((await c.get(entrySel)).body).toContain('&#0;');
+      expect((await alice.c.get(entrySel)).body).toContain('&#0;');
     });
   });
 });
