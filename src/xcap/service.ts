@@ -18,6 +18,7 @@ import {
   NoParent,
   NotFound,
   NotModified,
+  NotUtf8,
   NotWellFormed,
   NotXmlFrag,
   PayloadTooLarge,
@@ -30,6 +31,7 @@ import type { ManagedDocument, ManagedLists } from './managed.ts';
 import { parseSelector, type NodeSelector } from './selector/parse.ts';
 import { deleteNode, getNode, putAttribute, putElement, type EditableDocument } from './node-ops.ts';
 import type { ElementSpan } from './text-spans.ts';
+import { isUtf8Charset, parseMediaType } from './media-type.ts';
 import { acceptsUntypedDocument } from './untyped-document.ts';
 import { decodeUtf8, parseDocument, refuseDoctype, serialize } from './xml.ts';
 import { prescanXml, type XmlLimits } from './xml-prescan.ts';
@@ -152,9 +154,13 @@ export class XcapService {
     const sel = req.uri.selector === null ? null : this.selector(req, usage);
     if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
     const expectedType = sel === null ? usage.mimeType : sel.terminal?.kind === 'attribute' ? MIME_ATTRIBUTE : MIME_ELEMENT;
-    const type = mediaType(contentType);
+    const { type, charset } = parseMediaType(contentType);
     if (type !== expectedType && !(sel === null && acceptsUntypedDocument(req.lenient, type, text, usage.defaultNamespace))) {
       throw new UnsupportedMediaType(expectedType);
+    }
+    // The right type with another charset declares the body in that charset (RFC 7303 §3): not UTF-8.
+    if (type === expectedType && charset !== undefined && !isUtf8Charset(charset)) {
+      throw new NotUtf8(`the Content-Type names the charset ${charset.slice(0, 40)}; XCAP bodies are UTF-8`);
     }
     if (sel === null && usage.maxDocumentBytes !== undefined && rawBody.length > usage.maxDocumentBytes) {
       throw new PayloadTooLarge(usage.maxDocumentBytes);
@@ -376,12 +382,6 @@ function rootOf(uri: XcapUri): string {
 /** ETag of generated content: a digest, so it changes exactly when the content does. */
 function contentEtag(body: string): string {
   return createHash('sha1').update(body).digest('base64url');
-}
-
-function mediaType(contentType: string | undefined): string {
-  if (!contentType) return '';
-  const semi = contentType.indexOf(';');
-  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
 }
 
 /**

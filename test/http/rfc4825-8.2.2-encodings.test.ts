@@ -4,7 +4,9 @@
  * UTF-32 with or without a BOM, and an XML declaration naming another encoding (which,
  * stored over UTF-8 bytes, would contradict itself). Character references must name
  * characters XML allows: a lone surrogate, NUL or U+FFFE is refused, never replaced.
- * After every refusal the document reads back unchanged.
+ * A `charset` parameter on the Content-Type names the body's encoding (RFC 7303 §3): `utf-8` is
+ * accepted, any other charset is 409 not-utf-8 (the media type is right, the body declared in
+ * another encoding). After every refusal the document reads back unchanged.
  */
 import { describe, expect, it } from 'vitest';
 import { aliceWithContacts, ALICE_RL, ATT_TYPE, contacts, EL_TYPE, enc, expectConflict, RL_NS, RL_TYPE, xml } from './helpers.ts';
@@ -46,6 +48,36 @@ describe('RFC 4825 §8.2.2 encodings over HTTP', () => {
         expect((await alice.c.put(ALICE_RL, body, RL_TYPE)).status).toBe(200);
         expect((await alice.c.get(ALICE_RL)).body).toBe(body);
       }
+    });
+  });
+
+  // RFC 7303 §3: a charset parameter on an XML media type names the body's encoding.
+  describe('a charset parameter on the Content-Type', () => {
+    it.each([`${RL_TYPE}; charset=utf-8`, `${RL_TYPE};charset="UTF-8"`, `${RL_TYPE.toUpperCase()}; Charset=Utf-8`])('%s: the document is stored as sent', async (type) => {
+      const body = contacts().replace('Bob', 'Bobé');
+      expect((await alice.c.put(ALICE_RL, body, type)).status).toBe(200);
+      expect((await alice.c.get(ALICE_RL)).body).toBe(body);
+    });
+
+    it('charset=utf-8 on an element and an attribute PUT: stored', async () => {
+      expect((await alice.c.put(entrySel, entry('café'), `${EL_TYPE}; charset=utf-8`)).status).toBe(201);
+      expect((await alice.c.get(entrySel)).body).toBe(entry('café'));
+      const xAttr = `${ALICE_RL}/~~/${enc('resource-lists/list[@name="friends"]/entry[@uri="sip:x@example.com"]/@uri')}`;
+      expect((await alice.c.put(xAttr, 'sip:x@example.com', `${ATT_TYPE}; charset="utf-8"`)).status).toBe(200);
+    });
+
+    it.each(['iso-8859-1', 'UTF-16', 'us-ascii', 'utf8', '"windows-1252"'])('charset=%s: 409 not-utf-8 naming it, for a document, an element and an attribute', async (charset) => {
+      const phrase = expectConflict(await alice.c.put(ALICE_RL, contacts(), `${RL_TYPE}; charset=${charset}`), 'not-utf-8').getAttribute('phrase');
+      expect(phrase).toContain(charset.replace(/"/g, ''));
+      expectConflict(await alice.c.put(entrySel, entry('x'), `${EL_TYPE}; charset=${charset}`), 'not-utf-8');
+      expectConflict(await alice.c.put(attrSel, 'sip:x@example.com', `${ATT_TYPE}; charset=${charset}`), 'not-utf-8');
+      await alice.unchanged();
+    });
+
+    it('a charset does not make another media type acceptable: 415', async () => {
+      expect((await alice.c.put(ALICE_RL, contacts(), 'application/xml; charset=utf-8')).status).toBe(415);
+      expect((await alice.c.put(entrySel, entry('x'), `${RL_TYPE}; charset=utf-8`)).status).toBe(415);
+      await alice.unchanged();
     });
   });
 
