@@ -10,7 +10,8 @@
  * other order, so `entry[@uri="a"][1]` is refused. A position is 1*DIGIT: `[0]` and
  * positions past the end (however many digits) are valid and select nothing. Unprefixed element names are in the
  * application usage's default namespace; unprefixed attribute names are in no namespace;
- * prefixes are bound only by the URI's xmlns() query (plus the reserved `xml`).
+ * prefixes are bound only by the URI's xmlns() query, plus the reserved `xml` and `xmlns`, which it
+ * cannot rebind.
  * The extension-selector production is not supported: anything else is a 400.
  *
  * The parser is one left-to-right pass with `indexOf` jumps: linear in the input, no
@@ -18,7 +19,7 @@
  */
 import { BadRequest } from '../errors.ts';
 import { isNcName } from '../uri.ts';
-import { normalizeAttValue, XML_NS } from '../xml.ts';
+import { normalizeAttValue, XML_NS, XMLNS_NS } from '../xml.ts';
 
 /** One element step. `ns` is '*' only together with `local` '*' (the `*` name test). */
 export type Step = {
@@ -140,9 +141,11 @@ function attributeName(
   return { ns: resolvePrefix(prefix, namespaces), local, prefix };
 }
 
+/** `xml` and `xmlns` are bound by definition (Namespaces in XML §3); an xmlns() part cannot rebind them (XPointer xmlns() §3). */
 function resolvePrefix(prefix: string, namespaces: Record<string, string>): string {
-  if (Object.hasOwn(namespaces, prefix)) return namespaces[prefix]!;
   if (prefix === 'xml') return XML_NS;
+  if (prefix === 'xmlns') return XMLNS_NS;
+  if (Object.hasOwn(namespaces, prefix)) return namespaces[prefix]!;
   throw new BadRequest(`prefix ${prefix} is not bound by an xmlns() query part`);
 }
 
