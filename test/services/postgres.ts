@@ -1,6 +1,8 @@
 /**
  * A throwaway PostgreSQL cluster: initdb into a temp dir owned by the `postgres` user
  * (initdb refuses root), fsync off, trust auth on 127.0.0.1 and a private socket dir.
+ * `durable: true` keeps PostgreSQL's own defaults (fsync, synchronous commit), for
+ * benchmarks against a peer whose commit must survive a power loss.
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, readdirSync } from 'node:fs';
@@ -16,7 +18,7 @@ function pgBin(name: string): string {
   throw new Error(`PostgreSQL binaries not found under ${root} (apt-get install postgresql)`);
 }
 
-export async function startPostgres(): Promise<Service> {
+export async function startPostgres(opts: { durable?: boolean } = {}): Promise<Service> {
   const dir = tempDir('pg');
   const user = process.getuid?.() === 0 ? 'postgres' : undefined;
   if (user) chownSync(dir, Number(execFileSync('id', ['-u', user]).toString()), Number(execFileSync('id', ['-g', user]).toString()));
@@ -24,10 +26,10 @@ export async function startPostgres(): Promise<Service> {
   if (user) execFileSync('setpriv', [`--reuid=${user}`, `--regid=${user}`, '--clear-groups', pgBin('initdb'), ...initdbArgs], { stdio: 'pipe' });
   else execFileSync(pgBin('initdb'), initdbArgs, { stdio: 'pipe' });
   const port = await freePort();
+  const unsafe = opts.durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
   const { child, output } = spawnService(
     pgBin('postgres'),
-    ['-D', `${dir}/data`, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    ['-D', `${dir}/data`, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', ...unsafe, '-c', 'max_connections=200'],
     user ? { user } : {},
   );
   await waitForPort(port, child, output);

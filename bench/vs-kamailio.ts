@@ -1,0 +1,316 @@
+/**
+ * xcap-bridge side by side with Kamailio 5.6's xcap_server on PostgreSQL, as users compare them.
+ *
+ *   npm run bench -- vs-kamailio [--rounds 3] [--seconds 5] [--connections 32] [--serve-arg ARG ...]
+ *
+ * Installs Kamailio from Debian when it is missing, starts a throwaway PostgreSQL with its
+ * durable defaults (fsync, synchronous commit: a Kamailio 2xx survives a power loss), Kamailio
+ * (db_postgres + xhttp + xcap_server, children=4, no auth) and `xcap-bridge serve` as a user
+ * starts it (defaults, a user added with `xcap-bridge user add`, Basic auth on every request,
+ * its log on stdout going to a file), puts the same 100-entry resource-lists document in
+ * both, then runs each case with `wrk -t1 -c32 -d5s` on one server and then the other
+ * (the order alternates per round), for 3 rounds. Prints every round (req/s, non-2xx, CPU
+ * time each side's processes used per 1,000 requests) and the median ratio per case against
+ * the goal. `--serve-arg` passes extra arguments to `serve` (e.g. `--serve-arg=--workers=1`).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { freshPostgresDatabase } from '../test/services/databases.ts';
+import { startPostgres } from '../test/services/postgres.ts';
+import { freePort, stopChild, tempDir, waitForPort } from '../test/services/process.ts';
+import { resourceLists } from './fixtures.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '32' },
+    'serve-arg': { type: 'string', multiple: true, default: [] },
+  },
+});
+const rounds = Number(values.rounds);
+const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CLI = join(ROOT, 'bin', 'xcap-bridge.js');
+const KAMAILIO = '/usr/sbin/kamailio';
+const KAMAILIO_MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
+const KAMAILIO_SQL = '/usr/share/kamailio/postgres';
+const XUI = 'sip:alice@example.com';
+const DOC_PATH = `/xcap-root/resource-lists/users/${XUI}/index`;
+const ENTRY_SEL = '/~~/resource-lists/list%5B@name=%22friends%22%5D/entry%5B@uri=%22sip:user50@example.com%22%5D';
+const ENTRY_BODY = '<entry uri="sip:user50@example.com"><display-name>Fifty</display-name></entry>';
+const DOC = resourceLists(100);
+
+/** The four cases and the goal for each (median ratio xcap-bridge / Kamailio). */
+interface Case {
+  readonly name: string;
+  readonly goal: number;
+  readonly path: string;
+  readonly put?: { readonly body: string; readonly type: string };
+}
+const CASES: readonly Case[] = [
+  { name: 'GET 100-entry document', goal: 3, path: DOC_PATH },
+  { name: 'GET one entry by selector', goal: 3, path: DOC_PATH + ENTRY_SEL },
+  { name: 'PUT whole document (validated)', goal: 2, path: DOC_PATH, put: { body: DOC, type: 'application/resource-lists+xml' } },
+  { name: 'PUT one entry by selector', goal: 2, path: DOC_PATH + ENTRY_SEL, put: { body: ENTRY_BODY, type: 'application/xcap-el+xml' } },
+];
+
+/** Kamailio and the three modules, from Debian when missing (the lock shared with other installs). */
+function ensureKamailio(): void {
+  const modules = ['xcap_server', 'xhttp', 'db_postgres', 'sl', 'pv'];
+  if (existsSync(KAMAILIO) && modules.every((m) => existsSync(`${KAMAILIO_MODULES}/${m}.so`)) && existsSync(KAMAILIO_SQL)) return;
+  process.stderr.write('installing kamailio, kamailio-xml-modules, kamailio-postgres-modules from Debian\n');
+  const apt = ['-o', 'DPkg::Lock::Timeout=600'];
+  execFileSync('apt-get', [...apt, 'update'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', ...apt, '--no-install-recommends', 'kamailio', 'kamailio-xml-modules', 'kamailio-postgres-modules'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+function kamailioConfig(port: number, dbUrl: string): string {
+  return `#!KAMAILIO
+debug=1
+log_stderror=yes
+children=4
+tcp_children=4
+tcp_accept_no_cl=yes
+auto_aliases=no
+listen=tcp:127.0.0.1:${port}
+mpath="${KAMAILIO_MODULES}/"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "xhttp.so"
+loadmodule "db_postgres.so"
+loadmodule "xcap_server.so"
+modparam("xcap_server", "db_url", "${dbUrl}")
+modparam("xcap_server", "buf_size", 65536)
+request_route { drop; }
+event_route[xhttp:request] {
+  if ($hu =~ "^/xcap-root/") {
+    $xcapuri(u=>data) = $hu;
+    $var(uri) = $xcapuri(u=>xuid);
+    switch ($rm) {
+      case "PUT": xcaps_put("$var(uri)", "$hu", "$rb"); exit;
+      case "GET": xcaps_get("$var(uri)", "$hu"); exit;
+      case "DELETE": xcaps_del("$var(uri)", "$hu"); exit;
+    }
+  }
+  xhttp_reply("404", "Not Found", "", "");
+}
+`;
+}
+
+/** Creates Kamailio's database with the tables (and `version` rows) its own SQL files define. */
+async function createKamailioDatabase(serverUrl: string): Promise<string> {
+  const url = await freshPostgresDatabase(serverUrl, 'kamailio');
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  for (const file of ['standard-create.sql', 'presence-create.sql']) await db.query(readFileSync(join(KAMAILIO_SQL, file), 'utf8'));
+  await db.end();
+  return url;
+}
+
+/** The PostgreSQL server's main process (its backends are below it). */
+async function postmasterPid(url: string): Promise<number> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  const { rows } = await db.query<{ setting: string }>("SELECT setting FROM pg_settings WHERE name = 'data_directory'");
+  await db.end();
+  return Number(readFileSync(join(rows[0]?.setting ?? '', 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+
+/** CPU time (user + system, in clock ticks) of `pid` and every process below it. */
+function treeCpuTicks(pid: number): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the parenthesised command name: state ppid ... utime(14) stime(15).
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+  }
+  let total = 0;
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop() as number;
+    total += stats.get(p)?.ticks ?? 0;
+    for (const [child, s] of stats) if (s.ppid === p) todo.push(child);
+  }
+  return total;
+}
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+interface Side {
+  readonly name: string;
+  /** The server's recent output, for the error when it stops answering. */
+  readonly output: () => string;
+  readonly base: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Root pids whose process trees do this side's work (server, database). */
+  readonly pids: () => number[];
+}
+
+interface Measured {
+  readonly rps: number;
+  readonly requests: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly cpuMsPer1000: number;
+}
+
+async function runWrk(side: Side, c: Case, dir: string): Promise<Measured> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`];
+  for (const [k, v] of Object.entries(side.headers)) args.push('-H', `${k}: ${v}`);
+  if (c.put) {
+    const bodyFile = join(dir, `${c.name.replace(/\W+/g, '-')}.body`);
+    writeFileSync(bodyFile, c.put.body);
+    const script = join(dir, 'put.lua');
+    writeFileSync(script, `local f = io.open(${JSON.stringify(bodyFile)}, "rb")\nwrk.method = "PUT"\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = ${JSON.stringify(c.put.type)}\n`);
+    args.push('-s', script);
+  }
+  args.push(side.base + c.path);
+  const cpuBefore = side.pids().reduce((s, p) => s + treeCpuTicks(p), 0);
+  const r = await run('wrk', args);
+  const cpuAfter = side.pids().reduce((s, p) => s + treeCpuTicks(p), 0);
+  const out = r.stdout;
+  if (r.status !== 0 || !/ [1-9]\d* requests in/.test(out)) {
+    throw new Error(`${side.name} answered nothing to ${c.name}:\n${r.stderr}${out}\n${side.name} output:\n${side.output()}`);
+  }
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+  const requests = num(/(\d+) requests in/);
+  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    requests,
+    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
+    errors: errs ? errs.slice(1).reduce((s, v) => s + Number(v), 0) : 0,
+    cpuMsPer1000: requests > 0 ? (((cpuAfter - cpuBefore) / TICKS_PER_SECOND) * 1000 * 1000) / requests : 0,
+  };
+}
+
+/** Runs a command to its end without blocking the event loop (the servers' output must keep flowing). */
+function run(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+async function check(side: Side, c: Case): Promise<void> {
+  const init: RequestInit = { headers: { ...side.headers, ...(c.put ? { 'Content-Type': c.put.type } : {}) } };
+  if (c.put) Object.assign(init, { method: 'PUT', body: c.put.body });
+  const res = await fetch(side.base + c.path, init);
+  const text = await res.text();
+  if (res.status !== 200 && res.status !== 201) throw new Error(`${side.name}: ${c.name} answered ${res.status} ${text}`);
+}
+
+function spawnLogged(cmd: string, args: string[], cwd: string, logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  const child = spawn('setpriv', ['--pdeathsig', 'SIGTERM', cmd, ...args], { cwd, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  return child;
+}
+
+function tail(file: string): string {
+  return readFileSync(file, 'utf8').slice(-2000);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+ensureKamailio();
+const dir = tempDir('vs-kamailio');
+const postgres = await startPostgres({ durable: true });
+let kamailio: ChildProcess | undefined;
+let bridge: ChildProcess | undefined;
+try {
+  const dbUrl = await createKamailioDatabase(postgres.url);
+  const kamPort = await freePort();
+  const cfg = join(dir, 'kamailio.cfg');
+  writeFileSync(cfg, kamailioConfig(kamPort, dbUrl));
+  const kamLog = join(dir, 'kamailio.log');
+  const kam = { child: spawnLogged(KAMAILIO, ['-f', cfg, '-DD', '-E', '-m', '256', '-M', '16'], dir, kamLog), output: () => tail(kamLog) };
+  kamailio = kam.child;
+  await waitForPort(kamPort, kam.child, kam.output);
+
+  // xcap-bridge as a user starts it: in its own directory (so ./data), a user, then serve.
+  const bridgeDir = join(dir, 'xcap-bridge');
+  mkdirSync(bridgeDir);
+  execFileSync(process.execPath, [CLI, 'user', 'add', XUI, '--password', 'secret'], { cwd: bridgeDir, stdio: 'pipe' });
+  const bridgePort = await freePort();
+  const logFile = join(bridgeDir, 'serve.log');
+  bridge = spawnLogged(process.execPath, [CLI, 'serve', '--port', String(bridgePort), ...(values['serve-arg'] ?? [])], bridgeDir, logFile);
+  await waitForPort(bridgePort, bridge, () => tail(logFile));
+
+  const pgPid = await postmasterPid(postgres.url);
+  const sides: Side[] = [
+    { name: 'Kamailio', output: kam.output, base: `http://127.0.0.1:${kamPort}`, headers: {}, pids: () => [kam.child.pid as number, pgPid] },
+    {
+      name: 'xcap-bridge',
+      output: () => tail(logFile),
+      base: `http://127.0.0.1:${bridgePort}`,
+      headers: { Authorization: `Basic ${Buffer.from('alice:secret').toString('base64')}` },
+      pids: () => [bridge?.pid as number],
+    },
+  ];
+  // Seed: the same document on both, then every case once to see it answers 2xx.
+  for (const side of sides) {
+    await check(side, CASES[2] as Case);
+    for (const c of CASES) await check(side, c);
+  }
+
+  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  process.stdout.write(
+    `vs Kamailio ${execFileSync(KAMAILIO, ['-v']).toString().split('\n')[0]?.replace('version: ', '')}: wrk -t1 -c${connections} -d${seconds}s, ` +
+      `${rounds} rounds, Node ${process.versions.node}, serve ${['--port', String(bridgePort), ...(values['serve-arg'] ?? [])].join(' ')}\n`,
+  );
+  const ratios = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
+  for (let round = 1; round <= rounds; round++) {
+    process.stdout.write(`\nround ${round} (load ${load()})\n| case | Kamailio req/s | xcap-bridge req/s | ratio | CPU ms / 1000 req (Kamailio+PostgreSQL, xcap-bridge) | non-2xx / errors |\n|---|---|---|---|---|---|\n`);
+    for (const c of CASES) {
+      // Alternate who goes first, so neither side always runs on the warmer (or busier) machine.
+      const order = round % 2 === 1 ? sides : [...sides].reverse();
+      const m = new Map<string, Measured>();
+      for (const side of order) m.set(side.name, await runWrk(side, c, dir));
+      const k = m.get('Kamailio') as Measured;
+      const x = m.get('xcap-bridge') as Measured;
+      const ratio = k.rps > 0 ? x.rps / k.rps : Infinity;
+      ratios.get(c.name)?.push(ratio);
+      process.stdout.write(
+        `| ${c.name} | ${fmt(k.rps)} | ${fmt(x.rps)} | ${ratio.toFixed(2)}× | ${fmt(k.cpuMsPer1000)}, ${fmt(x.cpuMsPer1000)} | ` +
+          `K ${k.non2xx}/${k.errors}, x ${x.non2xx}/${x.errors} |\n`,
+      );
+    }
+  }
+  process.stdout.write(`\nmedian of ${rounds} rounds (load ${load()})\n| case | median ratio | goal | met |\n|---|---|---|---|\n`);
+  for (const c of CASES) {
+    const r = median(ratios.get(c.name) as number[]);
+    process.stdout.write(`| ${c.name} | ${r.toFixed(2)}× | ≥ ${c.goal}× | ${r >= c.goal ? 'yes' : 'no'} |\n`);
+  }
+} finally {
+  if (bridge) await stopChild(bridge);
+  if (kamailio) await stopChild(kamailio);
+  await postgres.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
