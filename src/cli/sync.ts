@@ -17,6 +17,7 @@ import { withScopeLock } from '../sync/queue.ts';
 import { runSync, scopesOf, type RunReport } from '../sync/runner.ts';
 import { SyncState } from '../sync/state.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
+import { Progress } from './progress.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge sync <subcommand> [options]
@@ -112,6 +113,14 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
   const locked = <T>(scope: string, fn: () => Promise<T>): Promise<T> =>
     redis ? withScopeLock(redis, config.redis.prefix, cfg.name, scope, fn) : fn();
   let failed = 0;
+  // Many documents: count documents, the current one's remote writes beside the count.
+  // One document: count its remote writes (a push of a whole directory is long work).
+  const many = scopes.length > 1;
+  const progress = many ? new Progress({ label: `sync run ${cfg.name}`, unit: 'documents', total: scopes.length }) : new Progress({ label: `sync run ${cfg.name} ${scopes[0] ?? ''}`, unit: 'remote writes' });
+  const say = (line: string) => {
+    progress.clear();
+    process.stdout.write(line);
+  };
   try {
     for (const scope of scopes) {
       try {
@@ -120,18 +129,22 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
             dryRun: o.dryRun,
             force: o.force,
             full: o.full,
-            onProgress: (done, total) => process.stderr.write(`\r${cfg.name} ${scope}: remote writes ${done}/${total}`),
+            onProgress: (done, total) => (many ? progress.note(`${scope}: remote writes ${done}/${total}`) : progress.set(done, total)),
           }),
         );
-        process.stderr.write('\r');
-        printReport(report, o.dryRun, binding.mapping.keyField);
+        say(reportText(report, o.dryRun, binding.mapping.keyField));
         if (report.outcome === 'refused') failed++;
       } catch (err) {
         failed++;
-        process.stdout.write(`${cfg.name} ${scope}: failed: ${(err as Error).message}\n`);
+        say(`${cfg.name} ${scope}: failed: ${(err as Error).message}\n`);
+      }
+      if (many) {
+        progress.note(undefined);
+        progress.add();
       }
     }
   } finally {
+    progress.finish();
     redis?.disconnect();
     for (const c of connectors.values()) await c.close();
   }
@@ -152,14 +165,16 @@ async function lockConnection(url: string): Promise<Redis | undefined> {
   }
 }
 
-function printReport(r: RunReport, dry: boolean, keyField: string): void {
+/** The lines `sync run` prints for one document's run (with the plan on a dry run). */
+function reportText(r: RunReport, dry: boolean, keyField: string): string {
   const counts = (c: RunReport['xcap']) => `+${c.create} ~${c.update} -${c.delete}`;
-  process.stdout.write(`${r.binding} ${r.scope}: ${r.outcome}${r.fullRead ? ' (full read)' : ''}${r.refused ? ` (${r.refused})` : ''}; xcap ${counts(r.xcap)}, remote ${counts(r.remote)}, conflicts ${r.conflicts}\n`);
-  if (!dry || !r.plan) return;
+  let out = `${r.binding} ${r.scope}: ${r.outcome}${r.fullRead ? ' (full read)' : ''}${r.refused ? ` (${r.refused})` : ''}; xcap ${counts(r.xcap)}, remote ${counts(r.remote)}, conflicts ${r.conflicts}\n`;
+  if (!dry || !r.plan) return out;
   for (const d of r.plan.decisions) {
     const parts = [d.xcap ? `xcap ${d.xcap.op}` : '', d.remote ? `remote ${d.remote.op}` : '', d.conflict ? 'conflict' : ''].filter(Boolean);
-    process.stdout.write(`  ${decisionName(d, keyField)}: ${d.reason}${parts.length ? ` -> ${parts.join(', ')}` : ''}\n`);
+    out += `  ${decisionName(d, keyField)}: ${d.reason}${parts.length ? ` -> ${parts.join(', ')}` : ''}\n`;
   }
+  return out;
 }
 
 /** The key field of each configured binding's items (`uri` for resource-lists). */

@@ -29,6 +29,7 @@ import { DocCache } from './doc-cache.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
 import { isRetryable, RetryableSyncError, runSync, scopesOf, type KnownUsers, type RunReport } from './runner.ts';
 import { SyncState } from './state.ts';
+import { Progress } from '../cli/progress.ts';
 
 export const QUEUE_NAME = 'sync';
 /** sync_meta row holding the seq of the last XCAP change the feed has queued jobs for. */
@@ -185,6 +186,13 @@ class Engine {
   readonly #docs = new DocCache();
   /** Validates and writes bound documents as the XCAP service does. */
   readonly #writer: DocumentWriter;
+  /**
+   * Per binding, the documents its last run of every document (a tick, a manual run) queued
+   * that this process has not yet run: the progress of that fan-out (an initial sync of
+   * thousands of users takes minutes).
+   * Runs done by other worker processes are not counted here.
+   */
+  readonly #waves = new Map<string, { pending: Set<Scope>; progress: Progress }>();
 
   private constructor(o: EngineOptions, conn: Redis, ownConn: boolean) {
     this.#o = o;
@@ -226,10 +234,13 @@ class Engine {
     return !this.#down;
   }
 
-  async enqueue(binding: string, scope?: Scope, delay = 0): Promise<void> {
+  /** Queues runs; resolves with the scopes queued (every scope of the binding when `scope` is omitted). */
+  async enqueue(binding: string, scope?: Scope, delay = 0): Promise<Scope[]> {
     const b = this.#o.bindings.get(binding);
     if (!b) throw new Error(`no binding named ${binding}`);
     const scopes = scope === undefined ? await scopesOf(this.#o.store, b, this.#o.users) : [scope];
+    // Before the jobs exist: the first may finish before the last is queued.
+    if (scope === undefined) this.#waves.set(binding, { pending: new Set(scopes), progress: this.#progress(`sync ${binding}`, 'documents', { binding }, scopes.length) });
     for (const s of scopes) {
       const id = `${binding}|${s}`;
       await this.#queue.add('scope', { binding, scope: s } satisfies JobData, {
@@ -240,6 +251,23 @@ class Engine {
         removeOnFail: 5000,
         ...(delay > 0 ? { delay } : {}),
       });
+    }
+    return scopes;
+  }
+
+  /** Progress of long work as log lines every few seconds (short work logs nothing). */
+  #progress(label: string, unit: string, fields: Record<string, string>, total?: number): Progress {
+    return new Progress({ label, unit, ...(total === undefined ? {} : { total }), now: this.#o.now, line: (text, s) => this.#o.log.info({ ...fields, done: s.done, total: s.total, rate: Math.round(s.rate * 10) / 10, etaSeconds: s.etaSeconds === null ? null : Math.round(s.etaSeconds) }, text) });
+  }
+
+  /** Counts a finished run toward its binding's current fan-out (the first tick after start is the initial sync). */
+  #ranInWave(binding: string, scope: Scope): void {
+    const wave = this.#waves.get(binding);
+    if (!wave?.pending.delete(scope)) return;
+    wave.progress.add();
+    if (wave.pending.size === 0) {
+      wave.progress.finish();
+      this.#waves.delete(binding);
     }
   }
 
@@ -368,13 +396,19 @@ class Engine {
     const connector = this.#o.connectors.get(b.config.connector);
     if (!connector) throw new UnrecoverableError(`connector ${b.config.connector} is not configured`);
     try {
+      const writes = this.#progress(`sync ${binding} ${scope}`, 'remote writes', { binding, scope });
       const report = await withScopeLock(this.#conn, this.#o.prefix, binding, scope, () =>
-        runSync({ store: this.#o.store, state: this.#o.state, connector, docs: this.#docs, writer: this.#writer }, b, scope),
+        runSync({ store: this.#o.store, state: this.#o.state, connector, docs: this.#docs, writer: this.#writer }, b, scope, { onProgress: (done, total) => writes.set(done, total) }),
       );
-      this.#o.log.info({ binding, scope, outcome: report.outcome, ...(report.fullRead ? { fullRead: true } : {}), xcap: report.xcap, remote: report.remote, conflicts: report.conflicts, refused: report.refused }, 'sync run');
+      writes.finish();
+      // A tick runs every document of the binding: quiet ones would be a line per user per tick.
+      const level = report.outcome === 'unchanged' ? 'debug' : 'info';
+      this.#o.log[level]({ binding, scope, outcome: report.outcome, ...(report.fullRead ? { fullRead: true } : {}), xcap: report.xcap, remote: report.remote, conflicts: report.conflicts, refused: report.refused }, 'sync run');
+      this.#ranInWave(binding, scope);
       return report;
     } catch (err) {
       if (isRetryable(err)) throw err;
+      this.#ranInWave(binding, scope);
       throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
     }
   }
