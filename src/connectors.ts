@@ -8,6 +8,7 @@
  */
 import type { ConnectorContext } from '../connectors/kind.ts';
 import type { Connector } from '../connectors/types.ts';
+import { carddavConnectorKind } from '../connectors/carddav/index.ts';
 import { ldapConnectorKind } from '../connectors/ldap/index.ts';
 import { memoryConnectorKind } from '../connectors/memory/kind.ts';
 import type { BindingConfig } from './sync/binding.ts';
@@ -16,6 +17,7 @@ import { ConnectorRegistry, type ConfigIssue, type RawConnectors } from './sync/
 export const connectorRegistry = new ConnectorRegistry([
   memoryConnectorKind,
   ldapConnectorKind,
+  carddavConnectorKind,
 ]);
 
 /** Checks the `connectors:` and `bindings:` sections together (see ConnectorRegistry.check). */

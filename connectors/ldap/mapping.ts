@@ -5,7 +5,8 @@
  * fields. Writing: a new entry from fields, or the smallest edit of an existing entry that
  * makes it show the written fields. Pure functions of the compiled config.
  */
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { e164 } from '../phone.ts';
 import { PLACEHOLDER, type LdapMapping } from './config.ts';
 
 /** Attribute values of one entry by lower-cased attribute name, as text. */
@@ -90,8 +91,7 @@ export class EntryMapper {
 
   /** E.164 form of a phone number, or undefined when it cannot be read as one. */
   normalizePhone(value: string): string | undefined {
-    const parsed = parsePhoneNumberFromString(value, this.#country);
-    return parsed?.isPossible() ? parsed.number : undefined;
+    return e164(value, this.#country);
   }
 
   /**
