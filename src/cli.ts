@@ -18,6 +18,8 @@ const commands: readonly CommandEntry[] = [
   { name: 'user', summary: 'add, remove or list local users', load: async () => (await import('./cli/user.ts')).userCommand },
   { name: 'worker', summary: 'run sync jobs from the Redis queue (scale out beside serve)', load: async () => (await import('./cli/worker.ts')).workerCommand },
   { name: 'sync', summary: 'run a binding now, show sync status and conflicts, resolve conflicts', load: async () => (await import('./cli/sync.ts')).syncCommand },
+  { name: 'import', summary: 'import sql: copy a legacy XCAP server\'s documents (Kamailio, OpenSIPS, OpenXCAP)', load: async () => (await import('./cli/sql-migration.ts')).importCommand },
+  { name: 'export', summary: 'export sql: write the documents back into a legacy xcap table (roll-back)', load: async () => (await import('./cli/sql-migration.ts')).exportCommand },
   { name: 'check-config', summary: 'validate the config file and print the bindings it defines', load: async () => (await import('./cli/check-config.ts')).checkConfigCommand },
 ];
 

@@ -212,9 +212,8 @@ class PostgresStore implements DocumentStore {
     return row && { key, etag: row.etag, modified: Number(row.modified) };
   }
 
-  async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN): Promise<WriteResult> {
+  async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN, etag = newEtag()): Promise<WriteResult> {
     const k = keyParams(key);
-    const etag = newEtag();
     const now = Date.now();
     for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
       const expected = expect === 'any' ? await this.#currentEtag(k) : expect === 'absent' ? null : expect.etag;

@@ -130,9 +130,8 @@ class SqliteStore implements DocumentStore {
     return row && { key, etag: row.etag, modified: row.modified };
   }
 
-  async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN): Promise<WriteResult> {
+  async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN, etag = newEtag()): Promise<WriteResult> {
     const k = keyParams(key);
-    const etag = newEtag();
     const now = Date.now();
     const change = await this.#write(() => {
       const current = this.#currentEtag(k);

@@ -121,8 +121,12 @@ export interface DocumentStore {
    * does not hold: `'absent'` and the document exists, `{etag}` and the document is missing
    * or has another ETag. Two concurrent writers with the same `{etag}`: exactly one wins,
    * also across processes sharing a database.
+   *
+   * `etag` (optional) is stored instead of a fresh one: an import from another XCAP server
+   * keeps that server's ETags so clients' cached ETags still match. The caller answers for
+   * it never being reused for the key (an ETag the other server issued, or this store's).
    */
-  put(key: DocKey, body: string, expect: WriteExpectation, origin?: string): Promise<WriteResult>;
+  put(key: DocKey, body: string, expect: WriteExpectation, origin?: string, etag?: string): Promise<WriteResult>;
 
   /**
    * Deletes the document if `expect` holds (`'absent'` is not allowed here). Resolves true

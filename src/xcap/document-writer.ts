@@ -33,6 +33,8 @@ export interface DocumentWrite {
   readonly rootUri?: string;
   /** The absolute roots naming this server for the request; none for sync, which has no request. */
   readonly roots?: LocalRoots;
+  /** ETag to store instead of a fresh one (an import keeping the legacy server's ETags; DocumentStore.put). */
+  readonly etag?: string;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -58,12 +60,17 @@ export class DocumentWriter {
 
   /** Validates and stores; throws the usage's error or the store's `EtagMismatch`, writing nothing. */
   async write(w: DocumentWrite): Promise<WriteResult> {
+    await this.validate(w);
+    return this.store.put(w.key, w.body, w.expect, w.origin, w.etag);
+  }
+
+  /** What `write` checks before storing, alone (an import's dry run): throws the usage's error. */
+  async validate(w: Omit<DocumentWrite, 'expect' | 'origin'>): Promise<void> {
     const usage = this.#usages?.get(w.key.auid);
     if (usage) {
       const context: UsageContext = { key: w.key, store: this.store, lenient: w.lenient ?? NONE, rootUri: w.rootUri ?? '', roots: w.roots ?? NO_ROOTS };
       await usage.validate(w.candidate ?? lazyCandidate(w.body), context);
     }
-    return this.store.put(w.key, w.body, w.expect, w.origin);
   }
 
   /** Deletes the document if `expect` holds, with its change-feed row (see DocumentStore.delete). */

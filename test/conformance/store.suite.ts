@@ -121,6 +121,17 @@ export function storeContract(name: string, newDatabase: NewDatabase): void {
         expect(await s.get(alice)).toMatchObject({ etag: b.etag, body: '<b/>' });
       });
 
+      it('a given ETag (an import keeping another server\'s) is stored, reported and matched like a fresh one', async () => {
+        const s = await fresh();
+        const a = await s.put(alice, '<a/>', 'absent', 'import:sql', 'sr-1700000000-7');
+        expect(a).toEqual({ etag: 'sr-1700000000-7', created: true });
+        expect(await s.get(alice)).toMatchObject({ etag: 'sr-1700000000-7', body: '<a/>' });
+        const [change] = await s.changes(0);
+        expect(change).toMatchObject({ oldEtag: null, newEtag: 'sr-1700000000-7', origin: 'import:sql' });
+        const b = await s.put(alice, '<b/>', { etag: 'sr-1700000000-7' });
+        expect(b.etag).not.toBe('sr-1700000000-7');
+      });
+
       it('never reuses an ETag for a key, even after delete and re-create', async () => {
         const s = await fresh();
         const seen = new Set<string>();

@@ -1,0 +1,4 @@
+/** The legacy `xcap` table (xcap-table mode): dialects, table access, dialect detection. */
+export * from './dialects.ts';
+export * from './table.ts';
+export * from './detect.ts';
