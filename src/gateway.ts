@@ -20,6 +20,10 @@ import type { DocumentStore } from './store/types.ts';
 import { startSync, type SyncHandle } from './sync/queue.ts';
 import { createConnectors } from './connectors.ts';
 import { XcapService } from './xcap/service.ts';
+import { realClock, type FeedClock } from './feed/clock.ts';
+import { FeedHub } from './feed/hub.ts';
+import { startPruner } from './feed/pruner.ts';
+import { createXcapDiffHandler, XCAP_DIFF_PATH } from './http/xcap-diff-handler.ts';
 import type { Connector } from '../connectors/types.ts';
 
 export interface Gateway {
@@ -44,6 +48,8 @@ export interface GatewayOptions {
   sync?: boolean;
   /** Clock in milliseconds for Digest nonce expiry and the Basic cache (tests of expiry). @defaultValue Date.now */
   now?: () => number;
+  /** Timers of the change feed: coalescing windows, heartbeats, polls (tests move it by hand). @defaultValue real time */
+  feedClock?: FeedClock;
 }
 
 export async function startGateway(config: Config, log: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -63,7 +69,25 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, registry, log);
     const syncState = await SyncState.open(store.sql);
     const health = () => readHealth(syncState, config.bindings);
+    const feedClock = opts.feedClock ?? realClock;
+    // Where sync runs, the change feed is pruned too (HTTP-only workers leave it to that process).
+    const pruner = opts.sync === false ? undefined : startPruner(store, config.changeFeed.retention, feedClock, log);
+    const hub = new FeedHub({ store, clock: feedClock, pollMs: config.changeFeed.sse.pollMs, log });
+    const xcapDiff = createXcapDiffHandler({
+      store,
+      hub,
+      auth: auth.authenticator,
+      realm: config.auth.realm,
+      domain: auth.domain,
+      root: config.server.root,
+      publicRoots: config.server.publicRoots,
+      clock: feedClock,
+      coalesceMs: config.changeFeed.sse.coalesceMs,
+      heartbeatMs: config.changeFeed.sse.heartbeatSeconds * 1000,
+      log,
+    });
     const http = createHttpServer({
+      streams: { path: XCAP_DIFF_PATH, handle: xcapDiff.handle, closeAll: xcapDiff.closeAll },
       root: config.server.root,
       admin: (app) =>
         mountAdmin(app, {
@@ -98,6 +122,8 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       health,
       async stop() {
         await http.close(config.server.shutdownGraceSeconds * 1000);
+        await hub.close();
+        await pruner?.stop();
         await sync?.stop();
         await auth.close();
         await store.close();

@@ -9,6 +9,8 @@ import type { Config } from '../config/schema.ts';
 import { startConfiguredSync, startGateway } from '../gateway.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { openStore } from '../store/open.ts';
+import { realClock } from '../feed/clock.ts';
+import { startPruner } from '../feed/pruner.ts';
 import { EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge serve [options]
@@ -89,6 +91,7 @@ function stopSignal(): Promise<string> {
 async function runPrimary(config: Config, log: Logger, workers: number): Promise<number> {
   const store = await openStore(config.store);
   const sync = await startConfiguredSync(config, store, await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }), log);
+  const pruner = startPruner(store, config.changeFeed.retention, realClock, log);
   // Each worker would otherwise sign nonces with a key of its own, and a client whose next
   // connection lands on another worker could never log in. The key goes to the workers only
   // (in their environment, read as auth.nonceSecret), never to disk or the log.
@@ -115,6 +118,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
         }),
     ),
   );
+  await pruner.stop();
   await sync?.stop();
   await store.close();
   log.info('stopped');

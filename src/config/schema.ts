@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { LENIENCY_FLAGS } from '../http/client-profiles.ts';
 import { bindingsSchema } from '../sync/binding.ts';
+import { changeFeedSchema } from '../feed/config.ts';
 
 export const serverSchema = z
   .object({
@@ -263,6 +264,7 @@ export const configSchema = z
     usages: usagesSchema,
     redis: redisSchema,
     log: logSchema,
+    changeFeed: changeFeedSchema,
     /** Remote stores by name; see docs/sync.md. */
     connectors: z.record(z.string(), z.looseObject({ kind: z.string() })).default({}).describe('Remote stores by name.'),
     /** Sync bindings: which XCAP documents stay in step with which connector; see docs/sync.md. */

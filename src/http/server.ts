@@ -19,6 +19,8 @@ export interface HttpServerOptions {
   xcap: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** Extra routes on the admin app (health, metrics, sync admin). */
   admin?: (app: express.Express) => void;
+  /** Long-lived event streams at `path` (GET /xcap-diff): not drained on shutdown but ended first. */
+  streams?: { readonly path: string; handle(req: IncomingMessage, res: ServerResponse): void; closeAll(): void };
 }
 
 export function createHttpServer(opts: HttpServerOptions): HttpServer {
@@ -48,7 +50,10 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     // XCAP work counts until it has finished, not until the client hangs up: a write queued
     // behind others must still find the store open during a drain.
     if (url.startsWith(prefix) && (c === 47 /* / */ || c === 64 /* @ */ || Number.isNaN(c))) void opts.xcap(req, res).finally(done);
-    else {
+    else if (opts.streams && isPath(url, opts.streams.path)) {
+      done();
+      opts.streams.handle(req, res);
+    } else {
       res.once('close', done);
       app(req, res);
     }
@@ -69,6 +74,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     },
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      opts.streams?.closeAll();
       server.closeIdleConnections();
       if (inFlight > 0) {
         await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, graceMs))]);
@@ -77,6 +83,11 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       await closed;
     },
   };
+}
+
+/** `url` is `path` itself, with or without a query. */
+function isPath(url: string, path: string): boolean {
+  return url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === 63 /* ? */);
 }
 
 /**

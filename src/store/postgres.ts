@@ -24,6 +24,7 @@ import {
   DEFAULT_CHANGES_LIMIT,
   DEFAULT_ORIGIN,
   DOCUMENTS_TABLE,
+  PRUNED_TABLE,
   changeFromRow,
   keyFromColumns,
   keyParams,
@@ -36,6 +37,7 @@ import {
   type DocChange,
   type DocKey,
   type DocumentStore,
+  type PrunePolicy,
   type SqlRunner,
   type SqlValue,
   type StoredDoc,
@@ -70,7 +72,30 @@ CREATE TABLE IF NOT EXISTS ${CHANGES_TABLE} (
   seq bigserial PRIMARY KEY,
   auid text NOT NULL, tree smallint NOT NULL, xui text NOT NULL, path text NOT NULL,
   old_etag text, new_etag text, origin text NOT NULL, at bigint NOT NULL, writer text NOT NULL
-);`;
+);
+CREATE TABLE IF NOT EXISTS ${PRUNED_TABLE} (id smallint PRIMARY KEY CHECK (id = 1), through bigint NOT NULL);`;
+
+/** SQL expression: the highest pruned seq, 0 when none. */
+const PRUNED_THROUGH = `COALESCE((SELECT through FROM ${PRUNED_TABLE} WHERE id = 1), 0)`;
+
+/**
+ * One pruning step. $1 rows to keep (by count), $2 the age bound (rows written before it go),
+ * $3 the settle bound (nothing at or after it goes: a hole below may still fill), $4 batch.
+ */
+const PRUNE_SQL = `WITH b AS (
+  SELECT LEAST(
+    GREATEST(
+      COALESCE((SELECT seq FROM ${CHANGES_TABLE} ORDER BY seq DESC OFFSET $1 LIMIT 1), 0),
+      COALESCE((SELECT MAX(seq) FROM ${CHANGES_TABLE} WHERE at < $2), 0)),
+    COALESCE((SELECT MAX(seq) FROM ${CHANGES_TABLE} WHERE at < $3), 0),
+    COALESCE((SELECT seq FROM ${CHANGES_TABLE} ORDER BY seq OFFSET $4 - 1 LIMIT 1), 9223372036854775807)) AS upto
+),
+d AS (DELETE FROM ${CHANGES_TABLE} WHERE seq <= (SELECT upto FROM b) RETURNING 1),
+u AS (
+  INSERT INTO ${PRUNED_TABLE} (id, through) SELECT 1, upto FROM b WHERE upto > 0
+  ON CONFLICT (id) DO UPDATE SET through = GREATEST(${PRUNED_TABLE}.through, EXCLUDED.through)
+)
+SELECT count(*) AS n FROM d`;
 
 const KEY_WHERE = 'auid = $1 AND tree = $2 AND xui = $3 AND path = $4';
 
@@ -264,11 +289,16 @@ class PostgresStore implements DocumentStore {
   }
 
   async changes(after: number, limit = DEFAULT_CHANGES_LIMIT): Promise<DocChange[]> {
-    const r = await this.#prepared(`SELECT ${CHANGE_COLUMNS} FROM ${CHANGES_TABLE} WHERE seq > $1 ORDER BY seq LIMIT $2`, [after, limit]);
+    const r = await this.#prepared(
+      `SELECT ${CHANGE_COLUMNS}, ${PRUNED_THROUGH} AS pruned FROM ${CHANGES_TABLE} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+      [after, limit],
+    );
     const settled = Date.now() - this.#gapSettleMs;
     const out: DocChange[] = [];
-    let next = after + 1;
-    for (const row of r.rows as ChangeRow[]) {
+    const rows = r.rows as Array<ChangeRow & { pruned: string }>;
+    // Below the pruned position nothing can fill in any more: a reader behind it is not waiting for a hole.
+    let next = Math.max(after, Number(rows[0]?.pruned ?? 0)) + 1;
+    for (const row of rows) {
       const change = changeFromRow(row);
       // A hole before a recent change may be a writer still committing: stop before it.
       if (change.seq !== next && change.at > settled) break;
@@ -279,7 +309,22 @@ class PostgresStore implements DocumentStore {
   }
 
   async lastSeq(): Promise<number> {
-    const r = await this.#prepared(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${CHANGES_TABLE}`);
+    const r = await this.#prepared(`SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM ${CHANGES_TABLE}), 0), ${PRUNED_THROUGH}) AS seq`);
+    return Number((r.rows[0] as { seq: string }).seq);
+  }
+
+  async pruneChanges(policy: PrunePolicy): Promise<number> {
+    const r = await this.#prepared(PRUNE_SQL, [
+      policy.maxCount ?? Number.MAX_SAFE_INTEGER,
+      policy.maxAgeMs === undefined ? Number.MIN_SAFE_INTEGER : policy.now - policy.maxAgeMs,
+      policy.now - this.#gapSettleMs,
+      policy.batch,
+    ]);
+    return Number((r.rows[0] as { n: string }).n);
+  }
+
+  async prunedThrough(): Promise<number> {
+    const r = await this.#prepared(`SELECT ${PRUNED_THROUGH} AS seq`);
     return Number((r.rows[0] as { seq: string }).seq);
   }
 

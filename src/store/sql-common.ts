@@ -10,12 +10,16 @@
  * - `xcap_changes (seq, auid, tree, xui, path, old_etag, new_etag, origin, at, writer)`,
  *   `writer` being the id of the store instance that wrote the row (PostgreSQL uses it to
  *   tell its own changes from other processes').
+ * - `xcap_changes_pruned (id, through)`: one row, the highest seq pruning has removed
+ *   (readers below it missed changes; `lastSeq()` never goes below it).
  */
 import { randomUUID } from 'node:crypto';
 import type { DocChange, DocKey } from './types.ts';
 
 export const DOCUMENTS_TABLE = 'xcap_documents';
 export const CHANGES_TABLE = 'xcap_changes';
+/** One row (`id = 1`): `through`, the highest seq pruning removed. */
+export const PRUNED_TABLE = 'xcap_changes_pruned';
 
 /** Default page size of `changes()`. */
 export const DEFAULT_CHANGES_LIMIT = 1000;

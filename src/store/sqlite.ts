@@ -23,6 +23,7 @@ import {
   DEFAULT_CHANGES_LIMIT,
   DEFAULT_ORIGIN,
   DOCUMENTS_TABLE,
+  PRUNED_TABLE,
   changeFromRow,
   keyFromColumns,
   keyParams,
@@ -35,6 +36,7 @@ import {
   type DocChange,
   type DocKey,
   type DocumentStore,
+  type PrunePolicy,
   type SqlRunner,
   type SqlValue,
   type StoredDoc,
@@ -55,9 +57,12 @@ CREATE TABLE IF NOT EXISTS ${CHANGES_TABLE} (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   auid TEXT NOT NULL, tree INTEGER NOT NULL, xui TEXT NOT NULL, path TEXT NOT NULL,
   old_etag TEXT, new_etag TEXT, origin TEXT NOT NULL, at INTEGER NOT NULL, writer TEXT NOT NULL
-);`;
+);
+CREATE TABLE IF NOT EXISTS ${PRUNED_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), through INTEGER NOT NULL);`;
 
 const KEY_WHERE = 'auid = ? AND tree = ? AND xui = ? AND path = ?';
+/** SQL expression: the highest pruned seq, 0 when none. */
+const PRUNED_THROUGH = `COALESCE((SELECT through FROM ${PRUNED_TABLE} WHERE id = 1), 0)`;
 
 /** ignoreBOM: a leading U+FEFF is part of the stored body and must come back. */
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -193,7 +198,32 @@ class SqliteStore implements DocumentStore {
   }
 
   async lastSeq(): Promise<number> {
-    const row = (await this.#read(() => this.#prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ${CHANGES_TABLE}`).get())) as { seq: number };
+    const row = (await this.#read(() =>
+      this.#prepare(`SELECT MAX(COALESCE((SELECT MAX(seq) FROM ${CHANGES_TABLE}), 0), ${PRUNED_THROUGH}) AS seq`).get(),
+    )) as { seq: number };
+    return row.seq;
+  }
+
+  async pruneChanges(policy: PrunePolicy): Promise<number> {
+    let removed = 0;
+    // One writer at a time (the file lock): no seq can be in flight, so no settle time is needed.
+    await this.#write(() => {
+      const bound = (sql: string, ...params: SQLInputValue[]) => Number((this.#prepare(sql).get(...params) as { s: number | null } | undefined)?.s ?? 0);
+      let upTo = 0;
+      if (policy.maxCount !== undefined) upTo = bound(`SELECT seq AS s FROM ${CHANGES_TABLE} ORDER BY seq DESC LIMIT 1 OFFSET ?`, policy.maxCount);
+      if (policy.maxAgeMs !== undefined) upTo = Math.max(upTo, bound(`SELECT MAX(seq) AS s FROM ${CHANGES_TABLE} WHERE at < ?`, policy.now - policy.maxAgeMs));
+      if (upTo === 0) return undefined;
+      const batchEnd = bound(`SELECT seq AS s FROM ${CHANGES_TABLE} ORDER BY seq LIMIT 1 OFFSET ?`, policy.batch - 1);
+      if (batchEnd > 0) upTo = Math.min(upTo, batchEnd);
+      removed = Number(this.#prepare(`DELETE FROM ${CHANGES_TABLE} WHERE seq <= ?`).run(upTo).changes);
+      this.#prepare(`INSERT INTO ${PRUNED_TABLE} (id, through) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET through = MAX(through, excluded.through)`).run(upTo);
+      return undefined;
+    });
+    return removed;
+  }
+
+  async prunedThrough(): Promise<number> {
+    const row = (await this.#read(() => this.#prepare(`SELECT ${PRUNED_THROUGH} AS seq`).get())) as { seq: number };
     return row.seq;
   }
 

@@ -63,6 +63,18 @@ export interface DocChange {
   readonly at: number;
 }
 
+/** What `pruneChanges` removes. */
+export interface PrunePolicy {
+  /** Remove rows older than this, in milliseconds. */
+  readonly maxAgeMs?: number;
+  /** Keep at most this many of the newest rows. */
+  readonly maxCount?: number;
+  /** Most rows removed by one call. */
+  readonly batch: number;
+  /** Milliseconds since the epoch that ages are measured from. */
+  readonly now: number;
+}
+
 /** Raised by `put`/`delete` when the expectation does not hold. Nothing was written. */
 export class EtagMismatch extends Error {
   readonly current: string | null;
@@ -147,8 +159,25 @@ export interface DocumentStore {
    */
   changes(after: number, limit?: number): Promise<DocChange[]>;
 
-  /** The highest `seq` written so far (0 when none). */
+  /** The highest `seq` written so far (0 when none), pruned rows included. */
   lastSeq(): Promise<number>;
+
+  /**
+   * Removes old change-feed rows: those written before `now - maxAgeMs` and all but the
+   * newest `maxCount` (either limit may be left out), at most `batch` rows per call (the
+   * caller repeats while the answer equals `batch`). Resolves with the number removed.
+   * Never removes a row younger than the store's settle time for holes in `seq` (see
+   * postgres.ts), so a writer still committing cannot end up below the pruned position.
+   */
+  pruneChanges(policy: PrunePolicy): Promise<number>;
+
+  /**
+   * The highest `seq` pruning has removed (0 if none ever was). A reader whose cursor is
+   * below it has missed changes and must read the state whole. Ask after `changes()`, not
+   * before: a prune between the two then makes the reader read whole once too often,
+   * never once too few.
+   */
+  prunedThrough(): Promise<number>;
 
   /**
    * Calls `listener` after each change committed through this store instance and, where

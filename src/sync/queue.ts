@@ -430,9 +430,18 @@ class Engine {
   async #drain(): Promise<void> {
     for (;;) {
       const changes = await this.#o.store.changes(this.#cursor, 500);
+      const pruned = await this.#o.store.prunedThrough();
+      if (pruned > this.#cursor) {
+        // Changes this engine never saw were pruned: which documents they touched is
+        // unknown, so every watched binding runs for every scope (each run compares ETags).
+        this.#o.log.warn({ cursor: this.#cursor, prunedThrough: pruned }, 'change feed pruned past the sync cursor: running every binding that follows XCAP changes');
+        for (const [name, b] of this.#o.bindings) if (b.config.onXcapChange) await this.enqueue(name, undefined, this.#o.debounceMs ?? 100);
+        this.#cursor = pruned;
+        if (changes.length === 0) await this.#o.state.setMeta(FEED_CURSOR, String(this.#cursor));
+      }
       if (changes.length === 0) return;
       for (const c of changes) await this.#onChange(c);
-      this.#cursor = (changes.at(-1) as DocChange).seq;
+      this.#cursor = Math.max(this.#cursor, (changes.at(-1) as DocChange).seq);
       await this.#o.state.setMeta(FEED_CURSOR, String(this.#cursor));
     }
   }

@@ -325,6 +325,50 @@ export function storeContract(name: string, newDatabase: NewDatabase): void {
         expect(await s.changes(before)).toEqual([]);
       });
 
+      // An hour ahead: every row is older than any store's settle time for holes.
+      const later = () => Date.now() + 3_600_000;
+
+      it('pruneChanges by count keeps the newest rows; lastSeq stays, prunedThrough tells readers what they missed', async () => {
+        const s = await fresh();
+        for (let i = 0; i < 5; i++) await s.put({ ...alice, path: `doc${i}` }, '<x/>', 'absent');
+        const all = await s.changes(0);
+        expect(await s.prunedThrough()).toBe(0);
+        expect(await s.pruneChanges({ maxCount: 2, batch: 100, now: later() })).toBe(3);
+        expect(await s.changes(0)).toEqual(all.slice(3));
+        expect(await s.prunedThrough()).toBe(all[2]!.seq);
+        expect(await s.lastSeq()).toBe(all[4]!.seq);
+        // Nothing more to do: the same policy removes nothing and the position stays.
+        expect(await s.pruneChanges({ maxCount: 2, batch: 100, now: later() })).toBe(0);
+        expect(await s.prunedThrough()).toBe(all[2]!.seq);
+        const next = await s.put({ ...alice, path: 'after' }, '<x/>', 'absent');
+        expect((await s.changes(all[4]!.seq)).map((c) => c.newEtag)).toEqual([next.etag]);
+      });
+
+      it('pruneChanges by age removes what is older, in batches, and may empty the feed without lowering lastSeq', async () => {
+        const s = await fresh();
+        for (let i = 0; i < 5; i++) await s.put({ ...alice, path: `doc${i}` }, '<x/>', 'absent');
+        const last = await s.lastSeq();
+        expect(await s.pruneChanges({ maxAgeMs: 60_000, batch: 100, now: Date.now() - 3_600_000 })).toBe(0);
+        expect(await s.pruneChanges({ maxAgeMs: 1, batch: 2, now: later() })).toBe(2);
+        expect(await s.pruneChanges({ maxAgeMs: 1, batch: 2, now: later() })).toBe(2);
+        expect(await s.pruneChanges({ maxAgeMs: 1, batch: 2, now: later() })).toBe(1);
+        expect(await s.changes(0)).toEqual([]);
+        expect(await s.prunedThrough()).toBe(last);
+        expect(await s.lastSeq()).toBe(last);
+        const next = await s.put(alice, '<x/>', 'absent');
+        const [c] = await s.changes(last);
+        expect(c?.newEtag).toBe(next.etag);
+        expect(c!.seq).toBeGreaterThan(last);
+      });
+
+      it('pruneChanges leaves rows younger than the limits alone', async () => {
+        const s = await fresh();
+        for (let i = 0; i < 3; i++) await s.put({ ...alice, path: `doc${i}` }, '<x/>', 'absent');
+        expect(await s.pruneChanges({ maxAgeMs: 3_600_000, maxCount: 10, batch: 100, now: Date.now() })).toBe(0);
+        expect(await s.changes(0)).toHaveLength(3);
+        expect(await s.prunedThrough()).toBe(0);
+      });
+
       it('subscribe() delivers each committed change; unsubscribe stops delivery', async () => {
         const s = await fresh();
         const seen: DocChange[] = [];

@@ -9,6 +9,7 @@ import { inject } from 'vitest';
 import { LocalUsers } from '../../src/auth/local-users.ts';
 import { configSchema, type ConfigInput } from '../../src/config/schema.ts';
 import { startGateway, type Gateway } from '../../src/gateway.ts';
+import type { FeedClock } from '../../src/feed/clock.ts';
 import { createLogger } from '../../src/log.ts';
 import { freshPostgresDatabase } from '../services/databases.ts';
 import { XcapClient } from './digest-client.ts';
@@ -26,6 +27,8 @@ export interface TestGateway {
   /** `http://127.0.0.1:PORT` */
   readonly origin: string;
   readonly users: LocalUsers;
+  /** The PostgreSQL URL of the store, when it is PostgreSQL (for child processes writing beside the server). */
+  readonly databaseUrl: string | undefined;
   /** A Digest (default) or Basic client for `login` (e.g. `alice`) with `password`. */
   client(login?: string, password?: string, opts?: { mode?: 'digest' | 'basic'; algorithm?: 'MD5' | 'SHA-256' }): XcapClient;
   stop(): Promise<void>;
@@ -36,7 +39,7 @@ export const BOB: TestUser = { xui: 'sip:bob@example.com', password: 'bob-secret
 export const ADMIN: TestUser = { xui: 'sip:admin@example.com', password: 'admin-secret', admin: true };
 
 export async function startTestGateway(
-  opts: { store?: 'sqlite' | 'postgres'; config?: Omit<ConfigInput, 'store'>; users?: TestUser[]; now?: () => number } = {},
+  opts: { store?: 'sqlite' | 'postgres'; config?: Omit<ConfigInput, 'store'>; users?: TestUser[]; now?: () => number; feedClock?: FeedClock } = {},
 ): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'xcapb-gw-'));
   const store =
@@ -51,7 +54,7 @@ export async function startTestGateway(
     log: { level: 'silent', ...input.log },
     auth: { defaultDomain: 'example.com', ...input.auth },
   });
-  const gateway = await startGateway(config, createLogger('silent'), { now: opts.now });
+  const gateway = await startGateway(config, createLogger('silent'), { now: opts.now, feedClock: opts.feedClock });
   const users = await LocalUsers.open(gateway.store.sql);
   for (const u of opts.users ?? [ALICE, BOB, ADMIN]) await users.add(u.xui, u.password, { admin: u.admin });
   const origin = gateway.url.slice(0, gateway.url.indexOf('/', 'http://'.length));
@@ -60,6 +63,7 @@ export async function startTestGateway(
     url: gateway.url,
     origin,
     users,
+    databaseUrl: store.kind === 'postgres' ? store.url : undefined,
     client(login = 'alice', password = ALICE.password, copts = {}) {
       return new XcapClient(gateway.url, { username: login, password }, copts);
     },

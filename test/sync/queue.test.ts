@@ -66,6 +66,25 @@ describe('sync queue (DESIGN §5, BullMQ on Redis)', () => {
     expect(f.remote.calls.changes).toBe(2);
   });
 
+  it('changes pruned from the feed before the engine read them: every watched scope runs, nothing is lost', async () => {
+    const b = binding({ direction: 'push' }).config;
+    handle = await start([b]);
+    await f.store.put(GLOBAL_DOC, listsDoc([person(1)]), 'absent', 'xcap');
+    await until(() => remoteContent(f.remote).length === 1, 'the first push');
+    await handle.stop();
+    const cursor = await feedCursor(f.state);
+    // While sync is down the document changes, and the feed rows of that change are pruned.
+    const current = (await f.store.head(GLOBAL_DOC))!.etag;
+    await f.store.put(GLOBAL_DOC, listsDoc([person(1), person(2)]), { etag: current }, 'xcap');
+    await f.store.pruneChanges({ maxAgeMs: 1, batch: 1000, now: Date.now() + 3_600_000 });
+    expect(await f.store.prunedThrough()).toBeGreaterThan(cursor);
+    expect(await f.store.changes(cursor)).toEqual([]);
+    handle = await start([b]);
+    await until(() => remoteContent(f.remote).length === 2, 'the change pushed after a full pass');
+    expect(remoteContent(f.remote)).toEqual([person(1), person(2)]);
+    expect(await feedCursor(f.state)).toBe(await f.store.prunedThrough());
+  });
+
   it('a scheduled binding pulls remote changes on its tick', async () => {
     f.remote.seed('people', [{ fields: person(1) }]);
     handle = await start([binding({ schedule: { everyMs: 1000 } }).config]);

@@ -1,0 +1,125 @@
+/**
+ * One reader of the store's change feed per process, fanning each batch out to every
+ * listener (the /xcap-diff streams), so a thousand open streams cost one feed read per
+ * change, not a thousand.
+ *
+ * The store is the source: the hub reads `changes()` from its own position whenever the
+ * store says something was committed (this process's writes; other processes' through
+ * PostgreSQL NOTIFY) and every `pollMs` (other processes on SQLite, which cannot notify).
+ * So a stream sees every change whichever process wrote it or serves the stream.
+ */
+import type { Logger } from '../log.ts';
+import type { DocChange, DocumentStore } from '../store/types.ts';
+import type { FeedClock } from './clock.ts';
+
+/** What the hub tells a listener. Calls must not throw and must return quickly. */
+export interface FeedListener {
+  /** Called once, synchronously inside `add`: every change with seq above `position` will be delivered. */
+  onAttached(position: number): void;
+  /** The next changes, in seq order. */
+  onChanges(changes: readonly DocChange[]): void;
+  /** The hub's own position was pruned: changes were missed, the listener must start over. */
+  onMissed(): void;
+}
+
+export interface FeedHubOptions {
+  readonly store: DocumentStore;
+  readonly clock: FeedClock;
+  /** Milliseconds between polls while anyone listens. */
+  readonly pollMs: number;
+  readonly log: Logger;
+  /** Changes read per query. @defaultValue `500` */
+  readonly pageSize?: number;
+}
+
+export class FeedHub {
+  readonly #o: FeedHubOptions;
+  readonly #listeners = new Set<FeedListener>();
+  #position = 0;
+  #started: Promise<void> | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #cancelPoll: (() => void) | undefined;
+  /** Reads run one after another. */
+  #chain: Promise<void> = Promise.resolve();
+  /** A read queued behind the running one (it will see everything committed before it starts). */
+  #queued: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(o: FeedHubOptions) {
+    this.#o = o;
+  }
+
+  /** Every change with seq at or below this has been delivered. */
+  get position(): number {
+    return this.#position;
+  }
+
+  /** Adds a listener (starting the hub on first use); it learns its starting position through `onAttached`. */
+  async add(listener: FeedListener): Promise<void> {
+    this.#started ??= this.#start();
+    await this.#started;
+    listener.onAttached(this.#position);
+    this.#listeners.add(listener);
+    this.#schedulePoll();
+  }
+
+  remove(listener: FeedListener): void {
+    this.#listeners.delete(listener);
+  }
+
+  /**
+   * Reads everything committed so far and delivers it; resolves once delivered. Calls
+   * made while a read runs share one read after it.
+   */
+  pull(): Promise<void> {
+    if (this.#queued) return this.#queued;
+    const next = this.#chain.then(async () => {
+      this.#queued = undefined;
+      if (!this.#closed) await this.#readAll();
+    }).catch((err: unknown) => this.#o.log.warn({ err: (err as Error).message }, 'change feed read failed; the next poll retries'));
+    this.#queued = next;
+    this.#chain = next;
+    return next;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribe?.();
+    this.#cancelPoll?.();
+    this.#listeners.clear();
+    await this.#chain;
+  }
+
+  async #start(): Promise<void> {
+    this.#position = await this.#o.store.lastSeq();
+    this.#unsubscribe = this.#o.store.subscribe(() => void this.pull());
+  }
+
+  #schedulePoll(): void {
+    if (this.#cancelPoll || this.#closed) return;
+    this.#cancelPoll = this.#o.clock.setTimeout(() => {
+      this.#cancelPoll = undefined;
+      if (this.#listeners.size === 0) return;
+      void this.pull().finally(() => this.#schedulePoll());
+    }, this.#o.pollMs);
+  }
+
+  async #readAll(): Promise<void> {
+    const limit = this.#o.pageSize ?? 500;
+    for (;;) {
+      const batch = await this.#o.store.changes(this.#position, limit);
+      if (batch.length > 0 && (batch[0] as DocChange).seq !== this.#position + 1) {
+        // A jump: a hole PostgreSQL gave up on, or rows pruned before this hub read them.
+        const pruned = await this.#o.store.prunedThrough();
+        if (pruned > this.#position) {
+          this.#position = pruned;
+          for (const l of [...this.#listeners]) l.onMissed();
+        }
+      }
+      if (batch.length === 0) return;
+      this.#position = Math.max(this.#position, (batch.at(-1) as DocChange).seq);
+      for (const l of [...this.#listeners]) l.onChanges(batch);
+      if (batch.length < limit) return;
+    }
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * One `GET /xcap-diff` client: server-sent events whose data is an xcap-diff document.
+ *
+ * - The first event is the full state of what the filter covers (every document with its
+ *   new-etag, no previous-etag), unless `Last-Event-ID` names a position the feed still
+ *   holds: then the stream resumes after it. Event ids are change-feed positions.
+ * - Live changes come from the process's FeedHub; those within `coalesceMs` of the first
+ *   are folded into one event (per document: first previous-etag, last new-etag). When the
+ *   window closes the hub reads the feed once more first, so the event holds every change
+ *   committed by then.
+ * - Backpressure: a client whose socket does not take the next event stops receiving from
+ *   the hub; once it drains it reads on from its own position in the store, page by page,
+ *   and rejoins the hub when caught up. Nothing piles up in memory for a slow client, and
+ *   the hub never waits for one. If its position is pruned meanwhile it gets full state.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Logger } from '../log.ts';
+import type { DocChange, DocumentStore } from '../store/types.ts';
+import type { FeedClock } from './clock.ts';
+import type { CompiledFilter } from './filter.ts';
+import type { FeedHub, FeedListener } from './hub.ts';
+import { foldChange, xcapDiffBody, type DiffEntry, type PendingDiff } from './xcap-diff.ts';
+
+export interface StreamOptions {
+  readonly res: ServerResponse;
+  readonly hub: FeedHub;
+  readonly store: DocumentStore;
+  readonly filter: CompiledFilter;
+  /** Absolute XCAP root written in each body. */
+  readonly xcapRoot: string;
+  readonly clock: FeedClock;
+  readonly coalesceMs: number;
+  readonly heartbeatMs: number;
+  readonly log: Logger;
+  /** Called once the stream has ended. */
+  readonly onEnd: () => void;
+}
+
+type Mode = 'starting' | 'live' | 'lagging' | 'closed';
+
+export class XcapDiffStream implements FeedListener {
+  readonly #o: StreamOptions;
+  #mode: Mode = 'starting';
+  /** Every change at or below this seq has been sent (or did not match). */
+  #seen = 0;
+  /** Where a resuming client asked to start; undefined for full state. */
+  #resumeFrom: number | undefined;
+  #pending: PendingDiff = new Map();
+  /** Position the full state was taken at: its event id. */
+  #fullStateAt = 0;
+  #cancelFlush: (() => void) | undefined;
+  #cancelHeartbeat: (() => void) | undefined;
+
+  constructor(o: StreamOptions) {
+    this.#o = o;
+  }
+
+  /** Sends the headers, then full state or the changes after `lastEventId`. */
+  async start(lastEventId: number | undefined): Promise<void> {
+    const { res } = this.#o;
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+    res.write(': xcap-diff stream\n\n');
+    res.once('close', () => this.close());
+    if (lastEventId !== undefined && lastEventId >= (await this.#o.store.prunedThrough())) this.#resumeFrom = lastEventId;
+    await this.#o.hub.add(this);
+    this.#heartbeat();
+    if (this.#mode === 'lagging') await this.#catchUp();
+    else await this.#sendFullState();
+  }
+
+  onAttached(position: number): void {
+    if (this.#resumeFrom !== undefined && this.#resumeFrom <= position) {
+      this.#seen = this.#resumeFrom;
+      this.#mode = 'lagging';
+    } else {
+      this.#seen = this.#fullStateAt = position;
+      this.#mode = 'starting';
+    }
+  }
+
+  onChanges(changes: readonly DocChange[]): void {
+    if (this.#mode !== 'live' && this.#mode !== 'starting') return;
+    this.#fold(changes, this.#pending);
+    if (this.#mode === 'live') this.#scheduleFlush();
+  }
+
+  onMissed(): void {
+    if (this.#mode === 'closed') return;
+    this.#restartWithFullState();
+  }
+
+  close(): void {
+    if (this.#mode === 'closed') return;
+    this.#mode = 'closed';
+    this.#o.hub.remove(this);
+    this.#cancelFlush?.();
+    this.#cancelHeartbeat?.();
+    if (!this.#o.res.writableEnded) this.#o.res.end();
+    this.#o.onEnd();
+  }
+
+  /** Folds the changes after `#seen` that match the filter into `into`. */
+  #fold(changes: readonly DocChange[], into: PendingDiff): void {
+    for (const c of changes) {
+      if (c.seq <= this.#seen) continue;
+      this.#seen = c.seq;
+      if (this.#o.filter.matches(c.key)) foldChange(into, c);
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#cancelFlush || this.#pending.size === 0) return;
+    this.#cancelFlush = this.#o.clock.setTimeout(() => void this.#flush(), this.#o.coalesceMs);
+  }
+
+  async #flush(): Promise<void> {
+    this.#cancelFlush = undefined;
+    await this.#o.hub.pull();
+    if (this.#mode !== 'live') return;
+    const entries = [...this.#pending.values()];
+    this.#pending = new Map();
+    this.#send(entries);
+  }
+
+  async #sendFullState(): Promise<void> {
+    const entries: DiffEntry[] = [];
+    const { filter, store } = this.#o;
+    for (const auid of filter.auids ?? [undefined]) {
+      for (const xui of filter.users ?? [undefined]) {
+        for await (const d of store.list({ ...(auid === undefined ? {} : { auid }), ...(xui === undefined ? {} : { xui }) })) {
+          if (filter.matches(d.key)) entries.push({ key: d.key, previousEtag: null, newEtag: d.etag });
+        }
+      }
+    }
+    if (this.#mode !== 'starting') return;
+    this.#mode = 'live';
+    // The full state is an event even when empty: it says "nothing here yet" at this position.
+    this.#write(xcapDiffBody(this.#o.xcapRoot, entries), this.#fullStateAt);
+    this.#scheduleFlush();
+  }
+
+  #restartWithFullState(): void {
+    this.#cancelFlush?.();
+    this.#cancelFlush = undefined;
+    this.#pending = new Map();
+    this.#seen = this.#fullStateAt = this.#o.hub.position;
+    this.#mode = 'starting';
+    void this.#sendFullState().catch((err: unknown) => this.#fail(err));
+  }
+
+  /** Reads on from `#seen` in the store until caught up with the hub, then follows the hub again. */
+  async #catchUp(): Promise<void> {
+    try {
+      while (this.#mode === 'lagging') {
+        const batch = await this.#o.store.changes(this.#seen, 500);
+        if ((await this.#o.store.prunedThrough()) > this.#seen) {
+          this.#restartWithFullState();
+          return;
+        }
+        if (this.#mode !== 'lagging') return;
+        if (batch.length === 0) {
+          this.#mode = 'live';
+          return;
+        }
+        const folded: PendingDiff = new Map();
+        this.#fold(batch, folded);
+        if (folded.size > 0 && !this.#send([...folded.values()])) return;
+      }
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  /** Writes one change event; false when the socket is full (the stream then lags until it drains). */
+  #send(entries: DiffEntry[]): boolean {
+    if (!entries.some((e) => e.previousEtag !== null || e.newEtag !== null)) return true;
+    return this.#write(xcapDiffBody(this.#o.xcapRoot, entries), this.#seen);
+  }
+
+  #write(body: string, id: number): boolean {
+    const { res } = this.#o;
+    if (this.#mode === 'closed') return false;
+    const data = body.replace(/\n$/, '').split('\n').join('\ndata: ');
+    if (res.write(`id: ${id}\ndata: ${data}\n\n`)) return true;
+    // Queued, but the socket is full. What was folded after this event is dropped and read again from the store.
+    this.#seen = id;
+    this.#mode = 'lagging';
+    this.#pending = new Map();
+    this.#cancelFlush?.();
+    this.#cancelFlush = undefined;
+    res.once('drain', () => void this.#catchUp());
+    return false;
+  }
+
+  #heartbeat(): void {
+    this.#cancelHeartbeat = this.#o.clock.setTimeout(() => {
+      if (this.#mode === 'closed') return;
+      if (!this.#o.res.writableNeedDrain) this.#o.res.write(': heartbeat\n\n');
+      this.#heartbeat();
+    }, this.#o.heartbeatMs);
+  }
+
+  #fail(err: unknown): void {
+    this.#o.log.warn({ err: (err as Error).message }, 'xcap-diff stream failed; closing it (the client resumes with Last-Event-ID)');
+    this.close();
+  }
+}
