@@ -57,6 +57,10 @@ class Book {
   readonly byUid = new Map<string, Card>();
   /** Cards that could not be read, by href, at the ETag that was read (not fetched again until it moves). */
   readonly unreadable = new Map<string, string>();
+  /** UIDs of cards that went away, by href: a change report replayed from an older token names them again. */
+  readonly gone = new Map<string, string>();
+  /** ctag mode: href → ETag and UID at each of the last getctag values handed out in a token. */
+  readonly snapshots = new Map<string, Map<string, { etag: string; uid: string }>>();
   /** A whole listing or initial sync was seen: every card of the address book is known. */
   complete = false;
 
@@ -66,6 +70,7 @@ class Book {
     this.byHref.set(card.href, card);
     this.byUid.set(card.uid, card);
     this.unreadable.delete(card.href);
+    this.gone.delete(card.href);
   }
 
   drop(href: string): Card | undefined {
@@ -74,7 +79,18 @@ class Book {
     if (!old) return undefined;
     this.byHref.delete(href);
     if (this.byUid.get(old.uid) === old) this.byUid.delete(old.uid);
+    this.gone.set(href, old.uid);
     return old;
+  }
+
+  /** Remembers the cards under a getctag value (the last few only). */
+  snapshot(ctag: string): void {
+    this.snapshots.delete(ctag);
+    this.snapshots.set(ctag, new Map([...this.byHref].map(([href, c]) => [href, { etag: c.etag, uid: c.uid }])));
+    for (const key of this.snapshots.keys()) {
+      if (this.snapshots.size <= SNAPSHOTS_KEPT) break;
+      this.snapshots.delete(key);
+    }
   }
 }
 
@@ -86,6 +102,8 @@ interface Target {
 
 /** Version given to a card the server stored without saying its ETag: matches no ETag, so the next write re-reads. */
 const UNKNOWN_VERSION = 'unknown-after-write:';
+/** getctag snapshots kept per address book (tokens older than that are expired). */
+const SNAPSHOTS_KEPT = 4;
 /** Rounds of 507 truncation followed before giving up (a server that never finishes). */
 const MAX_SYNC_ROUNDS = 1000;
 
@@ -157,16 +175,22 @@ export class CarddavConnector implements Connector {
       book.complete = true;
       return { token, upserted: this.#usable(t, book).map(item), deleted: [] };
     }
-    const unknownDelete = [...report.deleted].some((href) => !book.byHref.has(href) && !book.unreadable.has(href));
+    // A delete of a card never seen (created and removed between two runs) concerns no item; one the book cannot name does.
+    const unknownDelete = [...report.deleted].some((href) => !book.byHref.has(href) && !book.gone.has(href) && !book.unreadable.has(href));
     if (unknownDelete && !book.complete) return 'token-expired';
-    const gone = new Map<string, string>();
+    const gone = new Set<string>();
     for (const href of report.deleted) {
-      const old = book.drop(href);
-      if (old) gone.set(old.uid, href);
+      const uid = book.drop(href)?.uid ?? book.gone.get(href);
+      if (uid !== undefined) gone.add(uid);
     }
-    const fetched = await this.#fetch(t, book, report.changed);
-    for (const card of fetched) gone.delete(card.uid);
-    return { token, upserted: fetched.filter((c) => this.#hasUri(t, c)).map(item), deleted: [...gone.keys()] };
+    await this.#fetch(t, book, report.changed);
+    // Every card the report names, fetched now or already known at that ETag (a report replayed from an older token).
+    const upserted = [...report.changed].flatMap(([href, etag]) => {
+      const card = book.byHref.get(href);
+      return card && card.etag === etag ? [card] : [];
+    });
+    for (const card of book.byUid.values()) gone.delete(card.uid);
+    return { token, upserted: upserted.filter((c) => this.#hasUri(t, c)).map(item), deleted: [...gone] };
   }
 
   /** getctag first; a getetag listing only when it moved. */
@@ -177,13 +201,13 @@ export class CarddavConnector implements Connector {
     const ctag = self ? (prop(self, CALSERVER, 'getctag') ?? prop(self, DAV, 'sync-token')) : undefined;
     if (ctag === undefined) throw new Rejected(`CardDAV getctag on ${t.url.pathname}: the server returns neither getctag nor sync-token; use changeDetection: sync-collection`);
     const token = encodeToken({ u: t.url.href, c: ctag });
-    if (since !== undefined && since === ctag && book.complete) return { token, upserted: [], deleted: [] };
-    if (since !== undefined && !book.complete) return 'token-expired';
-    const before = new Map([...book.byHref.values()].map((c) => [c.href, c]));
+    if (since !== undefined && since === ctag && book.snapshots.has(ctag)) return { token, upserted: [], deleted: [] };
+    const before = since === undefined ? undefined : book.snapshots.get(since);
+    if (since !== undefined && before === undefined) return 'token-expired';
     await this.#refresh(t);
-    const after = new Set(book.byUid.keys());
-    const upserted = this.#usable(t, book).filter((c) => since === undefined || before.get(c.href)?.etag !== c.etag).map(item);
-    const deleted = since === undefined ? [] : [...new Set([...before.values()].map((c) => c.uid))].filter((uid) => !after.has(uid));
+    book.snapshot(ctag);
+    const upserted = this.#usable(t, book).filter((c) => before?.get(c.href)?.etag !== c.etag).map(item);
+    const deleted = before === undefined ? [] : [...new Set([...before.values()].map((c) => c.uid))].filter((uid) => !book.byUid.has(uid));
     return { token, upserted, deleted };
   }
 

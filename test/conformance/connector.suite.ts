@@ -196,6 +196,21 @@ export function connectorContract(name: string, capabilities: ConnectorCapabilit
         expect(next.deleted).toEqual([b!.id]);
       });
 
+      it('a token used again reports the same changes again (the engine keeps a token while a conflict is open)', async () => {
+        if (!h.connector.changes) throw new Error('changeFeed declared but changes() missing');
+        const [a, b] = await h.seed([h.sample(1), h.sample(2)]);
+        const first = await h.connector.changes(h.collection);
+        if (first === 'token-expired') throw new Error('initial changes() must not expire');
+        await h.external.update(a!.id, h.sample(9));
+        await h.external.remove(b!.id);
+        for (let i = 0; i < 2; i++) {
+          const again = await h.connector.changes(h.collection, first.token);
+          if (again === 'token-expired') throw new Error('a fresh token must not expire');
+          expect(again.upserted.map((u) => [u.id, u.fields])).toEqual([[a!.id, h.sample(9)]]);
+          expect(again.deleted).toEqual([b!.id]);
+        }
+      });
+
       it('an unknown token resolves token-expired', async () => {
         if (!h.connector.changes) throw new Error('changeFeed declared but changes() missing');
         expect(await h.connector.changes(h.collection, 'garbage-token-that-was-never-issued')).toBe('token-expired');
