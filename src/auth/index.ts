@@ -21,7 +21,7 @@ export interface Auth {
   readonly users: UserSource;
   /** Realm of the global tree and domain of XUIs without one. */
   readonly domain: DeploymentDomain;
-  /** Nothing to release today (sources use the store's connection); kept for sources that will. */
+  /** Releases the connections of sources that hold their own (the legacy subscriber table). */
   close(): Promise<void>;
 }
 
@@ -32,6 +32,18 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
   if (cfg.htdigestFile !== undefined) {
     sources.push(await HtdigestUsers.open(cfg.htdigestFile));
     log.info({ file: cfg.htdigestFile }, 'htdigest users enabled: Digest offers MD5 only');
+  }
+  const closers: (() => Promise<void>)[] = [];
+  if (cfg.subscriber !== undefined) {
+    // Loaded on demand: a setup without a legacy table never loads the SQL drivers.
+    const [{ openSqlDatabase }, { SubscriberUsers }] = await Promise.all([import('../../connectors/sql/database.ts'), import('./subscriber.ts')]);
+    const subscriber = new SubscriberUsers(openSqlDatabase(cfg.subscriber.url), { ...cfg.subscriber, columns: stripUndefined(cfg.subscriber.columns) });
+    sources.push(subscriber);
+    closers.push(() => subscriber.close());
+    log.info({ table: cfg.subscriber.table, schema: cfg.subscriber.schema }, `legacy subscriber users enabled: Digest offers ${subscriber.algorithms.join(', ')}`);
+    if (cfg.realm !== undefined && cfg.subscriber.passwordColumn === undefined) {
+      log.warn({ realm: cfg.realm }, 'auth.realm is set: legacy subscriber HA1s were made with realm = the user\'s SIP domain and will not verify');
+    }
   }
   if (cfg.nonceSecret === undefined) log.info('auth.nonceSecret unset: nonces are valid on this process only');
   const all = chainSources(sources);
@@ -48,5 +60,18 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
     algorithms: ['MD5', 'SHA-256'],
     now,
   });
-  return { authenticator, authorize, users: all, domain, close: async () => {} };
+  return {
+    authenticator,
+    authorize,
+    users: all,
+    domain,
+    close: async () => {
+      await Promise.all(closers.map((c) => c()));
+    },
+  };
+}
+
+/** Zod leaves optional keys present as undefined; the source reads absent ones as "preset". */
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -6,6 +6,7 @@
  * Sources, later wins: defaults < YAML file (`--config`, or ./xcap-bridge.yaml when present)
  * < environment (`XCAP_BRIDGE_*`, see `src/config/load.ts`) < command-line flags.
  */
+import { SUBSCRIBER_SCHEMAS } from '../auth/subscriber.ts';
 import { z } from 'zod';
 import { LENIENCY_FLAGS } from '../http/client-profiles.ts';
 import { bindingsSchema } from '../sync/binding.ts';
@@ -118,6 +119,41 @@ export const storeSchema = z
   .prefault({ kind: 'sqlite' })
   .describe('Where documents, users and sync state live: embedded SQLite or PostgreSQL.');
 
+const subscriberSchema = z
+  .object({
+    /** `postgres://...` or `mysql://...` (mariadb:// too); `${VAR}` references the environment. */
+    url: z.string().min(1).describe('Database URL: postgres://... or mysql://... (the legacy server\'s database).'),
+    /**
+     * Whose columns: `kamailio` and `opensips` (up to 3.1: ha1, ha1b), `opensips32` (ha1,
+     * ha1_sha256), `openxcap` (ha1).
+     * @defaultValue `kamailio`
+     */
+    schema: z.enum(SUBSCRIBER_SCHEMAS).default('kamailio').describe('kamailio | opensips (<= 3.1: ha1, ha1b) | opensips32 (ha1, ha1_sha256) | openxcap (ha1).'),
+    /** @defaultValue `subscriber` */
+    table: z.string().min(1).default('subscriber').describe('Table name.'),
+    /** Column names other than the schema's (OpenXCAP's user_col, domain_col, ha1_col...). */
+    columns: z
+      .object({
+        username: z.string().min(1).optional().describe('User part column (default username).'),
+        domain: z.string().min(1).optional().describe('Domain column (default domain).'),
+        ha1: z.string().min(1).optional().describe('MD5 HA1 for the login user (default ha1).'),
+        ha1b: z.string().min(1).optional().describe('MD5 HA1 for the login user@domain (default ha1b on kamailio/opensips).'),
+        ha1Sha256: z.string().min(1).optional().describe('SHA-256 HA1 (default ha1_sha256 on opensips32).'),
+      })
+      .strict()
+      .default({})
+      .describe('Column names other than the schema\'s.'),
+    /**
+     * A plaintext password column, where the legacy setup kept one (`password`): then any
+     * realm and SHA-256 work too.
+     * @defaultValue unset (HA1 columns only)
+     */
+    passwordColumn: z.string().min(1).optional().describe('Plaintext password column, where kept (e.g. password).'),
+    /** @defaultValue `[]` */
+    admins: z.array(z.string().min(1)).default([]).describe('XUIs of this table that are admins.'),
+  })
+  .strict();
+
 export const authSchema = z
   .object({
     /**
@@ -162,6 +198,13 @@ export const authSchema = z
      * @defaultValue unset
      */
     htdigestFile: z.string().min(1).optional().describe('Apache htdigest file, in addition to the local users.'),
+    /**
+     * A legacy `subscriber` table (Kamailio, OpenSIPS, OpenXCAP) as a user source, after the
+     * local users: users log in with their old passwords. Its HA1s were made with realm =
+     * the user's SIP domain, so leave `realm` unset (docs/migration.md).
+     * @defaultValue unset
+     */
+    subscriber: subscriberSchema.optional().describe('Legacy subscriber table as a user source (realm must stay the SIP domain).'),
   })
   .strict()
   .prefault({})
