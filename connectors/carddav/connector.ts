@@ -96,7 +96,10 @@ class Book {
 
 /** A collection resolved: the address book's URL and whose credentials reach it. */
 interface Target {
-  readonly url: URL;
+  /** The address book as configured (before redirects): names its Book and its tokens. */
+  readonly key: string;
+  /** Where its requests go: the configured URL, or where the server redirected it (updated when a request is redirected). */
+  url: URL;
   readonly credentials: Credentials;
 }
 
@@ -115,6 +118,8 @@ export class CarddavConnector implements Connector {
   readonly #http: DavHttp;
   readonly #codec: CardCodec;
   readonly #books = new Map<string, Book>();
+  /** Where redirects moved address books, by configured URL. */
+  readonly #moved = new Map<string, URL>();
   /** Discovered address-book URLs by user. */
   readonly #discovered = new Map<string, Promise<URL>>();
   readonly #reported = new Set<string>();
@@ -158,16 +163,16 @@ export class CarddavConnector implements Connector {
   async changes(collection: string, token?: string): Promise<ChangeSet | 'token-expired'> {
     const t = await this.#target(collection);
     const decoded = token === undefined ? undefined : decodeToken(token);
-    if (token !== undefined && decoded?.u !== t.url.href) return 'token-expired';
+    if (token !== undefined && decoded?.u !== t.key) return 'token-expired';
     return this.#config.changeDetection === 'ctag' ? this.#ctagChanges(t, decoded?.c) : this.#syncChanges(t, decoded?.s);
   }
 
   /** RFC 6578: what moved since the server's token; every card when there is none. */
   async #syncChanges(t: Target, since: string | undefined): Promise<ChangeSet | 'token-expired'> {
-    const book = this.#book(t.url);
+    const book = this.#book(t.key);
     const report = await this.#syncReport(t, since);
     if (report === 'expired') return 'token-expired';
-    const token = encodeToken({ u: t.url.href, s: report.token });
+    const token = encodeToken({ u: t.key, s: report.token });
     if (since === undefined) {
       // The initial report lists every member: what the book holds beyond them is gone.
       for (const href of [...book.byHref.keys()]) if (!report.changed.has(href)) book.drop(href);
@@ -195,12 +200,12 @@ export class CarddavConnector implements Connector {
 
   /** getctag first; a getetag listing only when it moved. */
   async #ctagChanges(t: Target, since: string | undefined): Promise<ChangeSet | 'token-expired'> {
-    const book = this.#book(t.url);
+    const book = this.#book(t.key);
     const ms = await this.#propfind(t, t.url, '0', [[CALSERVER, 'getctag'], [DAV, 'sync-token']], 'getctag');
     const self = ms.responses[0];
     const ctag = self ? (prop(self, CALSERVER, 'getctag') ?? prop(self, DAV, 'sync-token')) : undefined;
     if (ctag === undefined) throw new Rejected(`CardDAV getctag on ${t.url.pathname}: the server returns neither getctag nor sync-token; use changeDetection: sync-collection`);
-    const token = encodeToken({ u: t.url.href, c: ctag });
+    const token = encodeToken({ u: t.key, c: ctag });
     if (since !== undefined && since === ctag && book.snapshots.has(ctag)) return { token, upserted: [], deleted: [] };
     const before = since === undefined ? undefined : book.snapshots.get(since);
     if (since !== undefined && before === undefined) return 'token-expired';
@@ -216,7 +221,7 @@ export class CarddavConnector implements Connector {
   async write(collection: string, w: ItemWrite, expect: 'absent' | { readonly version: string }): Promise<ItemRef> {
     const version = this.#writeVersion();
     const t = await this.#target(collection);
-    const book = this.#book(t.url);
+    const book = this.#book(t.key);
     if (expect === 'absent') {
       const uid = w.id ?? randomUUID();
       const href = `${t.url.pathname}${encodeURIComponent(uid)}.vcf`;
@@ -243,7 +248,7 @@ export class CarddavConnector implements Connector {
     const answer = await this.#send(t, 'DELETE', new URL(card.href, t.url), { 'If-Match': expect.version }, undefined, 'delete');
     if (answer.status === 412) throw await this.#mismatchOrGone(t, card.href, 'delete');
     if (answer.status < 200 || answer.status >= 300) throw davError(`delete ${card.href}`, answer);
-    this.#book(t.url).drop(card.href);
+    this.#book(t.key).drop(card.href);
   }
 
   async close(): Promise<void> {
@@ -273,7 +278,7 @@ export class CarddavConnector implements Connector {
     else if (this.#config.addressBook !== undefined) url = new URL(this.#config.addressBook.replaceAll('{user}', encodeURIComponent(collection)), this.#config.url);
     else url = await this.#discover(collection, credentials);
     if (!url.pathname.endsWith('/')) url = new URL(`${url.pathname}/${url.search}`, url);
-    return { url, credentials };
+    return { key: url.href, url: this.#moved.get(url.href) ?? url, credentials };
   }
 
   #discover(user: string, credentials: Credentials): Promise<URL> {
@@ -287,11 +292,11 @@ export class CarddavConnector implements Connector {
     return p;
   }
 
-  #book(url: URL): Book {
-    let b = this.#books.get(url.href);
+  #book(key: string): Book {
+    let b = this.#books.get(key);
     if (!b) {
       b = new Book();
-      this.#books.set(url.href, b);
+      this.#books.set(key, b);
     }
     return b;
   }
@@ -309,15 +314,15 @@ export class CarddavConnector implements Connector {
 
   /** A getetag listing; cards whose ETag moved are fetched; the book then holds exactly the listed cards. */
   async #refresh(t: Target): Promise<Book> {
-    const book = this.#book(t.url);
+    const book = this.#book(t.key);
     const ms = await this.#propfind(t, t.url, '1', [[DAV, 'getetag'], [DAV, 'resourcetype']], 'listing');
     const listed = new Map<string, string>();
     for (const r of ms.responses) {
-      if (samePath(r.href, t.url.pathname) || propHas(r, DAV, 'resourcetype', DAV, 'collection')) continue;
+      if (samePath(r.href, ms.url.pathname) || propHas(r, DAV, 'resourcetype', DAV, 'collection')) continue;
       const etag = prop(r, DAV, 'getetag');
       if (etag !== undefined) listed.set(r.href, stripWeak(etag));
     }
-    if (!ms.responses.some((r) => samePath(r.href, t.url.pathname))) {
+    if (!ms.responses.some((r) => samePath(r.href, ms.url.pathname))) {
       throw new NotFound(`CardDAV listing: ${t.url.pathname} did not answer for itself`);
     }
     for (const href of [...book.byHref.keys(), ...book.unreadable.keys()]) if (!listed.has(href)) book.drop(href);
@@ -380,7 +385,7 @@ export class CarddavConnector implements Connector {
       const ms = multistatusOf(answer, 'sync-collection');
       let truncated = false;
       for (const r of ms.responses) {
-        if (samePath(r.href, t.url.pathname)) {
+        if (samePath(r.href, ms.url.pathname)) {
           truncated ||= r.status === 507;
           continue;
         }
@@ -406,8 +411,14 @@ export class CarddavConnector implements Connector {
     return multistatusOf(answer, what);
   }
 
-  #send(t: Pick<Target, 'url' | 'credentials'>, method: string, url: URL, headers: Record<string, string>, body: string | undefined, what: string): Promise<DavAnswer> {
-    return this.#http.request({ method, url, headers, ...(body === undefined ? {} : { body }), credentials: t.credentials, what });
+  /** One request; a redirect of the address book itself moves it for this and later requests (hrefs are paths on the new host). */
+  async #send(t: Pick<Target, 'url' | 'credentials'> & { key?: string }, method: string, url: URL, headers: Record<string, string>, body: string | undefined, what: string): Promise<DavAnswer> {
+    const answer = await this.#http.request({ method, url, headers, ...(body === undefined ? {} : { body }), credentials: t.credentials, what });
+    if (t.key !== undefined && url.href === t.url.href && answer.url.href !== url.href) {
+      t.url = answer.url;
+      this.#moved.set(t.key, answer.url);
+    }
+    return answer;
   }
 
   async #put(t: Target, href: string, text: string, condition: Record<string, string>, what: string): Promise<DavAnswer> {
@@ -443,7 +454,7 @@ export class CarddavConnector implements Connector {
 
   /** The card with this UID: from the book, else after a fresh listing; NotFound when there is none. */
   async #find(t: Target, uid: string): Promise<Card> {
-    const known = this.#book(t.url).byUid.get(uid);
+    const known = this.#book(t.key).byUid.get(uid);
     if (known) return known;
     const book = await this.#refresh(t);
     const card = book.byUid.get(uid);

@@ -22,6 +22,8 @@ export interface DavResponse {
 }
 
 export interface Multistatus {
+  /** Where the answer came from (after redirects); hrefs are paths on its host. */
+  readonly url: URL;
   readonly responses: readonly DavResponse[];
   /** `<sync-token>` of a sync-collection answer. */
   readonly syncToken?: string;
@@ -51,7 +53,7 @@ export function parseMultistatus(body: string, base: URL): Multistatus {
     const status = statusEl ? statusCode(statusEl) : undefined;
     responses.push({ href: absolutePath(text(hrefEl), base), ...(status === undefined ? {} : { status }), props });
   }
-  return { responses, ...(syncToken === undefined ? {} : { syncToken }) };
+  return { url: base, responses, ...(syncToken === undefined ? {} : { syncToken }) };
 }
 
 /**

@@ -1,0 +1,76 @@
+/**
+ * Debian's apache2 as a Digest front for a Radicale started with `auth: http_x_remote_user`:
+ * mod_auth_digest (RFC 2617/7616 MD5, qop=auth, nonce counts checked) authenticates every
+ * request against an htdigest file and mod_proxy passes it on with X-Remote-User set to
+ * the authenticated user. Radicale itself speaks Basic only, so this is the real Digest
+ * server the CardDAV client is tested against.
+ *
+ * apache2 refuses to run its workers as root: the config names `nobody`, and the temp dir
+ * and files are readable by it.
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { freePort, spawnService, stopChild, tempDir, waitForPort, type Service } from './process.ts';
+
+export interface ApacheDigestService extends Service {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  readonly url: string;
+  /** The same front on another host name: `http://127.0.0.2:<port>` (a second loopback address). */
+  readonly otherUrl: string;
+  readonly realm: string;
+}
+
+export interface ApacheDigestOptions {
+  /** Port of the Radicale behind it. */
+  readonly radicalePort: number;
+  /** Users and their passwords. */
+  readonly users: Readonly<Record<string, string>>;
+  /** Seconds a nonce is valid; a short one makes apache answer `stale=true`. @defaultValue 300 */
+  readonly nonceLifetimeSeconds?: number;
+  /** A path answered with a 307 to another URL (before authentication), e.g. to the front's second address. */
+  readonly redirect?: { readonly from: string; readonly to: string };
+}
+
+const MODULES = ['mpm_event', 'alias', 'authn_core', 'authn_file', 'authz_core', 'authz_user', 'auth_digest', 'proxy', 'proxy_http', 'headers'];
+const REALM = 'carddav-test';
+
+export async function startApacheDigest(opts: ApacheDigestOptions & { readonly port?: number }): Promise<ApacheDigestService> {
+  const dir = tempDir('apache');
+  chmodSync(dir, 0o755);
+  const port = opts.port ?? (await freePort());
+  const digestFile = `${dir}/digest`;
+  writeFileSync(digestFile, Object.entries(opts.users).map(([u, p]) => `${u}:${REALM}:${createHash('md5').update(`${u}:${REALM}:${p}`).digest('hex')}\n`).join(''), { mode: 0o644 });
+  writeFileSync(
+    `${dir}/httpd.conf`,
+    [
+      `ServerRoot ${dir}`,
+      'ServerName 127.0.0.1',
+      `Listen 127.0.0.1:${port}`,
+      `Listen 127.0.0.2:${port}`,
+      `PidFile ${dir}/httpd.pid`,
+      `ErrorLog ${dir}/error.log`,
+      'LogLevel warn',
+      'User nobody',
+      'Group nogroup',
+      `Mutex file:${dir} default`,
+      ...MODULES.map((m) => `LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so`),
+      // The redirected path is not proxied (exclusions come before the catch-all).
+      ...(opts.redirect ? [`Redirect 307 ${opts.redirect.from} ${opts.redirect.to}`, `ProxyPass "${opts.redirect.from}" "!"`] : []),
+      `ProxyPass "/" "http://127.0.0.1:${opts.radicalePort}/"`,
+      `ProxyPassReverse "/" "http://127.0.0.1:${opts.radicalePort}/"`,
+      '<Location "/">',
+      '  AuthType Digest',
+      `  AuthName "${REALM}"`,
+      '  AuthDigestProvider file',
+      `  AuthUserFile ${digestFile}`,
+      `  AuthDigestNonceLifetime ${opts.nonceLifetimeSeconds ?? 300}`,
+      '  Require valid-user',
+      '  RequestHeader set X-Remote-User expr=%{REMOTE_USER}',
+      '</Location>',
+      '',
+    ].join('\n'),
+  );
+  const { child, output } = spawnService('/usr/sbin/apache2', ['-f', `${dir}/httpd.conf`, '-D', 'FOREGROUND']);
+  await waitForPort(port, child, output);
+  return { url: `http://127.0.0.1:${port}`, otherUrl: `http://127.0.0.2:${port}`, realm: REALM, stop: () => stopChild(child, dir) };
+}
