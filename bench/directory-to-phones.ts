@@ -10,6 +10,9 @@
  *    goal < 2 s after the tick; 5 rounds, median and max.
  *
  *   npx node bench/directory-to-phones.ts [count]      (default 10000)
+ *
+ * PROFILE_DIR=dir writes a CPU profile of `serve` there (node --cpu-prof), for Chrome's
+ * DevTools or `npx node bench/profile-top.ts dir/*.cpuprofile`.
  */
 import { execFile, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -60,10 +63,11 @@ try {
   const port = await freePort();
   const env = { ...process.env, LDAP_URL: ldapUrl, LDAP_PASSWORD: PASSWORD, LDAP_DELETE_SCAN_MS: '0', REDIS_URL: redis.url };
 
+  const profile = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
   // 1. Import: serve starts, its scheduler's first tick imports for every user.
   t0 = performance.now();
   // setpriv: serve dies with this script, however it ends.
-  serve = spawn('setpriv', ['--pdeathsig', 'SIGKILL', process.execPath, BIN, 'serve', ...store, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  serve = spawn('setpriv', ['--pdeathsig', 'SIGKILL', process.execPath, ...profile, BIN, 'serve', ...store, '--host', '127.0.0.1', '--port', String(port), '--log-level', process.env.SERVE_LOG_LEVEL ?? 'warn'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const root = `http://127.0.0.1:${port}/xcap-root`;
   const phones = PHONES.map((p) => ({ name: p, client: new XcapClient(root, { username: p, password: `${p}-secret` }), path: `/resource-lists/users/sip:${p}@example.com/index` }));
   const seen = new Map<string, number>();
@@ -107,7 +111,11 @@ try {
   }
   console.log(`edit + delete on ${phones.length} phones after a tick: median ${median(visible).toFixed(0)} ms, max ${Math.max(...visible).toFixed(0)} ms (5 rounds: ${visible.map((v) => v.toFixed(0)).join(', ')}); goal < 2000 ms`);
 } finally {
-  serve?.kill('SIGTERM');
+  if (serve && serve.exitCode === null) {
+    const exited = new Promise((r) => serve?.once('exit', r));
+    serve.kill('SIGTERM');
+    await exited; // the profile is written on exit
+  }
   await stopChild(slapd.child, ldapDir);
   await redis.stop();
   await stopChild(spawn('rm', ['-rf', data]));

@@ -20,31 +20,55 @@ const TEXT_SPECIAL = /[<&>]/;
 const ATTR_SPECIAL = /[<>&"\t\n\r]/;
 
 /**
+ * Texts of chosen elements kept from one serialization of a document to the next, so a
+ * big document edited in a few places is written without walking what did not change.
+ * The owner deletes an element's text whenever it changes anything inside the element.
+ */
+export interface SerializeMemo {
+  readonly text: WeakMap<Element, string>;
+  /** Whether to keep the text of `el` (its namespace scope must stay as it is while kept). */
+  keep(el: Element): boolean;
+}
+
+/**
  * The document as text, byte for byte what xmldom's serializer would give, or null when
  * the document needs xmldom's namespace repair or has a node kind handled only there.
+ * With `memo`, kept texts stand in for their elements and chosen elements' texts are kept.
  */
-export function serializeDocument(doc: Document): string | null {
+export function serializeDocument(doc: Document, memo?: SerializeMemo): string | null {
   // Namespace bindings in scope, as flat (prefix, uri) pairs searched from the end;
-  // `marks` holds each open element's scope length and tag to restore and close.
+  // `marks` holds each open element's scope length, tag and whether its text is kept.
   const scope: string[] = [];
-  const marks: Array<number | string> = [];
+  const marks: Array<number | string | boolean> = [];
+  // Output of the elements enclosing a kept element, which collects its own text.
+  const outer: string[] = [];
   let out = '';
   let n: Node | null = doc.firstChild;
   while (n !== null) {
     switch (n.nodeType) {
       case 1: {
         const el = n as Element;
+        const kept = memo?.text.get(el);
+        if (kept !== undefined) {
+          out += kept;
+          break;
+        }
         const mark = scope.length;
         const start = startTag(el, scope);
         if (start === null) return null;
-        out += start;
+        const keep = memo?.keep(el) === true;
         if (el.firstChild !== null) {
-          out += '>';
-          marks.push(mark, el.tagName);
+          if (keep) {
+            outer.push(out);
+            out = '';
+          }
+          out += `${start}>`;
+          marks.push(mark, el.tagName, keep);
           n = el.firstChild;
           continue;
         }
-        out += '/>';
+        if (keep) memo?.text.set(el, `${start}/>`);
+        out += `${start}/>`;
         scope.length = mark;
         break;
       }
@@ -67,9 +91,14 @@ export function serializeDocument(doc: Document): string | null {
     while (n.nextSibling === null) {
       n = n.parentNode;
       if (n === null || n === doc) return out;
+      const keep = marks.pop() as boolean;
       const tag = marks.pop() as string;
       scope.length = marks.pop() as number;
       out += `</${tag}>`;
+      if (keep) {
+        memo?.text.set(n as Element, out);
+        out = (outer.pop() as string) + out;
+      }
     }
     n = n.nextSibling;
   }

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import type { Document, Element, Node } from '@xmldom/xmldom';
 import { NotUtf8, NotWellFormed, NotXmlFrag } from './errors.ts';
-import { serializeDocument } from './serializer.ts';
+import { serializeDocument, type SerializeMemo } from './serializer.ts';
 import { at, atLine } from './text-position.ts';
 import { xmldomPhrase } from './xml-phrases.ts';
 
@@ -150,8 +150,8 @@ export function parseElementFragment(text: string, context: Element | null): Ele
  * Serializes a node; a detached element gets the namespace declarations it needs.
  * Documents take the lean path (serializer.ts) unless they need xmldom's namespace repair.
  */
-export function serialize(node: Node): string {
-  return (node.nodeType === 9 ? serializeDocument(node as Document) : null) ?? serializer.serializeToString(node);
+export function serialize(node: Node, memo?: SerializeMemo): string {
+  return (node.nodeType === 9 ? serializeDocument(node as Document, memo) : null) ?? serializer.serializeToString(node);
 }
 
 /**

@@ -15,6 +15,8 @@
 import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
 import type { ItemFields } from '../../../connectors/types.ts';
 import { serialize } from '../../xcap/xml.ts';
+import type { SerializeMemo } from '../../xcap/serializer.ts';
+import { ValidItemTexts } from './valid-items.ts';
 import type { XcapOp } from '../reconcile.ts';
 
 /** An element `<prefix:element name="{name}">` of `namespace` holding the field's text. */
@@ -81,6 +83,8 @@ export interface ItemMapping {
   readonly standAloneItems: boolean;
   /** A new document whose bound list holds copies of `items` only (for validating what an edit wrote). */
   excerpt(items: readonly Element[]): Document;
+  /** Item texts that passed the usage's validation, shared by every document of the mapping. */
+  readonly validItems: ValidItemTexts;
 }
 
 /** The bound list of one parsed document, indexed by item key. */
@@ -90,6 +94,20 @@ export interface BoundList {
   readonly present: boolean;
   /** Items by key, as `ItemMapping.read` gives them; kept current by `apply`. */
   readonly items: ReadonlyMap<string, ItemFields>;
+  /**
+   * The document as text. Item texts are kept from one call to the next (an edit drops
+   * the texts of the items it writes), so writing a big list back after a few edits costs
+   * the edits, not the list.
+   */
+  serialize(): string;
+  /** Text of an item as the last `serialize()` wrote it, if kept. */
+  textOf(item: Element): string | undefined;
+  /**
+   * What the items' texts depend on besides themselves: the root's and the container's
+   * names and attributes (namespace declarations among them). Items of equal text are
+   * equally valid in lists of equal context.
+   */
+  context(): string;
   /**
    * Applies XCAP-side operations, creating the list if needed: deletes first (a key freed
    * in this batch can be taken by a create), then updates (addressed by their key before
@@ -121,6 +139,9 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
     return undefined;
   }
 
+  const names = fieldEntries.map(([name]) => name);
+  const present = (fields: ItemFields) => presentFields(names, fields);
+
   function childEl(parent: Element, local: string, namespace: string, name?: string): Element | undefined {
     for (let n = parent.firstChild; n; n = n.nextSibling) {
       if (isEl(n, local, namespace) && (name === undefined || n.getAttribute('name') === name)) return n;
@@ -140,15 +161,17 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
     return out;
   }
 
-  function writeItem(doc: Document, el: Element, fields: ItemFields): void {
+  /** Writes `fields` into `el` (`fresh`: an element just created, with nothing in it yet). */
+  function writeItem(doc: Document, el: Element, fields: ItemFields, fresh: boolean): void {
     for (const [name, p] of fieldEntries) {
       const v = fields[name];
       if ('attr' in p) {
-        if (v === undefined) el.removeAttribute(p.attr);
-        else el.setAttribute(p.attr, v);
+        if (v !== undefined) el.setAttribute(p.attr, v);
+        else if (!fresh) el.removeAttribute(p.attr);
         continue;
       }
-      const existing = 'child' in p ? childEl(el, p.child, ns) : childEl(el, p.extension.element, p.extension.namespace, p.extension.name);
+      if (fresh && v === undefined) continue;
+      const existing = fresh ? undefined : 'child' in p ? childEl(el, p.child, ns) : childEl(el, p.extension.element, p.extension.namespace, p.extension.name);
       if (v === undefined) {
         if (existing) el.removeChild(existing);
         continue;
@@ -214,6 +237,8 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
 
     standAloneItems: spec.standAloneItems ?? false,
 
+    validItems: new ValidItemTexts(),
+
     excerpt(items) {
       const doc = this.parse(this.emptyDocument());
       const c = findContainer(doc) ?? doc.documentElement;
@@ -241,9 +266,8 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
     // Duplicate keys make "first wins" depend on document order: such a list is re-read
     // whole after an edit instead of being patched (rare: the usages' schemas forbid them).
     let duplicates = false;
-    /** Indexes one item element; true when its key is already taken (first wins). */
-    const indexItem = (el: Element): boolean => {
-      const fields = readItem(el);
+    /** Indexes one item element (`fields`: what it holds, when known); true when its key is already taken (first wins). */
+    const indexItem = (el: Element, fields = readItem(el)): boolean => {
       const key = fields[spec.keyField];
       if (key === undefined) return false;
       if (byKey.has(key)) return true;
@@ -261,12 +285,23 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
       }
     };
     index();
+    const memo: SerializeMemo = { text: new WeakMap(), keep: (el) => el.parentNode === container && isEl(el, spec.item) };
 
     return {
       doc,
       items,
       get present() {
         return container !== undefined;
+      },
+      serialize() {
+        return serialize(doc, memo);
+      },
+      textOf(item) {
+        return memo.text.get(item);
+      },
+      context() {
+        const root = doc.documentElement;
+        return [root, container].map((el) => (el ? `<${el.tagName}${[...Array(el.attributes.length).keys()].map((i) => ` ${el.attributes.item(i)?.name}="${el.attributes.item(i)?.value}"`).join('')}>` : '')).join('');
       },
       apply(ops) {
         let c = container;
@@ -296,7 +331,8 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
           if (op.op === 'delete') return;
           const existing = targets[i];
           const el = existing ?? doc.createElementNS(ns, spec.item);
-          writeItem(doc, el, op.fields);
+          memo.text.delete(el);
+          writeItem(doc, el, op.fields, existing === undefined);
           written.push(el);
           if (op.op === 'update' && existing) {
             if (byKey.get(op.key) === existing) {
@@ -306,13 +342,24 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
           } else {
             c.appendChild(el);
           }
-          if (indexItem(el)) reindex = true;
+          // A fresh item holds exactly the mapped fields it was given (empty values are not written).
+          if (indexItem(el, existing === undefined ? present(op.fields) : readItem(el))) reindex = true;
         });
         if (reindex) index();
         return { written, uniqueKeys: !reindex };
       },
     };
   }
+}
+
+/** The mapped fields that `writeItem` writes, as `readItem` reads them back. */
+function presentFields(names: readonly string[], fields: ItemFields): ItemFields {
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = fields[n];
+    if (v) out[n] = v;
+  }
+  return out;
 }
 
 function escapeAttr(s: string): string {

@@ -6,9 +6,12 @@
  * a retry after a partial run finds equal content and writes nothing.
  */
 import { NotFound as RemoteNotFound } from '../../../connectors/errors.ts';
+import type { Element } from '@xmldom/xmldom';
+import type { CandidateDocument } from '../../appusage/types.ts';
 import type { WriteResult } from '../../store/types.ts';
 import { DocumentWriter } from '../../xcap/document-writer.ts';
 import { collectionFor, docKeyFor, type Binding, type Scope } from '../binding.ts';
+import type { BoundList, ItemMapping } from '../mapping/element-list.ts';
 import type { Decision, Plan } from '../reconcile.ts';
 import type { RunContext, RunOptions } from '../runner.ts';
 import type { ItemUpsert } from '../state.ts';
@@ -64,23 +67,18 @@ export async function applyPlan(ctx: RunContext, binding: Binding, scope: Scope,
   if (xcapPending.length) {
     const target = list ?? mapping.open(mapping.parse(mapping.emptyDocument()));
     const { written, uniqueKeys } = target.apply(xcapPending.map((p) => p.d.xcap as NonNullable<Decision['xcap']>));
-    const body = mapping.serialize(target.doc);
-    // A document sync validated before, edited item by item: its written items decide.
-    const excerpt = sides.listValid && uniqueKeys && mapping.standAloneItems ? mapping.excerpt(written) : undefined;
+    const body = target.serialize();
     const writer = ctx.writer ?? new DocumentWriter({ store: ctx.store });
+    // A new document starts as the mapping's empty one, valid by construction.
+    const check = candidateFor(mapping, target, written, body, (sides.listValid || !stored) && uniqueKeys);
     let res: WriteResult;
     try {
-      res = await writer.write({
-        key,
-        body,
-        candidate: excerpt ? { text: mapping.serialize(excerpt), dom: () => excerpt } : { text: body, dom: () => target.doc },
-        expect: stored ? { etag: stored.etag } : 'absent',
-        origin: `sync:${b.name}`,
-      });
+      res = await writer.write({ key, body, candidate: check.candidate, expect: stored ? { etag: stored.etag } : 'absent', origin: `sync:${b.name}` });
     } catch (err) {
       await persist();
       throw err;
     }
+    if (writer.validates(key.auid)) mapping.validItems.add(check.context, written.flatMap((el) => target.textOf(el) ?? []));
     etag = res.etag;
     ctx.docs?.put(b.name, scope, { etag, list: target, chars: body.length, valid: writer.validates(key.auid) });
     for (const p of xcapPending) settle(p.d, p.ref);
@@ -94,4 +92,24 @@ export async function applyPlan(ctx: RunContext, binding: Binding, scope: Scope,
   const nextToken = conflicts.length ? (sides.scopeState?.remoteToken ?? null) : sides.token;
   await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: etag, remoteToken: nextToken, configHash: binding.fingerprint, summary: { xcap: plan.xcap, remote: plan.remote, conflicts: plan.conflicts } });
   return etag;
+}
+
+/**
+ * What the usage validates for a sync write. When the list was valid before the edit and
+ * its keys are still unique, and the usage's item rules look at one item alone, the
+ * written items decide, and of them only those whose text has not passed in a list of the
+ * same context before (the directory written into every user's document is checked once);
+ * when those are most of the list, the whole body is as cheap. Otherwise the whole body.
+ */
+function candidateFor(mapping: ItemMapping, list: BoundList, written: readonly Element[], body: string, editOfValid: boolean): { candidate: CandidateDocument; context: string } {
+  const context = list.context();
+  const whole = { candidate: { text: body, dom: () => list.doc }, context };
+  if (!editOfValid || !mapping.standAloneItems) return whole;
+  const unseen = written.filter((el) => {
+    const text = list.textOf(el);
+    return text === undefined || !mapping.validItems.has(context, text);
+  });
+  if (unseen.length * 2 > list.items.size) return whole;
+  const excerpt = mapping.excerpt(unseen);
+  return { candidate: { text: mapping.serialize(excerpt), dom: () => excerpt }, context };
 }
