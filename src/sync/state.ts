@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS sync_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL
 `;
 
 const BATCH = 200;
+/**
+ * Rows per statement when writing items: each statement is a commit of its own, so a
+ * 10,000-entry import commits 5 times instead of 50 (22,000 parameters, below SQLite's
+ * 32,766 and PostgreSQL's 65,535).
+ */
+const WRITE_BATCH = 2000;
 
 export interface ScopeState {
   readonly binding: string;
@@ -111,6 +117,12 @@ export class SyncState {
     return sortById([...byId.values()]);
   }
 
+  /** Remote ids of a scope's rows. */
+  async remoteIds(binding: string, scope: string): Promise<string[]> {
+    const rows = await this.#sql.query<{ remote_id: SqlValue }>('SELECT remote_id FROM sync_items WHERE binding = ? AND scope = ? AND remote_id IS NOT NULL', [binding, scope]);
+    return rows.map((r) => String(r.remote_id));
+  }
+
   /** How many rows of a scope hold a complete remote side (id, version and hash). */
   async countRemoteItems(binding: string, scope: string): Promise<number> {
     const [r] = await this.#sql.query<{ n: SqlValue }>(
@@ -127,8 +139,8 @@ export class SyncState {
 
   /** Stores rows (new ones get an id) and drops rows by id, in batches. */
   async writeItems(binding: string, scope: string, upserts: readonly ItemUpsert[], drops: readonly string[], at: number): Promise<void> {
-    for (let i = 0; i < upserts.length; i += BATCH) {
-      const chunk = upserts.slice(i, i + BATCH);
+    for (let i = 0; i < upserts.length; i += WRITE_BATCH) {
+      const chunk = upserts.slice(i, i + WRITE_BATCH);
       const params: SqlValue[] = [];
       for (const u of chunk) {
         params.push(binding, scope, u.id ?? randomUUID(), u.xcapKey, u.xcapHash, u.remoteId, u.remoteVersion, u.remoteHash, JSON.stringify(u.base), u.createdOn, at);
@@ -140,8 +152,8 @@ export class SyncState {
         params,
       );
     }
-    for (let i = 0; i < drops.length; i += BATCH) {
-      const chunk = drops.slice(i, i + BATCH);
+    for (let i = 0; i < drops.length; i += WRITE_BATCH) {
+      const chunk = drops.slice(i, i + WRITE_BATCH);
       await this.#sql.run(`DELETE FROM sync_items WHERE binding = ? AND scope = ? AND id IN (${chunk.map(() => '?').join(',')})`, [binding, scope, ...chunk]);
     }
   }
