@@ -78,6 +78,14 @@ export interface ChangeSet {
    * `deleteScanIntervalMs`), never an item that still exists.
    */
   readonly deleted: readonly string[];
+  /**
+   * Set instead of `deleted` when the connector cannot tell which ids the token's holder
+   * knows (LDAP: the token comes from another process, whose memory of handed-out ids is
+   * gone) but has listed the collection: every id it holds at the listing. An id the caller
+   * knows that is neither here nor in `upserted` is deleted. Cheaper than answering
+   * `'token-expired'`, which makes the caller read every item.
+   */
+  readonly present?: readonly string[];
 }
 
 export interface ConnectorCapabilities {

@@ -19,9 +19,10 @@
  *   whether or not the marker moved, compared with the ids this process handed out
  *   (known-ids.ts). `instance` names that memory and `scan` the position in its delete
  *   journal the token has seen; each run gets the deletes after its own position. A token
- *   of another instance (another process, a restart) is served without deletes until a
- *   listing is due by its `listedAt`; then `changes()` answers `'token-expired'` and the
- *   engine falls back to a full read, which finds the deletes.
+ *   of another instance (another process, a restart, a `sync run` by hand) is served
+ *   without deletes until a listing is due by its `listedAt`; then the listing's ids go
+ *   back as the ChangeSet's `present`, the caller compares them with the ids it holds, and
+ *   the new token names this process's memory (no full read).
  * - `listedAt`: when the listing the token has seen happened (ms since epoch).
  * - `collection`: tokens are not transferable between collections.
  */

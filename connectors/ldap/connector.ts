@@ -169,12 +169,26 @@ export class LdapConnector implements Connector {
     const due = (listedAt: number) => now - listedAt >= this.#config.deleteScanIntervalMs;
     const known = this.#known.get(key);
     if (known?.instance !== t.instance) {
-      // Not this memory's token: its deletes are unknown here. Served without them until a
-      // listing is due; then the caller re-reads everything, which finds them.
-      if (due(t.listedAt)) return 'token-expired';
-      if (marker === t.marker) return { token, upserted: [], deleted: [] };
-      const { upserted, mark } = await this.#upsertsSince(base, t);
-      return { token: encodeToken({ ...t, marker, since: mark.since, edge: mark.edge }), upserted, deleted: [] };
+      // Not this memory's token: the deletes it has not seen are unknown here. Served
+      // without them until a listing is due; then the listing goes back whole (`present`)
+      // for the caller to compare with the ids it holds.
+      if (!due(t.listedAt)) {
+        if (marker === t.marker) return { token, upserted: [], deleted: [] };
+        const { upserted, mark } = await this.#upsertsSince(base, t);
+        return { token: encodeToken({ ...t, marker, since: mark.since, edge: mark.edge }), upserted, deleted: [] };
+      }
+      let memory = known;
+      if (!memory) this.#known.set(key, (memory = new KnownIds(now)));
+      // Listing first: an entry created after it is among the upserts, so it is not taken for deleted.
+      const present = await this.#scan(base, key, memory, now);
+      const { upserted, mark } = marker === t.marker ? { upserted: [], mark: undefined } : await this.#upsertsSince(base, t);
+      memory.see(upserted.map((i) => i.id));
+      return {
+        token: encodeToken({ collection: key, marker, since: mark?.since ?? t.since, edge: mark?.edge ?? t.edge, instance: memory.instance, scan: memory.seq, listedAt: memory.listedAt }),
+        upserted,
+        deleted: [],
+        present: [...present],
+      };
     }
 
     // The listing runs on its own clock, whether or not the marker moved: a delete need not move it.
@@ -212,9 +226,10 @@ export class LdapConnector implements Connector {
   /**
    * The delete scan: an id-only listing; known ids it lacks are searched for once more
    * (an entry created or handed out while the listing ran is found there), and those
-   * still missing go into the delete journal. One scan at a time per collection.
+   * still missing go into the delete journal. One scan at a time per collection. Resolves
+   * with the ids listed.
    */
-  #scan(base: string, key: string, known: KnownIds, now: number): Promise<void> {
+  #scan(base: string, key: string, known: KnownIds, now: number): Promise<ReadonlySet<string>> {
     return this.#once(`scan\n${key}`, async () => {
       const listed = new Set<string>();
       for await (const ref of this.list(base)) listed.add(ref.id);
@@ -224,6 +239,7 @@ export class LdapConnector implements Connector {
       known.see(listed);
       known.deleted(missing.filter((id) => !found.has(id)));
       known.listedAt = now;
+      return listed;
     });
   }
 

@@ -102,14 +102,15 @@ export async function readSides(ctx: RunContext, binding: Binding, scope: Scope,
     token = fresh.token;
     const upserted = fresh.upserted.map(snap);
     if (cs !== 'token-expired' && since !== undefined) {
-      if (fresh.upserted.length === 0 && fresh.deleted.length === 0 && head?.etag === scopeState?.docEtag && resolutions.size === 0) {
+      const deleted = fresh.present ? await missingFrom(ctx, b.name, scope, fresh.present, fresh.upserted) : fresh.deleted;
+      if (fresh.upserted.length === 0 && deleted.length === 0 && head?.etag === scopeState?.docEtag && resolutions.size === 0) {
         return { unchanged: true, token, docEtag: head?.etag ?? null, summary: scopeState?.summary ?? null };
       }
       stored ??= await ctx.store.get(key);
       const knownDoc = stored?.etag === scopeState?.docEtag && resolutions.size === 0 && !(await ctx.state.hasConflicts(b.name, scope));
       const keys = new Set(upserted.flatMap((it) => it.fields[mapping.keyField] ?? []));
       rows = knownDoc
-        ? await ctx.state.loadItemsFor(b.name, scope, [...upserted.map((it) => it.id), ...fresh.deleted], [...keys])
+        ? await ctx.state.loadItemsFor(b.name, scope, [...upserted.map((it) => it.id), ...deleted], [...keys])
         : await ctx.state.loadItems(b.name, scope);
       // Unchanged items as the state remembers them, then the changes on top.
       for (const s of rows) {
@@ -118,7 +119,7 @@ export async function readSides(ctx: RunContext, binding: Binding, scope: Scope,
         }
       }
       const remembered = remote.size;
-      for (const id of fresh.deleted) remote.delete(id);
+      for (const id of deleted) remote.delete(id);
       for (const it of upserted) remote.set(it.id, it);
       if (knownDoc) {
         for (const s of rows) if (s.xcapKey !== null) keys.add(s.xcapKey);
@@ -176,6 +177,13 @@ export async function readSides(ctx: RunContext, binding: Binding, scope: Scope,
     scopeState,
     resolutions,
   };
+}
+
+/** The remote ids the state holds that a listing (`present`) and the upserts lack: deleted. */
+async function missingFrom(ctx: RunContext, binding: string, scope: Scope, present: readonly string[], upserted: readonly RemoteItem[]): Promise<string[]> {
+  const there = new Set(present);
+  for (const it of upserted) there.add(it.id);
+  return (await ctx.state.remoteIds(binding, scope)).filter((id) => !there.has(id));
 }
 
 /**
