@@ -6,7 +6,9 @@
  * document deleted, the list renamed or moved below another element) while the state
  * remembers items in it is not a delete of those items, in any direction: the read step
  * hands the XCAP side over as the state remembers it, and the plan writes every item that
- * stays on the XCAP side back into a re-created list. Items leave a list only by being
+ * stays on the XCAP side back into a re-created list, in the order of their keys (a list
+ * put back twice reads the same, whatever order the state rows come in; the list's other
+ * writes keep their place). Items leave a list only by being
  * removed from it (entries deleted, or a PUT of the list without them), under the
  * mass-delete guard.
  */
@@ -40,7 +42,7 @@ export function planSides(sides: Sides, binding: Binding, opts: Pick<RunOptions,
     },
     ...(sides.sizes ? { sizes: sides.sizes } : {}),
   });
-  const plan = sides.listMissing ? reproject(reconciled, sides.state) : reconciled;
+  const plan = sides.listMissing ? reproject(reconciled, sides.state, binding.mapping.keyField) : reconciled;
   return {
     plan,
     counts: { xcap: plan.xcap, remote: plan.remote, conflicts: plan.conflicts },
@@ -50,8 +52,8 @@ export function planSides(sides: Sides, binding: Binding, opts: Pick<RunOptions,
 
 const REPROJECTED = 'list-missing-reprojected';
 
-/** `plan` with an XCAP create for every item that stays on the XCAP side but would not be written. */
-function reproject(plan: Plan, state: readonly ItemState[]): Plan {
+/** `plan` with an XCAP create for every item that stays on the XCAP side but would not be written, creates in key order. */
+function reproject(plan: Plan, state: readonly ItemState[], keyField: string): Plan {
   let added = 0;
   const decided = new Set<string>();
   const decisions: Decision[] = plan.decisions.map((d) => {
@@ -66,5 +68,13 @@ function reproject(plan: Plan, state: readonly ItemState[]): Plan {
     const { id, ...next } = s;
     decisions.push({ item: id, stateId: id, reason: REPROJECTED, xcap: { op: 'create', fields: s.base }, next });
   }
-  return { ...plan, decisions, xcap: { ...plan.xcap, create: plan.xcap.create + added } };
+  // Creates are appended in decision order: put them in key order, after everything else.
+  const keyOf = (d: Decision) => (d.xcap?.op === 'create' ? (d.xcap.fields[keyField] ?? '') : undefined);
+  const creates = decisions.filter((d) => keyOf(d) !== undefined).sort((a, b) => compare(keyOf(a) as string, keyOf(b) as string));
+  const ordered = [...decisions.filter((d) => keyOf(d) === undefined), ...creates];
+  return { ...plan, decisions: ordered, xcap: { ...plan.xcap, create: plan.xcap.create + added } };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
