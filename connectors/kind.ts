@@ -14,6 +14,11 @@
  *   the first connection fail before anything is asked of the remote: a secret the options
  *   name by environment variable or file is there, a file they name can be read. It must
  *   not connect, and its messages never carry a secret. `check-config` reports its issues.
+ * - `readOptions` (optional) picks, from parsed options, those that change what is read
+ *   (which items, their ids and versions, the fields they carry). A change of these makes
+ *   the next run read everything again (the sync state was built under the old ones); a
+ *   change of the others (timeouts, pool size, secrets, write-back, scan intervals) does
+ *   not. Without it every option counts.
  * - `create` builds the connector from parsed options. It may open connections lazily
  *   (on first use) or eagerly; it never reads anything from the config file itself.
  */
@@ -37,6 +42,8 @@ export interface ConnectorKind<O = unknown> {
   capabilities(options: O): ConnectorCapabilities;
   /** Problems of the environment for these options; paths relative to the entry (`bindPasswordEnv`). */
   environment(options: O, env: NodeJS.ProcessEnv): { readonly path: string; readonly message: string }[];
+  /** The options that change what is read (see above); all of them when absent. */
+  readOptions?(options: O): unknown;
   create(options: O, ctx: ConnectorContext): Promise<Connector> | Connector;
 }
 

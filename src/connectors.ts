@@ -25,6 +25,11 @@ export function checkSyncConfig(connectors: RawConnectors, bindings: readonly Bi
   return connectorRegistry.check(connectors, bindings);
 }
 
+/** Per connector, the options that change what it reads (what binding fingerprints cover). */
+export function connectorReadOptions(connectors: RawConnectors): Record<string, unknown> {
+  return connectorRegistry.readOptions(connectors);
+}
+
 /** Creates every configured connector. */
 export function createConnectors(connectors: RawConnectors, ctx: Omit<ConnectorContext, 'name'> = {}): Promise<Map<string, Connector>> {
   return connectorRegistry.create(connectors, ctx);

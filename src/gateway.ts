@@ -7,8 +7,7 @@ import type { Config } from './config/schema.ts';
 import type { Logger } from './log.ts';
 import { createRegistry } from './appusage/registry.ts';
 import { managedResourceLists } from './appusage/resource-lists/managed.ts';
-import { LocalUsers } from './auth/local-users.ts';
-import { createAuth } from './auth/index.ts';
+import { createAuth, listableUsers } from './auth/index.ts';
 import { mountAdmin } from './http/admin.ts';
 import { createHttpServer } from './http/server.ts';
 import { readHealth, type BindingHealth } from './sync/health.ts';
@@ -18,7 +17,8 @@ import { createXcapHandler } from './http/xcap-handler.ts';
 import { openStore } from './store/open.ts';
 import type { DocumentStore } from './store/types.ts';
 import { startSync, type SyncHandle } from './sync/queue.ts';
-import { createConnectors } from './connectors.ts';
+import { connectorReadOptions, createConnectors } from './connectors.ts';
+import { DocumentWriter } from './xcap/document-writer.ts';
 import { XcapService } from './xcap/service.ts';
 import { realClock, type FeedClock } from './feed/clock.ts';
 import { FeedHub } from './feed/hub.ts';
@@ -63,10 +63,12 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     // Lists that pull bindings own are read-only for clients, in every process that serves XCAP.
     const managed = managedResourceLists(config.bindings);
     const xmlLimits = { maxDepth: config.server.maxXmlDepth, maxAttributes: config.server.maxXmlAttributes };
-    const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits });
+    // One writer for clients and sync: both obey the same validation and conditional write.
+    const writer = new DocumentWriter({ store, usages: registry });
+    const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits, writer });
     // Fails the start when users are in several realms and none is configured for the global tree.
     await auth.domain.require();
-    const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, registry, log);
+    const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, writer, log);
     const syncState = await SyncState.open(store.sql);
     const health = () => readHealth(syncState, config.bindings);
     const feedClock = opts.feedClock ?? realClock;
@@ -144,7 +146,7 @@ export interface ConfiguredSync extends SyncHandle {
 export async function startConfiguredSync(
   config: Config,
   store: DocumentStore,
-  usages: Parameters<typeof startSync>[0]['usages'],
+  writer: DocumentWriter,
   log: Logger,
   runWorkers = true,
 ): Promise<ConfiguredSync | undefined> {
@@ -152,13 +154,13 @@ export async function startConfiguredSync(
   const connectors = await createConnectors(config.connectors, { logger: log });
   const handle = await startSync({
     store,
-    usages,
+    writer,
     redis: config.redis.url,
     prefix: config.redis.prefix,
     bindings: config.bindings,
     connectors,
-    connectorOptions: config.connectors,
-    users: await LocalUsers.open(store.sql),
+    connectorOptions: connectorReadOptions(config.connectors),
+    users: await listableUsers(config.auth, store),
     logger: log,
     runWorkers,
   });

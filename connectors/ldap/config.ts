@@ -182,6 +182,18 @@ export function ldapCapabilities(config: Pick<LdapConnectorConfig, 'write'>): Co
 }
 
 /**
+ * The options that change what the connector reads: the server and identity (another
+ * server or bind DN may see other entries), which entries, their ids, versions and change
+ * order, and the mapping. Timeouts, page size, pool size, the delete-scan interval,
+ * secrets, TLS trust and write-back do not change what is read, so changing them keeps
+ * the sync state (ConnectorKind.readOptions).
+ */
+export function ldapReadOptions(c: LdapConnectorConfig): unknown {
+  const { url, bindDn, baseDn, scope, filter, idAttribute, versionAttribute, deltaAttribute, changeMarker, suffixDn, mapping } = c;
+  return { url, bindDn, baseDn, scope, filter, idAttribute, versionAttribute, deltaAttribute, changeMarker, suffixDn, mapping };
+}
+
+/**
  * Reads the bind password named by the config. Throws an Error naming the variable or
  * file (never the value) when it is missing.
  */

@@ -6,7 +6,7 @@
  */
 import { connectorKind } from '../kind.ts';
 import { LdapConnector, type LdapConnectorDeps } from './connector.ts';
-import { ldapCapabilities, ldapConnectorEntrySchema, ldapEnvironmentIssues, ldapConnectorSchema, type LdapConnectorConfig, type LdapConnectorInput } from './config.ts';
+import { ldapCapabilities, ldapConnectorEntrySchema, ldapEnvironmentIssues, ldapConnectorSchema, ldapReadOptions, type LdapConnectorConfig, type LdapConnectorInput } from './config.ts';
 
 export { LdapConnector, type LdapConnectorDeps } from './connector.ts';
 export { ldapConnectorSchema, ldapConnectorEntrySchema, type LdapConnectorConfig, type LdapConnectorInput } from './config.ts';
@@ -23,5 +23,6 @@ export const ldapConnectorKind = connectorKind({
   options: ldapConnectorEntrySchema,
   capabilities: (o: LdapConnectorConfig) => ldapCapabilities(o),
   environment: (o: LdapConnectorConfig, env) => ldapEnvironmentIssues(o, env),
+  readOptions: (o: LdapConnectorConfig) => ldapReadOptions(o),
   create: (o: LdapConnectorConfig, ctx) => new LdapConnector(o, ctx.logger ? { logger: ctx.logger.child({ connector: ctx.name }) } : {}),
 });

@@ -65,6 +65,12 @@ export class HtdigestUsers implements UserSource {
     return this.snapshot.xuis.has(xui) ? { xui, admin: this.admins.has(xui) } : undefined;
   }
 
+  /** Every user of the file, ordered by XUI. */
+  async list(): Promise<UserInfo[]> {
+    await this.fresh();
+    return [...this.snapshot.xuis].sort().map((xui) => ({ xui, admin: this.admins.has(xui) }));
+  }
+
   async realms(): Promise<readonly string[]> {
     await this.fresh();
     return this.snapshot.realms;

@@ -25,6 +25,17 @@ export interface Auth {
   close(): Promise<void>;
 }
 
+/**
+ * Every user the configured sources can list: the local user table and the htdigest
+ * file's users. A pull binding runs for each of them before their phone writes a document
+ * (the sync engine's KnownUsers).
+ */
+export async function listableUsers(cfg: Config['auth'], store: DocumentStore): Promise<{ list(): Promise<readonly { readonly xui: string }[]> }> {
+  const sources: { list(): Promise<readonly { readonly xui: string }[]> }[] = [await LocalUsers.open(store.sql)];
+  if (cfg.htdigestFile !== undefined) sources.push(await HtdigestUsers.open(cfg.htdigestFile));
+  return { list: async () => (await Promise.all(sources.map((s) => s.list()))).flat() };
+}
+
 /** `now`: clock in milliseconds for nonce expiry and the Basic cache (tests). @defaultValue Date.now */
 export async function createAuth(cfg: Config['auth'], store: DocumentStore, log: Logger, now?: () => number): Promise<Auth> {
   const users = await LocalUsers.open(store.sql);

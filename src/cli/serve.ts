@@ -5,6 +5,7 @@
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { createRegistry } from '../appusage/registry.ts';
+import { DocumentWriter } from '../xcap/document-writer.ts';
 import type { Config } from '../config/schema.ts';
 import { startConfiguredSync, startGateway } from '../gateway.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -90,7 +91,7 @@ function stopSignal(): Promise<string> {
  */
 async function runPrimary(config: Config, log: Logger, workers: number): Promise<number> {
   const store = await openStore(config.store);
-  const sync = await startConfiguredSync(config, store, await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }), log);
+  const sync = await startConfiguredSync(config, store, new DocumentWriter({ store, usages: await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }) }), log);
   const pruner = startPruner(store, config.changeFeed.retention, realClock, log);
   // Each worker would otherwise sign nonces with a key of its own, and a client whose next
   // connection lands on another worker could never log in. The key goes to the workers only

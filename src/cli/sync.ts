@@ -4,12 +4,12 @@
  * the documents' database and never create one. Items are named by key and display name.
  */
 import { createRegistry } from '../appusage/registry.ts';
-import { LocalUsers } from '../auth/local-users.ts';
+import { listableUsers } from '../auth/index.ts';
 import type { Config } from '../config/schema.ts';
 import { openStore, StoreMissing } from '../store/open.ts';
 import type { DocumentStore } from '../store/types.ts';
 import { compileBinding } from '../sync/binding.ts';
-import { createConnectors } from '../connectors.ts';
+import { connectorReadOptions, createConnectors } from '../connectors.ts';
 import { Redis } from 'ioredis';
 import { readHealth } from '../sync/health.ts';
 import { conflictName, decisionName, findConflicts } from '../sync/item-names.ts';
@@ -103,10 +103,10 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
   const connectors = await createConnectors(config.connectors);
   const connector = connectors.get(cfg.connector);
   if (!connector) throw new Error(`connector ${cfg.connector} missing after creation`);
-  const binding = compileBinding(cfg, config.connectors[cfg.connector]);
+  const binding = compileBinding(cfg, connectorReadOptions(config.connectors)[cfg.connector]);
   // A run by hand writes as the workers and XCAP clients do: validated by the usage.
   const writer = new DocumentWriter({ store, usages: await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }) });
-  const scopes = o.user !== undefined ? [o.user] : await scopesOf(store, binding, await LocalUsers.open(store.sql));
+  const scopes = o.user !== undefined ? [o.user] : await scopesOf(store, binding, await listableUsers(config.auth, store));
   // The queue's workers take a Redis lock per binding and document; so does a run by hand,
   // when Redis is there. Without it, conditional writes still keep the two from losing data.
   const redis = o.dryRun ? undefined : await lockConnection(config.redis.url);

@@ -3,11 +3,12 @@
  * processes may run; one binding+document is never synced by two at once). Does not
  * watch the XCAP change feed (serve does). Drains running jobs on SIGTERM/SIGINT.
  */
-import { LocalUsers } from '../auth/local-users.ts';
+import { listableUsers } from '../auth/index.ts';
 import { createRegistry } from '../appusage/registry.ts';
+import { DocumentWriter } from '../xcap/document-writer.ts';
 import { createLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
-import { createConnectors } from '../connectors.ts';
+import { connectorReadOptions, createConnectors } from '../connectors.ts';
 import { startSync } from '../sync/queue.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 
@@ -40,7 +41,7 @@ export const workerCommand: Command = {
     const store = await openStore(config.store);
     const usages = await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes });
     const connectors = await createConnectors(config.connectors, { logger: log });
-    const sync = await startSync({ store, usages, redis: config.redis.url, prefix: config.redis.prefix, bindings: config.bindings, connectors, connectorOptions: config.connectors, users: await LocalUsers.open(store.sql), logger: log, runWorkers: true, watchChanges: false, concurrency });
+    const sync = await startSync({ store, writer: new DocumentWriter({ store, usages }), redis: config.redis.url, prefix: config.redis.prefix, bindings: config.bindings, connectors, connectorOptions: connectorReadOptions(config.connectors), users: await listableUsers(config.auth, store), logger: log, runWorkers: true, watchChanges: false, concurrency });
     if (!sync.running()) log.warn('worker waits for Redis');
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

@@ -182,7 +182,7 @@ export interface Binding {
   readonly fingerprint: string;
 }
 
-/** `connectorOptions`: the binding's entry of `connectors:` as configured (it is part of the fingerprint). */
+/** `connectorOptions`: what of the binding's connector entry changes what is read (`connectorReadOptions`); part of the fingerprint. */
 export function compileBinding(config: BindingConfig, connectorOptions?: unknown): Binding {
   const m = config.mapping;
   const mapping =

@@ -80,6 +80,21 @@ export class ConnectorRegistry {
     });
   }
 
+  /**
+   * Per connector, the options that change what it reads (ConnectorKind.readOptions), as
+   * the binding fingerprints take them. Call after `check`.
+   */
+  readOptions(connectors: RawConnectors): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [name, raw] of Object.entries(connectors)) {
+      const k = this.#kinds.get(raw.kind);
+      if (!k) continue;
+      const options = k.options.parse(raw);
+      out[name] = k.readOptions ? k.readOptions(options) : options;
+    }
+    return out;
+  }
+
   /** Creates every configured connector. Call `check` first. */
   async create(connectors: RawConnectors, ctx: Omit<ConnectorContext, 'name'> = {}): Promise<Map<string, Connector>> {
     const out = new Map<string, Connector>();

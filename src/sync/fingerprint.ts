@@ -1,10 +1,11 @@
 /**
  * The configuration a scope's sync state was built under, as one hash. The state (change
  * token, remembered items) describes what that configuration read; after a change of the
- * mapping, collection, direction, policy or any option of the binding's connector, a run
- * reads both sides whole instead of trusting it, so the new configuration applies to every
- * item and not only to those that change later. Schedule, `onXcapChange` and safety limits
- * change when runs happen or what they may do, not what they read: left out.
+ * mapping, collection, direction, policy or the connector options that change what is read
+ * (ConnectorKind.readOptions: the caller passes only those), a run reads both sides whole
+ * instead of trusting it, so the new configuration applies to every item and not only to
+ * those that change later. Schedule, `onXcapChange` and safety limits change when runs
+ * happen or what they may do, not what they read: left out.
  */
 import { createHash } from 'node:crypto';
 import type { BindingConfig } from './binding.ts';

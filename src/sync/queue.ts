@@ -22,7 +22,6 @@ import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Connector } from '../../connectors/types.ts';
-import type { AppUsage } from '../appusage/types.ts';
 import type { DocChange, DocumentStore } from '../store/types.ts';
 import { compileBinding, scopeOfDoc, type Binding, type BindingConfig, type Scope } from './binding.ts';
 import { DocCache } from './doc-cache.ts';
@@ -37,8 +36,11 @@ export const FEED_CURSOR = 'feed-cursor';
 
 export interface StartSyncOptions {
   readonly store: DocumentStore;
-  /** Application usages, to validate what sync writes. */
-  readonly usages?: { get(auid: string): AppUsage | undefined };
+  /**
+   * Writes bound documents: the DocumentWriter the XCAP service writes with, so sync obeys
+   * the same validation. Without it a writer on `store` that validates nothing (tests).
+   */
+  readonly writer?: DocumentWriter;
   /** Redis URL or a client (the caller keeps ownership of a client it passes). */
   readonly redis: string | Redis;
   /**
@@ -49,7 +51,7 @@ export interface StartSyncOptions {
   readonly bindings: readonly BindingConfig[];
   /** Connectors by name, as `createConnectors` built them. */
   readonly connectors: ReadonlyMap<string, Connector>;
-  /** The `connectors:` section as configured: each binding's connector options are part of its fingerprint. */
+  /** Per connector, the options that change what it reads (src/connectors.ts `connectorReadOptions`): part of each binding's fingerprint. */
   readonly connectorOptions?: Readonly<Record<string, unknown>>;
   /** Users a pull binding also runs for before they have a document (scopesOf). */
   readonly users?: KnownUsers;
@@ -198,7 +200,7 @@ class Engine {
     this.#o = o;
     this.#conn = conn;
     this.#ownConn = ownConn;
-    this.#writer = new DocumentWriter({ store: o.store, usages: o.usages });
+    this.#writer = o.writer ?? new DocumentWriter({ store: o.store });
     this.#queue = new Queue(QUEUE_NAME, { connection: conn, prefix: o.prefix });
   }
 
