@@ -23,6 +23,8 @@ import { XcapService } from './xcap/service.ts';
 import { realClock, type FeedClock } from './feed/clock.ts';
 import { FeedHub } from './feed/hub.ts';
 import { startPruner } from './feed/pruner.ts';
+import { startFeedHooks, type FeedHooks } from './feed/hooks/engine.ts';
+import { HookStatusTable } from './feed/hooks/status.ts';
 import { createXcapDiffHandler, XCAP_DIFF_PATH } from './http/xcap-diff-handler.ts';
 import type { Connector } from '../connectors/types.ts';
 
@@ -70,6 +72,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     await auth.domain.require();
     const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, writer, log);
     const syncState = await SyncState.open(store.sql);
+    const hookStatus = await HookStatusTable.open(store.sql);
     const health = () => readHealth(syncState, config.bindings);
     const feedClock = opts.feedClock ?? realClock;
     // Where sync runs, the change feed is pruned too (HTTP-only workers leave it to that process).
@@ -99,6 +102,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
           sync,
           bindings: config.bindings,
           users: auth.users,
+          hooks: () => hookStatus.list(),
           log,
         }),
       xcap: createXcapHandler({
@@ -114,8 +118,10 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         logRequests: config.log.requests,
       }),
     });
-    const port = await http.listen(config.server.host, config.server.port);
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+    let port = config.server.port;
+    const hooks = opts.sync === false ? undefined : await startConfiguredHooks(config, store, log, feedClock, () => `http://${host}:${port}${config.server.root}`);
+    port = await http.listen(config.server.host, config.server.port);
     return {
       url: `http://${host}:${port}${config.server.root}`,
       port,
@@ -126,6 +132,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         await http.close(config.server.shutdownGraceSeconds * 1000);
         await hub.close();
         await pruner?.stop();
+        await hooks?.stop();
         await sync?.stop();
         await auth.close();
         await store.close();
@@ -135,6 +142,24 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     await store.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Starts webhooks and presence-server hooks (`changeFeed.webhooks`, `.presenceServers`) on
+ * the sync Redis; `undefined` when none are configured. `localRoot` is the root this
+ * process serves, written in bodies unless `changeFeed.xcapRoot` or a public root is set.
+ */
+export function startConfiguredHooks(config: Config, store: DocumentStore, log: Logger, clock: FeedClock, localRoot: () => string): Promise<FeedHooks | undefined> {
+  const fixed = config.changeFeed.xcapRoot ?? config.server.publicRoots[0];
+  return startFeedHooks({
+    store,
+    config: config.changeFeed,
+    xcapRoot: fixed === undefined ? localRoot : () => fixed,
+    redisUrl: config.redis.url,
+    prefix: config.redis.prefix,
+    clock,
+    log,
+  });
 }
 
 /** The running sync engine with the connectors it owns; `stop` drains it and closes them. */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createRegistry } from '../appusage/registry.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
 import type { Config } from '../config/schema.ts';
-import { startConfiguredSync, startGateway } from '../gateway.ts';
+import { startConfiguredHooks, startConfiguredSync, startGateway } from '../gateway.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { openStore } from '../store/open.ts';
 import { realClock } from '../feed/clock.ts';
@@ -93,6 +93,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   const store = await openStore(config.store);
   const sync = await startConfiguredSync(config, store, new DocumentWriter({ store, usages: await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }) }), log);
   const pruner = startPruner(store, config.changeFeed.retention, realClock, log);
+  const hooks = await startConfiguredHooks(config, store, log, realClock, () => `http://${config.server.host}:${config.server.port}${config.server.root}`);
   // Each worker would otherwise sign nonces with a key of its own, and a client whose next
   // connection lands on another worker could never log in. The key goes to the workers only
   // (in their environment, read as auth.nonceSecret), never to disk or the log.
@@ -120,6 +121,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
     ),
   );
   await pruner.stop();
+  await hooks?.stop();
   await sync?.stop();
   await store.close();
   log.info('stopped');

@@ -15,6 +15,7 @@ import { readHealth } from '../sync/health.ts';
 import { conflictName, decisionName, findConflicts } from '../sync/item-names.ts';
 import { withScopeLock } from '../sync/queue.ts';
 import { runSync, scopesOf, type RunReport } from '../sync/runner.ts';
+import { HookStatusTable, hookStatusLine } from '../feed/hooks/status.ts';
 import { SyncState } from '../sync/state.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
 import { Progress } from './progress.ts';
@@ -82,7 +83,7 @@ export const syncCommand: Command = {
         case 'run':
           return await runCmd(config, store, state, args[0], { dryRun: values['dry-run'] ?? false, force: values.force ?? false, full: values.full ?? false, user: values.user });
         case 'status':
-          return await statusCmd(config, state);
+          return await statusCmd(config, state, await HookStatusTable.open(store.sql));
         case 'conflicts':
           return await conflictsCmd(config, state, args[0]);
         default:
@@ -182,8 +183,11 @@ function keyFields(config: Config): Map<string, string> {
   return new Map(config.bindings.map((b) => [b.name, compileBinding(b).mapping.keyField]));
 }
 
-async function statusCmd(config: Config & { file: string | undefined }, state: SyncState): Promise<number> {
-  const [scopes, conflicts, health] = await Promise.all([state.listScopes(), state.listConflicts(), readHealth(state, config.bindings)]);
+async function statusCmd(config: Config & { file: string | undefined }, state: SyncState, hookTable: HookStatusTable): Promise<number> {
+  const [scopes, conflicts, health, hooks] = await Promise.all([state.listScopes(), state.listConflicts(), readHealth(state, config.bindings), hookTable.list()]);
+  const hookByName = new Map(hooks.map((h) => [h.target, h]));
+  for (const w of config.changeFeed.webhooks) process.stdout.write(`${hookStatusLine(w.name, 'webhook', hookByName.get(w.name))}\n`);
+  for (const p of config.changeFeed.presenceServers) process.stdout.write(`${hookStatusLine(p.name, p.kind, hookByName.get(p.name))}\n`);
   if (config.bindings.length === 0) {
     process.stdout.write(`no sync bindings configured${config.file === undefined ? ' (no configuration file: give --config FILE)' : ` in ${config.file}`}\n`);
   }

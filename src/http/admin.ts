@@ -3,7 +3,8 @@
  * credentials as XCAP): sync status, open conflicts and their resolution, manual runs.
  *
  *   GET  /admin/sync/status                     per binding: stale flag and reason (sync/health.ts);
- *                                               per document: last run, error, open conflicts
+ *                                               per document: last run, error, open conflicts;
+ *                                               per webhook / presence server: last success, failures
  *   GET  /admin/sync/conflicts[?binding=NAME]   open conflicts with both sides' fields
  *   POST /admin/sync/resolve  {binding, scope, item, take: "xcap"|"remote"}   then queues a run
  *   POST /admin/sync/run      {binding, scope?}  queues a run
@@ -16,6 +17,7 @@
  */
 import express from 'express';
 import type { UserSource } from '../auth/types.ts';
+import type { HookStatus } from '../feed/hooks/status.ts';
 import type { Logger } from '../log.ts';
 import { GLOBAL_SCOPE, type BindingConfig } from '../sync/binding.ts';
 import { readHealth } from '../sync/health.ts';
@@ -35,6 +37,8 @@ export interface AdminOptions {
   bindings: readonly BindingConfig[];
   /** Users a scope may name. */
   users: Pick<UserSource, 'find'>;
+  /** Delivery state of the configured webhooks and presence servers (`hooks` in the status answer). */
+  hooks: () => Promise<readonly HookStatus[]>;
   log: Logger;
 }
 
@@ -77,12 +81,13 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): void {
   }
 
   app.get('/admin/sync/status', guarded(async (_req, res) => {
-    const [scopes, conflicts, health] = await Promise.all([opts.state.listScopes(), opts.state.listConflicts(), readHealth(opts.state, opts.bindings)]);
+    const [scopes, conflicts, health, hooks] = await Promise.all([opts.state.listScopes(), opts.state.listConflicts(), readHealth(opts.state, opts.bindings), opts.hooks()]);
     const staleScope = new Map(health.flatMap((h) => h.scopes.map((s) => [`${h.binding}|${s.scope}`, s] as const)));
     res.json({
       running: opts.sync?.running() ?? false,
       stale: health.some((h) => h.stale),
       bindings: health.map(({ scopes: _, ...h }) => h),
+      hooks,
       scopes: scopes.map((s) => {
         const h = staleScope.get(`${s.binding}|${s.scope}`);
         return { ...s, openConflicts: conflicts.filter((c) => c.binding === s.binding && c.scope === s.scope && !c.resolution).length, stale: h?.stale ?? false, staleReason: h?.reason ?? null };

@@ -27,6 +27,8 @@ export interface TestGateway {
   /** `http://127.0.0.1:PORT` */
   readonly origin: string;
   readonly users: LocalUsers;
+  /** The SQLite data directory (also for a CLI child process reading the same store); unused with PostgreSQL. */
+  readonly dataDir: string;
   /** The PostgreSQL URL of the store, when it is PostgreSQL (for child processes writing beside the server). */
   readonly databaseUrl: string | undefined;
   /** A Digest (default) or Basic client for `login` (e.g. `alice`) with `password`. */
@@ -63,6 +65,7 @@ export async function startTestGateway(
     url: gateway.url,
     origin,
     users,
+    dataDir: dir,
     databaseUrl: store.kind === 'postgres' ? store.url : undefined,
     client(login = 'alice', password = ALICE.password, copts = {}) {
       return new XcapClient(gateway.url, { username: login, password }, copts);
