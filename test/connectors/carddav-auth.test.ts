@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CarddavConnector, carddavConnectorSchema } from '../../connectors/carddav/index.ts';
 import { DigestSession, parseChallenges } from '../../connectors/carddav/digest.ts';
-import { Rejected } from '../../connectors/errors.ts';
+import { Rejected, Unavailable } from '../../connectors/errors.ts';
 import { startApacheDigest, type ApacheDigestService } from '../services/apache-digest.ts';
 import { freePort, tempDir } from '../services/process.ts';
 import { startRadicale, type RadicaleService } from '../services/radicale.ts';
@@ -19,12 +19,15 @@ import { cardText, DavPeer } from './carddav-fixtures.ts';
 const PASSWORD = 'alice-digest-secret';
 let radicale: RadicaleService;
 let apache: ApacheDigestService;
+/** The same front with a 2 s nonce lifetime, for the stale-nonce case only. */
+let shortNonce: ApacheDigestService;
 let passwords: string;
 
 beforeAll(async () => {
   radicale = await startRadicale({ auth: 'http_x_remote_user' });
   const port = await freePort();
-  apache = await startApacheDigest({ port, radicalePort: radicale.port, users: { alice: PASSWORD }, nonceLifetimeSeconds: 1, redirect: { from: '/moved/', to: `http://127.0.0.2:${port}/alice/contacts/` } });
+  apache = await startApacheDigest({ port, radicalePort: radicale.port, users: { alice: PASSWORD }, redirect: { from: '/moved/', to: `http://127.0.0.2:${port}/alice/contacts/` } });
+  shortNonce = await startApacheDigest({ radicalePort: radicale.port, users: { alice: PASSWORD }, nonceLifetimeSeconds: 2 });
   passwords = join(tempDir('carddav-auth'), 'passwords');
   writeFileSync(passwords, `alice:${PASSWORD}\n`);
   // Radicale in this mode takes the user from X-Remote-User: the address book is made as alice would.
@@ -36,6 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await apache?.stop();
+  await shortNonce?.stop();
   await radicale?.stop();
 });
 
@@ -71,12 +75,16 @@ describe('carddav: Digest, discovery, credentials, redirects', () => {
     requests.length = 0;
     await ids(c, 'alice');
     expect(requests).toHaveLength(1);
-    // apache is configured with a 1 s nonce lifetime: after it the cached nonce is answered with stale=true.
-    await new Promise((r) => setTimeout(r, 2500));
-    requests.length = 0;
-    expect(await ids(c, 'alice')).toEqual(['anna']);
-    expect(requests).toHaveLength(2);
     await c.close();
+    const short: string[] = [];
+    const s = connector({ url: shortNonce.url, addressBook: '/{user}/contacts/' }, short);
+    expect(await ids(s, 'alice')).toEqual(['anna']);
+    // After the 2 s nonce lifetime the cached nonce is answered with stale=true.
+    await new Promise((r) => setTimeout(r, 3500));
+    short.length = 0;
+    expect(await ids(s, 'alice')).toEqual(['anna']);
+    expect(short).toHaveLength(2);
+    await s.close();
   });
 
   it('a wrong password is Rejected after one answer to the challenge, and no message carries a password', async () => {
@@ -109,6 +117,22 @@ describe('carddav: Digest, discovery, credentials, redirects', () => {
     const c = connector({ credentials, redirectHosts: [new URL(apache.otherUrl).host] }, requests);
     expect(await ids(c, moved)).toEqual(['anna']);
     expect(requests.some((r) => r.startsWith(`PROPFIND ${new URL(apache.otherUrl).host}/alice/contacts/`))).toBe(true);
+    await c.close();
+  });
+
+  it('the front answering with its own HTML error page (Radicale behind it stopped) is Unavailable, never an empty address book', async () => {
+    const c = connector({ addressBook: '/{user}/contacts/' });
+    expect(await ids(c, 'alice')).toEqual(['anna']);
+    await radicale.halt();
+    try {
+      const err = await ids(c, 'alice').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Unavailable);
+      expect(String(err)).toMatch(/HTTP 50[23]/);
+      await expect(c.changes('alice')).rejects.toBeInstanceOf(Unavailable);
+    } finally {
+      await radicale.start();
+    }
+    expect(await ids(c, 'alice')).toEqual(['anna']);
     await c.close();
   });
 
