@@ -20,6 +20,7 @@ const commands: readonly CommandEntry[] = [
   { name: 'sync', summary: 'run a binding now, show sync status and conflicts, resolve conflicts', load: async () => (await import('./cli/sync.ts')).syncCommand },
   { name: 'import', summary: 'import sql: copy a legacy XCAP server\'s documents (Kamailio, OpenSIPS, OpenXCAP)', load: async () => (await import('./cli/sql-migration.ts')).importCommand },
   { name: 'export', summary: 'export sql: write the documents back into a legacy xcap table (roll-back)', load: async () => (await import('./cli/sql-migration.ts')).exportCommand },
+  { name: 'phonebook', summary: 'add, remove or list device tokens for the vendor phonebooks', load: async () => (await import('./cli/phonebook.ts')).phonebookCommand },
   { name: 'check-config', summary: 'validate the config file and print the bindings it defines', load: async () => (await import('./cli/check-config.ts')).checkConfigCommand },
 ];
 

@@ -26,6 +26,9 @@ import { startPruner } from './feed/pruner.ts';
 import { startFeedHooks, type FeedHooks } from './feed/hooks/engine.ts';
 import { HookStatusTable } from './feed/hooks/status.ts';
 import { createXcapDiffHandler, XCAP_DIFF_PATH } from './http/xcap-diff-handler.ts';
+import { DocumentWriter } from './xcap/document-writer.ts';
+import { createPhonebookHandler } from './phonebook/handler.ts';
+import { DeviceTokens } from './phonebook/tokens.ts';
 import type { Connector } from '../connectors/types.ts';
 
 export interface Gateway {
@@ -91,9 +94,23 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       heartbeatMs: config.changeFeed.sse.heartbeatSeconds * 1000,
       log,
     });
+    const phonebook = config.phonebook.enabled
+      ? createPhonebookHandler({
+          config: config.phonebook,
+          store,
+          writer: new DocumentWriter({ store, usages: registry }),
+          auth: auth.authenticator,
+          tokens: await DeviceTokens.open(store.sql),
+          realm: config.auth.realm,
+          domain: auth.domain,
+          managed,
+          log,
+        })
+      : undefined;
     const http = createHttpServer({
       streams: { path: XCAP_DIFF_PATH, handle: xcapDiff.handle, closeAll: xcapDiff.closeAll },
       root: config.server.root,
+      phonebook,
       admin: (app) =>
         mountAdmin(app, {
           auth: auth.authenticator,

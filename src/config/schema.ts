@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { LENIENCY_FLAGS } from '../http/client-profiles.ts';
 import { bindingsSchema } from '../sync/binding.ts';
 import { changeFeedSchema } from '../feed/config.ts';
+import { phonebookSchema } from '../phonebook/config.ts';
 
 export const serverSchema = z
   .object({
@@ -312,6 +313,8 @@ export const configSchema = z
     connectors: z.record(z.string(), z.looseObject({ kind: z.string() })).default({}).describe('Remote stores by name.'),
     /** Sync bindings: which XCAP documents stay in step with which connector; see docs/sync.md. */
     bindings: bindingsSchema.describe('Sync bindings.'),
+    /** Vendor phonebooks (Yealink, Grandstream, Polycom, Snom, Cisco) served from the store; see docs/phonebooks.md. */
+    phonebook: phonebookSchema,
   })
   .strict();
 

@@ -16,8 +16,11 @@ import { escapeAttr, HttpError, XCAP_ERROR_NS, XcapConflict } from '../xcap/erro
 /** Namespace of the XML body of XCAP errors other than 409. */
 export const ERROR_NS = 'urn:x-xcap-bridge:error';
 
-/** `xcap`: RFC 4825 bodies (409 as xcap-error XML, others a small XML body); `json`: the admin API's. */
-export type ErrorFormat = 'xcap' | 'json';
+/**
+ * `xcap`: RFC 4825 bodies (409 as xcap-error XML, others a small XML body); `json`: the admin
+ * API's; `text`: one plain line (the phonebooks: phones show or log the text as it is).
+ */
+export type ErrorFormat = 'xcap' | 'json' | 'text';
 
 export function renderError(err: unknown, res: ServerResponse, log: Logger, reqId: string, format: ErrorFormat = 'xcap'): void {
   const e = toHttpError(err);
@@ -31,6 +34,12 @@ export function renderError(err: unknown, res: ServerResponse, log: Logger, reqI
     const json = `${JSON.stringify({ error: publicMessage(e) })}\n`;
     res.writeHead(e.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json) });
     res.end(json);
+    return;
+  }
+  if (format === 'text') {
+    const text = `${publicMessage(e)}\n`;
+    res.writeHead(e.status, e.status === 304 ? {} : { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(e.status === 304 ? undefined : text);
     return;
   }
   if (e instanceof XcapConflict) {

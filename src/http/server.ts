@@ -17,6 +17,8 @@ export interface HttpServer {
 export interface HttpServerOptions {
   root: string;
   xcap: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** The vendor phonebooks under `/phonebook/` (src/phonebook), when enabled. */
+  phonebook?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** Extra routes on the admin app (health, metrics, sync admin). */
   admin?: (app: express.Express) => void;
   /** Long-lived event streams at `path` (GET /xcap-diff): not drained on shutdown but ended first. */
@@ -53,7 +55,8 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     else if (opts.streams && isPath(url, opts.streams.path)) {
       done();
       opts.streams.handle(req, res);
-    } else {
+    } else if (opts.phonebook !== undefined && url.startsWith('/phonebook/')) void opts.phonebook(req, res).finally(done);
+    else {
       res.once('close', done);
       app(req, res);
     }

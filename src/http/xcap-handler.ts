@@ -128,7 +128,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 /** Reads the body up to `limit` bytes; 413 as soon as it is known to be larger. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined) {
     const n = Number(declared);

@@ -405,6 +405,8 @@ function matches(header: string, etag: string | undefined, comparison: 'strong' 
   return false;
 }
 
+export { matches as etagMatches };
+
 function isConditional(c: Conditions): boolean {
   return c.ifMatch !== undefined || c.ifNoneMatch !== undefined;
 }

@@ -1,0 +1,305 @@
+/**
+ * The phonebook endpoints (docs/phonebooks.md):
+ *
+ *   GET  /phonebook/{format}/users/{xui}/{document}/{list}[/{file}]
+ *   GET  /phonebook/{format}/global/{document}/{list}[/{file}]
+ *   PUT  /phonebook/polycom/users/{xui}/{document}/{list}/{MAC}-directory.xml
+ *
+ * `{document}` and `{list}` name a resource-lists document and a top-level list in it as
+ * in XCAP; `{list}` `*` serves every list as groups. A trailing `{file}` ending in `.xml`
+ * is the file name a phone appends to a configured directory (Grandstream's
+ * `phonebook.xml`, Polycom's `<MAC>-directory.xml`) and is ignored for those formats.
+ *
+ * Authenticated like XCAP (Digest or Basic; realm = the XUI's domain, or the deployment's
+ * domain for the global tree), or with a device token (`?token=`). Served from the store,
+ * never from a connector: the ETag is the document's ETag combined with everything that
+ * shapes the answer (format, list, page, search, number style, link base), so a phone's
+ * If-None-Match costs one ETag lookup and no parse. Parsed documents and prepared books
+ * are kept per document version.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../appusage/types.ts';
+import type { DeploymentDomain } from '../auth/deployment-domain.ts';
+import { authorize, sameXui } from '../auth/authorize.ts';
+import type { Authenticator } from '../http/xcap-handler.ts';
+import { renderError } from '../http/error-handler.ts';
+import type { Logger } from '../log.ts';
+import { docKeyString, type DocKey, type DocumentStore } from '../store/types.ts';
+import type { DocumentWriter } from '../xcap/document-writer.ts';
+import { Forbidden, MethodNotAllowed, NotFound, NotModified } from '../xcap/errors.ts';
+import type { ManagedLists } from '../xcap/managed.ts';
+import { etagMatches } from '../xcap/service.ts';
+import { buildBook, searchBook, type BuiltBook } from './book.ts';
+import type { PhonebookConfig } from './config.ts';
+import { FORMAT_NAMES, type FormatName, type PhonebookFormat } from './format.ts';
+import { FORMATS } from './formats/index.ts';
+import { readLists, type EntryList } from './lists.ts';
+import { NumberStyle } from './numbers.ts';
+import { uploadPolycomDirectory } from './polycom-upload.ts';
+import type { DeviceTokens } from './tokens.ts';
+
+/** Path prefix of every phonebook URL. */
+export const PHONEBOOK_PREFIX = '/phonebook/';
+
+export interface PhonebookHandlerOptions {
+  readonly config: PhonebookConfig;
+  readonly store: DocumentStore;
+  /** The validating, conditional write path (Polycom uploads). */
+  readonly writer: DocumentWriter;
+  readonly auth: Authenticator;
+  readonly tokens: DeviceTokens;
+  /** Fixed realm (`auth.realm`), else the XUI's domain / the deployment's domain. */
+  readonly realm: string | undefined;
+  readonly domain: DeploymentDomain;
+  /** Lists sync bindings own (never written by uploads; `bw` 0 on Polycom). */
+  readonly managed: ManagedLists | undefined;
+  readonly log: Logger;
+}
+
+/** One phonebook URL, parsed. */
+export interface PhonebookTarget {
+  readonly format: PhonebookFormat;
+  readonly key: DocKey;
+  /** A list name, or `*`. */
+  readonly list: string;
+  /** The path without the ignored file name, for links. */
+  readonly path: string;
+}
+
+export type PhonebookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+const AUID = 'resource-lists';
+
+/** Parsed lists of one document version, and the books made from them. */
+interface CachedDoc {
+  readonly etag: string;
+  readonly lists: readonly EntryList[];
+  readonly books: Map<string, BuiltBook>;
+}
+
+const MAX_CACHED_DOCS = 64;
+
+export function createPhonebookHandler(opts: PhonebookHandlerOptions): PhonebookHandler {
+  const { config, store, log } = opts;
+  const baseStyle = (format: FormatName) => config.formats[format]?.numbers ?? config.numbers;
+  const formatStyles = new Map(FORMAT_NAMES.map((f) => [f, new NumberStyle(baseStyle(f), config.defaultCountry)] as const));
+  const groups = Object.entries(config.deviceGroups).map(([name, g]) => ({
+    name,
+    userAgent: g.userAgent === undefined ? undefined : new RegExp(g.userAgent, 'u'),
+    style: new NumberStyle(g.numbers, config.defaultCountry),
+  }));
+  const docs = new Map<string, CachedDoc>();
+  const settings = JSON.stringify([config.yealinkMaxObjectBytes, config.snomPageSize, config.fields]);
+
+  function styleFor(format: FormatName, group: string | undefined, ua: string | undefined): { style: NumberStyle; group: string | undefined } {
+    if (group !== undefined) {
+      const g = groups.find((x) => x.name === group);
+      if (!g) throw new NotFound(`no device group "${group}"`);
+      return { style: g.style, group };
+    }
+    const byAgent = ua === undefined ? undefined : groups.find((x) => x.userAgent?.test(ua));
+    return { style: byAgent?.style ?? (formatStyles.get(format) as NumberStyle), group: undefined };
+  }
+
+  async function principalFor(req: IncomingMessage, key: DocKey, token: string | undefined, access: 'read' | 'write'): Promise<Principal> {
+    if (token !== undefined) {
+      const owner = await opts.tokens.find(token);
+      if (owner !== undefined) {
+        if (access === 'write') throw new Forbidden('device tokens are read-only: upload with the user\'s credentials');
+        if (key.xui !== null && !sameXui(owner, key.xui)) throw new Forbidden('this device token is for another user\'s phonebooks');
+        return { xui: owner, admin: false };
+      }
+      // An unknown or revoked token: the credentials decide (a 401 challenge without them).
+    }
+    const realm = opts.realm ?? (key.xui !== null && key.xui.includes('@') ? key.xui.slice(key.xui.lastIndexOf('@') + 1) : await opts.domain.require());
+    const principal = await opts.auth.authenticate({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, realm);
+    authorize(principal, key, access);
+    return principal;
+  }
+
+  /** The document's lists, parsed once per version. */
+  async function listsOf(key: DocKey): Promise<{ doc: CachedDoc; modified: number } | undefined> {
+    const stored = await store.get(key);
+    if (!stored) return undefined;
+    const k = docKeyString(key);
+    let doc = docs.get(k);
+    if (doc?.etag !== stored.etag) {
+      doc = { etag: stored.etag, lists: readLists(stored.body), books: new Map() };
+      docs.delete(k);
+      if (docs.size >= MAX_CACHED_DOCS) docs.delete(docs.keys().next().value as string);
+      docs.set(k, doc);
+    }
+    return { doc, modified: stored.modified };
+  }
+
+  function managedNames(key: DocKey): ReadonlySet<string> {
+    return new Set(opts.managed?.forKey(key)?.containers.map((c) => c.name) ?? []);
+  }
+
+  function bookOf(doc: CachedDoc, t: PhonebookTarget, style: NumberStyle): BuiltBook {
+    const id = `${t.list}\u0000${style.fingerprint}\u0000${t.format.uniqueNumbers}`;
+    let built = doc.books.get(id);
+    if (built) return built;
+    const lists = t.list === '*' ? doc.lists : doc.lists.filter((l) => l.name === t.list);
+    const managed = managedNames(t.key);
+    built = buildBook(lists, {
+      fields: config.fields,
+      style,
+      uniqueNumbers: t.format.uniqueNumbers,
+      managed: (name) => managed.has(name),
+      title: t.list === '*' ? t.key.path : (lists[0]?.title ?? t.list),
+    });
+    doc.books.set(id, built);
+    return built;
+  }
+
+  async function get(req: IncomingMessage, res: ServerResponse, t: PhonebookTarget, query: URLSearchParams): Promise<void> {
+    const token = query.get('token') ?? undefined;
+    await principalFor(req, t.key, token, 'read');
+    const { style, group } = styleFor(t.format.name, query.get('group') ?? undefined, req.headers['user-agent']);
+    const pageParam = query.get('page');
+    const page = pageParam === null ? 1 : /^[1-9][0-9]{0,8}$/.test(pageParam) ? Number(pageParam) : 0;
+    if (page === 0) throw new NotFound(`no page "${pageParam}"`);
+    const q = t.format.search ? (query.get('q') ?? undefined) : undefined;
+    const base = config.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`;
+    const head = await store.head(t.key);
+    if (!head) throw new NotFound(`no phonebook: ${t.key.xui === null ? 'global' : `user ${t.key.xui} has no`} resource-lists document "${t.key.path}"`);
+    const etag = phonebookEtag(head.etag, [t.format.name, t.list, page, q ?? '', style.fingerprint, base, t.path, settings, group ?? '', token ?? '']);
+    const lastModified = new Date(head.modified).toUTCString();
+    const inm = req.headers['if-none-match'];
+    if (inm !== undefined && etagMatches(inm, etag, 'weak')) {
+      res.setHeader('Last-Modified', lastModified);
+      throw new NotModified(`"${etag}"`);
+    }
+    const loaded = await listsOf(t.key);
+    if (!loaded) throw new NotFound(`no resource-lists document "${t.key.path}"`);
+    if (t.list !== '*' && !loaded.doc.lists.some((l) => l.name === t.list)) throw new NotFound(`no list "${t.list}" in document "${t.key.path}"`);
+    // The document may have changed since the head: the ETag names what is served.
+    const servedEtag = loaded.doc.etag === head.etag ? etag : phonebookEtag(loaded.doc.etag, [t.format.name, t.list, page, q ?? '', style.fingerprint, base, t.path, settings, group ?? '', token ?? '']);
+    const built = bookOf(loaded.doc, t, style);
+    const book = q === undefined ? built.book : searchBook(built.book, q);
+    const keep: Record<string, string> = {};
+    if (token !== undefined) keep.token = token;
+    if (group !== undefined) keep.group = group;
+    const rendered = t.format.render({
+      book,
+      page,
+      query: q,
+      link: (params, format) => {
+        const path = format === undefined ? t.path : t.path.replace(/^\/phonebook\/[^/]+\//, `/phonebook/${format}/`);
+        return `${base}${path}?${new URLSearchParams({ ...keep, ...params }).toString()}`;
+      },
+      yealinkMaxObjectBytes: config.yealinkMaxObjectBytes,
+      snomPageSize: config.snomPageSize,
+    });
+    if (!rendered) throw new NotFound(`no page ${page}`);
+    const headers: Record<string, string | number> = {
+      'Content-Type': t.format.contentType,
+      ETag: `"${servedEtag}"`,
+      'Last-Modified': new Date(loaded.modified).toUTCString(),
+      'Cache-Control': 'no-cache',
+      'X-Phonebook-Contacts': book.contacts.length,
+      'X-Phonebook-Undialable': built.undialable,
+      'X-Phonebook-Duplicates': built.duplicates,
+      ...rendered.headers,
+    };
+    await send(req, res, headers, rendered.chunks);
+  }
+
+  async function put(req: IncomingMessage, res: ServerResponse, t: PhonebookTarget, query: URLSearchParams): Promise<void> {
+    if (t.format.name !== 'polycom') throw new MethodNotAllowed(['GET', 'HEAD']);
+    if (t.key.xui === null) throw new Forbidden('the global directory is read-only for phones');
+    await principalFor(req, t.key, query.get('token') ?? undefined, 'write');
+    const { style } = styleFor('polycom', query.get('group') ?? undefined, req.headers['user-agent']);
+    await uploadPolycomDirectory(req, {
+      key: t.key,
+      list: t.list === '*' ? config.polycom.uploadList : t.list,
+      managed: managedNames(t.key),
+      style,
+      fields: config.fields,
+      limits: config.polycom,
+      writer: opts.writer,
+    });
+    res.writeHead(204);
+    res.end();
+  }
+
+  return async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://phonebook.invalid');
+      const t = parseTarget(url.pathname, await opts.domain.current());
+      const method = req.method ?? 'GET';
+      if (method === 'GET' || method === 'HEAD') await get(req, res, t, url.searchParams);
+      else if (method === 'PUT') await put(req, res, t, url.searchParams);
+      else throw new MethodNotAllowed(t.format.name === 'polycom' ? ['GET', 'HEAD', 'PUT'] : ['GET', 'HEAD']);
+    } catch (err) {
+      renderError(err, res, log, String(req.headers['x-request-id'] ?? ''), 'text');
+    }
+  };
+}
+
+/** Parses a phonebook path. @throws NotFound naming what is unknown. */
+export function parseTarget(pathname: string, defaultDomain: string | undefined): PhonebookTarget {
+  let segs: string[];
+  try {
+    segs = pathname.slice(PHONEBOOK_PREFIX.length).split('/').map((s) => decodeURIComponent(s));
+  } catch {
+    throw new NotFound('not a phonebook URL (bad percent-encoding)');
+  }
+  const [formatName, scope, ...rest] = segs;
+  const format = FORMATS.get(formatName as FormatName);
+  if (!format) throw new NotFound(`unknown phonebook format "${formatName ?? ''}" (known: ${FORMAT_NAMES.join(', ')})`);
+  let path = pathname;
+  if ((format.name === 'grandstream' || format.name === 'polycom') && rest.length > 0 && /\.xml$/i.test(rest.at(-1) as string)) {
+    rest.pop();
+    path = pathname.slice(0, pathname.lastIndexOf('/'));
+  }
+  let xui: string | null;
+  if (scope === 'users') {
+    const raw = rest.shift();
+    if (raw === undefined || raw === '') throw new NotFound('no user in the phonebook URL');
+    xui = raw.includes('@') || defaultDomain === undefined ? raw : `${raw}@${defaultDomain}`;
+  } else if (scope === 'global') xui = null;
+  else throw new NotFound('a phonebook URL continues with users/{xui}/ or global/');
+  const list = rest.pop();
+  const document = rest.join('/');
+  if (list === undefined || list === '' || document === '') throw new NotFound('a phonebook URL ends with {document}/{list} (list "*" for every list)');
+  return { format, key: { auid: AUID, xui, path: document }, list, path };
+}
+
+function phonebookEtag(docEtag: string, parts: readonly (string | number)[]): string {
+  return `${docEtag}.${createHash('sha256').update(parts.join('\u0000')).digest('base64url').slice(0, 16)}`;
+}
+
+/** Writes the head and the chunks, waiting for the socket when it is full; one chunk gets a Content-Length. */
+async function send(req: IncomingMessage, res: ServerResponse, headers: Record<string, string | number>, chunks: Iterable<string>): Promise<void> {
+  const it = chunks[Symbol.iterator]();
+  const first = it.next();
+  const second = first.done ? first : it.next();
+  if (second.done) {
+    const body = first.done ? '' : first.value;
+    res.writeHead(200, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  res.writeHead(200, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const pending = [first.value as string, second.value];
+  for (;;) {
+    const chunk = pending.shift() ?? (() => {
+      const n = it.next();
+      return n.done ? undefined : n.value;
+    })();
+    if (chunk === undefined) break;
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await new Promise<void>((resolve) => {
+      res.once('drain', resolve);
+      res.once('close', resolve);
+    });
+  }
+  res.end();
+}
