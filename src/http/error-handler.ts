@@ -38,8 +38,8 @@ export function renderError(err: unknown, res: ServerResponse, log: Logger, reqI
   }
   if (format === 'text') {
     const text = `${publicMessage(e)}\n`;
-    res.writeHead(e.status, e.status === 304 ? {} : { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-    res.end(e.status === 304 ? undefined : text);
+    res.writeHead(e.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
     return;
   }
   if (e instanceof XcapConflict) {

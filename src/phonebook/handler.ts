@@ -27,7 +27,7 @@ import { renderError } from '../http/error-handler.ts';
 import type { Logger } from '../log.ts';
 import { docKeyString, type DocKey, type DocumentStore } from '../store/types.ts';
 import type { DocumentWriter } from '../xcap/document-writer.ts';
-import { Forbidden, MethodNotAllowed, NotFound, NotModified } from '../xcap/errors.ts';
+import { Forbidden, MethodNotAllowed, NotFound } from '../xcap/errors.ts';
 import type { ManagedLists } from '../xcap/managed.ts';
 import { etagMatches } from '../xcap/service.ts';
 import { buildBook, searchBook, type BuiltBook } from './book.ts';
@@ -71,14 +71,27 @@ export type PhonebookHandler = (req: IncomingMessage, res: ServerResponse) => Pr
 
 const AUID = 'resource-lists';
 
-/** Parsed lists of one document version, and the books made from them. */
+/** Parsed lists of one document version, the books made from them, and answers made from those. */
 interface CachedDoc {
   readonly etag: string;
   readonly lists: readonly EntryList[];
   readonly books: Map<string, BuiltBook>;
+  readonly files: Map<string, KeptAnswer>;
+}
+
+/** A whole answer body and the headers that go with it, besides ETag and Last-Modified. */
+interface KeptAnswer {
+  readonly chunks: readonly string[];
+  readonly headers: Readonly<Record<string, string>>;
+  /** UTF-16 length of the body. */
+  readonly size: number;
 }
 
 const MAX_CACHED_DOCS = 64;
+/** Bodies up to this size (UTF-16 units, ~4 MB) are kept whole; larger ones are rendered for every request, never held. */
+const MAX_KEPT_CHARS = 4 * 1024 * 1024;
+/** All kept bodies together; past it every kept body is dropped and rebuilt on demand. */
+const KEPT_BUDGET_CHARS = 64 * 1024 * 1024;
 
 export function createPhonebookHandler(opts: PhonebookHandlerOptions): PhonebookHandler {
   const { config, store, log } = opts;
@@ -90,6 +103,7 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
     style: new NumberStyle(g.numbers, config.defaultCountry),
   }));
   const docs = new Map<string, CachedDoc>();
+  let keptChars = 0;
   const settings = JSON.stringify([config.yealinkMaxObjectBytes, config.snomPageSize, config.fields]);
 
   function styleFor(format: FormatName, group: string | undefined, ua: string | undefined): { style: NumberStyle; group: string | undefined } {
@@ -118,18 +132,23 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
     return principal;
   }
 
-  /** The document's lists, parsed once per version. */
-  async function listsOf(key: DocKey): Promise<{ doc: CachedDoc; modified: number } | undefined> {
+  /** The lists of the document version `etag` (just read by `head`), parsed once per version. */
+  async function listsOf(key: DocKey, etag: string, modified: number): Promise<{ doc: CachedDoc; modified: number } | undefined> {
+    const k = docKeyString(key);
+    const cached = docs.get(k);
+    if (cached?.etag === etag) return { doc: cached, modified };
+    // Changed since it was cached: read the body (it may have moved on again; its own ETag counts).
     const stored = await store.get(key);
     if (!stored) return undefined;
-    const k = docKeyString(key);
-    let doc = docs.get(k);
-    if (doc?.etag !== stored.etag) {
-      doc = { etag: stored.etag, lists: readLists(stored.body), books: new Map() };
-      docs.delete(k);
-      if (docs.size >= MAX_CACHED_DOCS) docs.delete(docs.keys().next().value as string);
-      docs.set(k, doc);
+    const doc: CachedDoc = { etag: stored.etag, lists: readLists(stored.body), books: new Map(), files: new Map() };
+    docs.delete(k);
+    if (cached) keptChars -= [...cached.files.values()].reduce((n, f) => n + f.size, 0);
+    if (docs.size >= MAX_CACHED_DOCS) {
+      const oldest = docs.keys().next().value as string;
+      keptChars -= [...(docs.get(oldest)?.files.values() ?? [])].reduce((n, f) => n + f.size, 0);
+      docs.delete(oldest);
     }
+    docs.set(k, doc);
     return { doc, modified: stored.modified };
   }
 
@@ -169,24 +188,37 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
     const lastModified = new Date(head.modified).toUTCString();
     const inm = req.headers['if-none-match'];
     if (inm !== undefined && etagMatches(inm, etag, 'weak')) {
-      res.setHeader('Last-Modified', lastModified);
-      throw new NotModified(`"${etag}"`);
+      // The phones' steady state: answered without an exception (its stack) or a body.
+      res.writeHead(304, { ETag: `"${etag}"`, 'Last-Modified': lastModified, 'Cache-Control': 'no-cache' });
+      res.end();
+      return;
     }
-    const loaded = await listsOf(t.key);
+    const loaded = await listsOf(t.key, head.etag, head.modified);
     if (!loaded) throw new NotFound(`no resource-lists document "${t.key.path}"`);
     if (t.list !== '*' && !loaded.doc.lists.some((l) => l.name === t.list)) throw new NotFound(`no list "${t.list}" in document "${t.key.path}"`);
     // The document may have changed since the head: the ETag names what is served.
     const servedEtag = loaded.doc.etag === head.etag ? etag : phonebookEtag(loaded.doc.etag, [t.format.name, t.list, page, q ?? '', style.fingerprint, base, t.path, settings, group ?? '', token ?? '']);
+    const common = { 'Content-Type': t.format.contentType, ETag: `"${servedEtag}"`, 'Last-Modified': new Date(loaded.modified).toUTCString(), 'Cache-Control': 'no-cache' };
+    // Answers are kept per document version; one whose links name this device's URL is kept per URL.
+    const plainKey = `${t.format.name}\u0000${t.list}\u0000${style.fingerprint}\u0000${page}\u0000${q ?? ''}`;
+    const linkKey = `${plainKey}\u0000${base}${t.path}\u0000${token ?? ''}\u0000${group ?? ''}`;
+    const hit = loaded.doc.files.get(plainKey) ?? loaded.doc.files.get(linkKey);
+    if (hit) {
+      await send(req, res, { ...common, ...hit.headers }, hit.chunks);
+      return;
+    }
     const built = bookOf(loaded.doc, t, style);
     const book = q === undefined ? built.book : searchBook(built.book, q);
     const keep: Record<string, string> = {};
     if (token !== undefined) keep.token = token;
     if (group !== undefined) keep.group = group;
+    let linked = false;
     const rendered = t.format.render({
       book,
       page,
       query: q,
       link: (params, format) => {
+        linked = true;
         const path = format === undefined ? t.path : t.path.replace(/^\/phonebook\/[^/]+\//, `/phonebook/${format}/`);
         return `${base}${path}?${new URLSearchParams({ ...keep, ...params }).toString()}`;
       },
@@ -194,17 +226,35 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
       snomPageSize: config.snomPageSize,
     });
     if (!rendered) throw new NotFound(`no page ${page}`);
-    const headers: Record<string, string | number> = {
-      'Content-Type': t.format.contentType,
-      ETag: `"${servedEtag}"`,
-      'Last-Modified': new Date(loaded.modified).toUTCString(),
-      'Cache-Control': 'no-cache',
-      'X-Phonebook-Contacts': book.contacts.length,
-      'X-Phonebook-Undialable': built.undialable,
-      'X-Phonebook-Duplicates': built.duplicates,
+    const extra: Record<string, string> = {
+      'X-Phonebook-Contacts': String(book.contacts.length),
+      'X-Phonebook-Undialable': String(built.undialable),
+      'X-Phonebook-Duplicates': String(built.duplicates),
       ...rendered.headers,
     };
-    await send(req, res, headers, rendered.chunks);
+    const kept: string[] = [];
+    let size = 0;
+    let complete = false;
+    function* keeping(): Generator<string> {
+      for (const chunk of rendered!.chunks) {
+        size += chunk.length;
+        if (size <= MAX_KEPT_CHARS) kept.push(chunk);
+        yield chunk;
+      }
+      complete = true;
+    }
+    await send(req, res, { ...common, ...extra }, keeping());
+    if (complete && size <= MAX_KEPT_CHARS) remember(loaded.doc, linked ? linkKey : plainKey, { chunks: kept, headers: extra, size });
+  }
+
+  /** Keeps an answer with its document version, within the overall budget. */
+  function remember(doc: CachedDoc, key: string, file: KeptAnswer): void {
+    if (keptChars + file.size > KEPT_BUDGET_CHARS) {
+      for (const d of docs.values()) d.files.clear();
+      keptChars = 0;
+    }
+    doc.files.set(key, file);
+    keptChars += file.size;
   }
 
   async function put(req: IncomingMessage, res: ServerResponse, t: PhonebookTarget, query: URLSearchParams): Promise<void> {
@@ -273,7 +323,7 @@ function phonebookEtag(docEtag: string, parts: readonly (string | number)[]): st
 }
 
 /** Writes the head and the chunks, waiting for the socket when it is full; one chunk gets a Content-Length. */
-async function send(req: IncomingMessage, res: ServerResponse, headers: Record<string, string | number>, chunks: Iterable<string>): Promise<void> {
+async function send(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, chunks: Iterable<string>): Promise<void> {
   const it = chunks[Symbol.iterator]();
   const first = it.next();
   const second = first.done ? first : it.next();
@@ -296,10 +346,20 @@ async function send(req: IncomingMessage, res: ServerResponse, headers: Record<s
     })();
     if (chunk === undefined) break;
     if (res.destroyed) return;
-    if (!res.write(chunk)) await new Promise<void>((resolve) => {
-      res.once('drain', resolve);
-      res.once('close', resolve);
-    });
+    if (!res.write(chunk)) await drained(res);
   }
   res.end();
+}
+
+/** Resolves when `res` can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
