@@ -26,7 +26,6 @@ import { startPruner } from './feed/pruner.ts';
 import { startFeedHooks, type FeedHooks } from './feed/hooks/engine.ts';
 import { HookStatusTable } from './feed/hooks/status.ts';
 import { createXcapDiffHandler, XCAP_DIFF_PATH } from './http/xcap-diff-handler.ts';
-import { DocumentWriter } from './xcap/document-writer.ts';
 import { createPhonebookHandler } from './phonebook/handler.ts';
 import { DeviceTokens } from './phonebook/tokens.ts';
 import type { Connector } from '../connectors/types.ts';
@@ -98,7 +97,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       ? createPhonebookHandler({
           config: config.phonebook,
           store,
-          writer: new DocumentWriter({ store, usages: registry }),
+          writer,
           auth: auth.authenticator,
           tokens: await DeviceTokens.open(store.sql),
           realm: config.auth.realm,
