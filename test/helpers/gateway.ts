@@ -31,8 +31,6 @@ export interface TestGateway {
   readonly dataDir: string;
   /** The PostgreSQL URL of the store, when it is PostgreSQL (for child processes writing beside the server). */
   readonly databaseUrl: string | undefined;
-  /** The temp dir holding the SQLite store (for CLI child processes on the same store). */
-  readonly dataDir: string;
   /** A Digest (default) or Basic client for `login` (e.g. `alice`) with `password`. */
   client(login?: string, password?: string, opts?: { mode?: 'digest' | 'basic'; algorithm?: 'MD5' | 'SHA-256' }): XcapClient;
   stop(): Promise<void>;
@@ -69,7 +67,6 @@ export async function startTestGateway(
     users,
     dataDir: dir,
     databaseUrl: store.kind === 'postgres' ? store.url : undefined,
-    dataDir: dir,
     client(login = 'alice', password = ALICE.password, copts = {}) {
       return new XcapClient(gateway.url, { username: login, password }, copts);
     },
