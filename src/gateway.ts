@@ -9,14 +9,20 @@ import { createRegistry } from './appusage/registry.ts';
 import { managedResourceLists } from './appusage/resource-lists/managed.ts';
 import { createAuth, listableUsers } from './auth/index.ts';
 import { mountAdmin } from './http/admin.ts';
+import { mountProbes } from './http/probes.ts';
 import { createHttpServer } from './http/server.ts';
+import { workerScrape } from './metrics/cluster.ts';
+import { Metrics } from './metrics/registry.ts';
+import { reportStoredState } from './metrics/state-source.ts';
+import { readBindingStatus } from './sync/binding-status.ts';
+import { RedisProbe } from './sync/redis-probe.ts';
 import { readHealth, type BindingHealth } from './sync/health.ts';
 import { SyncState } from './sync/state.ts';
 import { clientProfiles } from './http/client-profiles.ts';
 import { createXcapHandler } from './http/xcap-handler.ts';
 import { openStore } from './store/open.ts';
 import type { DocumentStore } from './store/types.ts';
-import { startSync, type SyncHandle } from './sync/queue.ts';
+import { startSync, type StartSyncOptions, type SyncHandle } from './sync/queue.ts';
 import { connectorReadOptions, createConnectors } from './connectors.ts';
 import { DocumentWriter } from './xcap/document-writer.ts';
 import { XcapService } from './xcap/service.ts';
@@ -54,6 +60,12 @@ export interface GatewayOptions {
   now?: () => number;
   /** Timers of the change feed: coalescing windows, heartbeats, polls (tests move it by hand). @defaultValue real time */
   feedClock?: FeedClock;
+  /**
+   * This process is an HTTP worker of `serve --workers N`: /metrics asks the primary for
+   * every process's metrics (src/metrics/cluster.ts) instead of answering its own.
+   * @defaultValue `false`
+   */
+  clusterWorker?: boolean;
 }
 
 export async function startGateway(config: Config, log: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -72,7 +84,8 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits, writer });
     // Fails the start when users are in several realms and none is configured for the global tree.
     await auth.domain.require();
-    const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, writer, log);
+    const metrics = config.server.metrics ? new Metrics({ auids: registry.all().map((u) => u.auid), root: config.server.root }) : undefined;
+    const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, writer, log, true, metrics && ((e) => metrics.observeRun(e)));
     const syncState = await SyncState.open(store.sql);
     const hookStatus = await HookStatusTable.open(store.sql);
     const health = () => readHealth(syncState, config.bindings);
@@ -106,11 +119,17 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
           log,
         })
       : undefined;
+    const bindingStatus = () => readBindingStatus(syncState, config.bindings);
+    if (metrics && !opts.clusterWorker) await reportStoredState(metrics, store, config.bindings, sync);
+    const redisProbe = config.bindings.length > 0 ? new RedisProbe(config.redis.url) : undefined;
+    const scrape = metrics && (opts.clusterWorker ? workerScrape(metrics) : () => metrics.text());
     const http = createHttpServer({
       streams: { path: XCAP_DIFF_PATH, handle: xcapDiff.handle, closeAll: xcapDiff.closeAll },
       root: config.server.root,
       phonebook,
-      admin: (app) =>
+      ...(metrics ? { observe: (method: string, url: string, status: number, seconds: number) => metrics.observeRequest(method, url, status, seconds) } : {}),
+      admin: (app) => {
+        mountProbes(app, { store, redis: redisProbe, bindings: bindingStatus, metrics: metrics && scrape && { contentType: metrics.contentType, text: scrape }, log });
         mountAdmin(app, {
           auth: auth.authenticator,
           realm: async () => config.auth.realm ?? (await auth.domain.require()),
@@ -120,7 +139,8 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
           users: auth.users,
           hooks: () => hookStatus.list(),
           log,
-        }),
+        });
+      },
       xcap: createXcapHandler({
         service,
         auth: auth.authenticator,
@@ -149,6 +169,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         await hub.close();
         await pruner?.stop();
         await hooks?.stop();
+        redisProbe?.close();
         await sync?.stop();
         await auth.close();
         await store.close();
@@ -190,6 +211,7 @@ export async function startConfiguredSync(
   writer: DocumentWriter,
   log: Logger,
   runWorkers = true,
+  onRun?: StartSyncOptions['onRun'],
 ): Promise<ConfiguredSync | undefined> {
   if (config.bindings.length === 0) return undefined;
   const connectors = await createConnectors(config.connectors, { logger: log });
@@ -204,10 +226,12 @@ export async function startConfiguredSync(
     users: await listableUsers(config.auth, store),
     logger: log,
     runWorkers,
+    onRun,
   });
   return {
     running: () => handle.running(),
     enqueue: (binding, scope) => handle.enqueue(binding, scope),
+    queueStats: () => handle.queueStats(),
     connectors,
     async stop() {
       await handle.stop();

@@ -109,6 +109,12 @@ export class LocalUsers implements UserSource {
     return rows.map((r) => ({ xui: r.xui, admin: Number(r.admin) === 1 }));
   }
 
+  /** How many users there are. */
+  async count(): Promise<number> {
+    const [row] = await this.sql.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM xcap_users');
+    return Number(row?.n ?? 0);
+  }
+
   async find(xui: string): Promise<UserInfo | undefined> {
     const [row] = await this.sql.query<{ xui: string; admin: number | string }>('SELECT xui, admin FROM xcap_users WHERE xui = ?', [xui]);
     return row === undefined ? undefined : { xui: row.xui, admin: Number(row.admin) === 1 };

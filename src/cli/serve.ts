@@ -9,6 +9,9 @@ import { DocumentWriter } from '../xcap/document-writer.ts';
 import type { Config } from '../config/schema.ts';
 import { startConfiguredHooks, startConfiguredSync, startGateway } from '../gateway.ts';
 import { createLogger, type Logger } from '../log.ts';
+import { serveClusterMetrics } from '../metrics/cluster.ts';
+import { Metrics } from '../metrics/registry.ts';
+import { reportStoredState } from '../metrics/state-source.ts';
 import { openStore } from '../store/open.ts';
 import { realClock } from '../feed/clock.ts';
 import { startPruner } from '../feed/pruner.ts';
@@ -65,7 +68,7 @@ export const serveCommand: Command = {
     if (typeof config === 'number') return config;
     const log = createLogger(config.log.level);
     if (workers > 1 && cluster.isPrimary) return runPrimary(config, log, workers);
-    const gateway = await startGateway(config, log, { sync: !cluster.isWorker });
+    const gateway = await startGateway(config, log, { sync: !cluster.isWorker, clusterWorker: cluster.isWorker });
     log.info({ url: gateway.url }, `serving XCAP at ${gateway.url}`);
     const signal = await stopSignal();
     log.info({ signal }, 'shutting down: draining in-flight requests');
@@ -91,7 +94,12 @@ function stopSignal(): Promise<string> {
  */
 async function runPrimary(config: Config, log: Logger, workers: number): Promise<number> {
   const store = await openStore(config.store);
-  const sync = await startConfiguredSync(config, store, new DocumentWriter({ store, usages: await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes }) }), log);
+  const usages = await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes });
+  // The primary's metrics: the sync engine's counts and the stored state; a worker's scrape adds every worker's.
+  const metrics = config.server.metrics ? new Metrics({ auids: usages.all().map((u) => u.auid), root: config.server.root }) : undefined;
+  const sync = await startConfiguredSync(config, store, new DocumentWriter({ store, usages }), log, true, metrics && ((e) => metrics.observeRun(e)));
+  if (metrics) await reportStoredState(metrics, store, config.bindings, sync);
+  const stopMetrics = metrics ? serveClusterMetrics(metrics) : () => {};
   const pruner = startPruner(store, config.changeFeed.retention, realClock, log);
   const hooks = await startConfiguredHooks(config, store, log, realClock, () => `http://${config.server.host}:${config.server.port}${config.server.root}`);
   // Each worker would otherwise sign nonces with a key of its own, and a client whose next
@@ -122,6 +130,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   );
   await pruner.stop();
   await hooks?.stop();
+  stopMetrics();
   await sync?.stop();
   await store.close();
   log.info('stopped');

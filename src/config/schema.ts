@@ -88,6 +88,12 @@ export const serverSchema = z
       .default(100)
       .describe('Most attributes (namespace declarations included) on one element of a PUT body (409 constraint-failure above).'),
     /**
+     * Count requests and sync runs and serve them at `GET /metrics` (Prometheus text format,
+     * no credentials; docs/troubleshooting.md lists every metric).
+     * @defaultValue `true`
+     */
+    metrics: z.boolean().default(true).describe('Count requests and sync runs and serve them at GET /metrics (Prometheus, no credentials).'),
+    /**
      * Seconds to wait for in-flight requests on SIGTERM before closing anyway.
      * @defaultValue `10`
      */

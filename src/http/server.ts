@@ -23,6 +23,8 @@ export interface HttpServerOptions {
   admin?: (app: express.Express) => void;
   /** Long-lived event streams at `path` (GET /xcap-diff): not drained on shutdown but ended first. */
   streams?: { readonly path: string; handle(req: IncomingMessage, res: ServerResponse): void; closeAll(): void };
+  /** Told about every answered request (method, URL, status, seconds since it arrived): the metrics. Streams are not. */
+  observe?: (method: string, url: string, status: number, seconds: number) => void;
 }
 
 export function createHttpServer(opts: HttpServerOptions): HttpServer {
@@ -39,25 +41,31 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   let inFlight = 0;
   let drained: (() => void) | undefined;
   const prefix = opts.root;
-  const done = () => {
+  const observe = opts.observe;
+  const leave = () => {
     inFlight--;
     if (inFlight === 0) drained?.();
   };
+  const done = (req: IncomingMessage, res: ServerResponse, started: number) => {
+    leave();
+    observe?.(req.method ?? '', req.url ?? '', res.statusCode, (performance.now() - started) / 1000);
+  };
   const server = createServer((req, res) => {
     inFlight++;
+    const started = observe ? performance.now() : 0;
     if (authorizationCount(req.rawHeaders) > 1) delete req.headers.authorization;
     const url = req.url ?? '';
     // The root may carry a realm suffix (`/xcap-root@example.com/...`).
     const c = url.charCodeAt(prefix.length);
     // XCAP work counts until it has finished, not until the client hangs up: a write queued
     // behind others must still find the store open during a drain.
-    if (url.startsWith(prefix) && (c === 47 /* / */ || c === 64 /* @ */ || Number.isNaN(c))) void opts.xcap(req, res).finally(done);
+    if (url.startsWith(prefix) && (c === 47 /* / */ || c === 64 /* @ */ || Number.isNaN(c))) void opts.xcap(req, res).finally(() => done(req, res, started));
     else if (opts.streams && isPath(url, opts.streams.path)) {
-      done();
+      leave();
       opts.streams.handle(req, res);
-    } else if (opts.phonebook !== undefined && url.startsWith('/phonebook/')) void opts.phonebook(req, res).finally(done);
+    } else if (opts.phonebook !== undefined && url.startsWith('/phonebook/')) void opts.phonebook(req, res).finally(() => done(req, res, started));
     else {
-      res.once('close', done);
+      res.once('close', () => done(req, res, started));
       app(req, res);
     }
   });

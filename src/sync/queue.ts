@@ -109,6 +109,26 @@ export interface StartSyncOptions {
    * @defaultValue `Date.now`
    */
   readonly now?: () => number;
+  /** Told about every run this process's worker finished or failed (the metrics count them). */
+  readonly onRun?: (event: RunEvent) => void;
+}
+
+/** One run of one binding and document, as `onRun` hears of it. */
+export interface RunEvent {
+  readonly binding: string;
+  readonly scope: Scope;
+  /** `applied`, `unchanged`, `refused`, or `failed` when the run threw (it may be retried). */
+  readonly outcome: RunReport['outcome'] | 'failed';
+  readonly seconds: number;
+  readonly report?: RunReport;
+}
+
+/** Queue figures from BullMQ: `queue.getJobCounts()` and the oldest waiting job. */
+export interface QueueStats {
+  /** Jobs by state: waiting, active, delayed, prioritized, failed, completed, waiting-children. */
+  readonly counts: Readonly<Record<string, number>>;
+  /** When the oldest waiting job was added (ms since the epoch); `null` when none waits. */
+  readonly oldestWaitingAt: number | null;
 }
 
 export interface SyncHandle {
@@ -116,6 +136,8 @@ export interface SyncHandle {
   readonly running: () => boolean;
   /** Queues a run of `binding` for `scope` (every scope when omitted). */
   enqueue(binding: string, scope?: Scope): Promise<void>;
+  /** Jobs by state and the oldest waiting job; `undefined` while Redis is unreachable. */
+  queueStats(): Promise<QueueStats | undefined>;
   /** Stops feed and schedulers' consumers; waits for running jobs (graceful drain). */
   stop(): Promise<void>;
 }
@@ -150,6 +172,7 @@ export async function startSync(opts: StartSyncOptions): Promise<SyncHandle> {
       if (!engine) throw new RetryableSyncError('sync is off: Redis is not reachable');
       await engine.enqueue(binding, scope);
     },
+    queueStats: async () => (engine?.connected ? await engine.queueStats().catch(() => undefined) : undefined),
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
@@ -255,6 +278,16 @@ class Engine {
       });
     }
     return scopes;
+  }
+
+  /** What the queue holds now; rejects when Redis does not answer in time (commands would wait for it). */
+  async queueStats(): Promise<QueueStats> {
+    const read = async (): Promise<QueueStats> => {
+      const counts = await this.#queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed', 'waiting-children');
+      const [oldest] = await this.#queue.getJobs(['waiting'], -1, -1);
+      return { counts, oldestWaitingAt: oldest?.timestamp ?? null };
+    };
+    return withTimeout(read(), 2000);
   }
 
   /** Progress of long work as log lines every few seconds (short work logs nothing). */
@@ -397,6 +430,9 @@ class Engine {
     }
     const connector = this.#o.connectors.get(b.config.connector);
     if (!connector) throw new UnrecoverableError(`connector ${b.config.connector} is not configured`);
+    const started = performance.now();
+    const told = (outcome: RunEvent['outcome'], report?: RunReport) =>
+      this.#o.onRun?.({ binding, scope, outcome, seconds: (performance.now() - started) / 1000, ...(report ? { report } : {}) });
     try {
       const writes = this.#progress(`sync ${binding} ${scope}`, 'remote writes', { binding, scope });
       const report = await withScopeLock(this.#conn, this.#o.prefix, binding, scope, () =>
@@ -407,8 +443,10 @@ class Engine {
       const level = report.outcome === 'unchanged' ? 'debug' : 'info';
       this.#o.log[level]({ binding, scope, outcome: report.outcome, ...(report.fullRead ? { fullRead: true } : {}), xcap: report.xcap, remote: report.remote, conflicts: report.conflicts, refused: report.refused }, 'sync run');
       this.#ranInWave(binding, scope);
+      told(report.outcome, report);
       return report;
     } catch (err) {
+      told('failed');
       if (isRetryable(err)) throw err;
       this.#ranInWave(binding, scope);
       throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
