@@ -21,6 +21,7 @@ const commands: readonly CommandEntry[] = [
   { name: 'import', summary: 'import sql: copy a legacy XCAP server\'s documents (Kamailio, OpenSIPS, OpenXCAP)', load: async () => (await import('./cli/sql-migration.ts')).importCommand },
   { name: 'export', summary: 'export sql: write the documents back into a legacy xcap table (roll-back)', load: async () => (await import('./cli/sql-migration.ts')).exportCommand },
   { name: 'phonebook', summary: 'add, remove or list device tokens for the vendor phonebooks', load: async () => (await import('./cli/phonebook.ts')).phonebookCommand },
+  { name: 'sql', summary: 'sql install-triggers: the triggers a kind: sql connector needs on its table', load: async () => (await import('./cli/sql.ts')).sqlCommand },
   { name: 'check-config', summary: 'validate the config file and print the bindings it defines', load: async () => (await import('./cli/check-config.ts')).checkConfigCommand },
 ];
 

@@ -11,6 +11,7 @@ import type { Connector } from '../connectors/types.ts';
 import { carddavConnectorKind } from '../connectors/carddav/index.ts';
 import { ldapConnectorKind } from '../connectors/ldap/index.ts';
 import { memoryConnectorKind } from '../connectors/memory/kind.ts';
+import { sqlConnectorKind } from '../connectors/sql/index.ts';
 import type { BindingConfig } from './sync/binding.ts';
 import { ConnectorRegistry, type ConfigIssue, type RawConnectors } from './sync/connector-registry.ts';
 
@@ -18,6 +19,7 @@ export const connectorRegistry = new ConnectorRegistry([
   memoryConnectorKind,
   ldapConnectorKind,
   carddavConnectorKind,
+  sqlConnectorKind,
 ]);
 
 /** Checks the `connectors:` and `bindings:` sections together (see ConnectorRegistry.check). */

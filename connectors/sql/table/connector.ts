@@ -1,0 +1,303 @@
+/**
+ * Table mode: the rows of one contacts-style table are items (connectors/types.ts).
+ *
+ * - id = the key column, version = the `version` column the installed triggers stamp from
+ *   one counter on every insert and update (triggers.ts), so any writer's change is seen.
+ * - Only the mapped columns are read or written: an UPDATE sets the owned fields' columns
+ *   and nothing else, so other columns keep their values (the contract's rule).
+ * - Conditional writes are one statement, `UPDATE ... WHERE key = ? AND version = ?`
+ *   (`DELETE` likewise). On MySQL/MariaDB mysql2 reports matched rows (CLIENT_FOUND_ROWS,
+ *   its default), so an update that rewrites equal values still counts as done; the new
+ *   version is read back in the same transaction, while the row is still locked.
+ * - changes(): rows with `version` above the token's stamp, and tombstones likewise, minus
+ *   what the token says was reported already (token.ts). Two small queries when nothing changed.
+ * - onChange(): PostgreSQL wakes listeners by NOTIFY from the triggers; MySQL/MariaDB by
+ *   polling the highest stamp every `pollMs`.
+ */
+import { sql } from 'kysely';
+import pg from 'pg';
+import { NotFound, Rejected, VersionMismatch } from '../../errors.ts';
+import type { ChangeSet, Connector, ConnectorCapabilities, ItemRef, ItemWrite, RemoteItem } from '../../types.ts';
+import type { SqlDatabase } from '../database.ts';
+import { openSqlDatabase } from '../database.ts';
+import { translateSqlError } from '../errors.ts';
+import { connectionUrl, SQL_CAPABILITIES, type SqlConnectorConfig } from '../config.ts';
+import { counterName, NOTIFY_CHANNEL, tombstoneTable } from './names.ts';
+import { decodeToken, encodeToken, type TableToken } from './token.ts';
+
+type Row = Record<string, unknown>;
+
+/** A version as the triggers stamp it. */
+const STAMP = /^\d{1,18}$/;
+
+interface Scope {
+  /** The owner value, when the table has an owner column. */
+  readonly owner?: string;
+}
+
+export class SqlTableConnector implements Connector {
+  readonly kind = 'sql';
+  readonly capabilities: ConnectorCapabilities = SQL_CAPABILITIES;
+  readonly #o: SqlConnectorConfig;
+  readonly #database: SqlDatabase;
+  readonly #fields: [string, string][];
+  #integerKey: Promise<boolean> | undefined;
+
+  constructor(o: SqlConnectorConfig, database?: SqlDatabase) {
+    this.#o = o;
+    this.#database = database ?? openSqlDatabase(connectionUrl(o));
+    this.#fields = Object.entries(o.columns);
+  }
+
+  /** `contacts` or `contacts/<owner>`; another table is NotFound. */
+  #scope(collection: string): Scope {
+    const slash = collection.indexOf('/');
+    const table = slash < 0 ? collection : collection.slice(0, slash);
+    if (table !== this.#o.table) throw new NotFound(`collection ${collection}: this connector serves table ${this.#o.table}`);
+    if (this.#o.owner === undefined) {
+      if (slash >= 0) throw new NotFound(`collection ${collection}: table ${this.#o.table} has no owner column (use the collection ${this.#o.table})`);
+      return {};
+    }
+    if (slash < 0 || slash === collection.length - 1) throw new NotFound(`collection ${collection}: table ${this.#o.table} is per owner (${this.#o.table}/<owner>)`);
+    return { owner: collection.slice(slash + 1) };
+  }
+
+  async #run<T>(what: string, f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      throw translateSqlError(err, this.#database.target, `${what} table ${this.#o.table}`);
+    }
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  #owned<Q extends { where: (...a: any[]) => Q }>(q: Q, scope: Scope): Q {
+    return scope.owner === undefined ? q : q.where(this.#o.owner as string, '=', scope.owner);
+  }
+
+  #item(r: Row): RemoteItem {
+    const fields: Record<string, string> = {};
+    for (const [field, column] of this.#fields) {
+      const v = r[column];
+      if (v === null || v === undefined) continue;
+      const s = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+      if (s !== '') fields[field] = s;
+    }
+    return { id: String(r[this.#o.key]), version: String(r[this.#o.version]), fields };
+  }
+
+  async *list(collection: string): AsyncIterable<ItemRef> {
+    const scope = this.#scope(collection);
+    const rows = await this.#run('listing', () =>
+      this.#owned(this.#database.db.selectFrom(this.#o.table).select([this.#o.key, this.#o.version]), scope).execute(),
+    );
+    for (const r of rows as Row[]) yield { id: String(r[this.#o.key]), version: String(r[this.#o.version]) };
+  }
+
+  #select() {
+    return this.#database.db.selectFrom(this.#o.table).select([this.#o.key, this.#o.version, ...new Set(this.#fields.map(([, c]) => c))]);
+  }
+
+  /**
+   * The ids that can be values of the key column: an integer key cannot hold `abc`, and
+   * PostgreSQL would refuse the whole query for it (MySQL would compare it as 0).
+   */
+  async #keyable(ids: readonly string[]): Promise<string[]> {
+    this.#integerKey ??= this.#run('inspecting', async () => {
+      const dot = this.#o.table.lastIndexOf('.');
+      const r = await sql<{ t: string }>`SELECT data_type AS t FROM information_schema.columns WHERE table_name = ${this.#o.table.slice(dot + 1)} AND column_name = ${this.#o.key}`.execute(this.#database.db);
+      return /int|serial|numeric|decimal/i.test(r.rows[0]?.t ?? '');
+    });
+    return (await this.#integerKey) ? ids.filter((id) => /^-?\d{1,18}$/.test(id)) : [...ids];
+  }
+
+  async *read(collection: string, ids?: readonly string[]): AsyncIterable<RemoteItem> {
+    const scope = this.#scope(collection);
+    const wanted = ids === undefined ? undefined : await this.#keyable(ids);
+    if (wanted !== undefined && wanted.length === 0) return;
+    const rows = await this.#run('reading', () => {
+      let q = this.#owned(this.#select(), scope);
+      if (wanted !== undefined) q = q.where(this.#o.key, 'in', wanted);
+      return q.execute();
+    });
+    for (const r of rows as Row[]) yield this.#item(r);
+  }
+
+  async changes(collection: string, token?: string): Promise<ChangeSet | 'token-expired'> {
+    const scope = this.#scope(collection);
+    const prev = token === undefined ? undefined : decodeToken(token);
+    if (token !== undefined && prev === undefined) return 'token-expired';
+    const lookback = this.#o.lookback;
+    const from = prev === undefined ? undefined : prev.v - lookback;
+    const tomb = tombstoneTable(this.#o.table);
+    const [rows, tombs] = await this.#run('reading changes of', async () => {
+      let q = this.#owned(this.#select(), scope);
+      if (from !== undefined) q = q.where(this.#o.version, '>', from);
+      let t = this.#database.db.selectFrom(tomb).select(['item_key', 'stamp']);
+      if (scope.owner !== undefined) t = t.where('owner', '=', scope.owner);
+      // Initial sync: only the tombstones inside the window, so the token knows them as reported.
+      const tombFrom = from ?? (await this.#maxStamp(scope)) - lookback;
+      t = t.where('stamp', '>', tombFrom);
+      return Promise.all([q.execute() as Promise<Row[]>, t.execute() as Promise<{ item_key: string; stamp: number | string }[]>]);
+    });
+    const items = rows.map((r) => this.#item(r));
+    let v = prev?.v ?? 0;
+    for (const i of items) v = Math.max(v, Number(i.version));
+    for (const d of tombs) v = Math.max(v, Number(d.stamp));
+    const up: Record<string, number> = {};
+    const del: Record<string, number> = {};
+    for (const i of items) if (Number(i.version) > v - lookback) up[i.id] = Number(i.version);
+    for (const d of tombs) if (Number(d.stamp) > v - lookback) del[d.item_key] = Number(d.stamp);
+    const next: TableToken = { v, up, del };
+    if (prev === undefined) return { token: encodeToken(next), upserted: items, deleted: [] };
+    const present = new Set(items.map((i) => i.id));
+    const upserted = items.filter((i) => prev.up[i.id] !== Number(i.version));
+    const deleted = tombs.filter((d) => prev.del[d.item_key] !== Number(d.stamp) && !present.has(d.item_key)).map((d) => d.item_key);
+    // A tombstone of an id that still exists (deleted, then re-created) is not a delete.
+    const stillThere = deleted.length === 0 ? new Set<string>() : await this.#existing(scope, deleted);
+    return { token: encodeToken(next), upserted, deleted: [...new Set(deleted.filter((id) => !stillThere.has(id)))] };
+  }
+
+  async #maxStamp(scope: Scope): Promise<number> {
+    const r = (await this.#owned(this.#database.db.selectFrom(this.#o.table).select((eb) => eb.fn.max(this.#o.version).as('m')), scope).executeTakeFirst()) as { m: unknown } | undefined;
+    return Number(r?.m ?? 0);
+  }
+
+  async #existing(scope: Scope, ids: readonly string[]): Promise<Set<string>> {
+    const wanted = await this.#keyable(ids);
+    if (wanted.length === 0) return new Set();
+    const rows = (await this.#run('reading', () => this.#owned(this.#database.db.selectFrom(this.#o.table).select(this.#o.key), scope).where(this.#o.key, 'in', wanted).execute())) as Row[];
+    return new Set(rows.map((r) => String(r[this.#o.key])));
+  }
+
+  /** Column values of the owned fields; an owned field missing from `fields` becomes NULL. */
+  #values(item: ItemWrite): Record<string, string | null> {
+    const owned = item.owned ?? Object.keys(item.fields);
+    const out: Record<string, string | null> = {};
+    for (const field of owned) {
+      const column = this.#o.columns[field];
+      if (column === undefined) continue; // not mapped: nothing of the row shows it
+      out[column] = item.fields[field] ?? null;
+    }
+    return out;
+  }
+
+  async write(collection: string, item: ItemWrite, expect: 'absent' | { readonly version: string }): Promise<ItemRef> {
+    const scope = this.#scope(collection);
+    const values = this.#values(item);
+    const { key, version } = this.#o;
+    const db = this.#database.db;
+    if (expect === 'absent') {
+      const row: Record<string, unknown> = { ...values };
+      if (item.id !== undefined) row[key] = item.id;
+      if (scope.owner !== undefined) row[this.#o.owner as string] = scope.owner;
+      return this.#run('writing', () =>
+        db.transaction().execute(async (tx) => {
+          if (this.#database.engine === 'postgres') {
+            const r = (await tx.insertInto(this.#o.table).values(row).returning([key, version]).executeTakeFirstOrThrow()) as Row;
+            return { id: String(r[key]), version: String(r[version]) };
+          }
+          const res = await tx.insertInto(this.#o.table).values(row).executeTakeFirstOrThrow();
+          const id = item.id ?? String(res.insertId);
+          const r = (await tx.selectFrom(this.#o.table).select(version).where(key, '=', id).executeTakeFirstOrThrow()) as Row;
+          return { id, version: String(r[version]) };
+        }),
+      );
+    }
+    if (item.id === undefined) throw new Rejected('write with an expected version needs the item id');
+    const id = item.id;
+    // Versions are the BIGINT stamps this connector hands out: anything else cannot match.
+    if (!STAMP.test(expect.version) || (await this.#keyable([id])).length === 0) throw await this.#missOrStale(scope, id);
+    // Nothing owned is mapped: the write still stamps a new version (the trigger does it).
+    const set = Object.keys(values).length > 0 ? values : { [version]: expect.version };
+    const done = await this.#run('writing', () =>
+      db.transaction().execute(async (tx) => {
+        const q = this.#owned(tx.updateTable(this.#o.table).set(set), scope).where(key, '=', id).where(version, '=', expect.version);
+        if (this.#database.engine === 'postgres') {
+          const r = (await q.returning(version).executeTakeFirst()) as Row | undefined;
+          return r === undefined ? undefined : String(r[version]);
+        }
+        const res = await q.executeTakeFirst();
+        if (res.numUpdatedRows === 0n) return undefined;
+        const r = (await tx.selectFrom(this.#o.table).select(version).where(key, '=', id).executeTakeFirstOrThrow()) as Row;
+        return String(r[version]);
+      }),
+    );
+    if (done !== undefined) return { id, version: done };
+    throw await this.#missOrStale(scope, id);
+  }
+
+  async remove(collection: string, id: string, expect: { readonly version: string }): Promise<void> {
+    const scope = this.#scope(collection);
+    if (!STAMP.test(expect.version) || (await this.#keyable([id])).length === 0) throw await this.#missOrStale(scope, id);
+    const r = await this.#run('deleting from', () =>
+      this.#owned(this.#database.db.deleteFrom(this.#o.table), scope).where(this.#o.key, '=', id).where(this.#o.version, '=', expect.version).executeTakeFirst(),
+    );
+    if (r.numDeletedRows > 0n) return;
+    throw await this.#missOrStale(scope, id);
+  }
+
+  async #missOrStale(scope: Scope, id: string): Promise<Error> {
+    return (await this.#existing(scope, [id])).size > 0
+      ? new VersionMismatch(`row ${id} of ${this.#o.table} changed since it was read`)
+      : new NotFound(`row ${id} of ${this.#o.table} does not exist`);
+  }
+
+  /**
+   * Calls `listener` soon after the table changes, whoever changed it: at once on
+   * PostgreSQL (LISTEN on the triggers' NOTIFY, on a connection of its own that reconnects),
+   * within `pollMs` on MySQL/MariaDB. Returns the function that stops it.
+   */
+  onChange(listener: () => void): () => void {
+    let stopped = false;
+    if (this.#database.engine === 'postgres') {
+      let client: pg.Client | undefined;
+      let retry: NodeJS.Timeout | undefined;
+      const connect = () => {
+        if (stopped) return;
+        const c = new pg.Client({ connectionString: connectionUrl(this.#o) });
+        client = c;
+        const again = () => {
+          c.removeAllListeners();
+          c.end().catch(() => {});
+          if (!stopped) retry = setTimeout(connect, 1000);
+        };
+        c.on('error', again);
+        c.on('notification', (n) => {
+          if (n.payload === this.#o.table) listener();
+        });
+        c.connect().then(() => c.query(`LISTEN ${NOTIFY_CHANNEL}`)).then(
+          () => listener(), // changes while we were away
+          again,
+        );
+      };
+      connect();
+      return () => {
+        stopped = true;
+        clearTimeout(retry);
+        client?.end().catch(() => {});
+      };
+    }
+    let last: string | undefined;
+    const tick = async () => {
+      try {
+        const r = await sql<{ m: unknown }>`SELECT v AS m FROM ${sql.table(counterName(this.#o.table))} WHERE id = 1`.execute(this.#database.db);
+        const now = String(r.rows[0]?.m ?? '');
+        if (last !== undefined && now !== last) listener();
+        last = now;
+      } catch {
+        // The database is away: the next tick asks again.
+      }
+    };
+    const timer = setInterval(() => void tick(), this.#o.pollMs);
+    void tick();
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }
+
+  close(): Promise<void> {
+    return this.#database.close();
+  }
+}
