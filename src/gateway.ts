@@ -218,7 +218,7 @@ export async function startConfiguredSync(
   const handle = await startSync({
     store,
     writer,
-    redis: config.redis.url,
+    redis: config.redis,
     prefix: config.redis.prefix,
     bindings: config.bindings,
     connectors,

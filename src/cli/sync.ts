@@ -10,7 +10,7 @@ import { openStore, StoreMissing } from '../store/open.ts';
 import type { DocumentStore } from '../store/types.ts';
 import { compileBinding } from '../sync/binding.ts';
 import { connectorReadOptions, createConnectors } from '../connectors.ts';
-import { Redis } from 'ioredis';
+import { createRedisConnection, queuePrefix, type RedisConnection, type RedisTarget } from '../sync/redis-connection.ts';
 import { readHealth } from '../sync/health.ts';
 import { conflictName, decisionName, findConflicts } from '../sync/item-names.ts';
 import { withScopeLock } from '../sync/queue.ts';
@@ -110,9 +110,9 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
   const scopes = o.user !== undefined ? [o.user] : await scopesOf(store, binding, await listableUsers(config.auth, store));
   // The queue's workers take a Redis lock per binding and document; so does a run by hand,
   // when Redis is there. Without it, conditional writes still keep the two from losing data.
-  const redis = o.dryRun ? undefined : await lockConnection(config.redis.url);
+  const redis = o.dryRun ? undefined : await lockConnection(config.redis);
   const locked = <T>(scope: string, fn: () => Promise<T>): Promise<T> =>
-    redis ? withScopeLock(redis, config.redis.prefix, cfg.name, scope, fn) : fn();
+    redis ? withScopeLock(redis, queuePrefix(config.redis.prefix, config.redis), cfg.name, scope, fn) : fn();
   let failed = 0;
   // Many documents: count documents, the current one's remote writes beside the count.
   // One document: count its remote writes (a push of a whole directory is long work).
@@ -153,8 +153,8 @@ async function runCmd(config: Config, store: DocumentStore, state: SyncState, na
 }
 
 /** A Redis connection for the scope lock, or `undefined` (with a note) when Redis cannot be reached. */
-async function lockConnection(url: string): Promise<Redis | undefined> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 1, retryStrategy: () => null });
+async function lockConnection(target: RedisTarget): Promise<RedisConnection | undefined> {
+  const redis = createRedisConnection(target, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 1, retryStrategy: () => null });
   redis.on('error', () => {});
   try {
     await redis.connect();

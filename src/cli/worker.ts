@@ -41,7 +41,7 @@ export const workerCommand: Command = {
     const store = await openStore(config.store);
     const usages = await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes });
     const connectors = await createConnectors(config.connectors, { logger: log });
-    const sync = await startSync({ store, writer: new DocumentWriter({ store, usages }), redis: config.redis.url, prefix: config.redis.prefix, bindings: config.bindings, connectors, connectorOptions: connectorReadOptions(config.connectors), users: await listableUsers(config.auth, store), logger: log, runWorkers: true, watchChanges: false, concurrency });
+    const sync = await startSync({ store, writer: new DocumentWriter({ store, usages }), redis: config.redis, prefix: config.redis.prefix, bindings: config.bindings, connectors, connectorOptions: connectorReadOptions(config.connectors), users: await listableUsers(config.auth, store), logger: log, runWorkers: true, watchChanges: false, concurrency });
     if (!sync.running()) log.warn('worker waits for Redis');
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

@@ -275,10 +275,22 @@ export const redisSchema = z
      */
     url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379').describe('Redis URL for the sync queue.'),
     /**
-     * Key prefix of every queue key; use `{name}` braces for Redis Cluster.
+     * Redis Cluster nodes to start from (`host:port` or `redis://[user:password@]host:port`);
+     * when given, `url` is not used. The rest of the cluster is discovered from them.
+     * @defaultValue none (a single Redis at `url`)
+     */
+    cluster: z
+      .array(z.string().regex(/^(rediss?:\/\/([^@/]*@)?)?[^:/@]+:\d+\/?$/, 'expected host:port or redis://[user:password@]host:port'))
+      .min(1)
+      .optional()
+      .describe('Redis Cluster nodes (host:port, or redis://[user:password@]host:port) to start from; when given, url is not used and the key prefix becomes a hash tag ({prefix}).'),
+    /**
+     * Key prefix of every queue key. On a cluster it is wrapped in braces (`{xcap-bridge}`)
+     * so that every key of the queue hashes to one slot, as BullMQ needs; a prefix with a
+     * `{...}` part already is used as it is.
      * @defaultValue `xcap-bridge`
      */
-    prefix: z.string().min(1).default('xcap-bridge').describe('Key prefix for queue keys.'),
+    prefix: z.string().min(1).default('xcap-bridge').describe('Key prefix for queue keys (a hash tag {prefix} on a cluster).'),
   })
   .strict()
   .prefault({})

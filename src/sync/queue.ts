@@ -18,7 +18,7 @@
  * starts and once when it ends, whatever the number of reconnect attempts in between.
  */
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Connector } from '../../connectors/types.ts';
@@ -27,6 +27,7 @@ import { compileBinding, scopeOfDoc, type Binding, type BindingConfig, type Scop
 import { DocCache } from './doc-cache.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
 import { isRetryable, RetryableSyncError, runSync, scopesOf, type KnownUsers, type RunReport } from './runner.ts';
+import { createRedisConnection, queuePrefix, type RedisConnection, type RedisTarget } from './redis-connection.ts';
 import { SyncState } from './state.ts';
 import { Progress } from '../cli/progress.ts';
 
@@ -41,10 +42,14 @@ export interface StartSyncOptions {
    * the same validation. Without it a writer on `store` that validates nothing (tests).
    */
   readonly writer?: DocumentWriter;
-  /** Redis URL or a client (the caller keeps ownership of a client it passes). */
-  readonly redis: string | Redis;
   /**
-   * Key prefix of every queue key (use `{...}` braces for Redis Cluster).
+   * Redis URL, a target (URL, or cluster nodes: redis-connection.ts), or a client (the
+   * caller keeps ownership of a client it passes).
+   */
+  readonly redis: string | RedisTarget | RedisConnection;
+  /**
+   * Key prefix of every queue key; on a cluster it is made a hash tag (`{xcap-bridge}`,
+   * see redis-connection.ts `queuePrefix`).
    * @defaultValue `xcap-bridge`
    */
   readonly prefix?: string;
@@ -146,7 +151,7 @@ type JobData = { binding: string; scope?: Scope };
 
 export async function startSync(opts: StartSyncOptions): Promise<SyncHandle> {
   const log = opts.logger.child({ component: 'sync' });
-  const prefix = opts.prefix ?? 'xcap-bridge';
+  const prefix = queuePrefix(opts.prefix ?? 'xcap-bridge', typeof opts.redis === 'string' ? { url: opts.redis } : opts.redis);
   const bindings = new Map(opts.bindings.map((b) => [b.name, compileBinding(b, opts.connectorOptions?.[b.connector])] as const));
   const state = await SyncState.open(opts.store.sql);
   let engine: Engine | undefined;
@@ -191,11 +196,11 @@ interface EngineOptions extends Omit<StartSyncOptions, 'bindings'> {
 /** The running parts once Redis answered. */
 class Engine {
   readonly #o: EngineOptions;
-  readonly #conn: Redis;
+  readonly #conn: RedisConnection;
   readonly #ownConn: boolean;
   readonly #queue: Queue;
   #worker: Worker | undefined;
-  #workerConn: Redis | undefined;
+  #workerConn: RedisConnection | undefined;
   #unsubscribe: (() => void) | undefined;
   #poll: ReturnType<typeof setInterval> | undefined;
   #cursor = 0;
@@ -219,7 +224,7 @@ class Engine {
    */
   readonly #waves = new Map<string, { pending: Set<Scope>; progress: Progress }>();
 
-  private constructor(o: EngineOptions, conn: Redis, ownConn: boolean) {
+  private constructor(o: EngineOptions, conn: RedisConnection, ownConn: boolean) {
     this.#o = o;
     this.#conn = conn;
     this.#ownConn = ownConn;
@@ -228,10 +233,9 @@ class Engine {
   }
 
   static async start(o: EngineOptions): Promise<Engine> {
-    const own = typeof o.redis === 'string';
-    const conn = typeof o.redis === 'string'
-      ? new Redis(o.redis, { maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(n * 200, 2000) })
-      : o.redis;
+    const given = o.redis instanceof Redis || o.redis instanceof Cluster ? o.redis : undefined;
+    const own = given === undefined;
+    const conn = given ?? createRedisConnection(typeof o.redis === 'string' ? { url: o.redis } : (o.redis as RedisTarget), { maxRetriesPerRequest: null, lazyConnect: true, retryStrategy: (n) => Math.min(n * 200, 2000) });
     // Until the engine listens (below), failed connection attempts are the caller's to report.
     const early = (err: Error) => o.log.debug({ err: err.message }, 'redis');
     conn.on('error', early);
@@ -408,9 +412,11 @@ class Engine {
   }
 
   #startWorker(): void {
-    this.#workerConn = this.#conn.duplicate();
+    // The worker blocks on its own connection (BRPOPLPUSH-style waits).
+    const conn: RedisConnection = this.#conn instanceof Cluster ? this.#conn.duplicate() : this.#conn.duplicate();
+    this.#workerConn = conn;
     const worker = new Worker<JobData>(QUEUE_NAME, (job) => this.#process(job), {
-      connection: this.#workerConn,
+      connection: conn,
       prefix: this.#o.prefix,
       concurrency: this.#o.concurrency ?? 4,
     });
@@ -499,7 +505,7 @@ class Engine {
  * Runs `fn` holding the Redis lock of one binding+scope; a held lock is a retryable
  * error (the job backs off). The lock expires on its own if the process dies.
  */
-export async function withScopeLock<T>(conn: Redis, prefix: string, binding: string, scope: Scope, fn: () => Promise<T>, ttlMs = 120_000): Promise<T> {
+export async function withScopeLock<T>(conn: RedisConnection, prefix: string, binding: string, scope: Scope, fn: () => Promise<T>, ttlMs = 120_000): Promise<T> {
   const key = `${prefix}:sync-lock:${binding}|${scope}`;
   const token = randomUUID();
   if ((await conn.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') throw new RetryableSyncError(`${binding} ${scope} is being synced elsewhere`);
@@ -513,7 +519,7 @@ export async function withScopeLock<T>(conn: Redis, prefix: string, binding: str
   }
 }
 
-async function warnEvictionPolicy(conn: Redis, log: Logger): Promise<void> {
+async function warnEvictionPolicy(conn: RedisConnection, log: Logger): Promise<void> {
   try {
     const res = (await conn.config('GET', 'maxmemory-policy')) as string[];
     const policy = res[1];

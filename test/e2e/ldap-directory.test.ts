@@ -16,6 +16,8 @@ import type { ClientResponse, XcapClient } from '../helpers/digest-client.ts';
 import { enc, EL_TYPE, expectConflict, RL_NS, RL_TYPE } from '../http/helpers.ts';
 import { adminClient, freshOu, ldapadd, PASSWORD_ENV, peopleLdif, type LdapServer } from '../connectors/ldap-fixtures.ts';
 import { startSlapd, type SlapdService } from '../services/slapd.ts';
+import type { RedisTarget } from '../../src/sync/redis-connection.ts';
+import { REDIS_VARIANTS, stopRedisCluster } from './sync-helpers.ts';
 
 const ALICE_INDEX = `/resource-lists/users/${ALICE.xui}/index`;
 const BOB_INDEX = `/resource-lists/users/${BOB.xui}/index`;
@@ -117,11 +119,12 @@ async function startWith(
   server: LdapServer,
   ouDn: string,
   target: BindingInput['target'],
-  change: { connector?: Record<string, unknown>; binding?: Partial<BindingInput> } = {},
+  change: { connector?: Record<string, unknown>; binding?: Partial<BindingInput>; redis?: RedisTarget } = {},
 ): Promise<TestGateway> {
+  const redis = change.redis ?? { url: inject('services').redis };
   return startTestGateway({
     config: {
-      redis: { url: inject('services').redis, prefix: `e2e-ldap-${randomUUID()}` },
+      redis: { url: redis.url, prefix: `e2e-ldap-${randomUUID()}`, ...(redis.cluster ? { cluster: [...redis.cluster] } : {}) },
       connectors: { corp: { ...ldapConnector(server, ouDn), ...change.connector } },
       bindings: [{ ...directoryBinding(ouDn, target), ...change.binding }],
     },
@@ -378,7 +381,10 @@ describe('issue 9: write-back (direction both) never destroys what the binding d
   });
 });
 
-describe('issue 9: a delete in a quiet directory reaches the phones on the scheduled ticks alone', () => {
+afterAll(() => stopRedisCluster());
+
+// Job schedulers and their ticks on both kinds of Redis (issue 10 item 6).
+for (const redis of REDIS_VARIANTS) describe(`${redis.name}: issue 9: a delete in a quiet directory reaches the phones on the scheduled ticks alone`, () => {
   const server = inject('services').ldap;
   let ou: { dn: string; admin: Client; drop(): Promise<void> };
   let t: TestGateway;
@@ -390,6 +396,7 @@ describe('issue 9: a delete in a quiet directory reaches the phones on the sched
     t = await startWith(server, ou.dn, { scope: 'users', document: 'index', users: [ALICE.xui] }, {
       connector: { deleteScanIntervalMs: 2000 },
       binding: { schedule: { everyMs: 1000 } },
+      redis: await redis.target(),
     });
   });
   afterAll(async () => {

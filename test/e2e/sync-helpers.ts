@@ -5,18 +5,19 @@
  * admin API, and polling with a deadline (the engine works asynchronously).
  */
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { expect, inject } from 'vitest';
 import type { MemoryConnector } from '../../connectors/memory/index.ts';
 import type { ItemFields } from '../../connectors/types.ts';
 import type { BindingInput } from '../../src/sync/binding.ts';
-import { QUEUE_NAME } from '../../src/sync/queue.ts';
 import { SyncState, type ConflictRecord, type ScopeState } from '../../src/sync/state.ts';
 import { basicHeader, rawRequest, type ClientResponse } from '../helpers/digest-client.ts';
 import { ADMIN, ALICE, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { enc, RL_NS } from '../http/helpers.ts';
-import { feedCursor, pendingJobs as pendingJobsUnder } from '../sync/helpers.ts';
+import { feedCursor, pendingJobs as pendingJobsUnder, withQueue } from '../sync/helpers.ts';
+import { startRedisCluster, type RedisClusterService } from '../services/redis-cluster.ts';
+import { Cluster } from 'ioredis';
+import { createRedisConnection, queuePrefix, type RedisTarget } from '../../src/sync/redis-connection.ts';
 
 export const BINDING = 'buddies';
 export const FRIENDS = 'friends';
@@ -34,10 +35,37 @@ export interface SyncGatewayOptions {
   readonly policy?: BindingInput['policy'];
   readonly schedule?: BindingInput['schedule'];
   readonly safety?: BindingInput['safety'];
+  /** Where the queue lives; the run's single Redis by default (see REDIS_VARIANTS). */
+  readonly redis?: RedisTarget;
+}
+
+/** One Redis the sync tests run against: a name for `describe` and its target. */
+export interface RedisVariant {
+  readonly name: string;
+  target(): Promise<RedisTarget>;
+}
+
+let cluster: Promise<RedisClusterService> | undefined;
+
+/**
+ * The sync engine's end-to-end cases run against a single Redis and a 6-node Redis
+ * Cluster (three masters, one replica each; test/services/redis-cluster.ts), started once
+ * per test file on first use; call `stopRedisCluster` in the file's `afterAll`.
+ */
+export const REDIS_VARIANTS: readonly RedisVariant[] = [
+  { name: 'single Redis', target: async () => ({ url: inject('services').redis }) },
+  { name: 'Redis Cluster', target: async () => ({ url: inject('services').redis, cluster: (await (cluster ??= startRedisCluster())).nodes }) },
+];
+
+/** Stops the file's Redis Cluster if one was started. */
+export async function stopRedisCluster(): Promise<void> {
+  const started = cluster;
+  cluster = undefined;
+  await (await started)?.stop();
 }
 
 /** The real gateway with the `buddies` binding (direction both, users scope, list `friends`, field `mail`). */
-export function startSyncGateway(opts: SyncGatewayOptions): Promise<TestGateway> {
+export async function startSyncGateway(opts: SyncGatewayOptions): Promise<TestGateway> {
   const binding: BindingInput = {
     name: BINDING,
     auid: 'resource-lists',
@@ -51,22 +79,31 @@ export function startSyncGateway(opts: SyncGatewayOptions): Promise<TestGateway>
     ...(opts.safety ? { safety: opts.safety } : {}),
   };
   const prefix = `${opts.prefix}-${randomUUID()}`;
-  const started = startTestGateway({
+  const target = opts.redis ?? { url: inject('services').redis };
+  const t = await startTestGateway({
     config: {
-      redis: { url: inject('services').redis, prefix },
+      redis: { url: target.url, prefix, ...(target.cluster ? { cluster: [...target.cluster] } : {}) },
       connectors: { mem: { kind: 'memory', collections: ['buddies-alice', 'buddies-bob'] } },
       bindings: [binding],
     },
   });
-  return started.then((t) => (prefixes.set(t, prefix), t));
+  queues.set(t, { prefix, target });
+  return t;
 }
 
-/** Queue key prefix of each gateway started here. */
-const prefixes = new WeakMap<TestGateway, string>();
+/** Queue key prefix and Redis of each gateway started here. */
+const queues = new WeakMap<TestGateway, { prefix: string; target: RedisTarget }>();
+
+function queueOf(t: TestGateway): { prefix: string; target: RedisTarget } {
+  const q = queues.get(t);
+  if (!q) throw new Error('not a gateway of startSyncGateway');
+  return q;
+}
 
 /** Jobs waiting, delayed or running in the gateway's sync queue. */
 export function pendingJobs(t: TestGateway): Promise<number> {
-  return pendingJobsUnder(prefixes.get(t) as string);
+  const { prefix, target } = queueOf(t);
+  return pendingJobsUnder(prefix, target);
 }
 
 /**
@@ -91,14 +128,26 @@ export async function queueIdle(t: TestGateway, timeoutMs = 20_000): Promise<voi
   expect(left, 'the sync queue went idle').toBe(0);
 }
 
+/** Every Redis key of the gateway's queue, on each master of a cluster, with the hash tag in use. */
+export async function queueKeys(t: TestGateway): Promise<{ keys: string[]; prefix: string }> {
+  const { prefix, target } = queueOf(t);
+  const used = queuePrefix(prefix, target);
+  const conn = createRedisConnection(target, { lazyConnect: true });
+  try {
+    await conn.connect();
+    const nodes = conn instanceof Cluster ? conn.nodes('master') : [conn];
+    const keys = (await Promise.all(nodes.map((n) => n.keys(`*${prefix}*`)))).flat();
+    return { keys, prefix: used };
+  } finally {
+    conn.disconnect();
+  }
+}
+
 /** Pauses the gateway's sync queue (no job starts, running ones finish); resolves with the resume. */
 export async function pauseQueue(t: TestGateway): Promise<() => Promise<void>> {
-  const queue = new Queue(QUEUE_NAME, { connection: { url: inject('services').redis }, prefix: prefixes.get(t) });
-  await queue.pause();
-  return async () => {
-    await queue.resume();
-    await queue.close();
-  };
+  const { prefix, target } = queueOf(t);
+  await withQueue(prefix, (queue) => queue.pause(), target);
+  return () => withQueue(prefix, (queue) => queue.resume(), target);
 }
 
 /** The live memory connector the gateway's sync engine uses. */

@@ -3,7 +3,8 @@
  * XCAP (HTTP, Digest) on the real gateway, the sync engine runs on real Redis, and a memory
  * connector is the other side (binding `buddies`, direction both, see sync-helpers.ts).
  * Changes flow each way item by item, the user's other lists are never touched, and every
- * read-back checks that the document's ETag changed exactly when the document did.
+ * read-back checks that the document's ETag changed exactly when the document did. Every
+ * case runs against a single Redis and against a 6-node Redis Cluster (issue 10 item 6).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemoryConnector } from '../../connectors/memory/index.ts';
@@ -12,7 +13,7 @@ import type { XcapClient } from '../helpers/digest-client.ts';
 import { EL_TYPE, RL_TYPE } from '../http/helpers.ts';
 import {
   ALICE_COLL, ALICE_INDEX, entryPath, entryXml, etagOf, FRIENDS, getDoc, listOf, memoryOf, remoteByUri, remoteIdOf,
-  feedCaughtUp, pauseQueue, pendingJobs, queueIdle, rlDoc, startSyncGateway, syncNow, until, type Item,
+  feedCaughtUp, pauseQueue, pendingJobs, queueIdle, queueKeys, REDIS_VARIANTS, rlDoc, startSyncGateway, stopRedisCluster, syncNow, until, type Item,
 } from './sync-helpers.ts';
 
 const bob: Item = { uri: 'sip:bob@example.com', 'display-name': 'Bob', mail: 'bob@example.com' };
@@ -20,7 +21,11 @@ const carol: Item = { uri: 'sip:carol@example.com', 'display-name': 'Carol' };
 const erin: Item = { uri: 'sip:erin@example.com', 'display-name': 'Erin' };
 const WORK = [erin];
 
-describe('issue 4: direction both — XCAP ⇄ memory connector, item by item', () => {
+afterAll(() => stopRedisCluster());
+
+for (const redis of REDIS_VARIANTS) {
+
+describe(`${redis.name}: issue 4: direction both — XCAP ⇄ memory connector, item by item`, () => {
   let t: TestGateway;
   let alice: XcapClient;
   let mem: MemoryConnector;
@@ -36,7 +41,7 @@ describe('issue 4: direction both — XCAP ⇄ memory connector, item by item', 
   };
 
   beforeAll(async () => {
-    t = await startSyncGateway({ prefix: 'e2e-sync-http' });
+    t = await startSyncGateway({ prefix: 'e2e-sync-http', redis: await redis.target() });
     alice = t.client();
     mem = memoryOf(t);
   });
@@ -205,11 +210,11 @@ describe('issue 4: direction both — XCAP ⇄ memory connector, item by item', 
   });
 });
 
-describe('issue 4: a scheduled binding picks up remote changes on its tick', () => {
+describe(`${redis.name}: issue 4: a scheduled binding picks up remote changes on its tick`, () => {
   let t: TestGateway;
 
   beforeAll(async () => {
-    t = await startSyncGateway({ prefix: 'e2e-sync-tick', schedule: { everyMs: 1000 } });
+    t = await startSyncGateway({ prefix: 'e2e-sync-tick', schedule: { everyMs: 1000 }, redis: await redis.target() });
   });
   afterAll(() => t?.stop());
 
@@ -226,4 +231,12 @@ describe('issue 4: a scheduled binding picks up remote changes on its tick', () 
     const after = await alice.get(ALICE_INDEX);
     expect(etagOf(after)).not.toBe(etagOf(res));
   });
+
+  it('the queue lives where configured, every key under one prefix (a hash tag on a cluster: one slot for BullMQ\'s scripts)', async () => {
+    const { keys, prefix } = await queueKeys(t);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) expect(k.startsWith(`${prefix}:`), k).toBe(true);
+    expect(prefix.startsWith('{')).toBe(redis.name === 'Redis Cluster');
+  });
 });
+}

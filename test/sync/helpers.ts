@@ -8,6 +8,7 @@ import type { DocKey, DocumentStore } from '../../src/store/types.ts';
 import { bindingSchema, compileBinding, type Binding, type BindingInput } from '../../src/sync/binding.ts';
 import { resourceListsMapping } from '../../src/appusage/resource-lists/items.ts';
 import { FEED_CURSOR, QUEUE_NAME } from '../../src/sync/queue.ts';
+import { createRedisConnection, queuePrefix, type RedisTarget } from '../../src/sync/redis-connection.ts';
 import { SyncState } from '../../src/sync/state.ts';
 import { MemoryConnector } from '../../connectors/memory/index.ts';
 import type { ItemFields } from '../../connectors/types.ts';
@@ -69,15 +70,28 @@ export function remoteContent(remote: MemoryConnector, collection = 'people'): I
   return [...remote.snapshot(collection).values()].sort((a, b) => String(a.uri).localeCompare(String(b.uri)));
 }
 
-/** Jobs waiting, delayed or running in the sync queue under the Redis key `prefix`. */
-export async function pendingJobs(prefix: string): Promise<number> {
-  const queue = new Queue(QUEUE_NAME, { connection: { url: inject('services').redis }, prefix });
+/**
+ * The sync queue under the configured key `prefix` on `target` (the run's Redis by
+ * default), as the engine addresses it there (hash-tagged on a cluster); `fn` uses it, then
+ * it is closed.
+ */
+export async function withQueue<T>(prefix: string, fn: (queue: Queue) => Promise<T>, target: RedisTarget = { url: inject('services').redis }): Promise<T> {
+  const connection = createRedisConnection(target, { maxRetriesPerRequest: null });
+  const queue = new Queue(QUEUE_NAME, { connection, prefix: queuePrefix(prefix, target) });
   try {
-    const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
-    return Object.values(c).reduce((a, b) => a + b, 0);
+    return await fn(queue);
   } finally {
     await queue.close();
+    connection.disconnect();
   }
+}
+
+/** Jobs waiting, delayed or running in the sync queue under the Redis key `prefix`. */
+export function pendingJobs(prefix: string, target?: RedisTarget): Promise<number> {
+  return withQueue(prefix, async (queue) => {
+    const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+    return Object.values(c).reduce((a, b) => a + b, 0);
+  }, target);
 }
 
 /** Seq of the last XCAP change the change feed has queued jobs for (-1 before its first). */
