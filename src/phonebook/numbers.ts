@@ -9,6 +9,9 @@ import type { NumberStyleConfig } from './config.ts';
 
 /** Characters a phone dials; anything else in a stored number is punctuation (`(030) 12-34`). */
 const DIALABLE = /^\+?[0-9*#]+$/;
+const E164 = /^\+[1-9][0-9]{6,14}$/;
+/** Numbers remembered per style. */
+const MEMO_SIZE = 200_000;
 
 export class NumberStyle {
   readonly #style: NumberStyleConfig['style'];
@@ -17,6 +20,9 @@ export class NumberStyle {
   readonly #rules: readonly { match: RegExp; replace: string }[];
   /** Stable text of the settings, part of the phonebook ETag. */
   readonly fingerprint: string;
+  /** E.164 style without extension rules: stored E.164 numbers go out unchanged. */
+  readonly #plain: boolean;
+  readonly #memo = new Map<string, string | undefined>();
 
   /** @param readCountry country of numbers stored without a country code (`phonebook.defaultCountry`). */
   constructor(cfg: NumberStyleConfig, readCountry: string | undefined) {
@@ -24,6 +30,7 @@ export class NumberStyle {
     this.#readCountry = readCountry as CountryCode | undefined;
     this.#country = (cfg.country ?? readCountry) as CountryCode | undefined;
     this.#rules = cfg.extensions.map((r) => ({ match: new RegExp(`^(?:${r.match})$`, 'u'), replace: r.replace }));
+    this.#plain = cfg.style === 'e164' && cfg.extensions.length === 0;
     this.fingerprint = JSON.stringify([cfg.style, this.#country ?? '', this.#readCountry ?? '', cfg.extensions]);
   }
 
@@ -32,6 +39,19 @@ export class NumberStyle {
    * (a phone cannot dial `n/a` or a SIP address).
    */
   dial(value: string): string | undefined {
+    // Connectors store E.164: with no rule and no national style it is what the phone dials.
+    if (this.#plain && E164.test(value)) return value;
+    let dialled = this.#memo.get(value);
+    if (dialled === undefined && !this.#memo.has(value)) {
+      dialled = this.#dial(value);
+      // Every user's copy of a directory has the same numbers: one parse per number and style.
+      if (this.#memo.size >= MEMO_SIZE) this.#memo.clear();
+      this.#memo.set(value, dialled);
+    }
+    return dialled;
+  }
+
+  #dial(value: string): string | undefined {
     const compact = value.replace(/[\s()./-]/g, '');
     if (!DIALABLE.test(compact)) return undefined;
     const parsed = parsePhoneNumberFromString(compact, this.#readCountry);
