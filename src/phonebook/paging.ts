@@ -4,7 +4,7 @@
  * object at a time and never written whole. Page starts are computed once per book and
  * kind of page and kept with the book (books are cached per document version).
  */
-import type { Book, BookContact, DialNumber } from './format.ts';
+import type { Book, BookContact, DialNumber, RenderRequest } from './format.ts';
 import type { XmlWriter } from './xml-writer.ts';
 
 const starts = new WeakMap<Book, Map<string, readonly number[]>>();
@@ -65,4 +65,9 @@ export function* streamed<T>(w: XmlWriter, items: Iterable<T>, each: (item: T, w
   }
   end(w);
   yield w.drain();
+}
+
+/** Query parameters of the page after `req`'s (the search kept). */
+export function nextPage(req: RenderRequest): Record<string, string> {
+  return req.query ? { page: String(req.page + 1), q: req.query } : { page: String(req.page + 1) };
 }

@@ -8,7 +8,7 @@
  *   (`InputItem` with `QueryStringParam` `q`), sent to the `cisco` directory by GET.
  */
 import type { PhonebookFormat } from '../format.ts';
-import { pageOf, pageStarts, rowsOf, streamed } from '../paging.ts';
+import { nextPage, pageOf, pageStarts, rowsOf, streamed } from '../paging.ts';
 import { XmlWriter } from '../xml-writer.ts';
 
 /** Most `DirectoryEntry` objects in one `CiscoIPPhoneDirectory`. */
@@ -33,9 +33,7 @@ export const cisco: PhonebookFormat = {
     let rows = 0;
     const headers: Record<string, string> = {};
     if (page.next) {
-      const params: Record<string, string> = { page: String(req.page + 1) };
-      if (req.query) params.q = req.query;
-      headers.Refresh = `0; url=${req.link(params)}`;
+      headers.Refresh = `0; url=${req.link(nextPage(req))}`;
     }
     return {
       headers,

@@ -13,7 +13,7 @@
  *   page, the next linked by a `SoftKeyItem` (`Name`, `Label`, `URL`). Searchable with `?q=`.
  */
 import type { NumberKind, PhonebookFormat } from '../format.ts';
-import { pageOf, pageStarts, rowsOf, streamed } from '../paging.ts';
+import { nextPage, pageOf, pageStarts, rowsOf, streamed } from '../paging.ts';
 import { XmlWriter } from '../xml-writer.ts';
 
 const NUMBER_TYPE: Record<NumberKind, string> = { work: 'business', mobile: 'mobile', home: 'home' };
@@ -81,9 +81,7 @@ export const snomBrowser: PhonebookFormat = {
         for (const row of rowsOf(c)) w.open('DirectoryEntry').leaf('Name', row.label).leaf('Telephone', row.number.dial).close('DirectoryEntry');
       }, () => {
         if (page.next) {
-          const params: Record<string, string> = { page: String(req.page + 1) };
-          if (req.query) params.q = req.query;
-          w.open('SoftKeyItem').leaf('Name', 'F4').leaf('Label', 'Next').leaf('URL', req.link(params)).close('SoftKeyItem');
+          w.open('SoftKeyItem').leaf('Name', 'F4').leaf('Label', 'Next').leaf('URL', req.link(nextPage(req))).close('SoftKeyItem');
         }
         w.close('SnomIPPhoneDirectory');
       }),

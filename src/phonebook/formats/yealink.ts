@@ -7,7 +7,7 @@
  * Searchable with `?q=`.
  */
 import type { BookContact, PhonebookFormat } from '../format.ts';
-import { pageOf, pageStarts, streamed } from '../paging.ts';
+import { nextPage, pageOf, pageStarts, streamed } from '../paging.ts';
 import { escapeText, XmlWriter } from '../xml-writer.ts';
 
 /** Room kept for the root element, the declaration and the next-page link. */
@@ -33,9 +33,7 @@ export const yealink: PhonebookFormat = {
     return {
       chunks: streamed(w, page.contacts, (c) => w.markup(entryXml(c)), () => {
         if (page.next) {
-          const params: Record<string, string> = { page: String(req.page + 1) };
-          if (req.query) params.q = req.query;
-          w.open('MenuItem').leaf('Name', `Next page (${req.page + 1}/${page.pages})`).leaf('URL', req.link(params)).close('MenuItem');
+          w.open('MenuItem').leaf('Name', `Next page (${req.page + 1}/${page.pages})`).leaf('URL', req.link(nextPage(req))).close('MenuItem');
         }
         w.close('YealinkIPPhoneDirectory');
       }),
