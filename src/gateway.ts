@@ -30,6 +30,7 @@ import { realClock, type FeedClock } from './feed/clock.ts';
 import { FeedHub } from './feed/hub.ts';
 import { startPruner } from './feed/pruner.ts';
 import { startFeedHooks, type FeedHooks } from './feed/hooks/engine.ts';
+import { startLegacyMirror } from './migrate/start-mirror.ts';
 import { HookStatusTable } from './feed/hooks/status.ts';
 import { createXcapDiffHandler, XCAP_DIFF_PATH } from './http/xcap-diff-handler.ts';
 import { createPhonebookHandler } from './phonebook/handler.ts';
@@ -157,6 +158,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     let port = config.server.port;
     const hooks = opts.sync === false ? undefined : await startConfiguredHooks(config, store, log, feedClock, () => `http://${host}:${port}${config.server.root}`);
+    const mirror = opts.sync === false || config.legacy === undefined ? undefined : await startLegacyMirror(config.legacy, writer, registry, log);
     port = await http.listen(config.server.host, config.server.port);
     return {
       url: `http://${host}:${port}${config.server.root}`,
@@ -169,6 +171,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         await hub.close();
         await pruner?.stop();
         await hooks?.stop();
+        await mirror?.stop();
         redisProbe?.close();
         await sync?.stop();
         await auth.close();

@@ -7,6 +7,7 @@
  * < environment (`XCAP_BRIDGE_*`, see `src/config/load.ts`) < command-line flags.
  */
 import { SUBSCRIBER_SCHEMAS } from '../auth/subscriber.ts';
+import { legacySchema } from '../migrate/config.ts';
 import { z } from 'zod';
 import { LENIENCY_FLAGS } from '../http/client-profiles.ts';
 import { bindingsSchema } from '../sync/binding.ts';
@@ -333,6 +334,8 @@ export const configSchema = z
     bindings: bindingsSchema.describe('Sync bindings.'),
     /** Vendor phonebooks (Yealink, Grandstream, Polycom, Snom, Cisco) served from the store; see docs/phonebooks.md. */
     phonebook: phonebookSchema,
+    /** A legacy XCAP server's `xcap` table kept in step while both run; see docs/migration.md. @defaultValue unset */
+    legacy: legacySchema.optional().describe('Legacy xcap table kept in step while both servers run (docs/migration.md).'),
   })
   .strict();
 
