@@ -8,6 +8,7 @@ import type { Logger } from './log.ts';
 import { createRegistry } from './appusage/registry.ts';
 import { managedResourceLists } from './appusage/resource-lists/managed.ts';
 import { createAuth, listableUsers } from './auth/index.ts';
+import { LocalUsers } from './auth/local-users.ts';
 import { mountAdmin } from './http/admin.ts';
 import { mountProbes } from './http/probes.ts';
 import { createHttpServer } from './http/server.ts';
@@ -124,6 +125,8 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     if (metrics && !opts.clusterWorker) await reportStoredState(metrics, store, config.bindings, sync);
     const redisProbe = config.bindings.length > 0 ? new RedisProbe(config.redis.url) : undefined;
     const scrape = metrics && (opts.clusterWorker ? workerScrape(metrics) : () => metrics.text());
+    const localUsers = await LocalUsers.open(store.sql);
+    let closeAdmin = async () => {};
     const http = createHttpServer({
       streams: { path: XCAP_DIFF_PATH, handle: xcapDiff.handle, closeAll: xcapDiff.closeAll },
       root: config.server.root,
@@ -131,7 +134,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       ...(metrics ? { observe: (method: string, url: string, status: number, seconds: number) => metrics.observeRequest(method, url, status, seconds) } : {}),
       admin: (app) => {
         mountProbes(app, { store, redis: redisProbe, bindings: bindingStatus, metrics: metrics && scrape && { contentType: metrics.contentType, text: scrape }, log });
-        mountAdmin(app, {
+        closeAdmin = mountAdmin(app, {
           auth: auth.authenticator,
           realm: async () => config.auth.realm ?? (await auth.domain.require()),
           state: syncState,
@@ -139,6 +142,12 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
           bindings: config.bindings,
           users: auth.users,
           hooks: () => hookStatus.list(),
+          bindingStatus,
+          localUsers,
+          authConfig: config.auth,
+          store,
+          forgetUsers: () => auth.forgetUsers(),
+          queueRedis: config.bindings.length > 0 ? { url: config.redis.url, prefix: config.redis.prefix } : undefined,
           log,
         });
       },
@@ -173,6 +182,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         await hooks?.stop();
         await mirror?.stop();
         redisProbe?.close();
+        await closeAdmin();
         await sync?.stop();
         await auth.close();
         await store.close();
@@ -233,7 +243,7 @@ export async function startConfiguredSync(
   });
   return {
     running: () => handle.running(),
-    enqueue: (binding, scope) => handle.enqueue(binding, scope),
+    enqueue: (binding, scope, o) => handle.enqueue(binding, scope, o),
     queueStats: () => handle.queueStats(),
     connectors,
     async stop() {

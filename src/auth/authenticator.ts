@@ -53,6 +53,8 @@ export interface Authenticator {
    * request-target. Rejects with the user source's error if the user store fails.
    */
   authenticate(req: AuthRequest, realm: string): Promise<Principal>;
+  /** Forgets cached Basic checks, so a removed user or an old password stops working at once. */
+  forgetUsers(): void;
 }
 
 export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
@@ -98,6 +100,9 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
         if (principal !== undefined) return principal;
       }
       throw refuse(realm);
+    },
+    forgetUsers() {
+      basic?.forget();
     },
   };
 }

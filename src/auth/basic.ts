@@ -69,6 +69,11 @@ export class BasicAuth {
     this.dummy = { md5: rnd.slice(0, 32), sha256: rnd };
   }
 
+  /** Drops every cached check (a user was removed or given a new password). */
+  forget(): void {
+    this.cache.clear();
+  }
+
   /**
    * The principal for a `Basic ...` header value in `realm`, or undefined when the header is
    * malformed, the user is unknown, or the password is wrong (indistinguishable by design).

@@ -21,6 +21,11 @@ export interface Auth {
   readonly users: UserSource;
   /** Realm of the global tree and domain of XUIs without one. */
   readonly domain: DeploymentDomain;
+  /**
+   * Forgets cached logins and lookups in this process, after a user was added, removed or
+   * given a new password here (other processes see it within their 5 s cache).
+   */
+  forgetUsers(): void;
   /** Releases the connections of sources that hold their own (the legacy subscriber table). */
   close(): Promise<void>;
 }
@@ -76,6 +81,10 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
     authorize,
     users: all,
     domain,
+    forgetUsers() {
+      cached.forget();
+      authenticator.forgetUsers();
+    },
     close: async () => {
       await Promise.all(closers.map((c) => c()));
     },

@@ -98,6 +98,20 @@ export class LocalUsers implements UserSource {
     if (inserted === 0) throw new UserExists(xui);
   }
 
+  /**
+   * Replaces a user's password, keeping their realm and admin flag. Resolves false when
+   * there is no such user (nobody is created). Throws `EmptyPassword`.
+   */
+  async setPassword(xui: string, password: string): Promise<boolean> {
+    if (password === '') throw new EmptyPassword();
+    const [row] = await this.sql.query<{ login: string; full_login: string; realm: string }>('SELECT login, full_login, realm FROM xcap_users WHERE xui = ?', [xui]);
+    if (row === undefined) return false;
+    const short = computeHa1Pair(row.login, row.realm, password);
+    const long = computeHa1Pair(row.full_login, row.realm, password);
+    const n = await this.sql.run('UPDATE xcap_users SET ha1_md5 = ?, ha1_sha256 = ?, full_ha1_md5 = ?, full_ha1_sha256 = ? WHERE xui = ?', [short.md5, short.sha256, long.md5, long.sha256, xui]);
+    return n > 0;
+  }
+
   /** Deletes the user; resolves false when there was none. */
   async remove(xui: string): Promise<boolean> {
     return (await this.sql.run('DELETE FROM xcap_users WHERE xui = ?', [xui])) > 0;

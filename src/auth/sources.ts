@@ -52,7 +52,7 @@ export interface CacheOptions {
  * change in `realms` (cached the same way). `find` is not on the request path and is
  * passed through.
  */
-export function cachedSource(source: UserSource, opts: CacheOptions = {}): UserSource {
+export function cachedSource(source: UserSource, opts: CacheOptions = {}): UserSource & { forget(): void } {
   const ttlMs = opts.ttlMs ?? 5000;
   const size = opts.size ?? 10_000;
   const clock = opts.now ?? Date.now;
@@ -60,6 +60,11 @@ export function cachedSource(source: UserSource, opts: CacheOptions = {}): UserS
   let realms: { value: Promise<readonly string[]>; until: number } | undefined;
   return {
     algorithms: source.algorithms as readonly DigestAlgorithm[],
+    /** Drops every cached answer (a user was added, removed or given a new password here). */
+    forget() {
+      cache.clear();
+      realms = undefined;
+    },
     find: (xui: string): Promise<UserInfo | undefined> => source.find(xui),
     realms() {
       const now = clock();

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.ts';
+import { addLocalUser, SecondRealm } from '../auth/add-user.ts';
 import { EmptyPassword, LocalUsers, UserExists } from '../auth/local-users.ts';
 import { parseXui } from '../auth/login.ts';
 import { openStore } from '../store/open.ts';
@@ -119,20 +120,11 @@ async function dispatch(values: Values, positionals: string[]): Promise<number> 
       process.stderr.write(`user: no such user: ${xui}\n`);
       return EXIT_FAILURE;
     }
-    const realm = values.realm ?? config.auth.realm ?? (parseXui(xui as string)?.domain as string);
-    if (config.auth.defaultDomain === undefined && config.auth.realm === undefined) {
-      // The global tree challenges with the users' one realm (src/auth/deployment-domain.ts).
-      const realms = await users.realms();
-      if (realms.some((r) => r !== realm)) {
-        throw new UsageError(
-          `users are in realm ${realms.join(', ')}; a user in realm ${realm} needs auth.defaultDomain in the config, ` +
-            'the realm the global tree challenges with (see docs/configuration.md)',
-        );
-      }
-    }
+    let realm: string;
     try {
-      await users.add(xui as string, password as string, { admin: values.admin === true, realm });
+      realm = await addLocalUser(users, config.auth, xui as string, password as string, { admin: values.admin === true, ...(values.realm === undefined ? {} : { realm: values.realm }) });
     } catch (err) {
+      if (err instanceof SecondRealm) throw new UsageError(err.message);
       if (!(err instanceof UserExists)) throw err;
       process.stderr.write(`user: ${err.message}\n`);
       return EXIT_FAILURE;

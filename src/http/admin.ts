@@ -1,13 +1,17 @@
 /**
  * The admin API on the express side of the server (JSON; admins only, same Digest/Basic
- * credentials as XCAP): sync status, open conflicts and their resolution, manual runs.
+ * credentials as XCAP): sync status, bindings, runs, conflicts, users and their documents.
  *
  *   GET  /admin/sync/status                     per binding: stale flag and reason (sync/health.ts);
  *                                               per document: last run, error, open conflicts;
  *                                               per webhook / presence server: last success, failures
  *   GET  /admin/sync/conflicts[?binding=NAME]   open conflicts with both sides' fields
  *   POST /admin/sync/resolve  {binding, scope, item, take: "xcap"|"remote"}   then queues a run
- *   POST /admin/sync/run      {binding, scope?}  queues a run
+ *   POST /admin/sync/run      {binding, scope?, full?}  queues a run
+ *   GET  /admin/bindings, POST /admin/bindings/NAME/run   (admin/bindings.ts)
+ *   GET|POST /admin/users, DELETE /admin/users/XUI, POST /admin/users/XUI/password,
+ *   GET  /admin/users/XUI/documents                      (admin/users.ts)
+ *   /admin/queues/                                       the queue dashboard (admin/queues.ts)
  *
  * Every request under /admin is authenticated before anything else is read, the body
  * included. Bindings must be configured and a scope must be `global` for a global binding or
@@ -23,11 +27,15 @@ import { GLOBAL_SCOPE, type BindingConfig } from '../sync/binding.ts';
 import { readHealth } from '../sync/health.ts';
 import type { SyncState } from '../sync/state.ts';
 import type { SyncHandle } from '../sync/queue.ts';
+import type { BindingStatus } from '../sync/binding-status.ts';
+import { mountBindingRoutes, type BindingRoutesOptions } from './admin/bindings.ts';
+import { mountQueueDashboard, type QueueRoutesOptions } from './admin/queues.ts';
+import { mountUserRoutes, type UserRoutesOptions } from './admin/users.ts';
 import { BadRequest, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, type HttpError } from '../xcap/errors.ts';
 import { renderError } from './error-handler.ts';
 import type { Authenticator } from './xcap-handler.ts';
 
-export interface AdminOptions {
+export interface AdminOptions extends UserRoutesOptions, QueueRoutesOptions, BindingRoutesOptions {
   auth: Authenticator;
   /** The realm admins authenticate in (the global tree's). */
   realm: () => Promise<string>;
@@ -39,31 +47,57 @@ export interface AdminOptions {
   users: Pick<UserSource, 'find'>;
   /** Delivery state of the configured webhooks and presence servers (`hooks` in the status answer). */
   hooks: () => Promise<readonly HookStatus[]>;
+  /** Each binding's health, last and next run, lag, errors (sync/binding-status.ts). */
+  bindingStatus: () => Promise<BindingStatus[]>;
   log: Logger;
 }
 
 type Handler = (req: express.Request, res: express.Response) => Promise<void>;
 
+/** What the admin route modules share: the guard, JSON bodies, the checks of names. */
+export interface AdminKit {
+  /** Registers `path` (express syntax, `:param`) for `method`, admins only; the handler's errors go to the one renderer. */
+  route(method: 'get' | 'post' | 'delete', path: string, fn: Handler): void;
+  /** Authenticates an admin (before anything is read); throws 401/403. */
+  admin(req: express.Request): Promise<void>;
+  /** Renders any error as the admin API's JSON. */
+  fail(err: unknown, req: express.Request, res: express.Response): void;
+  readJson(req: express.Request, res: express.Response): Promise<Record<string, unknown>>;
+  /** The configured binding, or 404 naming it. */
+  bindingNamed(name: string): BindingConfig;
+  /** 404 unless `scope` is `global` for a global binding or an existing user of a users binding. */
+  checkScope(b: BindingConfig, scope: string): Promise<void>;
+  /** Queues a run of `binding` (every scope, or `scope`), `full` to read both sides whole; 503 while sync is off. */
+  run(binding: BindingConfig, scope: string | undefined, full: boolean): Promise<void>;
+}
+
 /** Largest JSON body accepted, in bytes. */
 const MAX_BODY = 16 * 1024;
-const ROUTES: Record<string, readonly string[]> = {
-  '/admin/sync/status': ['GET'],
-  '/admin/sync/conflicts': ['GET'],
-  '/admin/sync/resolve': ['POST'],
-  '/admin/sync/run': ['POST'],
-};
 const parseJson = express.json({ limit: MAX_BODY, type: () => true });
 
-export function mountAdmin(app: express.Express, opts: AdminOptions): void {
+/** Mounts the admin API; resolves the closer of what it holds open (the dashboard's Redis connection). */
+export function mountAdmin(app: express.Express, opts: AdminOptions): () => Promise<void> {
+  /** Known paths (as patterns) and their methods, for 405 versus 404. */
+  const routes: { pattern: RegExp; methods: string[] }[] = [];
   const fail = (err: unknown, req: express.Request, res: express.Response) =>
     renderError(err, res, opts.log, String(req.headers['x-request-id'] ?? 'admin'), 'json');
+  const admin = async (req: express.Request) => {
+    const principal = await opts.auth.authenticate({ method: req.method, url: req.originalUrl, headers: req.headers }, await opts.realm());
+    if (!principal.admin) throw new Forbidden('admins only');
+  };
   const guarded = (fn: Handler): express.RequestHandler => (req, res) => {
     const run = async () => {
-      const principal = await opts.auth.authenticate({ method: req.method, url: req.originalUrl, headers: req.headers }, await opts.realm());
-      if (!principal.admin) throw new Forbidden('admins only');
+      await admin(req);
       await fn(req, res);
     };
     run().catch((err: unknown) => fail(err, req, res));
+  };
+  const route = (method: 'get' | 'post' | 'delete', path: string, fn: Handler) => {
+    const pattern = new RegExp(`^${path.replace(/:[a-z]+/g, '[^/]+')}$`);
+    const known = routes.find((r) => r.pattern.source === pattern.source);
+    if (known) known.methods.push(method.toUpperCase());
+    else routes.push({ pattern, methods: [method.toUpperCase()] });
+    app[method](path, guarded(fn));
   };
 
   function bindingNamed(name: string): BindingConfig {
@@ -80,7 +114,15 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): void {
     }
   }
 
-  app.get('/admin/sync/status', guarded(async (_req, res) => {
+  async function run(b: BindingConfig, scope: string | undefined, full: boolean): Promise<void> {
+    if (scope !== undefined) await checkScope(b, scope);
+    if (!opts.sync?.running()) throw new ServiceUnavailable('sync is off (Redis unreachable)');
+    await opts.sync.enqueue(b.name, scope, { full });
+  }
+
+  const kit: AdminKit = { route, admin, fail, readJson: readJsonObject, bindingNamed, checkScope, run };
+
+  route('get', '/admin/sync/status', async (_req, res) => {
     const [scopes, conflicts, health, hooks] = await Promise.all([opts.state.listScopes(), opts.state.listConflicts(), readHealth(opts.state, opts.bindings), opts.hooks()]);
     const staleScope = new Map(health.flatMap((h) => h.scopes.map((s) => [`${h.binding}|${s.scope}`, s] as const)));
     res.json({
@@ -93,14 +135,14 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): void {
         return { ...s, openConflicts: conflicts.filter((c) => c.binding === s.binding && c.scope === s.scope && !c.resolution).length, stale: h?.stale ?? false, staleReason: h?.reason ?? null };
       }),
     });
-  }));
+  });
 
-  app.get('/admin/sync/conflicts', guarded(async (req, res) => {
+  route('get', '/admin/sync/conflicts', async (req, res) => {
     const binding = typeof req.query.binding === 'string' ? bindingNamed(req.query.binding).name : undefined;
     res.json({ conflicts: await opts.state.listConflicts(binding) });
-  }));
+  });
 
-  app.post('/admin/sync/resolve', guarded(async (req, res) => {
+  route('post', '/admin/sync/resolve', async (req, res) => {
     const { binding, scope, item, take } = await readJsonObject(req, res);
     if (typeof binding !== 'string' || typeof scope !== 'string' || typeof item !== 'string' || (take !== 'xcap' && take !== 'remote')) {
       throw new BadRequest('expected JSON {binding, scope, item, take: "xcap"|"remote"}');
@@ -111,25 +153,30 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): void {
     const queued = opts.sync?.running() === true;
     if (queued) await opts.sync?.enqueue(binding, scope);
     res.json({ resolved: true, queued });
-  }));
+  });
 
-  app.post('/admin/sync/run', guarded(async (req, res) => {
-    const { binding, scope } = await readJsonObject(req, res);
-    if (typeof binding !== 'string' || (scope !== undefined && typeof scope !== 'string')) throw new BadRequest('expected JSON {binding, scope?}');
-    const b = bindingNamed(binding);
-    if (scope !== undefined) await checkScope(b, scope);
-    if (!opts.sync?.running()) throw new ServiceUnavailable('sync is off (Redis unreachable)');
-    await opts.sync.enqueue(binding, scope);
+  route('post', '/admin/sync/run', async (req, res) => {
+    const { binding, scope, full } = await readJsonObject(req, res);
+    if (typeof binding !== 'string' || (scope !== undefined && typeof scope !== 'string') || (full !== undefined && typeof full !== 'boolean')) {
+      throw new BadRequest('expected JSON {binding, scope?, full?: boolean}');
+    }
+    await run(bindingNamed(binding), scope, full === true);
     res.status(202).json({ queued: true });
-  }));
+  });
+
+  mountBindingRoutes(kit, opts);
+  mountUserRoutes(kit, opts);
+  const closeDashboard = mountQueueDashboard(app, kit, opts);
 
   // Anything else under /admin: a known path with another method, or nothing at all.
   app.use('/admin', guarded(async (req) => {
-    const allow = ROUTES[req.originalUrl.split('?')[0] as string];
+    const path = req.originalUrl.split('?')[0] as string;
+    const allow = routes.find((r) => r.pattern.test(path))?.methods;
     throw allow === undefined ? new NotFound('no such admin endpoint') : new MethodNotAllowed([...allow]);
   }));
   // Errors express raises itself (a path it cannot decode, say) get the same JSON, never its HTML page.
   app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => fail(err, req, res));
+  return closeDashboard;
 }
 
 /** The request body as a JSON object: 415 unless Content-Type is application/json, 413 past MAX_BODY, 400 unless an object. */

@@ -139,15 +139,18 @@ export interface QueueStats {
 export interface SyncHandle {
   /** False while Redis is unreachable, at start-up or since the connection was lost (sync off, XCAP unaffected). */
   readonly running: () => boolean;
-  /** Queues a run of `binding` for `scope` (every scope when omitted). */
-  enqueue(binding: string, scope?: Scope): Promise<void>;
+  /**
+   * Queues a run of `binding` for `scope` (every scope when omitted). `full` makes the run
+   * read both sides whole instead of their changes (RunOptions.full), as `sync run --full` does.
+   */
+  enqueue(binding: string, scope?: Scope, opts?: { readonly full?: boolean }): Promise<void>;
   /** Jobs by state and the oldest waiting job; `undefined` while Redis is unreachable. */
   queueStats(): Promise<QueueStats | undefined>;
   /** Stops feed and schedulers' consumers; waits for running jobs (graceful drain). */
   stop(): Promise<void>;
 }
 
-type JobData = { binding: string; scope?: Scope };
+type JobData = { binding: string; scope?: Scope; full?: boolean };
 
 export async function startSync(opts: StartSyncOptions): Promise<SyncHandle> {
   const log = opts.logger.child({ component: 'sync' });
@@ -173,9 +176,9 @@ export async function startSync(opts: StartSyncOptions): Promise<SyncHandle> {
 
   return {
     running: () => engine?.connected === true,
-    async enqueue(binding, scope) {
+    async enqueue(binding, scope, o) {
       if (!engine) throw new RetryableSyncError('sync is off: Redis is not reachable');
-      await engine.enqueue(binding, scope);
+      await engine.enqueue(binding, scope, 0, o?.full === true);
     },
     queueStats: async () => (engine?.connected ? await engine.queueStats().catch(() => undefined) : undefined),
     async stop() {
@@ -264,15 +267,16 @@ class Engine {
   }
 
   /** Queues runs; resolves with the scopes queued (every scope of the binding when `scope` is omitted). */
-  async enqueue(binding: string, scope?: Scope, delay = 0): Promise<Scope[]> {
+  async enqueue(binding: string, scope?: Scope, delay = 0, full = false): Promise<Scope[]> {
     const b = this.#o.bindings.get(binding);
     if (!b) throw new Error(`no binding named ${binding}`);
     const scopes = scope === undefined ? await scopesOf(this.#o.store, b, this.#o.users) : [scope];
     // Before the jobs exist: the first may finish before the last is queued.
     if (scope === undefined) this.#waves.set(binding, { pending: new Set(scopes), progress: this.#progress(`sync ${binding}`, 'documents', { binding }, scopes.length) });
     for (const s of scopes) {
-      const id = `${binding}|${s}`;
-      await this.#queue.add('scope', { binding, scope: s } satisfies JobData, {
+      // A full run is its own job: folding it into a waiting ordinary run would lose the `full`.
+      const id = full ? `${binding}|${s}|full` : `${binding}|${s}`;
+      await this.#queue.add('scope', { binding, scope: s, ...(full ? { full } : {}) } satisfies JobData, {
         deduplication: { id, keepLastIfActive: true },
         attempts: this.#o.attempts ?? 10,
         backoff: { type: 'exponential', delay: this.#o.backoffMs ?? 1000 },
@@ -442,7 +446,7 @@ class Engine {
     try {
       const writes = this.#progress(`sync ${binding} ${scope}`, 'remote writes', { binding, scope });
       const report = await withScopeLock(this.#conn, this.#o.prefix, binding, scope, () =>
-        runSync({ store: this.#o.store, state: this.#o.state, connector, docs: this.#docs, writer: this.#writer }, b, scope, { onProgress: (done, total) => writes.set(done, total) }),
+        runSync({ store: this.#o.store, state: this.#o.state, connector, docs: this.#docs, writer: this.#writer }, b, scope, { full: job.data.full === true, onProgress: (done, total) => writes.set(done, total) }),
       );
       writes.finish();
       // A tick runs every document of the binding: quiet ones would be a line per user per tick.
