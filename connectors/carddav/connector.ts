@@ -49,6 +49,8 @@ interface Card {
   readonly uid: string;
   readonly text: string;
   readonly fields: ItemFields;
+  /** REV, when the card has one. */
+  readonly modified?: number;
 }
 
 /** One address book as last seen. */
@@ -362,9 +364,14 @@ export class CarddavConnector implements Connector {
     if (other && other.href !== href) {
       throw new Rejected(`CardDAV: two cards in ${t.url.pathname} have UID ${JSON.stringify(parsed.uid)}: ${other.href} and ${href}; remove or change one of them`);
     }
-    const card: Card = { href, etag, uid: parsed.uid, text, fields: this.#codec.fields(parsed.card) };
+    const card: Card = this.#card(href, etag, parsed.uid, text, parsed.card);
     book.put(card);
     return card;
+  }
+
+  #card(href: string, etag: string, uid: string, text: string, parsed: Parameters<CardCodec['fields']>[0]): Card {
+    const modified = this.#codec.modified(parsed);
+    return { href, etag, uid, text, fields: this.#codec.fields(parsed), ...(modified === undefined ? {} : { modified }) };
   }
 
   #skip(t: Target, href: string, etag: string, reason: string): void {
@@ -448,7 +455,7 @@ export class CarddavConnector implements Connector {
     }
     const parsed = this.#codec.parse(text);
     const version = stripWeak(etag);
-    if (!('skip' in parsed)) book.put({ href, etag: version, uid, text, fields: this.#codec.fields(parsed.card) });
+    if (!('skip' in parsed)) book.put(this.#card(href, version, uid, text, parsed.card));
     return { id: uid, version };
   }
 
@@ -472,7 +479,7 @@ export class CarddavConnector implements Connector {
 }
 
 function item(card: Card): RemoteItem {
-  return { id: card.uid, version: card.etag, fields: card.fields };
+  return { id: card.uid, version: card.etag, fields: card.fields, ...(card.modified === undefined ? {} : { modified: card.modified }) };
 }
 
 /** A weak ETag (`W/"x"`, what a compressing proxy makes of a strong one) compared as the strong one. */

@@ -64,6 +64,12 @@ export class CardCodec {
     }
     const uid = str(card.getFirstPropertyValue('uid'))?.trim();
     if (!uid) return { skip: 'the vCard has no UID' };
+    try {
+      // ical.js decodes values when first read: read the mapped ones now, so a bad one skips the card here.
+      this.fields(card);
+    } catch (err) {
+      return { skip: `malformed vCard: ${(err as Error).message}` };
+    }
     return { card, uid };
   }
 
@@ -80,6 +86,19 @@ export class CardCodec {
       if (v) out[field] = v;
     }
     return out;
+  }
+
+  /** The card's REV (last change) as ms since the epoch, when it has a readable one (for `newest-wins`). */
+  modified(card: Component): number | undefined {
+    try {
+      const rev: unknown = card.getFirstPropertyValue('rev');
+      const date = rev && typeof (rev as { toJSDate?: unknown }).toJSDate === 'function' ? (rev as { toJSDate(): Date }).toJSDate() : new Date(str(rev) ?? '');
+      const t = date.getTime();
+      return Number.isFinite(t) ? t : undefined;
+    } catch {
+      // ical.js decodes typed values when first read and throws on a REV it cannot read: no time then.
+      return undefined;
+    }
   }
 
   /** A new card of `version` with this UID showing `fields`. */

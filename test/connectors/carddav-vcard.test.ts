@@ -17,6 +17,15 @@ describe('carddav: vCard codec', () => {
     expect(codec.parse('BEGIN:VCARD\r\nVERSION:3.0\r\nFN:x\r\nEND:VCARD\r\n')).toEqual({ skip: 'the vCard has no UID' });
   });
 
+  it('REV is the modification time newest-wins compares; an unreadable REV gives none and the card is still read', () => {
+    for (const [rev, t] of [['2026-12-01T10:00:00Z', Date.UTC(2026, 11, 1, 10)], ['20261201T100000Z', Date.UTC(2026, 11, 1, 10)], ['garbage', undefined]] as const) {
+      const parsed = codec.parse(`BEGIN:VCARD\r\nVERSION:3.0\r\nUID:r\r\nFN:R\r\nIMPP:sip:r@example.com\r\nREV:${rev}\r\nEND:VCARD\r\n`);
+      if ('skip' in parsed) throw new Error(parsed.skip);
+      expect(codec.modified(parsed.card)).toBe(t);
+      expect(codec.fields(parsed.card)).toEqual({ uri: 'sip:r@example.com', 'display-name': 'R' });
+    }
+  });
+
   it('a card without FN takes its display name from N; writing a name adds FN and keeps N', () => {
     const parsed = codec.parse('BEGIN:VCARD\r\nVERSION:4.0\r\nUID:k\r\nN:Keller;Jonas;;Dr.;\r\nEMAIL:jonas@example.com\r\nEND:VCARD\r\n');
     if ('skip' in parsed) throw new Error(parsed.skip);

@@ -91,9 +91,11 @@ function fnOf(card: StoredCard | undefined): string | undefined {
   return card ? /^FN:(.*?)\r?$/m.exec(card.text)?.[1] : undefined;
 }
 
-/** A desktop client's edit: the card's FN replaced, everything else as it was. */
-async function desktopRename(card: StoredCard, name: string): Promise<void> {
-  const res = await peer.fetch('PUT', card.href, { headers: { 'Content-Type': 'text/vcard', 'If-Match': card.etag }, body: card.text.replace(/^FN:.*$/m, `FN:${name}\r`) });
+/** A desktop client's edit: the card's FN replaced (and REV set when given), everything else as it was. */
+async function desktopRename(card: StoredCard, name: string, rev?: Date): Promise<void> {
+  let body = card.text.replace(/^FN:.*$/m, `FN:${name}\r`);
+  if (rev) body = body.replace(/^END:VCARD/m, `REV:${rev.toISOString().replace(/\.\d{3}/, '')}\r\nEND:VCARD`);
+  const res = await peer.fetch('PUT', card.href, { headers: { 'Content-Type': 'text/vcard', 'If-Match': card.etag }, body });
   expect([201, 204]).toContain(res.status);
 }
 
@@ -203,9 +205,11 @@ describe('issue 11: XCAP ⇄ Radicale, item by item', () => {
 });
 
 describe.each([
-  { policy: 'xcap-wins', winner: 'Bob (phone)' },
-  { policy: 'remote-wins', winner: 'Bob (desktop)' },
-] as const)('issue 11 policy $policy: the phone and a desktop client changed one contact', ({ policy, winner }) => {
+  { policy: 'xcap-wins', winner: 'Bob (phone)', rev: undefined },
+  { policy: 'remote-wins', winner: 'Bob (desktop)', rev: undefined },
+  // The desktop stamps REV an hour back: the phone's edit is the newer one.
+  { policy: 'newest-wins', winner: 'Bob (phone)', rev: new Date(Date.now() - 3_600_000) },
+] as const)('issue 11 policy $policy: the phone and a desktop client changed one contact', ({ policy, winner, rev }) => {
   let t: TestGateway;
   beforeAll(async () => {
     t = await carddavGateway(policy);
@@ -217,7 +221,7 @@ describe.each([
     expect(res.status).toBe(201);
     const card = await until(() => cardOf(bob.uri), (c) => c !== undefined);
     await runFinished(t, 0);
-    await desktopRename(card!, 'Bob (desktop)');
+    await desktopRename(card!, 'Bob (desktop)', rev);
     const since = Date.now();
     const edit = await t.client().put(entryPath(ALICE_INDEX, FRIENDS, bob.uri), entryXml({ ...bob, 'display-name': 'Bob (phone)' }, true), EL_TYPE);
     expect(edit.status, edit.body).toBe(200);
@@ -225,6 +229,33 @@ describe.each([
     expect(s?.lastError).toBeNull();
     expect((await friends(t)).get(bob.uri)?.['display-name']).toBe(winner);
     expect(fnOf(await cardOf(bob.uri))).toBe(winner);
+    expect(await adminApi(t).conflicts()).toEqual([]);
+  });
+});
+
+describe('issue 11 policy merge: the phone renamed a contact, a desktop client changed its mail', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await carddavGateway('merge');
+  });
+  afterAll(() => t?.stop());
+
+  it('both changes end on both sides', async () => {
+    const res = await t.client().put(ALICE_INDEX, rlDoc({ [FRIENDS]: [bob, carol], work: WORK }), RL_TYPE);
+    expect(res.status).toBe(201);
+    const card = (await until(() => cardOf(bob.uri), (c) => c !== undefined))!;
+    await runFinished(t, 0);
+    const mailed = await peer.fetch('PUT', card.href, { headers: { 'Content-Type': 'text/vcard', 'If-Match': card.etag }, body: card.text.replace(/^EMAIL([^:]*):.*$/m, 'EMAIL$1:bob@work.example.com\r') });
+    expect([201, 204]).toContain(mailed.status);
+    const since = Date.now();
+    const edit = await t.client().put(entryPath(ALICE_INDEX, FRIENDS, bob.uri), entryXml({ ...bob, 'display-name': 'Bob (phone)' }, true), EL_TYPE);
+    expect(edit.status, edit.body).toBe(200);
+    expect((await runFinished(t, since))?.lastError).toBeNull();
+    const merged = { ...bob, 'display-name': 'Bob (phone)', mail: 'bob@work.example.com' };
+    expect((await friends(t)).get(bob.uri)).toEqual(merged);
+    const after = await cardOf(bob.uri);
+    expect(fnOf(after)).toBe('Bob (phone)');
+    expect(after?.text).toMatch(/^EMAIL[^:]*:bob@work\.example\.com\r?$/m);
     expect(await adminApi(t).conflicts()).toEqual([]);
   });
 });
