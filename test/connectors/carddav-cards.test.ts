@@ -5,29 +5,20 @@
  * the server refuses is `token-expired`, an unchanged address book costs one request,
  * and a server that is gone is Unavailable, never empty.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { NotFound, Rejected, Unavailable } from '../../connectors/errors.ts';
 import type { RemoteItem } from '../../connectors/types.ts';
-import { startRadicale, type RadicaleService } from '../services/radicale.ts';
-import { cardText, carddavConnectorFor, DavPeer, newUser, unique } from './carddav-fixtures.ts';
+import { startRadicale } from '../services/radicale.ts';
+import { cardText, carddavConnectorFor, DavPeer, newUser, radicaleForFile, unique } from './carddav-fixtures.ts';
 
-let radicale: RadicaleService;
-let alice: { user: string; password: string };
-let peer: DavPeer;
-
-beforeAll(async () => {
-  radicale = await startRadicale();
-  alice = newUser(radicale);
-  peer = new DavPeer(radicale.url, alice.user, alice.password);
-});
-afterAll(() => radicale?.stop());
+const f = radicaleForFile();
 
 async function freshBook(): Promise<{ path: string; url: string }> {
-  const path = `/${alice.user}/ab-${unique()}/`;
-  await peer.mkAddressBook(path);
-  return { path, url: new URL(path, radicale.url).href };
+  const path = `/${f.alice.user}/ab-${unique()}/`;
+  await f.peer.mkAddressBook(path);
+  return { path, url: new URL(path, f.radicale.url).href };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -52,12 +43,12 @@ const anna = { uri: 'sip:anna@example.com', 'display-name': 'Anna Berg', mail: '
 describe('carddav: cards', () => {
   it('an edit from the phone changes only the mapped properties: PHOTO, NOTE, ADR, X- properties, groups and VERSION stay', async () => {
     const book = await freshBook();
-    await peer.putCard(book.path, 'anna', cardText('anna', anna));
-    const c = carddavConnectorFor(radicale, alice);
+    await f.peer.putCard(book.path, 'anna', cardText('anna', anna));
+    const c = carddavConnectorFor(f.radicale, f.alice);
     const [item] = await collect(c.read(book.url));
     expect(item?.fields).toEqual(anna);
     await c.write(book.url, { id: 'anna', fields: { ...anna, 'display-name': 'Anna Berg-Lund', mobile: '+4915199999999' }, owned: ['uri', 'display-name', 'mail', 'mobile'] }, { version: item!.version });
-    const { text } = await peer.getCard(book.path, 'anna');
+    const { text } = await f.peer.getCard(book.path, 'anna');
     expect(text).toMatch(/^FN:Anna Berg-Lund\r?$/m);
     expect(text).toMatch(/^TEL;TYPE=CELL:\+4915199999999\r?$/m);
     expect(text).toMatch(/^VERSION:3\.0\r?$/m);
@@ -74,8 +65,8 @@ describe('carddav: cards', () => {
   it('a card without FN takes its display name from N; a card with a national number reads it in E.164 with defaultCountry', async () => {
     const book = await freshBook();
     // An empty FN (Radicale refuses a card without one; others serve such cards too).
-    await peer.putCard(book.path, 'nofn', 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:nofn\r\nFN:\r\nN:Keller;Jonas;;Dr.;\r\nTEL;TYPE=WORK:030 1234567\r\nEND:VCARD\r\n');
-    const c = carddavConnectorFor(radicale, alice, { mapping: { defaultCountry: 'DE', uri: ['impp', 'tel'] } });
+    await f.peer.putCard(book.path, 'nofn', 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:nofn\r\nFN:\r\nN:Keller;Jonas;;Dr.;\r\nTEL;TYPE=WORK:030 1234567\r\nEND:VCARD\r\n');
+    const c = carddavConnectorFor(f.radicale, f.alice, { mapping: { defaultCountry: 'DE', uri: ['impp', 'tel'] } });
     const [item] = await collect(c.read(book.url));
     expect(item?.fields).toEqual({ uri: 'tel:+49301234567', 'display-name': 'Dr. Jonas Keller', phone: '+49301234567' });
     await c.close();
@@ -83,16 +74,16 @@ describe('carddav: cards', () => {
 
   it('a vCard 4.0 card is read and keeps VERSION:4.0 through an edit; new cards are made in the configured version', async () => {
     const book = await freshBook();
-    await peer.putCard(book.path, 'v4', 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:v4\r\nFN:Vera Vier\r\nIMPP:sip:vera@example.com\r\nTEL;VALUE=uri;TYPE=cell:tel:+4917011112222\r\nEND:VCARD\r\n');
-    const c = carddavConnectorFor(radicale, alice, { write: { enabled: true, version: '4.0' } });
+    await f.peer.putCard(book.path, 'v4', 'BEGIN:VCARD\r\nVERSION:4.0\r\nUID:v4\r\nFN:Vera Vier\r\nIMPP:sip:vera@example.com\r\nTEL;VALUE=uri;TYPE=cell:tel:+4917011112222\r\nEND:VCARD\r\n');
+    const c = carddavConnectorFor(f.radicale, f.alice, { write: { enabled: true, version: '4.0' } });
     const [item] = await collect(c.read(book.url));
     expect(item?.fields).toEqual({ uri: 'sip:vera@example.com', 'display-name': 'Vera Vier', mobile: '+4917011112222' });
     await c.write(book.url, { id: 'v4', fields: { ...item!.fields, mobile: '+4917033334444' } }, { version: item!.version });
-    const { text } = await peer.getCard(book.path, 'v4');
+    const { text } = await f.peer.getCard(book.path, 'v4');
     expect(text).toMatch(/^VERSION:4\.0\r?$/m);
     expect(text).toMatch(/^TEL;[^:]*TYPE=cell[^:]*:tel:\+4917033334444\r?$/m);
     const made = await c.write(book.url, { fields: { uri: 'sip:neu@example.com', 'display-name': 'Nina Neu' } }, 'absent');
-    const created = await peer.getCard(book.path, made.id);
+    const created = await f.peer.getCard(book.path, made.id);
     expect(created.text).toMatch(/^VERSION:4\.0\r?$/m);
     expect(created.text).toMatch(/^IMPP:sip:neu@example\.com\r?$/m);
     await c.close();
@@ -100,10 +91,10 @@ describe('carddav: cards', () => {
 
   it('a card without any uri source is skipped and reported once; the others are read; it never counts as deleted', async () => {
     const book = await freshBook();
-    await peer.putCard(book.path, 'good', cardText('good', anna));
-    await peer.putCard(book.path, 'nouri', 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:nouri\r\nFN:No Address\r\nN:Address;No;;;\r\nNOTE:only a name\r\nEND:VCARD\r\n');
+    await f.peer.putCard(book.path, 'good', cardText('good', anna));
+    await f.peer.putCard(book.path, 'nouri', 'BEGIN:VCARD\r\nVERSION:3.0\r\nUID:nouri\r\nFN:No Address\r\nN:Address;No;;;\r\nNOTE:only a name\r\nEND:VCARD\r\n');
     const log = logSink();
-    const c = carddavConnectorFor(radicale, alice, {}, { logger: log.logger });
+    const c = carddavConnectorFor(f.radicale, f.alice, {}, { logger: log.logger });
     const first = await c.changes(book.url);
     if (first === 'token-expired') throw new Error('initial changes() must not expire');
     expect(first.upserted.map((u) => u.id)).toEqual(['good']);
@@ -118,13 +109,13 @@ describe('carddav: cards', () => {
 
   it('two cards with one UID stop the address book with an error naming both hrefs; a create with a known UID is Rejected with the server\'s reason', async () => {
     const book = await freshBook();
-    await peer.putCard(book.path, 'one', cardText('same-uid', anna));
-    const c = carddavConnectorFor(radicale, alice);
+    await f.peer.putCard(book.path, 'one', cardText('same-uid', anna));
+    const c = carddavConnectorFor(f.radicale, f.alice);
     const dup = await c.write(book.url, { id: 'same-uid', fields: { uri: 'sip:y@example.com', 'display-name': 'Y' } }, 'absent').catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(Rejected);
     expect(String(dup)).toContain('no-uid-conflict');
     // Radicale's PUT refuses the second copy (409); a restore or another tool puts it in place anyway.
-    radicale.writeStored(book.path, 'two.vcf', cardText('same-uid', { ...anna, 'display-name': 'Anna Zwei' }));
+    f.radicale.writeStored(book.path, 'two.vcf', cardText('same-uid', { ...anna, 'display-name': 'Anna Zwei' }));
     for (const run of [() => collect(c.list(book.url)), () => c.changes(book.url)]) {
       const err = await run().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Rejected);
@@ -136,9 +127,9 @@ describe('carddav: cards', () => {
 
   it('a sync token the server refuses is token-expired; an unchanged address book costs one request', async () => {
     const book = await freshBook();
-    await peer.putCard(book.path, 'anna', cardText('anna', anna));
+    await f.peer.putCard(book.path, 'anna', cardText('anna', anna));
     const requests: string[] = [];
-    const c = carddavConnectorFor(radicale, alice, {}, { onRequest: (m, u) => requests.push(`${m} ${u.pathname}`) });
+    const c = carddavConnectorFor(f.radicale, f.alice, {}, { onRequest: (m, u) => requests.push(`${m} ${u.pathname}`) });
     const first = await c.changes(book.url);
     if (first === 'token-expired') throw new Error('initial changes() must not expire');
     requests.length = 0;

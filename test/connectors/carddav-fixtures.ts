@@ -3,10 +3,11 @@
  * cards written behind the connector's back with plain fetch (as a phone's or a
  * desktop's CardDAV client would), and connectors pointed at it.
  */
+import { afterAll, beforeAll } from 'vitest';
 import type { ItemFields, ItemRef } from '../../connectors/types.ts';
 import { CarddavConnector, carddavConnectorSchema, type CarddavConnectorDeps } from '../../connectors/carddav/index.ts';
 import { mkAddressBookBody } from '../../connectors/carddav/multistatus.ts';
-import type { RadicaleService } from '../services/radicale.ts';
+import { startRadicale, type RadicaleService } from '../services/radicale.ts';
 
 export const PASSWORD_ENV = 'XCAPB_TEST_CARDDAV_PASSWORD';
 
@@ -18,6 +19,26 @@ export function newUser(radicale: RadicaleService, name = `u${unique()}`): { use
   const password = `pw-${unique()}`;
   radicale.addUser(name, password);
   return { user: name, password };
+}
+
+/** What `radicaleForFile` hands out once its beforeAll ran. */
+export interface RadicaleFixture {
+  readonly radicale: RadicaleService;
+  readonly alice: { user: string; password: string };
+  /** Another client of the server, as alice. */
+  readonly peer: DavPeer;
+}
+
+/** Starts a Radicale with one user for the calling test file (beforeAll) and stops it after (afterAll). */
+export function radicaleForFile(): RadicaleFixture {
+  const f = {} as { radicale: RadicaleService; alice: { user: string; password: string }; peer: DavPeer };
+  beforeAll(async () => {
+    f.radicale = await startRadicale();
+    f.alice = newUser(f.radicale);
+    f.peer = new DavPeer(f.radicale.url, f.alice.user, f.alice.password);
+  });
+  afterAll(() => f.radicale?.stop());
+  return f;
 }
 
 /** Another CardDAV client of the same server: raw requests with Basic auth. */

@@ -3,23 +3,12 @@
  * for this file. Each test gets its own address book; cards written behind the
  * connector's back go through plain HTTP as another CardDAV client's would.
  */
-import { afterAll, beforeAll } from 'vitest';
 import { connectorContract, connectorKindContract } from '../conformance/connector.suite.ts';
 import { carddavConnectorKind } from '../../connectors/carddav/index.ts';
 import type { ItemFields } from '../../connectors/types.ts';
-import { startRadicale, type RadicaleService } from '../services/radicale.ts';
-import { cardText, carddavConnectorFor, DavPeer, newUser, seedCards, unique } from './carddav-fixtures.ts';
+import { cardText, carddavConnectorFor, radicaleForFile, seedCards, unique } from './carddav-fixtures.ts';
 
-let radicale: RadicaleService;
-let alice: { user: string; password: string };
-let peer: DavPeer;
-
-beforeAll(async () => {
-  radicale = await startRadicale();
-  alice = newUser(radicale);
-  peer = new DavPeer(radicale.url, alice.user, alice.password);
-});
-afterAll(() => radicale?.stop());
+const f = radicaleForFile();
 
 function sample(i: number): ItemFields {
   return {
@@ -33,22 +22,22 @@ function sample(i: number): ItemFields {
 
 for (const changeDetection of ['sync-collection', 'ctag'] as const) {
   connectorContract(`carddav (${changeDetection})`, { write: true, conditionalWrite: true, changeFeed: true }, async () => {
-    const book = `/${alice.user}/ab-${unique()}/`;
-    await peer.mkAddressBook(book);
-    const connector = carddavConnectorFor(radicale, alice, { changeDetection });
+    const book = `/${f.alice.user}/ab-${unique()}/`;
+    await f.peer.mkAddressBook(book);
+    const connector = carddavConnectorFor(f.radicale, f.alice, { changeDetection });
     return {
       connector,
-      collection: new URL(book, radicale.url).href,
-      missingCollection: new URL(`/${alice.user}/missing-${unique()}/`, radicale.url).href,
+      collection: new URL(book, f.radicale.url).href,
+      missingCollection: new URL(`/${f.alice.user}/missing-${unique()}/`, f.radicale.url).href,
       sample,
-      seed: (items) => seedCards(peer, book, items),
+      seed: (items) => seedCards(f.peer, book, items),
       external: {
-        update: async (id, fields) => void (await peer.putCard(book, id, cardText(id, fields))),
-        remove: (id) => peer.deleteCard(book, id),
+        update: async (id, fields) => void (await f.peer.putCard(book, id, cardText(id, fields))),
+        remove: (id) => f.peer.deleteCard(book, id),
       },
       cleanup: async () => {
         await connector.close();
-        await peer.deleteBook(book);
+        await f.peer.deleteBook(book);
       },
     };
   });

@@ -99,6 +99,22 @@ async function desktopRename(card: StoredCard, name: string, rev?: Date): Promis
   expect([201, 204]).toContain(res.status);
 }
 
+/**
+ * Bob and carol synced to the address book once; then `desktop` edits bob's card and the
+ * phone renames him to `Bob (phone)` (an element PUT); resolves when the run it triggers ends.
+ */
+async function bothEdited(t: TestGateway, desktop: (card: StoredCard) => Promise<void>): Promise<void> {
+  const res = await t.client().put(ALICE_INDEX, rlDoc({ [FRIENDS]: [bob, carol], work: WORK }), RL_TYPE);
+  expect(res.status).toBe(201);
+  const card = await until(() => cardOf(bob.uri), (c) => c !== undefined);
+  await runFinished(t, 0);
+  await desktop(card!);
+  const since = Date.now();
+  const edit = await t.client().put(entryPath(ALICE_INDEX, FRIENDS, bob.uri), entryXml({ ...bob, 'display-name': 'Bob (phone)' }, true), EL_TYPE);
+  expect(edit.status, edit.body).toBe(200);
+  expect((await runFinished(t, since))?.lastError).toBeNull();
+}
+
 async function friends(t: TestGateway): Promise<Map<string, Item>> {
   const doc = await getDoc(t);
   expect([...(listOf(doc.body, 'work')?.values() ?? [])]).toEqual(WORK);
@@ -217,16 +233,7 @@ describe.each([
   afterAll(() => t?.stop());
 
   it(`both sides end with ${winner}`, async () => {
-    const res = await t.client().put(ALICE_INDEX, rlDoc({ [FRIENDS]: [bob, carol], work: WORK }), RL_TYPE);
-    expect(res.status).toBe(201);
-    const card = await until(() => cardOf(bob.uri), (c) => c !== undefined);
-    await runFinished(t, 0);
-    await desktopRename(card!, 'Bob (desktop)', rev);
-    const since = Date.now();
-    const edit = await t.client().put(entryPath(ALICE_INDEX, FRIENDS, bob.uri), entryXml({ ...bob, 'display-name': 'Bob (phone)' }, true), EL_TYPE);
-    expect(edit.status, edit.body).toBe(200);
-    const s = await runFinished(t, since);
-    expect(s?.lastError).toBeNull();
+    await bothEdited(t, (card) => desktopRename(card, 'Bob (desktop)', rev));
     expect((await friends(t)).get(bob.uri)?.['display-name']).toBe(winner);
     expect(fnOf(await cardOf(bob.uri))).toBe(winner);
     expect(await adminApi(t).conflicts()).toEqual([]);
@@ -241,16 +248,10 @@ describe('issue 11 policy merge: the phone renamed a contact, a desktop client c
   afterAll(() => t?.stop());
 
   it('both changes end on both sides', async () => {
-    const res = await t.client().put(ALICE_INDEX, rlDoc({ [FRIENDS]: [bob, carol], work: WORK }), RL_TYPE);
-    expect(res.status).toBe(201);
-    const card = (await until(() => cardOf(bob.uri), (c) => c !== undefined))!;
-    await runFinished(t, 0);
-    const mailed = await peer.fetch('PUT', card.href, { headers: { 'Content-Type': 'text/vcard', 'If-Match': card.etag }, body: card.text.replace(/^EMAIL([^:]*):.*$/m, 'EMAIL$1:bob@work.example.com\r') });
-    expect([201, 204]).toContain(mailed.status);
-    const since = Date.now();
-    const edit = await t.client().put(entryPath(ALICE_INDEX, FRIENDS, bob.uri), entryXml({ ...bob, 'display-name': 'Bob (phone)' }, true), EL_TYPE);
-    expect(edit.status, edit.body).toBe(200);
-    expect((await runFinished(t, since))?.lastError).toBeNull();
+    await bothEdited(t, async (card) => {
+      const mailed = await peer.fetch('PUT', card.href, { headers: { 'Content-Type': 'text/vcard', 'If-Match': card.etag }, body: card.text.replace(/^EMAIL([^:]*):.*$/m, 'EMAIL$1:bob@work.example.com\r') });
+      expect([201, 204]).toContain(mailed.status);
+    });
     const merged = { ...bob, 'display-name': 'Bob (phone)', mail: 'bob@work.example.com' };
     expect((await friends(t)).get(bob.uri)).toEqual(merged);
     const after = await cardOf(bob.uri);
@@ -268,15 +269,7 @@ describe('issue 11 policy manual: the phone and a desktop client changed one con
   afterAll(() => t?.stop());
 
   it('the conflict is recorded and neither side is written until it is resolved', async () => {
-    const res = await t.client().put(ALICE_INDEX, rlDoc({ [FRIENDS]: [bob, carol], work: WORK }), RL_TYPE);
-    expect(res.status).toBe(201);
-    const card = await until(() => cardOf(bob.uri), (c) => c !== undefined);
-    await runFinished(t, 0);
-    await desktopRename(card!, 'Bob (desktop)');
-    const since = Date.now();
-    const edit = await t.client().put(entryPath(ALICE_INDEX, FRIENDS, bob.uri), entryXml({ ...bob, 'display-name': 'Bob (phone)' }, true), EL_TYPE);
-    expect(edit.status, edit.body).toBe(200);
-    await runFinished(t, since);
+    await bothEdited(t, (card) => desktopRename(card, 'Bob (desktop)'));
     const open = await until(() => adminApi(t).conflicts(), (c) => c.length === 1);
     expect(open).toHaveLength(1);
     expect((await friends(t)).get(bob.uri)?.['display-name']).toBe('Bob (phone)');
