@@ -4,7 +4,8 @@
  * binding `buddies` (direction both, every user's `/user/contacts/`). Measures:
  * 1. seeding: one multi-vCard PUT per address book (Radicale's own cost, under its lock);
  * 2. import CardDAV → XCAP: one run per user until every document holds every contact;
- * 3. no-change run over all users: REPORT requests per address book (goal ≤ 1) and time (goal < 2 s);
+ * 3. no-change run over all users: REPORT requests per address book (goal ≤ 1) and time (goal < 2 s),
+ *    next to the same REPORTs sent to Radicale directly (its share);
  * 4. import XCAP → CardDAV: `pushUsers` users each PUT a document of `contacts` new
  *    entries; until every card is in Radicale (one conditional PUT per card);
  * 5. edit latency: a phone's element PUT until the card shows it (worker idle, event
@@ -130,6 +131,14 @@ try {
       console.log(`no-change run, round ${round + 1}: ${users} users in ${ms(t0)}; requests ${JSON.stringify(Object.fromEntries(counts))} (${((counts.get('REPORT') ?? 0) / users).toFixed(2)} REPORT per address book)`);
     }
 
+    // 3b. The same 200 questions asked of Radicale directly, 4 at a time (the worker's concurrency): its share of the run.
+    const report = (u: string, token: string) =>
+      dav(u, 'REPORT', `/${u}/contacts/`, `<sync-collection xmlns="DAV:"><sync-token>${token}</sync-token><sync-level>1</sync-level><prop><getetag/></prop></sync-collection>`, { Depth: '0', 'Content-Type': 'application/xml' });
+    const tokens = await Promise.all(pullUsers.map(async (u) => /<sync-token>([^<]+)<\/sync-token>/.exec(await (await report(u, '')).text())?.[1] ?? ''));
+    t0 = performance.now();
+    for (let i = 0; i < pullUsers.length; i += 4) await Promise.all(pullUsers.slice(i, i + 4).map(async (u, k) => (await report(u, tokens[i + k] ?? '')).text()));
+    console.log(`Radicale alone: ${users} sync-collection REPORTs with a current token, 4 at a time, in ${ms(t0)}`);
+
     // 4. Import XCAP → CardDAV.
     const pushers = names.slice(users);
     resetCounts();
@@ -148,6 +157,13 @@ try {
     }
     const pushMs = performance.now() - t0;
     console.log(`import XCAP → CardDAV: ${pushUsers} users × ${contacts} in ${pushMs.toFixed(0)} ms (${((pushUsers * contacts) / (pushMs / 1000)).toFixed(0)} cards/s; requests ${JSON.stringify(Object.fromEntries(counts))})`);
+    // Radicale alone: as many single-card conditional PUTs as one user's import, 4 at a time.
+    t0 = performance.now();
+    for (let i = 0; i < contacts; i += 4) {
+      await Promise.all(Array.from({ length: Math.min(4, contacts - i) }, (_, k) => dav(pushers[0] as string, 'PUT', `/${pushers[0]}/contacts/direct-${i + k}.vcf`, card(`direct-${i + k}`, i + k, 999), { 'Content-Type': 'text/vcard', 'If-None-Match': '*' })));
+    }
+    const directMs = performance.now() - t0;
+    console.log(`Radicale alone: ${contacts} single-card PUTs (If-None-Match: *), 4 at a time, in ${directMs.toFixed(0)} ms (${(contacts / (directMs / 1000)).toFixed(0)} cards/s)`);
 
     // 5. Edit latency, worker idle.
     const toCard: number[] = [];
