@@ -130,8 +130,9 @@ export class SqlTableConnector implements Connector {
     const lookback = this.#o.lookback;
     const from = prev === undefined ? undefined : prev.v - lookback;
     const tomb = tombstoneTable(this.#o.table);
-    const [rows, tombs] = await this.#run('reading changes of', async () => {
-      let q = this.#owned(this.#select(), scope);
+    const [heads, tombs] = await this.#run('reading changes of', async () => {
+      // Ids and versions only: the window mostly holds rows reported already.
+      let q = this.#owned(prev === undefined ? this.#select() : this.#database.db.selectFrom(this.#o.table).select([this.#o.key, this.#o.version]), scope);
       if (from !== undefined) q = q.where(this.#o.version, '>', from);
       let t = this.#database.db.selectFrom(tomb).select(['item_key', 'stamp']);
       if (scope.owner !== undefined) t = t.where('owner', '=', scope.owner);
@@ -140,18 +141,20 @@ export class SqlTableConnector implements Connector {
       t = t.where('stamp', '>', tombFrom);
       return Promise.all([q.execute() as Promise<Row[]>, t.execute() as Promise<{ item_key: string; stamp: number | string }[]>]);
     });
-    const items = rows.map((r) => this.#item(r));
+    const refs = heads.map((r) => ({ id: String(r[this.#o.key]), version: String(r[this.#o.version]) }));
     let v = prev?.v ?? 0;
-    for (const i of items) v = Math.max(v, Number(i.version));
+    for (const i of refs) v = Math.max(v, Number(i.version));
     for (const d of tombs) v = Math.max(v, Number(d.stamp));
     const up: Record<string, number> = {};
     const del: Record<string, number> = {};
-    for (const i of items) if (Number(i.version) > v - lookback) up[i.id] = Number(i.version);
+    for (const i of refs) if (Number(i.version) > v - lookback) up[i.id] = Number(i.version);
     for (const d of tombs) if (Number(d.stamp) > v - lookback) del[d.item_key] = Number(d.stamp);
     const next: TableToken = { v, up, del };
-    if (prev === undefined) return { token: encodeToken(next), upserted: items, deleted: [] };
-    const present = new Set(items.map((i) => i.id));
-    const upserted = items.filter((i) => prev.up[i.id] !== Number(i.version));
+    if (prev === undefined) return { token: encodeToken(next), upserted: heads.map((r) => this.#item(r)), deleted: [] };
+    const present = new Set(refs.map((i) => i.id));
+    const fresh = refs.filter((i) => prev.up[i.id] !== Number(i.version)).map((i) => i.id);
+    const upserted: RemoteItem[] = [];
+    if (fresh.length > 0) for await (const item of this.read(collection, fresh)) upserted.push(item);
     const deleted = tombs.filter((d) => prev.del[d.item_key] !== Number(d.stamp) && !present.has(d.item_key)).map((d) => d.item_key);
     // A tombstone of an id that still exists (deleted, then re-created) is not a delete.
     const stillThere = deleted.length === 0 ? new Set<string>() : await this.#existing(scope, deleted);
