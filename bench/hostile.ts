@@ -1,16 +1,20 @@
 /**
- * How long other clients wait while the server processes a hostile body (issue 8 item 7).
+ * How long other clients wait while the server processes a hostile body (issue 8 item 7),
+ * and what a hostile body costs next to a valid one of the same size (issue 10 item 4).
  * Starts `xcap-bridge serve` on a temp SQLite store, then for each shape sends one PUT of
  * about `server.maxBodyBytes` (1 MiB by default) while a second connection polls
  * `GET /healthz` back to back, and prints the PUT's status and time and the healthz
- * latencies seen meanwhile (max and median). Each shape runs `--rounds` times.
+ * latencies seen meanwhile (max and median). Each shape runs `--rounds` times; the summary
+ * gives per shape the median PUT time, its ratio to the valid document's, and the healthz
+ * p50 and max over all rounds. `--inline` starts the server with `server.validationThreads: 0`
+ * (every body validated on the request thread) for comparison.
  *
- *   npx node bench/hostile.ts [--rounds 3] [--port 18090]
+ *   npx node bench/hostile.ts [--rounds 3] [--port 18090] [--inline]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -18,7 +22,7 @@ import { LocalUsers } from '../src/auth/local-users.ts';
 import { openStore } from '../src/store/open.ts';
 import { RL_NS } from './fixtures.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, port: { type: 'string', default: '18090' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, port: { type: 'string', default: '18090' }, inline: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
 const port = Number(values.port);
 const dir = mkdtempSync(join(tmpdir(), 'xcapb-hostile-'));
@@ -28,7 +32,9 @@ const dir = mkdtempSync(join(tmpdir(), 'xcapb-hostile-'));
   await store.close();
 }
 const cli = join(import.meta.dirname, '..', 'bin', 'xcap-bridge.js');
-const server = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--log-level', 'warn', '--data', dir], { stdio: 'inherit' });
+const configFile = join(dir, 'bench.yaml');
+writeFileSync(configFile, values.inline ? 'server:\n  validationThreads: 0\n' : '{}\n');
+const server = spawn(process.execPath, [cli, 'serve', '--config', configFile, '--port', String(port), '--log-level', 'warn', '--data', dir], { stdio: 'inherit' });
 const docPath = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
 const auth = `Basic ${Buffer.from('alice@example.com:secret').toString('base64')}`;
 
@@ -98,17 +104,41 @@ async function round(body: string): Promise<{ status: number; ms: number; health
   return { status, ms, healthz: latencies };
 }
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
 try {
   await waitUp();
+  // Not counted: the first large body starts the validation thread.
+  await round(shapes['valid: many entries']!());
+  console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; validation ${values.inline ? 'inline' : 'on threads'}`);
   console.log('shape'.padEnd(34), 'status', 'PUT ms'.padStart(8), 'healthz max'.padStart(12), 'median'.padStart(8), 'polls'.padStart(6));
+  const summary: { name: string; status: number; put: number; healthz: number[] }[] = [];
   for (const [name, make] of Object.entries(shapes)) {
     const body = make();
+    const puts: number[] = [];
+    const waits: number[] = [];
+    let last = 0;
     for (let r = 0; r < rounds; r++) {
       const { status, ms, healthz } = await round(body);
-      const sorted = healthz.sort((a, b) => a - b);
-      const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
-      console.log(name.padEnd(34), String(status).padStart(6), ms.toFixed(0).padStart(8), (sorted.at(-1) ?? 0).toFixed(1).padStart(12), median.toFixed(1).padStart(8), String(sorted.length).padStart(6));
+      puts.push(ms);
+      waits.push(...healthz);
+      last = status;
+      console.log(name.padEnd(34), String(status).padStart(6), ms.toFixed(0).padStart(8), Math.max(0, ...healthz).toFixed(1).padStart(12), median(healthz).toFixed(1).padStart(8), String(healthz.length).padStart(6));
     }
+    summary.push({ name, status: last, put: median(puts), healthz: waits });
+  }
+  const valid = summary[0]!.put;
+  console.log(`\nmedian of ${rounds} rounds; ratio = PUT time / the valid document's; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('shape'.padEnd(34), 'status', 'PUT ms'.padStart(8), 'ratio'.padStart(7), 'healthz p50'.padStart(12), 'max'.padStart(8));
+  for (const row of summary) {
+    console.log(
+      row.name.padEnd(34),
+      String(row.status).padStart(6),
+      row.put.toFixed(0).padStart(8),
+      `${(row.put / valid).toFixed(2)}x`.padStart(7),
+      median(row.healthz).toFixed(1).padStart(12),
+      Math.max(0, ...row.healthz).toFixed(1).padStart(8),
+    );
   }
 } finally {
   agent.destroy();

@@ -36,6 +36,7 @@ import { HookStatusTable } from './feed/hooks/status.ts';
 import { createXcapDiffHandler, XCAP_DIFF_PATH } from './http/xcap-diff-handler.ts';
 import { createPhonebookHandler } from './phonebook/handler.ts';
 import { DeviceTokens } from './phonebook/tokens.ts';
+import { ValidationPool } from './xcap/validation-pool.ts';
 import type { Connector } from '../connectors/types.ts';
 
 export interface Gateway {
@@ -72,17 +73,18 @@ export interface GatewayOptions {
 
 export async function startGateway(config: Config, log: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
   const store = await openStore(config.store);
+  let validationPool: ValidationPool | undefined;
   try {
-    const registry = await createRegistry({
-      custom: config.usages.custom,
-      presContentMaxBytes: config.usages.presContentMaxBytes,
-    });
+    const registryOptions = { custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes };
+    const registry = await createRegistry(registryOptions);
+    const { validationThreads: threads, validationThreadMinBytes: minChars } = config.server;
+    validationPool = threads > 0 ? new ValidationPool({ threads, minChars, registry: registryOptions }) : undefined;
     const auth = await createAuth(config.auth, store, log, opts.now);
     // Lists that pull bindings own are read-only for clients, in every process that serves XCAP.
     const managed = managedResourceLists(config.bindings);
     const xmlLimits = { maxDepth: config.server.maxXmlDepth, maxAttributes: config.server.maxXmlAttributes };
     // One writer for clients and sync: both obey the same validation and conditional write.
-    const writer = new DocumentWriter({ store, usages: registry });
+    const writer = new DocumentWriter({ store, usages: registry, pool: validationPool });
     const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits, writer });
     // Fails the start when users are in several realms and none is configured for the global tree.
     await auth.domain.require();
@@ -185,10 +187,12 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         await closeAdmin();
         await sync?.stop();
         await auth.close();
+        await validationPool?.close();
         await store.close();
       },
     };
   } catch (err) {
+    await validationPool?.close();
     await store.close().catch(() => {});
     throw err;
   }

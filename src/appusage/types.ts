@@ -38,10 +38,16 @@ export interface CandidateDocument {
   readonly parsed?: Document;
 }
 
+/**
+ * What usages may read of the store: other documents, never a write. Validation on a
+ * worker thread (src/xcap/validation-pool.ts) answers these calls from the main thread.
+ */
+export type DocumentReader = Pick<DocumentStore, 'get' | 'head' | 'list'>;
+
 /** Context for validation and generated documents. */
 export interface UsageContext {
   readonly key: DocKey;
-  readonly store: DocumentStore;
+  readonly store: DocumentReader;
   /**
    * Client leniency flags for this request (config `clients.<name>.lenient`), e.g.
    * `entry-without-uri` for Snom/Bria `<entry>` carrying `cp:prop` pairs. Empty by default.

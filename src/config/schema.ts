@@ -95,6 +95,30 @@ export const serverSchema = z
      */
     metrics: z.boolean().default(true).describe('Count requests and sync runs and serve them at GET /metrics (Prometheus, no credentials).'),
     /**
+     * Worker threads that validate large whole-document PUT bodies, so that one maximum-size
+     * body does not hold up other clients while it is validated (each `serve` process has
+     * its own). `0` validates every body on the request thread.
+     * @defaultValue `1`
+     */
+    validationThreads: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .default(1)
+      .describe('Threads per serve process that validate large whole-document PUTs off the request thread (0: none, validate inline).'),
+    /**
+     * Bodies at least this large (in characters) are validated on a validation thread;
+     * smaller ones inline, where validating costs less than the hop to a thread.
+     * @defaultValue `65536`
+     */
+    validationThreadMinBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(64 * 1024)
+      .describe('Smallest whole-document PUT body (characters) validated on a validation thread; smaller ones are validated inline.'),
+    /**
      * Seconds to wait for in-flight requests on SIGTERM before closing anyway.
      * @defaultValue `10`
      */

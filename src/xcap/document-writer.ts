@@ -13,6 +13,8 @@ import type { CandidateDocument, UsageContext } from '../appusage/types.ts';
 import type { DocKey, DocumentStore, WriteExpectation, WriteResult } from '../store/types.ts';
 import type { UsageLookup } from './service.ts';
 import { LocalRoots } from './local-roots.ts';
+import type { ValidationPool } from './validation-pool.ts';
+import { prescanDocument, type XmlLimits } from './xml-prescan.ts';
 import { parseDocument } from './xml.ts';
 
 export interface DocumentWrite {
@@ -35,6 +37,8 @@ export interface DocumentWrite {
   readonly roots?: LocalRoots;
   /** ETag to store instead of a fresh one (an import keeping the legacy server's ETags; DocumentStore.put). */
   readonly etag?: string;
+  /** Set for a whole document as a client sent it: `prescanDocument` with these limits runs before validation. */
+  readonly prescan?: XmlLimits;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -43,14 +47,18 @@ const NO_ROOTS = new LocalRoots([]);
 export class DocumentWriter {
   readonly store: DocumentStore;
   readonly #usages: UsageLookup | undefined;
+  readonly #pool: ValidationPool | undefined;
 
   /**
    * @param opts.usages Usages by auid. Without it nothing is validated: only the sync
    *   engine's own tests and benches build a writer so, to store what they generate.
+   * @param opts.pool Threads for large documents (src/xcap/validation-pool.ts); without
+   *   it every document is validated on the calling thread.
    */
-  constructor(opts: { readonly store: DocumentStore; readonly usages?: UsageLookup | undefined }) {
+  constructor(opts: { readonly store: DocumentStore; readonly usages?: UsageLookup | undefined; readonly pool?: ValidationPool | undefined }) {
     this.store = opts.store;
     this.#usages = opts.usages;
+    this.#pool = opts.pool;
   }
 
   /** Whether documents of `auid` are validated (a body written through the writer is then valid). */
@@ -58,7 +66,7 @@ export class DocumentWriter {
     return this.#usages?.get(auid) !== undefined;
   }
 
-  /** Validates and stores; throws the usage's error or the store's `EtagMismatch`, writing nothing. */
+  /** Pre-scans (`prescan`), validates and stores; throws their error or the store's `EtagMismatch`, writing nothing. */
   async write(w: DocumentWrite): Promise<WriteResult> {
     await this.validate(w);
     return this.store.put(w.key, w.body, w.expect, w.origin, w.etag);
@@ -69,7 +77,15 @@ export class DocumentWriter {
     const usage = this.#usages?.get(w.key.auid);
     if (usage) {
       const context: UsageContext = { key: w.key, store: this.store, lenient: w.lenient ?? NONE, rootUri: w.rootUri ?? '', roots: w.roots ?? NO_ROOTS };
-      await usage.validate(w.candidate ?? lazyCandidate(w.body), context);
+      const candidate = w.candidate ?? lazyCandidate(w.body);
+      if (this.#pool?.takes(candidate)) {
+        await this.#pool.validate(usage.auid, candidate.text, context, w.prescan);
+      } else {
+        if (w.prescan) prescanDocument(candidate.text, w.prescan);
+        await usage.validate(candidate, context);
+      }
+    } else if (w.prescan) {
+      prescanDocument(w.body, w.prescan);
     }
   }
 

@@ -49,6 +49,11 @@ export class LocalRoots {
     return new LocalRoots(host ? [...configured, `http://${host}${root}`] : configured, defaultDomain);
   }
 
+  /** The constructor's arguments, to rebuild these roots in another thread (src/xcap/validation-pool.ts). */
+  spec(): { readonly roots: readonly string[]; readonly defaultDomain: string | undefined } {
+    return { roots: this.sources, defaultDomain: this.defaultDomain };
+  }
+
   /** The roots, for messages. */
   describe(): string {
     return this.roots.map((r) => r.origin + r.path).join(', ') || '(none known)';

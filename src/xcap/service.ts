@@ -19,7 +19,6 @@ import {
   NotFound,
   NotModified,
   NotUtf8,
-  NotWellFormed,
   NotXmlFrag,
   PayloadTooLarge,
   PreconditionFailed,
@@ -33,8 +32,8 @@ import { deleteNode, getNode, putAttribute, putElement, type EditableDocument } 
 import type { ElementSpan } from './text-spans.ts';
 import { isUtf8Charset, parseMediaType } from './media-type.ts';
 import { acceptsUntypedDocument } from './untyped-document.ts';
-import { decodeUtf8, parseDocument, refuseDoctype, serialize } from './xml.ts';
-import { prescanXml, type XmlLimits } from './xml-prescan.ts';
+import { decodeUtf8, parseDocument, serialize } from './xml.ts';
+import { prescanDocument, prescanXml, type XmlLimits } from './xml-prescan.ts';
 import type { XcapUri } from './uri.ts';
 
 export const MIME_ELEMENT = 'application/xcap-el+xml';
@@ -155,7 +154,7 @@ export class XcapService {
     if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
     const expectedType = sel === null ? usage.mimeType : sel.terminal?.kind === 'attribute' ? MIME_ATTRIBUTE : MIME_ELEMENT;
     const { type, charset } = parseMediaType(contentType);
-    if (type !== expectedType && !(sel === null && acceptsUntypedDocument(req.lenient, type, text, usage.defaultNamespace))) {
+    if (type !== expectedType && !(sel === null && acceptsUntypedDocument(req.lenient, type, text, usage.defaultNamespace, this.xmlLimits))) {
       throw new UnsupportedMediaType(expectedType);
     }
     // The right type with another charset declares the body in that charset (RFC 7303 §3): not UTF-8.
@@ -166,25 +165,27 @@ export class XcapService {
       throw new PayloadTooLarge(usage.maxDocumentBytes);
     }
     // An element body goes where its last step points: its parent is as deep as the other steps.
-    if (sel === null) prescanXml(text, this.xmlLimits, NotWellFormed);
-    else if (sel.terminal === null) prescanXml(text, this.xmlLimits, NotXmlFrag, sel.steps.length - 1);
+    if (sel !== null && sel.terminal === null) prescanXml(text, this.xmlLimits, NotXmlFrag, sel.steps.length - 1);
     if (sel === null) {
       // A whole document is checked by the usage from its text (libxml2 does well-formedness
       // and schema in one pass); the DOM is built only if the usage asks for it.
-      refuseDoctype(text);
       const managed = this.managed?.forKey(key);
-      if (managed) return this.putWithManaged(req, key, text, managed);
+      if (managed) {
+        prescanDocument(text, this.xmlLimits);
+        return this.putWithManaged(req, key, text, managed);
+      }
+      // The writer pre-scans it with the validation, on a validation thread when it is large.
       const candidate = lazyCandidate(text);
       if (!isConditional(req.conditions)) {
         // An unconditional whole-document PUT replaces whatever is there: no read, no race.
-        const res = await this.writer.write({ ...this.writeOf(req, key, text, 'any'), candidate });
+        const res = await this.writer.write({ ...this.writeOf(req, key, text, 'any', this.xmlLimits), candidate });
         this.forget(key);
         return { status: res.created ? 201 : 200, etag: res.etag };
       }
       return this.retrying(req, key, async () => {
         const current = await this.store.get(key);
         checkWrite(req.conditions, current?.etag);
-        const res = await this.writer.write({ ...this.writeOf(req, key, text, current ? { etag: current.etag } : 'absent'), candidate });
+        const res = await this.writer.write({ ...this.writeOf(req, key, text, current ? { etag: current.etag } : 'absent', this.xmlLimits), candidate });
         this.forget(key);
         return { status: current ? 200 : 201, etag: res.etag };
       });
@@ -256,9 +257,9 @@ export class XcapService {
     return { status, etag: res.etag };
   }
 
-  /** A client's write of `body` at `key`, for the shared DocumentWriter. */
-  private writeOf(req: Request, key: DocKey, body: string, expect: WriteExpectation): DocumentWrite {
-    return { key, body, expect, origin: 'xcap', lenient: req.lenient, rootUri: rootOf(req.uri), roots: req.roots };
+  /** A client's write of `body` at `key`, for the shared DocumentWriter (`prescan`: a body as the client sent it). */
+  private writeOf(req: Request, key: DocKey, body: string, expect: WriteExpectation, prescan?: XmlLimits): DocumentWrite {
+    return { key, body, expect, origin: 'xcap', lenient: req.lenient, rootUri: rootOf(req.uri), roots: req.roots, ...(prescan ? { prescan } : {}) };
   }
 
   /** Maps the URI to its usage and stored key, and checks the default access (own tree; global read-only). */

@@ -4,7 +4,8 @@
  * is taken as the usage's MIME type when its root element is in the usage's default
  * namespace. Anything else keeps the strict RFC 4825 §8.2.1 answer, 415.
  */
-import { parseDocument, refuseDoctype } from './xml.ts';
+import { parseDocument } from './xml.ts';
+import { prescanDocument, type XmlLimits } from './xml-prescan.ts';
 
 export const UNTYPED_DOCUMENT = 'untyped-document';
 
@@ -14,12 +15,13 @@ const UNTYPED = new Set(['', 'application/x-www-form-urlencoded']);
 /**
  * Whether a whole-document body sent with `mediaType` (lower case, no parameters) is
  * accepted as a document of the usage whose default namespace is `namespace`.
- * A body that is not well-formed is not accepted: the client then gets its 415.
+ * A body that is not well-formed, or past the server's `limits` (checked before it is parsed),
+ * is not accepted: the client then gets its 415.
  */
-export function acceptsUntypedDocument(lenient: ReadonlySet<string>, mediaType: string, text: string, namespace: string): boolean {
+export function acceptsUntypedDocument(lenient: ReadonlySet<string>, mediaType: string, text: string, namespace: string, limits: XmlLimits): boolean {
   if (!lenient.has(UNTYPED_DOCUMENT) || !UNTYPED.has(mediaType)) return false;
   try {
-    refuseDoctype(text);
+    prescanDocument(text, limits);
     return parseDocument(text).documentElement?.namespaceURI === namespace;
   } catch {
     return false;

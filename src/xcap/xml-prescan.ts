@@ -7,8 +7,9 @@
  * is the parsers' to judge; where the body is too broken to follow, the scan stops and
  * leaves it to them.
  */
-import { ConstraintFailure } from './errors.ts';
-import type { NotWellFormed, NotXmlFrag } from './errors.ts';
+import { ConstraintFailure, NotWellFormed } from './errors.ts';
+import type { NotXmlFrag } from './errors.ts';
+import { refuseDoctype } from './xml.ts';
 import { at } from './text-position.ts';
 
 /** Structural limits on client XML (config `server.maxXmlDepth`, `server.maxXmlAttributes`). */
@@ -32,6 +33,15 @@ export interface XmlLimits {
  */
 export function prescanXml(text: string, limits: XmlLimits, Malformed: MalformedClass, parentDepth = 0): void {
   new Prescan(text, limits, Malformed).run(parentDepth);
+}
+
+/**
+ * The checks a whole document from a client gets before any parser sees it: `prescanXml`
+ * and no DOCTYPE (`refuseDoctype`). Same errors as those, NotWellFormed for malformed parts.
+ */
+export function prescanDocument(text: string, limits: XmlLimits): void {
+  prescanXml(text, limits, NotWellFormed);
+  refuseDoctype(text);
 }
 
 type MalformedClass = typeof NotWellFormed | typeof NotXmlFrag;

@@ -24,8 +24,14 @@ function manyAttributes(n: number, decls = false): string {
   return `<entry uri="sip:x@example.com"${attrs}/>`;
 }
 
-describe('hostile bodies over HTTP: refused by configurable limits with constraint-failure', () => {
-  const alice = aliceWithContacts({ once: true });
+// Every whole document is validated on the request thread, or on a validation thread (server.validationThreads): same answers.
+const VALIDATION = {
+  'on the request thread': { validationThreads: 0 },
+  'on a validation thread': { validationThreads: 1, validationThreadMinBytes: 0 },
+} as const;
+
+describe.each(Object.entries(VALIDATION))('hostile bodies over HTTP, validated %s: refused by configurable limits with constraint-failure', (_, server) => {
+  const alice = aliceWithContacts({ once: true, config: { server } });
 
   it('50,000 attributes on one element: element and document PUTs get 409 constraint-failure naming server.maxXmlAttributes', async () => {
     const phrase = expectConflict(await alice.c.put(entrySel, manyAttributes(50_000), EL_TYPE), 'constraint-failure').getAttribute('phrase');
@@ -45,6 +51,23 @@ describe('hostile bodies over HTTP: refused by configurable limits with constrai
     expect(phrase).toMatch(/nested 101 deep in the document.*at most 100 \(server\.maxXmlDepth\)/);
     const doc = `<resource-lists xmlns="${RL_NS}">${nested(50_000)}</resource-lists>`;
     expectConflict(await alice.c.put(ALICE_RL, doc, RL_TYPE), 'constraint-failure');
+    await alice.unchanged();
+  });
+
+  it('30,000 repeats of one entry: 409 uniqueness-failure naming the second one and free values', async () => {
+    const doc = `<resource-lists xmlns="${RL_NS}"><list name="x">${'<entry uri="sip:a@example.com"/>'.repeat(30_000)}</list></resource-lists>`;
+    const cond = expectConflict(await alice.c.put(ALICE_RL, doc, RL_TYPE), 'uniqueness-failure');
+    expect(cond.getAttribute('phrase')).toBe('sip:a@example.com is already in use');
+    const exists = cond.getElementsByTagNameNS(cond.namespaceURI, 'exists')[0]!;
+    expect(decodeURIComponent(exists.getAttribute('field') as string)).toBe('resource-lists/list[1]/entry[2]/@uri');
+    expect(Array.from(exists.getElementsByTagNameNS(cond.namespaceURI, 'alt-value')).map((a) => a.textContent)).toEqual(['sip:a-1@example.com', 'sip:a-2@example.com']);
+    await alice.unchanged();
+  });
+
+  it('a document that is not well-formed and one in the wrong namespace: the phrases say what and where', async () => {
+    const broken = `<resource-lists xmlns="${RL_NS}">\n<list name="a">\n</lst>\n</resource-lists>`;
+    expect(expectConflict(await alice.c.put(ALICE_RL, broken, RL_TYPE), 'not-well-formed').getAttribute('phrase')).toMatch(/<\/lst>.*<list>.*line 3/);
+    expectConflict(await alice.c.put(ALICE_RL, '<resource-lists xmlns="urn:example:other"/>', RL_TYPE), 'schema-validation-error');
     await alice.unchanged();
   });
 

@@ -15,14 +15,14 @@ import { DOMImplementation } from '@xmldom/xmldom';
 import { ConstraintFailure } from '../../xcap/errors.ts';
 import { parseSelector } from '../../xcap/selector/parse.ts';
 import { serialize } from '../../xcap/xml.ts';
-import type { DocKey, DocumentStore } from '../../store/types.ts';
+import type { DocKey } from '../../store/types.ts';
 import { childElements, rootElement } from '../common/dom.ts';
 import { schemaFile } from '../common/paths.ts';
 import { parseStored } from '../common/stored.ts';
 import { requireUniqueAttribute, step, uniquenessFailure } from '../common/unique.ts';
 import { checkListConstraints, RESOURCE_LISTS_NS } from '../resource-lists/index.ts';
 import { loadSchema } from '../schema.ts';
-import type { AppUsage, UsageContext } from '../types.ts';
+import type { AppUsage, DocumentReader, UsageContext } from '../types.ts';
 
 export const RLS_SERVICES_NS = 'urn:ietf:params:xml:ns:rls-services';
 const AUID = 'rls-services';
@@ -32,7 +32,7 @@ const schema = loadSchema(schemaFile('rls-services/rls-services.xsd'), {
 });
 
 /** Service URIs per stored document, by store, reused while the document's ETag holds. */
-const serviceUriCache = new WeakMap<DocumentStore, Map<string, { etag: string; uris: string[] }>>();
+const serviceUriCache = new WeakMap<DocumentReader, Map<string, { etag: string; uris: string[] }>>();
 
 function serviceUris(root: Element): string[] {
   return childElements(root, RLS_SERVICES_NS, 'service').map((s) => s.getAttribute('uri') ?? '');
