@@ -33,6 +33,7 @@ import { ConstraintFailure, NotWellFormed, SchemaValidationError } from '../xcap
 import { atLine } from '../xcap/text-position.ts';
 import { libxml2ParsePhrase } from '../xcap/xml-phrases.ts';
 import { FastValidator } from './schema/fast-validator.ts';
+import { locateElement } from './schema/locate.ts';
 import { compileSchema } from './schema/xsd-compiler.ts';
 
 export interface SchemaValidator {
@@ -124,8 +125,13 @@ class FastFirstValidator implements SchemaValidator {
     const verdict = this.#fast.check(text);
     if (verdict === 'accept') return;
     const dup = verdict === 'reject' ? this.#fast.duplicate : null;
-    // A certain repeat is worded here: libxml2 would spend ~20 µs on each of them.
-    if (dup !== null) throw new SchemaValidationError(`the ${dup.attribute} ${clipValue(dup.value)} is repeated among <${dup.element}> siblings`);
+    // A certain repeat is worded here: libxml2 would spend ~20 µs on each of them. It is
+    // located by a second scan, so a usage can name it without parsing a DOM.
+    if (dup !== null) {
+      const at = locateElement(text, dup.ordinal, { ns: dup.elementNs, local: dup.element }, { ns: dup.attributeNs, local: dup.attribute });
+      const repeated = at === undefined ? undefined : { steps: at.steps, attribute: dup.attribute, value: dup.value, siblings: at.siblings };
+      throw new SchemaValidationError(`the ${dup.attribute} ${clipValue(dup.value)} is repeated among <${dup.element}> siblings`, repeated);
+    }
     this.#libxml2.validate(text);
   }
 

@@ -155,9 +155,30 @@ export class NoParent extends XcapConflict {
   }
 }
 
-/** §11.2 schema-validation-error: the resulting document does not validate. */
+/**
+ * A repeated xs:unique value located in the text (src/appusage/schema/locate.ts): the steps
+ * from the root to the element carrying it (positions 1-based among same-named siblings),
+ * the key attribute, and the values it has among those siblings.
+ */
+export interface RepeatedKey {
+  readonly steps: readonly { readonly ns: string; readonly local: string; readonly position: number }[];
+  readonly attribute: string;
+  readonly value: string;
+  readonly siblings: ReadonlySet<string>;
+}
+
+/**
+ * §11.2 schema-validation-error: the resulting document does not validate. `repeated` is
+ * set when the cause is a located repeat of an xs:unique key, for a usage to turn it into a
+ * uniqueness-failure without a DOM.
+ */
 export class SchemaValidationError extends XcapConflict {
   readonly tag = 'schema-validation-error';
+  readonly repeated: RepeatedKey | undefined;
+  constructor(phrase?: string, repeated?: RepeatedKey) {
+    super(phrase);
+    this.repeated = repeated;
+  }
 }
 
 /** §11.2 not-xml-att-value: attribute PUT body is not a valid attribute value. */

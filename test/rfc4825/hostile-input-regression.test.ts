@@ -52,6 +52,7 @@ describe('RFC 4825 core: hostile input', () => {
       'fast path: 100k namespace declarations': 'accept',
       'fast path: 100k-deep document': 'unsure',
       'fast path: 100k duplicate siblings': 'reject',
+      'usage: 100k duplicate siblings, the repeat named': 'UniquenessFailure',
       'fast path: 1M-character name': 'unsure',
       'fast path: 1M characters of text': 'accept',
       'DOM walk: 50k attributes on one element': 'reject',

@@ -12,6 +12,10 @@ import { NotWellFormed, NotXmlFrag } from '../../src/xcap/errors.ts';
 import { compileValidators } from '../../src/appusage/schema.ts';
 import { schemaFile } from '../../src/appusage/common/paths.ts';
 import { configSchema } from '../../src/config/schema.ts';
+import { resourceLists } from '../../src/appusage/resource-lists/index.ts';
+import type { UsageContext } from '../../src/appusage/types.ts';
+import { lazyCandidate } from '../../src/xcap/document-writer.ts';
+import { LocalRoots } from '../../src/xcap/local-roots.ts';
 
 const N = 100_000;
 const laughs =
@@ -41,6 +45,9 @@ const S = 10_000;
 const fastVerdict = (text: string): string => (fast === null ? 'no fast path' : fast.check(text));
 const domVerdict = (text: string): string => (fast === null ? 'no fast path' : fast.checkDom(parseDocument(text)));
 
+// resource-lists reads nothing of the store.
+const usageContext = { key: { auid: 'resource-lists', xui: 'sip:a@example.com', path: 'index' }, lenient: new Set(), rootUri: '', roots: new LocalRoots([]) } as unknown as UsageContext;
+
 const cases: Record<string, () => unknown> = {
   'selector: 100k [': () => parseSelector('a' + '['.repeat(N), {}, 'urn:x'),
   'selector: 100k [@': () => parseSelector('a' + '[@'.repeat(N), {}, 'urn:x'),
@@ -69,6 +76,8 @@ const cases: Record<string, () => unknown> = {
   'fast path: 100k namespace declarations': () => fastVerdict(manyDecls()),
   'fast path: 100k-deep document': () => fastVerdict(rl(deepBody())),
   'fast path: 100k duplicate siblings': () => fastVerdict(siblings('<entry uri="sip:a@example.com"/>')),
+  // Named by a second scan: a DOM of 100k elements would not fit in this heap.
+  'usage: 100k duplicate siblings, the repeat named': () => resourceLists.validate(lazyCandidate(siblings('<entry uri="sip:a@example.com"/>')), usageContext),
   'fast path: 1M-character name': () => fastVerdict(rl(`<${'n'.repeat(1_000_000)}/>`)),
   'fast path: 1M characters of text': () => fastVerdict(rl(`<list><display-name>${'x'.repeat(1_000_000)}</display-name></list>`)),
   'DOM walk: 50k attributes on one element': () => domVerdict(domAttrs()),

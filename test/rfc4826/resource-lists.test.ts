@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resourceLists } from '../../src/appusage/resource-lists/index.ts';
+import { rootElement } from '../../src/appusage/common/dom.ts';
+import { schemaFile } from '../../src/appusage/common/paths.ts';
+import { loadSchema } from '../../src/appusage/schema.ts';
+import { checkListConstraints, resourceLists } from '../../src/appusage/resource-lists/index.ts';
+import { parseDocument } from '../../src/xcap/xml.ts';
 import type { DocumentStore } from '../../src/store/types.ts';
 import { ConstraintFailure, SchemaValidationError, UniquenessFailure } from '../../src/xcap/errors.ts';
 import { ALICE, context, fixture, openStore, rejection, validate } from '../appusage/context.ts';
@@ -11,6 +15,15 @@ beforeAll(async () => {
   store = await openStore();
 });
 afterAll(() => store.close());
+
+function rejectionSync(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
 
 const check = (text: string, lenient: string[] = []) => validate(resourceLists, text, context(store, KEY, lenient));
 const example = fixture('rfc4826-resource-lists.xml');
@@ -30,6 +43,32 @@ describe('RFC 4826 §3.4.3 schema', () => {
   it('accepts elements and attributes of other namespaces (extensibility)', async () => {
     const text = `<resource-lists ${RL} xmlns:x="urn:x"><list x:a="1"><entry uri="sip:a@b"><x:note>hi</x:note></entry><x:tail/></list></resource-lists>`;
     await expect(check(text)).resolves.toBeUndefined();
+  });
+});
+
+describe('RFC 4826 §3.4.5 uniqueness: a repeat the schema check locates is named as the DOM walk names it', () => {
+  // One repeat each, at several depths and positions, among siblings of other names and namespaces.
+  const docs = [
+    `<resource-lists ${RL}><list name="a"><entry uri="sip:a@x"/><entry uri="sip:a@x"/></list></resource-lists>`,
+    `<resource-lists ${RL}><list name="a"/><list name="b"/><list name="a"/></resource-lists>`,
+    `<resource-lists ${RL} xmlns:x="urn:x"><list name="o"><entry uri="sip:b@x"/><list name="i"><entry uri="sip:c@x"/><entry-ref ref="resource-lists/users/a/index/~~/x"/><entry uri="sip:d@x"/><entry uri="sip:c@x"/></list><x:entry uri="sip:c@x"/></list></resource-lists>`,
+    `<resource-lists ${RL}><list name="p"/><list name="q"><list name="r"><external anchor="http://h/a"/><!-- c --><external anchor="http://h/b"/><external anchor="http://h/a"/></list></list></resource-lists>`,
+    `<resource-lists ${RL}><list name="p"><entry uri="sip:a-1@x"/><entry uri="sip:a@x"/><entry uri="sip:a-2@x"/><entry uri="sip:a@x"/></list></resource-lists>`,
+    example.replace('<entry uri="sip:nancy@example.com">', '<entry uri="sip:joe@example.com"><display-name>again</display-name></entry><entry uri="sip:nancy@example.com">'),
+  ];
+
+  const schema = loadSchema(schemaFile('resource-lists/resource-lists.xsd'), { imports: [schemaFile('common/xml.xsd')] });
+
+  it.each(docs)('%s', async (text) => {
+    // The schema check located the repeat (else the usage would fall back to the walk itself).
+    const err = rejectionSync(() => schema.validate(text)) as SchemaValidationError;
+    expect(err.repeated?.value).toMatch(/^(sip:|http:|[a-z])/);
+    const located = (await rejection(check(text))) as UniquenessFailure;
+    expect(located).toBeInstanceOf(UniquenessFailure);
+    // The walk alone, on the parsed document, as it runs when nothing is located.
+    const walked = rejectionSync(() => checkListConstraints(rootElement(parseDocument(text)), 'resource-lists')) as UniquenessFailure;
+    expect(located.fields).toEqual(walked.fields);
+    expect(located.phrase).toBe(walked.phrase);
   });
 });
 

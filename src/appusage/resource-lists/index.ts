@@ -12,11 +12,11 @@
  * no part in uri uniqueness.
  */
 import type { Document, Element } from '@xmldom/xmldom';
-import { ConstraintFailure, SchemaValidationError } from '../../xcap/errors.ts';
+import { ConstraintFailure, SchemaValidationError, type RepeatedKey } from '../../xcap/errors.ts';
 import { serialize } from '../../xcap/xml.ts';
 import { childElements, rootElement } from '../common/dom.ts';
 import { schemaFile } from '../common/paths.ts';
-import { requireUniqueAttribute, step } from '../common/unique.ts';
+import { requireUniqueAttribute, step, uniquenessFailure } from '../common/unique.ts';
 import { loadSchema } from '../schema.ts';
 import type { AppUsage } from '../types.ts';
 
@@ -52,6 +52,16 @@ export function checkListConstraints(container: Element, path: string): void {
     if (ext.hasAttribute('anchor')) checkAnchor(ext.getAttribute('anchor') as string);
   }
   lists.forEach((list, i) => checkListConstraints(list, `${path}/${step('list', i)}`));
+}
+
+/**
+ * The node selector of a located repeat, as `checkListConstraints` writes it
+ * (`resource-lists/list[1]/entry[2]/@uri`); `undefined` when a step is outside the
+ * resource-lists namespace (the walk words that one).
+ */
+function repeatedField(r: RepeatedKey): string | undefined {
+  if (r.steps.some((s) => s.ns !== RESOURCE_LISTS_NS)) return undefined;
+  return `${r.steps.map((s, i) => (i === 0 ? s.local : step(s.local, s.position - 1))).join('/')}/@${r.attribute}`;
 }
 
 /** `ref`: relative to the XCAP root, naming an element of a resource-lists document. */
@@ -104,9 +114,15 @@ export const resourceLists: AppUsage = {
       // An edited DOM is checked as it is; only a doubtful one is validated from its text.
       else if (doc.parsed === undefined || schema.validateDom?.(doc.parsed) !== true) schema.validate(doc.text);
     } catch (err) {
-      // The schema's identity constraints reject duplicates; the walk names the field and
-      // suggests free values (uniqueness-failure) when that is what went wrong.
-      if (err instanceof SchemaValidationError) walk();
+      // The schema's identity constraints reject duplicates: a repeat the schema check
+      // located is named from its steps; otherwise the walk names the field and suggests
+      // free values (uniqueness-failure) when that is what went wrong.
+      if (err instanceof SchemaValidationError) {
+        const r = err.repeated;
+        const field = r === undefined ? undefined : repeatedField(r);
+        if (r !== undefined && field !== undefined) throw uniquenessFailure(field, r.value, (v) => r.siblings.has(v));
+        walk();
+      }
       throw err;
     }
     // ref/anchor rules are beyond the schema; documents without those elements skip the walk.

@@ -38,15 +38,21 @@ interface Frame {
 
 /** A repeated xs:unique value that libxml2 certainly refuses too: the same characters twice. */
 export interface Duplicate {
+  readonly elementNs: string;
   readonly element: string;
+  readonly attributeNs: string;
   readonly attribute: string;
   readonly value: string;
+  /** The element carrying the repeat: its place in document order, 1 for the root (see schema/locate.ts). */
+  readonly ordinal: number;
 }
 
 export class FastValidator implements XmlSink {
   readonly #schema: CompiledSchema;
   readonly #frames: Frame[] = [];
   #depth = 0;
+  /** Elements started so far in this run. */
+  #elements = 0;
   readonly #ids = new Set<string>();
   /** Per attribute of the current start tag: whether its declared type compares as a string key. */
   readonly #stringKey: boolean[] = [];
@@ -80,6 +86,7 @@ export class FastValidator implements XmlSink {
 
   #run<T>(drive: (input: T, sink: XmlSink) => Verdict, input: T): Verdict {
     this.#depth = 0;
+    this.#elements = 0;
     this.#duplicate = null;
     this.#ids.clear();
     this.wantsText = false;
@@ -92,6 +99,7 @@ export class FastValidator implements XmlSink {
   }
 
   startElement(ns: string, local: string, attrs: Attributes): Verdict | undefined {
+    this.#elements++;
     const parent = this.#depth > 0 ? (this.#frames[this.#depth - 1] as Frame) : null;
     const frame = this.#push();
     let decl: ElementDecl | null = null;
@@ -290,7 +298,7 @@ export class FastValidator implements XmlSink {
         if (seen === undefined) keys[u] = seen = new Set();
         const size = seen.size;
         if (seen.add(key).size === size) {
-          if (!parent.collapsed) this.#duplicate = { element: local, attribute: c.fieldLocal, value };
+          if (!parent.collapsed) this.#duplicate = { elementNs: ns, element: local, attributeNs: c.fieldNs, attribute: c.fieldLocal, value, ordinal: this.#elements };
           return 'reject';
         }
       }

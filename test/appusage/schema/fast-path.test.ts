@@ -35,7 +35,8 @@ describe('RFC 4826 §3.2 resource-lists through the fast path', () => {
   it('refuses a duplicate uri in one list (§3.4.5) with its own phrase; libxml2 refuses it too', () => {
     const text = `<resource-lists xmlns="${RL}"><list><entry uri="sip:a@x.com"/><entry uri="sip:a@x.com"/></list></resource-lists>`;
     expect(fast?.check(text)).toBe('reject');
-    expect(fast?.duplicate).toEqual({ element: 'entry', attribute: 'uri', value: 'sip:a@x.com' });
+    // The fourth element in document order: resource-lists, list, entry, entry.
+    expect(fast?.duplicate).toEqual({ elementNs: RL, element: 'entry', attributeNs: '', attribute: 'uri', value: 'sip:a@x.com', ordinal: 4 });
     expect(phraseOf(() => schema.validate(text))).toEqual({ type: 'SchemaValidationError', phrase: 'the uri sip:a@x.com is repeated among <entry> siblings' });
     expect(phraseOf(() => libxml2.validate(text)).type).toBe('SchemaValidationError');
   });
