@@ -19,6 +19,7 @@ import { readBindingStatus } from './sync/binding-status.ts';
 import { RedisProbe } from './sync/redis-probe.ts';
 import { readHealth, type BindingHealth } from './sync/health.ts';
 import { SyncState } from './sync/state.ts';
+import { SyncActivity } from './sync/activity.ts';
 import { clientProfiles } from './http/client-profiles.ts';
 import { createXcapHandler } from './http/xcap-handler.ts';
 import { openStore } from './store/open.ts';
@@ -89,7 +90,8 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     // Fails the start when users are in several realms and none is configured for the global tree.
     await auth.domain.require();
     const metrics = config.server.metrics ? new Metrics({ auids: registry.all().map((u) => u.auid), root: config.server.root }) : undefined;
-    const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, writer, log, true, metrics && ((e) => metrics.observeRun(e)));
+    const activity = await SyncActivity.open(store.sql);
+    const sync = opts.sync === false ? undefined : await startConfiguredSync(config, store, writer, log, true, runObserver(metrics, activity, log));
     const syncState = await SyncState.open(store.sql);
     const hookStatus = await HookStatusTable.open(store.sql);
     const health = () => readHealth(syncState, config.bindings);
@@ -149,6 +151,8 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
           authConfig: config.auth,
           store,
           forgetUsers: () => auth.forgetUsers(),
+          activity,
+          ...(config.auth.nonceSecret === undefined ? {} : { secret: config.auth.nonceSecret }),
           queueRedis: config.bindings.length > 0 ? { url: config.redis.url, prefix: config.redis.prefix } : undefined,
           log,
         });
@@ -214,6 +218,14 @@ export function startConfiguredHooks(config: Config, store: DocumentStore, log: 
     clock,
     log,
   });
+}
+
+/** What a process that runs sync jobs does with each run: count it (metrics) and chart it (activity). */
+export function runObserver(metrics: Metrics | undefined, activity: SyncActivity, log: Logger): NonNullable<StartSyncOptions['onRun']> {
+  return (e) => {
+    metrics?.observeRun(e);
+    activity.record(e).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'sync activity not recorded'));
+  };
 }
 
 /** The running sync engine with the connectors it owns; `stop` drains it and closes them. */

@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { createRegistry } from '../appusage/registry.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
 import type { Config } from '../config/schema.ts';
-import { startConfiguredHooks, startConfiguredSync, startGateway } from '../gateway.ts';
+import { runObserver, startConfiguredHooks, startConfiguredSync, startGateway } from '../gateway.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { serveClusterMetrics } from '../metrics/cluster.ts';
 import { Metrics } from '../metrics/registry.ts';
 import { reportStoredState } from '../metrics/state-source.ts';
 import { openStore } from '../store/open.ts';
+import { SyncActivity } from '../sync/activity.ts';
 import { realClock } from '../feed/clock.ts';
 import { startPruner } from '../feed/pruner.ts';
 import { EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
@@ -97,7 +98,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   const usages = await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes });
   // The primary's metrics: the sync engine's counts and the stored state; a worker's scrape adds every worker's.
   const metrics = config.server.metrics ? new Metrics({ auids: usages.all().map((u) => u.auid), root: config.server.root }) : undefined;
-  const sync = await startConfiguredSync(config, store, new DocumentWriter({ store, usages }), log, true, metrics && ((e) => metrics.observeRun(e)));
+  const sync = await startConfiguredSync(config, store, new DocumentWriter({ store, usages }), log, true, runObserver(metrics, await SyncActivity.open(store.sql), log));
   if (metrics) await reportStoredState(metrics, store, config.bindings, sync);
   const stopMetrics = metrics ? serveClusterMetrics(metrics) : () => {};
   const pruner = startPruner(store, config.changeFeed.retention, realClock, log);

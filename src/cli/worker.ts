@@ -8,6 +8,8 @@ import { createRegistry } from '../appusage/registry.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
 import { createLogger } from '../log.ts';
 import { openStore } from '../store/open.ts';
+import { runObserver } from '../gateway.ts';
+import { SyncActivity } from '../sync/activity.ts';
 import { connectorReadOptions, createConnectors } from '../connectors.ts';
 import { startSync } from '../sync/queue.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
@@ -41,7 +43,7 @@ export const workerCommand: Command = {
     const store = await openStore(config.store);
     const usages = await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes });
     const connectors = await createConnectors(config.connectors, { logger: log });
-    const sync = await startSync({ store, writer: new DocumentWriter({ store, usages }), redis: config.redis, prefix: config.redis.prefix, bindings: config.bindings, connectors, connectorOptions: connectorReadOptions(config.connectors), users: await listableUsers(config.auth, store), logger: log, runWorkers: true, watchChanges: false, concurrency });
+    const sync = await startSync({ store, writer: new DocumentWriter({ store, usages }), redis: config.redis, prefix: config.redis.prefix, bindings: config.bindings, connectors, connectorOptions: connectorReadOptions(config.connectors), users: await listableUsers(config.auth, store), logger: log, runWorkers: true, watchChanges: false, concurrency, onRun: runObserver(undefined, await SyncActivity.open(store.sql), log) });
     if (!sync.running()) log.warn('worker waits for Redis');
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

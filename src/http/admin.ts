@@ -12,6 +12,7 @@
  *   GET|POST /admin/users, DELETE /admin/users/XUI, POST /admin/users/XUI/password,
  *   GET  /admin/users/XUI/documents                      (admin/users.ts)
  *   /admin/queues/                                       the queue dashboard (admin/queues.ts)
+ *   GET /admin/, POST /admin/ui/*                         the status page (admin/status-page.ts)
  *
  * Every request under /admin is authenticated before anything else is read, the body
  * included. Bindings must be configured and a scope must be `global` for a global binding or
@@ -30,12 +31,13 @@ import type { SyncHandle } from '../sync/queue.ts';
 import type { BindingStatus } from '../sync/binding-status.ts';
 import { mountBindingRoutes, type BindingRoutesOptions } from './admin/bindings.ts';
 import { mountQueueDashboard, type QueueRoutesOptions } from './admin/queues.ts';
+import { mountStatusPage, type StatusPageOptions } from './admin/status-page.ts';
 import { mountUserRoutes, type UserRoutesOptions } from './admin/users.ts';
 import { BadRequest, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, type HttpError } from '../xcap/errors.ts';
 import { renderError } from './error-handler.ts';
 import type { Authenticator } from './xcap-handler.ts';
 
-export interface AdminOptions extends UserRoutesOptions, QueueRoutesOptions, BindingRoutesOptions {
+export interface AdminOptions extends UserRoutesOptions, QueueRoutesOptions, BindingRoutesOptions, StatusPageOptions {
   auth: Authenticator;
   /** The realm admins authenticate in (the global tree's). */
   realm: () => Promise<string>;
@@ -58,11 +60,13 @@ type Handler = (req: express.Request, res: express.Response) => Promise<void>;
 export interface AdminKit {
   /** Registers `path` (express syntax, `:param`) for `method`, admins only; the handler's errors go to the one renderer. */
   route(method: 'get' | 'post' | 'delete', path: string, fn: Handler): void;
-  /** Authenticates an admin (before anything is read); throws 401/403. */
-  admin(req: express.Request): Promise<void>;
+  /** Authenticates an admin (before anything is read); throws 401/403. Routes find it in `res.locals.admin`. */
+  admin(req: express.Request): Promise<{ readonly xui: string }>;
   /** Renders any error as the admin API's JSON. */
   fail(err: unknown, req: express.Request, res: express.Response): void;
   readJson(req: express.Request, res: express.Response): Promise<Record<string, unknown>>;
+  /** An HTML form's fields (application/x-www-form-urlencoded): 415 otherwise, 413 past the limit. */
+  readForm(req: express.Request, res: express.Response): Promise<Record<string, string>>;
   /** The configured binding, or 404 naming it. */
   bindingNamed(name: string): BindingConfig;
   /** 404 unless `scope` is `global` for a global binding or an existing user of a users binding. */
@@ -74,6 +78,7 @@ export interface AdminKit {
 /** Largest JSON body accepted, in bytes. */
 const MAX_BODY = 16 * 1024;
 const parseJson = express.json({ limit: MAX_BODY, type: () => true });
+const parseForm = express.urlencoded({ limit: MAX_BODY, extended: false, type: () => true });
 
 /** Mounts the admin API; resolves the closer of what it holds open (the dashboard's Redis connection). */
 export function mountAdmin(app: express.Express, opts: AdminOptions): () => Promise<void> {
@@ -84,10 +89,11 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): () => Prom
   const admin = async (req: express.Request) => {
     const principal = await opts.auth.authenticate({ method: req.method, url: req.originalUrl, headers: req.headers }, await opts.realm());
     if (!principal.admin) throw new Forbidden('admins only');
+    return principal;
   };
   const guarded = (fn: Handler): express.RequestHandler => (req, res) => {
     const run = async () => {
-      await admin(req);
+      res.locals.admin = await admin(req);
       await fn(req, res);
     };
     run().catch((err: unknown) => fail(err, req, res));
@@ -120,7 +126,7 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): () => Prom
     await opts.sync.enqueue(b.name, scope, { full });
   }
 
-  const kit: AdminKit = { route, admin, fail, readJson: readJsonObject, bindingNamed, checkScope, run };
+  const kit: AdminKit = { route, admin, fail, readJson: readJsonObject, readForm, bindingNamed, checkScope, run };
 
   route('get', '/admin/sync/status', async (_req, res) => {
     const [scopes, conflicts, health, hooks] = await Promise.all([opts.state.listScopes(), opts.state.listConflicts(), readHealth(opts.state, opts.bindings), opts.hooks()]);
@@ -166,6 +172,7 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): () => Prom
 
   mountBindingRoutes(kit, opts);
   mountUserRoutes(kit, opts);
+  mountStatusPage(kit, opts);
   const closeDashboard = mountQueueDashboard(app, kit, opts);
 
   // Anything else under /admin: a known path with another method, or nothing at all.
@@ -187,6 +194,17 @@ async function readJsonObject(req: express.Request, res: express.Response): Prom
   });
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('expected a JSON object');
   return body as Record<string, unknown>;
+}
+
+/** The form fields of an urlencoded body (repeated names: the first); errors as readJsonObject's. */
+async function readForm(req: express.Request, res: express.Response): Promise<Record<string, string>> {
+  if (!req.is('application/x-www-form-urlencoded')) throw new UnsupportedMediaType('application/x-www-form-urlencoded');
+  const body = await new Promise<unknown>((resolve, reject) => {
+    parseForm(req, res, (err?: unknown) => (err === undefined ? resolve(req.body) : reject(bodyError(err))));
+  });
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries((body ?? {}) as Record<string, unknown>)) out[k] = Array.isArray(v) ? String(v[0]) : String(v);
+  return out;
 }
 
 /** body-parser's errors as ours (its messages name parser internals). */
