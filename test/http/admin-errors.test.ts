@@ -139,7 +139,8 @@ describe.each(['development', 'production'])('admin API errors with NODE_ENV=%s'
   describe('routes', () => {
     it('an unknown path under /admin is 404; a known one with another method is 405 with Allow', async () => {
       expectJsonError(await rawRequest('GET', `${gw.origin}/admin/secret`, AS_ADMIN), 404);
-      expectJsonError(await rawRequest('GET', `${gw.origin}/admin`, AS_ADMIN), 404);
+      // /admin itself is the status page now (src/http/admin/status-page.ts).
+      expect((await rawRequest('GET', `${gw.origin}/admin`, AS_ADMIN)).headers.get('content-type')).toBe('text/html; charset=utf-8');
       const wrong = await rawRequest('GET', `${gw.origin}/admin/sync/run`, AS_ADMIN);
       expectJsonError(wrong, 405);
       expect(wrong.headers.get('allow')).toBe('POST');
