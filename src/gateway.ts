@@ -123,6 +123,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
           domain: auth.domain,
           managed,
           log,
+          logRequests: config.log.requests,
         })
       : undefined;
     const bindingStatus = () => readBindingStatus(syncState, config.bindings);

@@ -55,6 +55,8 @@ export interface PhonebookHandlerOptions {
   /** Lists sync bindings own (never written by uploads; `bw` 0 on Polycom). */
   readonly managed: ManagedLists | undefined;
   readonly log: Logger;
+  /** Log one line per request (config `log.requests`), device tokens masked. */
+  readonly logRequests: boolean;
 }
 
 /** One phonebook URL, parsed. */
@@ -276,6 +278,13 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
   }
 
   return async (req, res) => {
+    if (opts.logRequests) {
+      const started = performance.now();
+      res.once('finish', () => {
+        const url = (req.url ?? '').replace(/([?&]token=)[^&]*/g, '$1…');
+        log.info({ reqId: req.headers['x-request-id'], method: req.method, url, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 }, 'request');
+      });
+    }
     try {
       const url = new URL(req.url ?? '/', 'http://phonebook.invalid');
       const t = parseTarget(url.pathname, await opts.domain.current());

@@ -139,9 +139,11 @@ const PREDEFINED: ReadonlyMap<string, string> = new Map([
  * Scans `text` and drives `sink`. Returns 'accept' when the document is well-formed and
  * the sink never objected, 'reject' when it is certainly not well-formed (or the sink
  * rejected), 'unsure' when it uses something this scanner leaves to libxml2.
+ * `maxLength` (UTF-16 units) is libxml2's text-size comfort zone by default; a reader of
+ * already stored documents that never asks libxml2 may pass a larger one.
  */
-export function scan(text: string, sink: XmlSink): Verdict {
-  if (text.length > MAX_LENGTH) return 'unsure';
+export function scan(text: string, sink: XmlSink, maxLength = MAX_LENGTH): Verdict {
+  if (text.length > maxLength) return 'unsure';
   try {
     return new Scan(text, sink).document();
   } catch (e) {
