@@ -222,7 +222,8 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
       link: (params, format) => {
         linked = true;
         const path = format === undefined ? t.path : t.path.replace(/^\/phonebook\/[^/]+\//, `/phonebook/${format}/`);
-        return `${base}${path}?${new URLSearchParams({ ...keep, ...params }).toString()}`;
+        const query = new URLSearchParams({ ...keep, ...params }).toString();
+        return query === '' ? `${base}${path}` : `${base}${path}?${query}`;
       },
       yealinkMaxObjectBytes: config.yealinkMaxObjectBytes,
       snomPageSize: config.snomPageSize,
@@ -267,6 +268,7 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
     await uploadPolycomDirectory(req, {
       key: t.key,
       list: t.list === '*' ? config.polycom.uploadList : t.list,
+      everyList: t.list === '*',
       managed: managedNames(t.key),
       style,
       fields: config.fields,

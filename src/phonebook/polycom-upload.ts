@@ -6,8 +6,9 @@
  * an XCAP client's write; lists sync bindings manage are never written.
  *
  * How items map to entries (the phone only knows what it was served):
- * - an item whose `ct` is a number of a contact of another list in the document was served
- *   from that list (a `*` download) and is left alone;
+ * - after a `*` download, an item whose `ct` is a number of another list in the document
+ *   was served from that list and is left alone (and an entry sharing such a number is
+ *   never deleted for want of it);
  * - an item whose `ct` is a number the target list's entry was served with, or whose SIP
  *   address is that entry's uri, is that entry: its display name follows `fn` `ln`, its
  *   `speed-dial` field `sd`;
@@ -48,6 +49,8 @@ export interface UploadOptions {
   readonly key: DocKey;
   /** The list the upload edits. */
   readonly list: string;
+  /** The phone was served every list of the document (a `*` URL), not only `list`. */
+  readonly everyList: boolean;
   /** Lists sync bindings manage in this document. */
   readonly managed: ReadonlySet<string>;
   /** The number style the phone was served with (to recognise its numbers). */
@@ -118,9 +121,10 @@ function applyItems(stored: string | undefined, items: readonly UploadItem[], op
   const doc = parseDocument(stored ?? `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="${RESOURCE_LISTS_NS}"/>`);
   const root = doc.documentElement as Element;
   const lists = readLists(stored ?? serialize(doc));
-  // What the phone was served: numbers of the other lists, and per target entry its numbers.
-  const others = buildBook(lists.filter((l) => l.name !== opts.list), { ...bookOptions(opts), uniqueNumbers: false });
-  const fromOthers = new Set(others.book.contacts.flatMap((c) => c.numbers.map((n) => n.dial)));
+  // What the phone was served: from a `*` URL the other lists too (their numbers are not this
+  // list's to edit), and per entry of the list its numbers.
+  const others = opts.everyList ? buildBook(lists.filter((l) => l.name !== opts.list), { ...bookOptions(opts), uniqueNumbers: false }).book.contacts : [];
+  const fromOthers = new Set(others.flatMap((c) => c.numbers.map((n) => n.dial)));
   let listEl = topLists(root).find((l) => l.getAttribute('name') === opts.list);
   const target = lists.find((l) => l.name === opts.list);
   const entries = listEl ? entryElements(listEl) : [];
@@ -132,7 +136,8 @@ function applyItems(stored: string | undefined, items: readonly UploadItem[], op
   target?.entries.forEach((entry, i) => {
     byUri.set(entry.uri, i);
     const one = buildBook([{ name: opts.list, title: opts.list, entries: [entry] }], { ...bookOptions(opts), uniqueNumbers: false });
-    for (const n of one.book.contacts[0]?.numbers ?? []) if (!served.has(n.dial)) served.set(n.dial, i);
+    // A number another list also has may have been shown as that list's: never a reason to delete.
+    for (const n of one.book.contacts[0]?.numbers ?? []) if (!served.has(n.dial) && !fromOthers.has(n.dial)) served.set(n.dial, i);
   });
   const wasServed = new Set(served.values());
   const mine = items.filter((it) => !fromOthers.has(opts.style.dial(it.ct) ?? it.ct));

@@ -201,7 +201,7 @@ describe('issue 15: vendor phonebooks from the store (directory fed by slapd)', 
       const res = await alice.get(ALICE_PB('cisco-search'));
       rowsOf('cisco-search', res.body);
       const url = kids(strictRoot(res.body), 'URL')[0]?.textContent ?? '';
-      expect(url).toBe(`${t.origin}${ALICE_PB('cisco')}?`);
+      expect(url).toBe(`${t.origin}${ALICE_PB('cisco')}`);
     });
   });
 
@@ -455,6 +455,27 @@ describe('issue 15: vendor phonebooks from the store (directory fed by slapd)', 
       const doc = (await xcapAlice.get(ALICE_INDEX)).body;
       expect(listXml(doc, 'phone')).toBe(`<list name="phone"><entry uri="sip:+4930555077@example.com"><display-name>Sam Star</display-name></entry></list>`);
       expect(listXml(doc, 'friends')).toContain('Bob Baumeister');
+    });
+
+    it('a number the directory also has: editable through its own list\'s URL, never deleted by a "*" upload', async () => {
+      const sel = (list: string, uri: string) => `${ALICE_INDEX}/~~/resource-lists/list%5B@name=%22${list}%22%5D/entry%5B@uri=%22${uri}%22%5D`;
+      const shared = 'sip:+493012340002@example.com';
+      expect((await xcapAlice.put(sel('friends', shared), `<entry uri="${shared}"><display-name>Pat Two</display-name></entry>`, 'application/xcap-el+xml')).status).toBe(201);
+      const served = (await alice.get(FILE)).body;
+      expect(served).toContain('<ct>+493012340002</ct>');
+      expect((await alice.put(FILE, served.replace('<ln>Two</ln><fn>Pat</fn>', '<ln>Zwei</ln><fn>Pat</fn>'), 'text/xml')).status).toBe(204);
+      expect(listXml((await xcapAlice.get(ALICE_INDEX)).body, 'friends')).toContain(`<entry uri="${shared}"><display-name>Pat Zwei</display-name></entry>`);
+
+      // In the "*" file the directory (earlier in the document than "phone") shows the number.
+      const phoneShared = 'sip:+493012340003@example.com';
+      expect((await xcapAlice.put(sel('phone', phoneShared), `<entry uri="${phoneShared}"><display-name>Tri Three</display-name></entry>`, 'application/xcap-el+xml')).status).toBe(201);
+      const all = `${ALICE_PB('polycom', '*')}/0004f2abcdef-directory.xml`;
+      const star = (await alice.get(all)).body;
+      expect(star).not.toContain('Three');
+      expect((await alice.put(all, star, 'text/xml')).status).toBe(204);
+      const phone = listXml((await xcapAlice.get(ALICE_INDEX)).body, 'phone');
+      expect(phone).toContain('Sam Star');
+      expect(phone).toContain('Tri Three');
     });
 
     it('bad uploads are 4xx and write nothing', async () => {
