@@ -112,7 +112,8 @@ function applyOverrides(raw: Tree, o: ConfigOverrides): void {
     raw.store = { kind: 'postgres', url: o.databaseUrl ?? (raw.store as Tree | undefined)?.url };
   } else if (o.store === 'sqlite' || o.dataDir !== undefined) {
     const cur = raw.store as Tree | undefined;
-    raw.store = { kind: 'sqlite', dataDir: o.dataDir ?? (cur?.kind === 'sqlite' ? cur.dataDir : undefined) ?? './data' };
+    const sqlite = cur?.kind === 'sqlite' ? cur : {};
+    raw.store = { ...sqlite, kind: 'sqlite', dataDir: o.dataDir ?? sqlite.dataDir ?? './data' };
   }
   if (o.redisUrl !== undefined) section(raw, 'redis').url = o.redisUrl;
   if (o.logLevel !== undefined) section(raw, 'log').level = o.logLevel;

@@ -138,6 +138,19 @@ export const storeSchema = z
          * @defaultValue `./data`
          */
         dataDir: z.string().min(1).default('./data').describe('Directory for the SQLite file (created if missing).'),
+        /**
+         * What a write's 2xx has survived. `power-loss`: the write is on disk (the WAL is
+         * fdatasync'd before the answer; one flush serves every write that arrived while the
+         * previous flush ran, so concurrent writers share it). `process-crash`: no flush per
+         * write; a 2xx survives the server process dying, but a power loss or kernel crash
+         * may lose the last writes before it (never the file's consistency). Faster on a disk
+         * with slow flushes.
+         * @defaultValue `power-loss`
+         */
+        durability: z
+          .enum(['power-loss', 'process-crash'])
+          .default('power-loss')
+          .describe("What a write's 2xx survives: power-loss (fdatasync'd, group commit) or process-crash (no flush per write; a power loss may lose the last writes)."),
       })
       .strict(),
     z

@@ -9,9 +9,12 @@
  */
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { SqliteDurability } from './sqlite.ts';
 import type { DocumentStore } from './types.ts';
 
-export type StoreConfig = { readonly kind: 'sqlite'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly url: string };
+export type StoreConfig =
+  | { readonly kind: 'sqlite'; readonly dataDir: string; readonly durability?: SqliteDurability }
+  | { readonly kind: 'postgres'; readonly url: string };
 
 /** Name of the SQLite file inside `dataDir`. */
 export const SQLITE_FILE = 'xcap.sqlite';
@@ -45,5 +48,5 @@ export async function openStore(cfg: StoreConfig, opts: { create?: boolean } = {
     throw new Error(`data directory ${dir} cannot be used for the SQLite store: ${(err as Error).message}`, { cause: err });
   }
   const { openSqliteStore } = await import('./sqlite.ts');
-  return openSqliteStore(join(dir, SQLITE_FILE));
+  return openSqliteStore(join(dir, SQLITE_FILE), { durability: cfg.durability });
 }

@@ -1,8 +1,21 @@
 /**
  * DocumentStore on an embedded SQLite file (node:sqlite), the default backend.
  *
- * - WAL with synchronous=NORMAL: readers never block the writer, a commit costs no fsync
- *   (a power loss may lose the last commits, never corrupt the file).
+ * - Durability (`durability`, config `store.durability`):
+ *   - `power-loss` (default): a write resolves only once the WAL holding it has been
+ *     fdatasync'd. Commits run with synchronous=OFF (no fsync inside the event loop) and are
+ *     flushed by group commit: one fdatasync on the libuv thread pool covers every write that
+ *     committed while the previous one was running, and each caller waits for the flush that
+ *     started after its own commit. Change listeners hear of a write after that flush.
+ *   - `process-crash`: WAL with synchronous=NORMAL and no flush per write: a resolved write
+ *     survives the process dying, not the machine losing power (the last commits before it
+ *     may be lost; the file is never corrupted).
+ *   A reader on this connection sees a commit before its flush is done (as its writer would).
+ * - Checkpoints (copying the WAL back into the database file) run on a thread of their own
+ *   (sqlite-checkpointer.ts) with its own connection, every CHECKPOINT_EVERY commits. When the
+ *   WAL has grown long, writes pause (asynchronously: the event loop keeps serving) while the
+ *   thread catches up, so the next write starts the WAL over instead of growing it. If the
+ *   thread cannot run or falls far behind, the checkpoint runs inline.
  * - Every write runs in `BEGIN IMMEDIATE`, which takes the file's write lock first, so
  *   "read the current ETag, check, write, append the change row" is atomic also against
  *   other processes opening the same file (`user add` while `serve` runs, `serve --workers`).
@@ -15,6 +28,8 @@
  *   `exec` (multi-statement DDL, not safely repeatable) keeps a blocking busy wait.
  * - subscribe() sees changes made through this instance only (SQLite cannot notify).
  */
+import { closeSync, constants, fdatasync, openSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import type { DatabaseSync, StatementSync, SQLInputValue } from 'node:sqlite';
 import {
   CHANGE_COLUMNS,
@@ -47,6 +62,26 @@ import {
 /** How long a call waits for another process's lock before StoreUnavailable, in milliseconds. */
 const BUSY_WAIT_MS = 5000;
 
+/** Commits between two requests to the checkpoint thread. */
+const CHECKPOINT_EVERY = 200;
+/** WAL length (frames) past which writes pause for the thread to catch up, so the WAL starts over. */
+const WAL_RESTART_FRAMES = 4000;
+/** Commits without a checkpoint answer after which the checkpoint runs inline (the thread is stuck or gone). */
+const INLINE_AFTER = CHECKPOINT_EVERY * 20;
+
+/** What a resolved write has survived: see the module comment. */
+export type SqliteDurability = 'power-loss' | 'process-crash';
+
+export interface SqliteStoreOptions {
+  /** @defaultValue `'power-loss'` (`':memory:'` has no file and no durability) */
+  readonly durability?: SqliteDurability;
+  /**
+   * Flushes the WAL file's data to disk. Tests inject a counting wrapper to see one flush
+   * cover a batch of writes. @defaultValue fs.fdatasync on the libuv thread pool
+   */
+  readonly datasync?: (fd: number) => Promise<void>;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${DOCUMENTS_TABLE} (
   auid TEXT NOT NULL, tree INTEGER NOT NULL, xui TEXT NOT NULL, path TEXT NOT NULL,
@@ -71,27 +106,60 @@ const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
  * Opens (creating if needed) the store in the SQLite file at `path`, or in memory for
  * `':memory:'`. The directory must exist.
  */
-export async function openSqliteStore(path: string): Promise<DocumentStore> {
+export async function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): Promise<DocumentStore> {
   // Imported here so that merely loading this module never touches node:sqlite.
   const { DatabaseSync } = await import('node:sqlite');
+  const onDisk = path !== ':memory:';
+  const durability = onDisk ? (opts.durability ?? 'power-loss') : 'process-crash';
   let db: DatabaseSync;
+  let walFd: number | undefined;
   try {
     db = new DatabaseSync(path);
     // Opening waits like exec: switching to WAL and creating tables may meet another process's lock.
     blockingOnBusy(db, () => {
       db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA synchronous = NORMAL');
+      db.exec(`PRAGMA synchronous = ${durability === 'power-loss' ? 'OFF' : 'NORMAL'}`);
+      // Checkpoints are the checkpoint thread's (see the module comment).
+      if (onDisk) db.exec('PRAGMA wal_autocheckpoint = 0');
       db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
     });
+    // The WAL stays while this connection is open (SQLite deletes it with the last one).
+    if (durability === 'power-loss') walFd = openSync(`${path}-wal`, constants.O_RDONLY | constants.O_CREAT);
   } catch (err) {
     throw new StoreUnavailable(`cannot open SQLite database ${path}: ${describe(err)}`, { cause: err });
   }
-  return new SqliteStore(db);
+  return new SqliteStore(db, { path: onDisk ? path : undefined, durability, walFd, datasync: opts.datasync ?? datasyncFd });
+}
+
+function datasyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** A commit waiting for the flush that makes it durable. */
+interface FlushWaiter {
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
 }
 
 class SqliteStore implements DocumentStore {
   readonly sql: SqlRunner;
   readonly #db: DatabaseSync;
+  /** The file, for the checkpoint thread; undefined in memory. */
+  readonly #path: string | undefined;
+  readonly #durability: SqliteDurability;
+  readonly #walFd: number | undefined;
+  readonly #datasync: (fd: number) => Promise<void>;
+  /** Commits since the last flush started, waiting for the next one. */
+  #flushWaiters: FlushWaiter[] = [];
+  /** The flush in progress. */
+  #flushing: Promise<void> | undefined;
+  #checkpointer: Worker | undefined;
+  /** The checkpoint thread failed: checkpoints run inline. */
+  #checkpointerFailed = false;
+  #checkpointInFlight = false;
+  #commitsSinceCheckpoint = 0;
+  /** While set, writes wait: the checkpoint thread is catching up so that the WAL can start over. */
+  #gate: { readonly opened: Promise<void>; readonly open: () => void } | undefined;
   readonly #listeners = new ChangeListeners();
   readonly #statements = new Map<string, StatementSync>();
   readonly #writer = newEtag();
@@ -100,22 +168,33 @@ class SqliteStore implements DocumentStore {
   #draining: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(db: DatabaseSync) {
+  constructor(
+    db: DatabaseSync,
+    opts: { path: string | undefined; durability: SqliteDurability; walFd: number | undefined; datasync: (fd: number) => Promise<void> },
+  ) {
     this.#db = db;
+    this.#path = opts.path;
+    this.#durability = opts.durability;
+    this.#walFd = opts.walFd;
+    this.#datasync = opts.datasync;
     const prepare = (sql: string) => this.#prepare(sql);
     const read = <T>(fn: () => T) => this.#read(fn);
     const guard = <T>(fn: () => T) => this.#guard(fn);
+    const durable = () => this.#durable();
     this.sql = {
       dialect: 'sqlite',
       query<R extends Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []) {
         return read(() => prepare(sql).all(...(params as SQLInputValue[])) as R[]);
       },
       // One statement that found the lock taken did nothing, so it is safe to run again.
-      run(sql: string, params: readonly SqlValue[] = []) {
-        return read(() => Number(prepare(sql).run(...(params as SQLInputValue[])).changes));
+      async run(sql: string, params: readonly SqlValue[] = []) {
+        const changed = await read(() => Number(prepare(sql).run(...(params as SQLInputValue[])).changes));
+        if (changed > 0) await durable();
+        return changed;
       },
       async exec(sql: string) {
         guard(() => blockingOnBusy(db, () => db.exec(sql)));
+        await durable();
       },
     };
   }
@@ -233,12 +312,20 @@ class SqliteStore implements DocumentStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    // Writes already waiting for another process's lock are finished (or time out) first.
+    // Writes already waiting for another process's lock are finished (or time out) first,
+    // then their flush.
+    this.#gate?.open();
     await this.#draining;
+    await this.#flushing;
     this.#closed = true;
+    await this.#checkpointer?.terminate();
     this.#listeners.clear();
     this.#statements.clear();
+    // The last connection to close checkpoints and deletes the WAL: with NORMAL it syncs the
+    // database file first, so what the WAL held is on disk before the WAL is gone.
+    if (this.#durability === 'power-loss') this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.close();
+    if (this.#walFd !== undefined) closeSync(this.#walFd);
   }
 
   #prepare(sql: string): StatementSync {
@@ -265,11 +352,21 @@ class SqliteStore implements DocumentStore {
   }
 
   /**
-   * Runs `fn` in a write transaction; tells subscribers about the change once committed.
-   * While another process holds the write lock, this process's writes wait in arrival order.
+   * Runs `fn` in a write transaction; once it is durable (see the module comment), tells
+   * subscribers about the change and resolves. While another process holds the write lock,
+   * or the checkpoint gate is closed, this process's writes wait in arrival order.
    */
-  #write<T extends DocChange | undefined>(fn: () => T): Promise<T> {
-    if (this.#lockWaiters.length === 0) {
+  async #write<T extends DocChange | undefined>(fn: () => T): Promise<T> {
+    const change = await this.#commit(fn);
+    if (change !== undefined) {
+      await this.#durable();
+      this.#listeners.emit(change);
+    }
+    return change;
+  }
+
+  #commit<T extends DocChange | undefined>(fn: () => T): Promise<T> {
+    if (this.#lockWaiters.length === 0 && this.#gate === undefined) {
       const done = this.#tryWrite(fn);
       if (done !== BUSY) return Promise.resolve(done);
     }
@@ -279,11 +376,123 @@ class SqliteStore implements DocumentStore {
     });
   }
 
+  /**
+   * Resolves once everything committed so far is on disk: joins the next flush (one
+   * fdatasync of the WAL for every commit that arrived while the previous one ran).
+   */
+  #durable(): Promise<void> {
+    if (this.#walFd === undefined) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#flushWaiters.push({ resolve, reject });
+      if (this.#flushing === undefined) this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#flushWaiters;
+    this.#flushWaiters = [];
+    this.#flushing = this.#datasync(this.#walFd as number).then(
+      () => {
+        for (const w of batch) w.resolve();
+      },
+      (err: unknown) => {
+        // The commit is in the file but may not be on disk: the caller must not take it as saved.
+        const failure = new StoreUnavailable(`SQLite: flushing the WAL to disk failed: ${describe(err)}`, { cause: err });
+        for (const w of batch) w.reject(failure);
+      },
+    ).finally(() => {
+      this.#flushing = undefined;
+      if (this.#flushWaiters.length > 0) this.#flush();
+    });
+  }
+
+  /** After each commit: asks the checkpoint thread to run every CHECKPOINT_EVERY commits. */
+  #afterCommit(): void {
+    if (this.#path === undefined) return;
+    this.#commitsSinceCheckpoint++;
+    if (this.#checkpointerFailed || this.#commitsSinceCheckpoint >= INLINE_AFTER) {
+      if (this.#commitsSinceCheckpoint >= CHECKPOINT_EVERY) this.#inlineCheckpoint();
+    } else if (!this.#checkpointInFlight && this.#commitsSinceCheckpoint >= CHECKPOINT_EVERY) {
+      this.#requestCheckpoint();
+    }
+  }
+
+  #requestCheckpoint(): void {
+    this.#checkpointInFlight = true;
+    this.#commitsSinceCheckpoint = 0;
+    this.#checkpointer ??= this.#startCheckpointer(this.#path as string);
+    this.#checkpointer.postMessage(0);
+  }
+
+  #startCheckpointer(path: string): Worker {
+    const worker = new Worker(new URL('./sqlite-checkpointer.ts', import.meta.url), { workerData: { path } });
+    // Never what keeps a process alive (a CLI command ends when its work does).
+    worker.unref();
+    worker.on('message', (r: { busy: number; log: number; checkpointed: number } | { error: string }) => this.#checkpointed(r));
+    const fail = () => {
+      this.#checkpointerFailed = true;
+      this.#checkpointInFlight = false;
+      this.#checkpointer = undefined;
+      this.#gate?.open();
+    };
+    worker.on('error', fail);
+    worker.on('exit', () => {
+      if (!this.#closed) fail();
+    });
+    return worker;
+  }
+
+  /**
+   * The thread's answer. A long WAL closes the gate and asks again: with no write in
+   * between, the thread copies the rest, and the next write starts the WAL over.
+   */
+  #checkpointed(r: { busy: number; log: number; checkpointed: number } | { error: string }): void {
+    this.#checkpointInFlight = false;
+    if (this.#closed) return;
+    if (this.#gate !== undefined) {
+      this.#gate.open();
+      return;
+    }
+    if ('error' in r) {
+      this.#inlineCheckpoint();
+      return;
+    }
+    if (r.busy === 0 && r.log >= WAL_RESTART_FRAMES) {
+      let open = () => {};
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      this.#gate = {
+        opened,
+        open: () => {
+          this.#gate = undefined;
+          open();
+        },
+      };
+      this.#requestCheckpoint();
+    }
+  }
+
+  /** The fallback: a checkpoint on this connection, syncing like the thread's (NORMAL). */
+  #inlineCheckpoint(): void {
+    this.#commitsSinceCheckpoint = 0;
+    const off = this.#durability === 'power-loss';
+    try {
+      if (off) this.#db.exec('PRAGMA synchronous = NORMAL');
+      this.#prepare('PRAGMA wal_checkpoint(PASSIVE)').get();
+    } catch {
+      // A checkpoint that cannot run now (another process's lock) runs at a later commit.
+    } finally {
+      if (off) this.#db.exec('PRAGMA synchronous = OFF');
+    }
+  }
+
   /** Retries the head waiter until it gets the lock (or times out), then the next. */
   async #drainLockWaiters(): Promise<void> {
     let attempt = 1;
     while (this.#lockWaiters.length > 0) {
-      await busyPause(attempt++);
+      if (this.#gate !== undefined) {
+        await this.#gate.opened;
+        attempt = 1;
+      } else await busyPause(attempt++);
       const head = this.#lockWaiters[0]!;
       try {
         const done = this.#tryWrite(head.run);
@@ -318,7 +527,7 @@ class SqliteStore implements DocumentStore {
         throw err;
       }
     });
-    if (change !== BUSY && change !== undefined) this.#listeners.emit(change);
+    if (change !== BUSY && change !== undefined) this.#afterCommit();
     return change;
   }
 
