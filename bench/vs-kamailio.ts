@@ -12,6 +12,9 @@
  * (the order alternates per round), for 3 rounds. Prints every round (req/s, non-2xx, CPU
  * time each side's processes used per 1,000 requests) and the median ratio per case against
  * the goal. `--serve-arg` passes extra arguments to `serve` (e.g. `--serve-arg=--workers=1`).
+ * Last, when strace is installed, one more whole-document PUT run per side under
+ * `strace -f -c -e trace=fdatasync,fsync` counts the flushes to disk per 1,000 PUTs (the
+ * proof that a 2xx was flushed: under strace throughput is not comparable, so it is apart).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -199,6 +202,42 @@ async function runWrk(side: Side, c: Case, dir: string): Promise<Measured> {
   };
 }
 
+/** The pids of every process in the trees below `roots`. */
+function treePids(roots: number[]): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const text = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const todo = [...roots];
+  while (todo.length > 0) {
+    const p = todo.pop() as number;
+    out.push(p);
+    for (const [child, pp] of parent) if (pp === p) todo.push(child);
+  }
+  return out;
+}
+
+/** One wrk run of `c` with strace counting the fdatasync/fsync calls of the side's processes. */
+async function countFlushes(side: Side, c: Case, dir: string): Promise<{ requests: number; flushes: number }> {
+  const out = join(dir, `strace-${side.name}.txt`);
+  const pids = treePids(side.pids()).flatMap((p) => ['-p', String(p)]);
+  const strace = spawn('strace', ['-f', '-c', '-e', 'trace=fdatasync,fsync', '-o', out, ...pids], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000));
+  const m = await runWrk(side, c, dir);
+  strace.kill('SIGINT');
+  await new Promise((r) => strace.once('exit', r));
+  const table = readFileSync(out, 'utf8');
+  const calls = (name: string) => Number(new RegExp(`^\\s*[\\d.]+\\s+[\\d.]+\\s+\\d+\\s+(\\d+)(?:\\s+\\d+)?\\s+${name}$`, 'm').exec(table)?.[1] ?? 0);
+  return { requests: m.requests, flushes: calls('fdatasync') + calls('fsync') };
+}
+
 /** Runs a command to its end without blocking the event loop (the servers' output must keep flowing). */
 function run(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -307,6 +346,13 @@ try {
   for (const c of CASES) {
     const r = median(ratios.get(c.name) as number[]);
     process.stdout.write(`| ${c.name} | ${r.toFixed(2)}× | ≥ ${c.goal}× | ${r >= c.goal ? 'yes' : 'no'} |\n`);
+  }
+  if (existsSync('/usr/bin/strace')) {
+    process.stdout.write(`\nflushes to disk during ${seconds} s of whole-document PUTs, under strace (not a speed figure)\n| side | PUTs | fdatasync + fsync calls | per 1,000 PUTs |\n|---|---|---|---|\n`);
+    for (const side of sides) {
+      const f = await countFlushes(side, CASES[2] as Case, dir);
+      process.stdout.write(`| ${side.name} | ${fmt(f.requests)} | ${fmt(f.flushes)} | ${fmt((f.flushes / f.requests) * 1000)} |\n`);
+    }
   }
 } finally {
   if (bridge) await stopChild(bridge);

@@ -12,6 +12,7 @@ import { parseXcapUri, type XcapUri } from '../xcap/uri.ts';
 import type { XcapService, Request as XcapRequest } from '../xcap/service.ts';
 import type { ClientProfile } from './client-profiles.ts';
 import { renderError } from './error-handler.ts';
+import { localWriter, type XcapWrite, type XcapWriter } from './xcap-writes.ts';
 
 /** What the handler needs from src/auth. */
 export interface Authenticator {
@@ -36,6 +37,8 @@ export interface XcapHandlerOptions {
   /** Tried in order; the first whose pattern matches the User-Agent gives the request its leniency. */
   clients: readonly ClientProfile[];
   logRequests: boolean;
+  /** Where PUTs and DELETEs go: the primary under `serve` with several processes. @defaultValue `service` in this process */
+  writes?: XcapWriter;
 }
 
 const NO_FLAGS: ReadonlySet<string> = new Set();
@@ -46,6 +49,7 @@ export type XcapHandler = (req: IncomingMessage, res: ServerResponse) => Promise
 
 export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
   const { service, auth, log } = opts;
+  const writes = opts.writes ?? localWriter(service, opts);
   const leniencyByAgent = new Map<string, ReadonlySet<string>>();
   let seq = 0;
   const idPrefix = `${process.pid.toString(36)}-`;
@@ -76,11 +80,13 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
       method === 'GET' && uri.auid === 'xcap-caps' && uri.xui === null
         ? ANONYMOUS
         : await auth.authenticate({ method, url, headers: req.headers }, await realmFor(uri));
+    const conditions = { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') };
+    const lenient = leniency(req.headers['user-agent']);
     const xreq: XcapRequest = {
       uri,
       principal,
-      conditions: { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') },
-      lenient: leniency(req.headers['user-agent']),
+      conditions,
+      lenient,
       roots: LocalRoots.forRequest(opts.publicRoots, req.headers.host, opts.root, defaultDomain),
     };
     res.setHeader('X-Request-Id', reqId);
@@ -90,14 +96,11 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
       res.end(method === 'HEAD' ? undefined : r.body);
       return;
     }
-    if (method === 'PUT') {
-      const body = await readBody(req, await service.bodyLimit(xreq, opts.maxBodyBytes));
-      const r = await service.put(xreq, body, req.headers['content-type']);
-      res.writeHead(r.status, { ETag: `"${r.etag}"`, 'Content-Length': 0 });
-      res.end();
-      return;
-    }
-    const r = await service.delete(xreq);
+    const write: XcapWrite = { method: method as 'PUT' | 'DELETE', uri, principal, conditions, lenient, host: req.headers.host, defaultDomain };
+    const r =
+      method === 'PUT'
+        ? await writes({ ...write, body: await readBody(req, await service.bodyLimit(xreq, opts.maxBodyBytes)), contentType: req.headers['content-type'] })
+        : await writes(write);
     res.writeHead(r.status, { ETag: `"${r.etag}"`, 'Content-Length': 0 });
     res.end();
   }

@@ -42,6 +42,7 @@ import {
   type SqlValue,
   type StoredDoc,
   type WriteExpectation,
+  type WriteOptions,
   type WriteResult,
 } from './types.ts';
 
@@ -237,7 +238,7 @@ class PostgresStore implements DocumentStore {
     return row && { key, etag: row.etag, modified: Number(row.modified) };
   }
 
-  async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN, etag = newEtag()): Promise<WriteResult> {
+  async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN, etag = newEtag(), opts: WriteOptions = {}): Promise<WriteResult> {
     const k = keyParams(key);
     const now = Date.now();
     for (let round = 0; round < MAX_WRITE_ROUNDS; round++) {
@@ -246,7 +247,12 @@ class PostgresStore implements DocumentStore {
         expected === null
           ? await this.#write(key, INSERT_SQL, [...k, origin, now, this.#writer, etag, body], etag)
           : await this.#write(key, REPLACE_SQL, [...k, origin, now, this.#writer, etag, body, expected], etag);
-      if (change) return { etag, created: expected === null };
+      if (change) {
+        const result = { etag, created: expected === null };
+        // A PostgreSQL commit is durable when it returns.
+        opts.onCommit?.(result);
+        return result;
+      }
       if (expect === 'any') continue; // lost a race with another writer: read again
       const current = await this.#currentEtag(k);
       // 'absent' met a row that is gone again by now: try once more rather than report "does not exist".

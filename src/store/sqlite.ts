@@ -56,6 +56,7 @@ import {
   type SqlValue,
   type StoredDoc,
   type WriteExpectation,
+  type WriteOptions,
   type WriteResult,
 } from './types.ts';
 
@@ -214,10 +215,11 @@ class SqliteStore implements DocumentStore {
     return row && { key, etag: row.etag, modified: row.modified };
   }
 
-  async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN, etag = newEtag()): Promise<WriteResult> {
+  async put(key: DocKey, body: string, expect: WriteExpectation, origin = DEFAULT_ORIGIN, etag = newEtag(), opts: WriteOptions = {}): Promise<WriteResult> {
     const k = keyParams(key);
     const now = Date.now();
-    const change = await this.#write(() => {
+    const onCommit = opts.onCommit && ((c: DocChange) => opts.onCommit?.({ etag, created: c.oldEtag === null }));
+    const change = await this.#write(onCommit, () => {
       const current = this.#currentEtag(k);
       if (expect === 'absent' ? current !== null : expect !== 'any' && expect.etag !== current) {
         throw new EtagMismatch(current);
@@ -235,7 +237,7 @@ class SqliteStore implements DocumentStore {
 
   async delete(key: DocKey, expect: 'any' | { readonly etag: string }, origin = DEFAULT_ORIGIN): Promise<boolean> {
     const k = keyParams(key);
-    const change = await this.#write(() => {
+    const change = await this.#write(undefined, () => {
       const current = this.#currentEtag(k);
       if (expect !== 'any' && expect.etag !== current) throw new EtagMismatch(current);
       if (current === null) return undefined;
@@ -286,7 +288,7 @@ class SqliteStore implements DocumentStore {
   async pruneChanges(policy: PrunePolicy): Promise<number> {
     let removed = 0;
     // One writer at a time (the file lock): no seq can be in flight, so no settle time is needed.
-    await this.#write(() => {
+    await this.#write(undefined, () => {
       const bound = (sql: string, ...params: SQLInputValue[]) => Number((this.#prepare(sql).get(...params) as { s: number | null } | undefined)?.s ?? 0);
       let upTo = 0;
       if (policy.maxCount !== undefined) upTo = bound(`SELECT seq AS s FROM ${CHANGES_TABLE} ORDER BY seq DESC LIMIT 1 OFFSET ?`, policy.maxCount);
@@ -352,13 +354,14 @@ class SqliteStore implements DocumentStore {
   }
 
   /**
-   * Runs `fn` in a write transaction; once it is durable (see the module comment), tells
-   * subscribers about the change and resolves. While another process holds the write lock,
+   * Runs `fn` in a write transaction; calls `onCommit` once committed; once durable (see the
+   * module comment), tells subscribers about the change and resolves. While another process holds the write lock,
    * or the checkpoint gate is closed, this process's writes wait in arrival order.
    */
-  async #write<T extends DocChange | undefined>(fn: () => T): Promise<T> {
+  async #write<T extends DocChange | undefined>(onCommit: ((change: DocChange) => void) | undefined, fn: () => T): Promise<T> {
     const change = await this.#commit(fn);
     if (change !== undefined) {
+      onCommit?.(change);
       await this.#durable();
       this.#listeners.emit(change);
     }

@@ -52,6 +52,17 @@ export interface WriteResult {
   readonly created: boolean;
 }
 
+/** Options of a `put`. */
+export interface WriteOptions {
+  /**
+   * Called once, when the write is committed: readers and the next conditional write see it
+   * from then on, though it may not be durable yet (the promise `put` returns resolves once it
+   * is). Lets a caller that makes writers of one document take turns start the next one
+   * without waiting for the flush to disk, so that turns share one flush.
+   */
+  readonly onCommit?: (result: WriteResult) => void;
+}
+
 /** One entry of the change feed. `oldEtag` is null on create, `newEtag` null on delete. */
 export interface DocChange {
   readonly seq: number;
@@ -138,7 +149,7 @@ export interface DocumentStore {
    * keeps that server's ETags so clients' cached ETags still match. The caller answers for
    * it never being reused for the key (an ETag the other server issued, or this store's).
    */
-  put(key: DocKey, body: string, expect: WriteExpectation, origin?: string, etag?: string): Promise<WriteResult>;
+  put(key: DocKey, body: string, expect: WriteExpectation, origin?: string, etag?: string, opts?: WriteOptions): Promise<WriteResult>;
 
   /**
    * Deletes the document if `expect` holds (`'absent'` is not allowed here). Resolves true

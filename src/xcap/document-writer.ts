@@ -39,6 +39,8 @@ export interface DocumentWrite {
   readonly etag?: string;
   /** Set for a whole document as a client sent it: `prescanDocument` with these limits runs before validation. */
   readonly prescan?: XmlLimits;
+  /** Called when the write is committed, before it is durable (DocumentStore WriteOptions). */
+  readonly onCommit?: (result: WriteResult) => void;
 }
 
 const NONE: ReadonlySet<string> = new Set();
@@ -69,7 +71,7 @@ export class DocumentWriter {
   /** Pre-scans (`prescan`), validates and stores; throws their error or the store's `EtagMismatch`, writing nothing. */
   async write(w: DocumentWrite): Promise<WriteResult> {
     await this.validate(w);
-    return this.store.put(w.key, w.body, w.expect, w.origin, w.etag);
+    return this.store.put(w.key, w.body, w.expect, w.origin, w.etag, { onCommit: w.onCommit });
   }
 
   /** What `write` checks before storing, alone (an import's dry run): throws the usage's error. */

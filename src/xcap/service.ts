@@ -182,15 +182,21 @@ export class XcapService {
         this.forget(key);
         return { status: res.created ? 201 : 200, etag: res.etag };
       }
-      return this.retrying(req, key, async () => {
+      return this.retrying(req, key, async (turn) => {
         const current = await this.store.get(key);
         checkWrite(req.conditions, current?.etag);
-        const res = await this.writer.write({ ...this.writeOf(req, key, text, current ? { etag: current.etag } : 'absent', this.xmlLimits), candidate });
-        this.forget(key);
+        const res = await this.writer.write({
+          ...this.writeOf(req, key, text, current ? { etag: current.etag } : 'absent', this.xmlLimits),
+          candidate,
+          onCommit: () => {
+            this.forget(key);
+            turn.done();
+          },
+        });
         return { status: current ? 200 : 201, etag: res.etag };
       });
     }
-    return this.retrying(req, key, async () => {
+    return this.retrying(req, key, async (turn) => {
       const current = await this.store.get(key);
       checkWrite(req.conditions, current?.etag);
       if (!current) throw new NoParent(rootOf(req.uri));
@@ -201,7 +207,7 @@ export class XcapService {
           : putElement(doc, sel, text, req.uri.documentUri).created;
       const managed = this.managed?.forKey(key);
       const created = managed ? managed.guardEdit(doc.dom, sel, edit) : edit();
-      return this.commit(req, key, current.etag, doc, created ? 201 : 200);
+      return this.commit(req, key, current.etag, doc, created ? 201 : 200, turn);
     });
   }
 
@@ -212,7 +218,7 @@ export class XcapService {
     this.usageAuthorize(req, usage, key, 'write');
     const sel = req.uri.selector === null ? null : this.selector(req, usage);
     if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
-    return this.retrying(req, key, async () => {
+    return this.retrying(req, key, async (turn) => {
       const current = await this.store.get(key);
       if (!current) throw new NotFound();
       checkWrite(req.conditions, current.etag);
@@ -225,7 +231,7 @@ export class XcapService {
       const managed = this.managed?.forKey(key);
       if (managed) managed.guardEdit(doc.dom, sel, () => deleteNode(doc, sel));
       else deleteNode(doc, sel);
-      return this.commit(req, key, current.etag, doc, 200);
+      return this.commit(req, key, current.etag, doc, 200, turn);
     });
   }
 
@@ -236,13 +242,13 @@ export class XcapService {
    * stored document even without a precondition, so it is a read-modify-write.
    */
   private putWithManaged(req: Request, key: DocKey, text: string, managed: ManagedDocument): Promise<WriteOutcome> {
-    return this.retrying(req, key, async () => {
+    return this.retrying(req, key, async (turn) => {
       const current = await this.store.get(key);
       checkWrite(req.conditions, current?.etag);
       const dom = parseDocument(text);
       managed.reproject(dom, current ? this.cachedForRead(key, current).dom : undefined);
       // The managed lists are re-written from the DOM, so the document is too.
-      return this.commit(req, key, current?.etag, { text: serialize(dom), dom }, current ? 200 : 201);
+      return this.commit(req, key, current?.etag, { text: serialize(dom), dom }, current ? 200 : 201, turn);
     });
   }
 
@@ -250,10 +256,17 @@ export class XcapService {
    * Validates and stores a modified document (conditional on `etag`, or on absence when
    * undefined); on success its DOM becomes the cached DOM of the new ETag.
    */
-  private async commit(req: Request, key: DocKey, etag: string | undefined, doc: EditableDocument, status: 200 | 201): Promise<WriteOutcome> {
+  private async commit(req: Request, key: DocKey, etag: string | undefined, doc: EditableDocument, status: 200 | 201, turn: Turn): Promise<WriteOutcome> {
     const { text, dom } = doc;
-    const res = await this.writer.write({ ...this.writeOf(req, key, text, etag === undefined ? 'absent' : { etag }), candidate: { text, dom: () => dom, parsed: dom } });
-    this.remember(key, res.etag, dom);
+    const res = await this.writer.write({
+      ...this.writeOf(req, key, text, etag === undefined ? 'absent' : { etag }),
+      candidate: { text, dom: () => dom, parsed: dom },
+      // The next writer of this document may start from this DOM as soon as it is committed.
+      onCommit: (r) => {
+        this.remember(key, r.etag, dom);
+        turn.done();
+      },
+    });
     return { status, etag: res.etag };
   }
 
@@ -334,15 +347,19 @@ export class XcapService {
 
   /**
    * Runs a read-modify-write. Writers of one document in this process take turns (so they
-   * never race each other); a race lost to another process is re-run unless the client
-   * made the write conditional.
+   * never race each other); a turn ends when its write is committed (the next writer need
+   * not wait for the flush to disk, so consecutive turns share one) or has failed. A race
+   * lost to another process is re-run unless the client made the write conditional.
    */
-  private retrying(req: Request, key: DocKey, attempt: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+  private retrying(req: Request, key: DocKey, attempt: (turn: Turn) => Promise<WriteOutcome>): Promise<WriteOutcome> {
     const k = cacheKey(key);
+    let done = () => {};
+    const committed = new Promise<void>((r) => (done = r));
+    const turn: Turn = { done };
     const run = async (): Promise<WriteOutcome> => {
       for (let i = 1; ; i++) {
         try {
-          return await attempt();
+          return await attempt(turn);
         } catch (err) {
           if (!(err instanceof EtagMismatch)) throw err;
           if (isConditional(req.conditions)) throw new PreconditionFailed('the document changed during the request');
@@ -355,7 +372,7 @@ export class XcapService {
     };
     const previous = this.writing.get(k);
     const mine = previous ? previous.then(run, run) : run();
-    const tail = mine.catch(() => undefined);
+    const tail = Promise.race([committed, mine.then(noop, noop)]);
     this.writing.set(k, tail);
     void tail.then(() => {
       if (this.writing.get(k) === tail) this.writing.delete(k);
@@ -363,6 +380,13 @@ export class XcapService {
     return mine;
   }
 }
+
+/** One writer's turn on a document: `done` lets the next writer start. */
+interface Turn {
+  done(): void;
+}
+
+const noop = () => {};
 
 /** A parsed document of one ETag, never mutated while cached, and the element spans found in its text. */
 interface CachedDom {
