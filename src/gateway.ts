@@ -22,6 +22,7 @@ import { SyncState } from './sync/state.ts';
 import { SyncActivity } from './sync/activity.ts';
 import { clientProfiles } from './http/client-profiles.ts';
 import { createXcapHandler } from './http/xcap-handler.ts';
+import type { Primary } from './http/primary-ipc.ts';
 import { openStore } from './store/open.ts';
 import type { DocumentStore } from './store/types.ts';
 import { startSync, type StartSyncOptions, type SyncHandle } from './sync/queue.ts';
@@ -70,23 +71,45 @@ export interface GatewayOptions {
    * @defaultValue `false`
    */
   clusterWorker?: boolean;
+  /**
+   * In an HTTP worker of `serve`: the primary, which does every XCAP write and runs sync
+   * (the admin API's manual runs go to it). @defaultValue none: this process does both
+   */
+  primary?: Primary;
+}
+
+/**
+ * The XCAP service on `store` with the configured usages, auth and validation threads (every
+ * process that serves or writes XCAP). The caller closes `pool` when it stops.
+ */
+export async function createXcapService(config: Config, store: DocumentStore, log: Logger, now?: () => number) {
+  const registryOptions = { custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes };
+  const registry = await createRegistry(registryOptions);
+  const { validationThreads: threads, validationThreadMinBytes: minChars } = config.server;
+  const pool = threads > 0 ? new ValidationPool({ threads, minChars, registry: registryOptions }) : undefined;
+  try {
+    const auth = await createAuth(config.auth, store, log, now);
+    // Lists that pull bindings own are read-only for clients, in every process that serves XCAP.
+    const managed = managedResourceLists(config.bindings);
+    const xmlLimits = { maxDepth: config.server.maxXmlDepth, maxAttributes: config.server.maxXmlAttributes };
+    // One writer for clients and sync: both obey the same validation and conditional write.
+    const writer = new DocumentWriter({ store, usages: registry, pool });
+    const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits, writer });
+    return { registry, auth, managed, writer, service, pool };
+  } catch (err) {
+    await pool?.close();
+    throw err;
+  }
 }
 
 export async function startGateway(config: Config, log: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
   const store = await openStore(config.store);
   let validationPool: ValidationPool | undefined;
   try {
-    const registryOptions = { custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes };
-    const registry = await createRegistry(registryOptions);
-    const { validationThreads: threads, validationThreadMinBytes: minChars } = config.server;
-    validationPool = threads > 0 ? new ValidationPool({ threads, minChars, registry: registryOptions }) : undefined;
-    const auth = await createAuth(config.auth, store, log, opts.now);
-    // Lists that pull bindings own are read-only for clients, in every process that serves XCAP.
-    const managed = managedResourceLists(config.bindings);
-    const xmlLimits = { maxDepth: config.server.maxXmlDepth, maxAttributes: config.server.maxXmlAttributes };
-    // One writer for clients and sync: both obey the same validation and conditional write.
-    const writer = new DocumentWriter({ store, usages: registry, pool: validationPool });
-    const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits, writer });
+    // An HTTP worker of serve validates no write (the primary does): no validation threads there.
+    const xcap = await createXcapService(opts.primary ? { ...config, server: { ...config.server, validationThreads: 0 } } : config, store, log, opts.now);
+    validationPool = xcap.pool;
+    const { registry, auth, managed, writer, service } = xcap;
     // Fails the start when users are in several realms and none is configured for the global tree.
     await auth.domain.require();
     const metrics = config.server.metrics ? new Metrics({ auids: registry.all().map((u) => u.auid), root: config.server.root }) : undefined;
@@ -143,7 +166,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
           auth: auth.authenticator,
           realm: async () => config.auth.realm ?? (await auth.domain.require()),
           state: syncState,
-          sync,
+          sync: sync ?? opts.primary?.sync,
           bindings: config.bindings,
           users: auth.users,
           hooks: () => hookStatus.list(),
@@ -169,6 +192,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         domain: auth.domain,
         clients: clientProfiles(config.clients),
         logRequests: config.log.requests,
+        writes: opts.primary?.writes,
       }),
     });
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

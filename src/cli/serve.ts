@@ -4,10 +4,11 @@
  */
 import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { createRegistry } from '../appusage/registry.ts';
-import { DocumentWriter } from '../xcap/document-writer.ts';
+import { availableParallelism } from 'node:os';
 import type { Config } from '../config/schema.ts';
-import { runObserver, startConfiguredHooks, startConfiguredSync, startGateway } from '../gateway.ts';
+import { createXcapService, runObserver, startConfiguredHooks, startConfiguredSync, startGateway } from '../gateway.ts';
+import { connectToPrimary, serveWorkers } from '../http/primary-ipc.ts';
+import { localWriter } from '../http/xcap-writes.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { serveClusterMetrics } from '../metrics/cluster.ts';
 import { Metrics } from '../metrics/registry.ts';
@@ -16,7 +17,7 @@ import { openStore } from '../store/open.ts';
 import { SyncActivity } from '../sync/activity.ts';
 import { realClock } from '../feed/clock.ts';
 import { startPruner } from '../feed/pruner.ts';
-import { EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge serve [options]
 
@@ -28,8 +29,9 @@ Options:
   --port N              TCP port (default 8080; 0 picks a free one)
 ${STORE_HELP}  --redis-url URL       Redis for the sync queue (default redis://127.0.0.1:6379; or REDIS_URL)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
-  --workers N           HTTP worker processes sharing the port (default 1: one process
-                        does everything; with N > 1 the primary runs the sync engine)
+  --workers N|auto      HTTP worker processes sharing the port (default server.workers,
+                        auto: one per CPU; with N > 1 a primary does every XCAP write
+                        and runs the sync engine; 1: one process does everything)
   -h, --help            show this help
 `;
 
@@ -54,9 +56,9 @@ export const serveCommand: Command = {
     }
     const store = storeOverrides('serve', values);
     if (typeof store === 'number') return store;
-    const workers = values.workers === undefined ? 1 : Number(values.workers);
-    if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-      process.stderr.write(`serve: --workers must be an integer from 1 to 64, got "${values.workers}"\n`);
+    const flagWorkers = values.workers === undefined || values.workers === 'auto' ? values.workers : Number(values.workers);
+    if (typeof flagWorkers === 'number' && (!Number.isInteger(flagWorkers) || flagWorkers < 1 || flagWorkers > 64)) {
+      process.stderr.write(`serve: --workers must be auto or an integer from 1 to 64, got "${values.workers}"\n`);
       return EXIT_USAGE;
     }
     const config = loadCommandConfig('serve', values.config, {
@@ -68,8 +70,11 @@ export const serveCommand: Command = {
     });
     if (typeof config === 'number') return config;
     const log = createLogger(config.log.level);
+    const setting = flagWorkers ?? config.server.workers;
+    const workers = setting === 'auto' ? availableParallelism() : setting;
     if (workers > 1 && cluster.isPrimary) return runPrimary(config, log, workers);
-    const gateway = await startGateway(config, log, { sync: !cluster.isWorker, clusterWorker: cluster.isWorker });
+    const primary = cluster.isWorker ? connectToPrimary(config.bindings.length > 0) : undefined;
+    const gateway = await startGateway(config, log, { sync: primary === undefined, clusterWorker: cluster.isWorker, primary });
     log.info({ url: gateway.url }, `serving XCAP at ${gateway.url}`);
     const signal = await stopSignal();
     log.info({ signal }, 'shutting down: draining in-flight requests');
@@ -89,35 +94,59 @@ function stopSignal(): Promise<string> {
 }
 
 /**
- * `--workers N`: the primary forks N HTTP workers (they share the listening socket),
- * runs the sync engine itself (workers' writes reach it through the store's change feed),
- * replaces a worker that dies, and on SIGTERM drains the workers before exiting.
+ * Several HTTP workers: the primary forks them (they share the listening socket), does every
+ * XCAP write they receive (primary-ipc.ts) and runs the sync engine, replaces a worker that
+ * dies, and on SIGTERM drains the workers (whose requests may still be waiting for its
+ * writes) before it stops itself.
  */
 async function runPrimary(config: Config, log: Logger, workers: number): Promise<number> {
+  // Each worker would otherwise sign nonces with a key of its own, and a client whose next
+  // connection lands on another worker could never log in. The key goes to the workers only
+  // (in their environment, read as auth.nonceSecret), never to disk or the log.
+  const nonceSecret = config.auth.nonceSecret ?? randomBytes(32).toString('hex');
+  const env = config.auth.nonceSecret === undefined ? { XCAP_BRIDGE_NONCE_SECRET: nonceSecret } : {};
+  if (config.auth.nonceSecret === undefined) log.info('auth.nonceSecret unset: the HTTP workers share a nonce secret made at start-up');
   const store = await openStore(config.store);
-  const usages = await createRegistry({ custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes });
+  let xcap: Awaited<ReturnType<typeof createXcapService>>;
+  try {
+    xcap = await createXcapService({ ...config, auth: { ...config.auth, nonceSecret } }, store, log);
+    // The workers' own start-up check, made once here so a bad set-up fails before any fork.
+    await xcap.auth.domain.require();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   // The primary's metrics: the sync engine's counts and the stored state; a worker's scrape adds every worker's.
-  const metrics = config.server.metrics ? new Metrics({ auids: usages.all().map((u) => u.auid), root: config.server.root }) : undefined;
-  const sync = await startConfiguredSync(config, store, new DocumentWriter({ store, usages }), log, true, runObserver(metrics, await SyncActivity.open(store.sql), log));
+  const metrics = config.server.metrics ? new Metrics({ auids: xcap.registry.all().map((u) => u.auid), root: config.server.root }) : undefined;
+  const sync = await startConfiguredSync(config, store, xcap.writer, log, true, runObserver(metrics, await SyncActivity.open(store.sql), log));
   if (metrics) await reportStoredState(metrics, store, config.bindings, sync);
   const stopMetrics = metrics ? serveClusterMetrics(metrics) : () => {};
   const pruner = startPruner(store, config.changeFeed.retention, realClock, log);
   const hooks = await startConfiguredHooks(config, store, log, realClock, () => `http://${config.server.host}:${config.server.port}${config.server.root}`);
-  // Each worker would otherwise sign nonces with a key of its own, and a client whose next
-  // connection lands on another worker could never log in. The key goes to the workers only
-  // (in their environment, read as auth.nonceSecret), never to disk or the log.
-  const env = config.auth.nonceSecret === undefined ? { XCAP_BRIDGE_NONCE_SECRET: randomBytes(32).toString('hex') } : {};
-  if (config.auth.nonceSecret === undefined) log.info('auth.nonceSecret unset: the HTTP workers share a nonce secret made at start-up');
+  const stopTelling = serveWorkers(localWriter(xcap.service, config.server), sync, log);
+  // Writes carry their bodies as bytes: the structured clone sends them without JSON.
+  cluster.setupPrimary({ serialization: 'advanced' });
   let stopping = false;
+  const listening = new Set<number>();
+  cluster.on('listening', (worker) => listening.add(worker.id));
+  // A worker that dies before it listened failed to start: starting another would fail the same way.
+  let failedStart: (reason: string) => void = () => {};
+  const startFailure = new Promise<string>((resolve) => (failedStart = resolve));
   cluster.on('exit', (worker, code, sig) => {
     if (stopping) return;
+    if (!listening.has(worker.id)) {
+      failedStart(`an HTTP worker exited with ${code ?? sig} before it listened`);
+      return;
+    }
     log.error({ worker: worker.process.pid, code, signal: sig }, 'HTTP worker died; starting another');
     cluster.fork(env);
   });
   for (let i = 0; i < workers; i++) cluster.fork(env);
-  const signal = await stopSignal();
+  log.info({ workers }, `primary: ${workers} HTTP workers; XCAP writes and sync run here`);
+  const ended = await Promise.race([stopSignal().then((signal) => ({ signal })), startFailure.then((failure) => ({ failure }))]);
   stopping = true;
-  log.info({ signal, workers }, 'shutting down: draining HTTP workers');
+  if ('failure' in ended) log.error(`${ended.failure}; stopping`);
+  else log.info({ signal: ended.signal, workers }, 'shutting down: draining HTTP workers');
   const all = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
   await Promise.all(
     all.map(
@@ -129,11 +158,12 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
         }),
     ),
   );
+  stopTelling();
   await pruner.stop();
   await hooks?.stop();
   stopMetrics();
   await sync?.stop();
   await store.close();
   log.info('stopped');
-  return EXIT_OK;
+  return 'failure' in ended ? EXIT_FAILURE : EXIT_OK;
 }

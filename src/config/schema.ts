@@ -119,6 +119,19 @@ export const serverSchema = z
       .default(64 * 1024)
       .describe('Smallest whole-document PUT body (characters) validated on a validation thread; smaller ones are validated inline.'),
     /**
+     * HTTP processes `serve` runs, sharing the port: `auto` is one per CPU the process may use
+     * (os.availableParallelism()). With more than one, a primary process forks them, does
+     * every XCAP write, validation included (so writers of one document take turns on one
+     * cached DOM and the SQLite file has one writer), and runs the sync engine; the workers
+     * authenticate, read and answer. `1` runs everything in one process.
+     * `serve --workers` overrides it.
+     * @defaultValue `auto`
+     */
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1).max(64)])
+      .default('auto')
+      .describe('HTTP processes sharing the port: auto (one per CPU) or 1-64; with more than one, a primary does the writes and sync.'),
+    /**
      * Seconds to wait for in-flight requests on SIGTERM before closing anyway.
      * @defaultValue `10`
      */
