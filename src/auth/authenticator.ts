@@ -23,6 +23,8 @@ export interface AuthRequest {
   /** The request-target as received (pass express's `req.originalUrl`, not the router-relative `url`). */
   readonly url: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The client's connection (any object that lives as long as it), so a keep-alive client's Basic login is remembered on it. */
+  readonly connection?: object;
 }
 
 export interface AuthenticatorOptions {
@@ -96,7 +98,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       const scheme = space < 0 ? header : header.slice(0, space);
       if (scheme.length === 6 && scheme.toLowerCase() === 'digest') return viaDigest(req, header, realm);
       if (basic !== undefined && scheme.length === 5 && scheme.toLowerCase() === 'basic') {
-        const principal = await basic.verify(header, realm);
+        const principal = await basic.verify(header, realm, req.connection);
         if (principal !== undefined) return principal;
       }
       throw refuse(realm);

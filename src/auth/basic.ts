@@ -3,11 +3,14 @@
  * hashed as H(login:realm:password) and compared in constant time, so user sources never
  * need (or hold) a password. Only sensible over TLS; the caller decides via `allowBasic`.
  *
- * Successful checks are cached for a few seconds, keyed by a hash of realm and header, so a
- * client sending Basic on every request costs one map lookup. A removed user or changed
+ * Successful checks are cached for a few seconds, keyed by a hash of realm and header (so
+ * the shared cache holds no password), and per keep-alive connection by the header itself
+ * (held only while the connection lives, as the request's own headers are): a
+ * client sending the same Basic header on every request of a connection costs a string
+ * comparison, one on a new connection a hash and a map lookup. A removed user or changed
  * password therefore takes effect after at most `cacheTtlMs`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Principal } from '../appusage/types.ts';
 import { computeHa1, safeEqual } from './hash.ts';
 import { quote } from './digest.ts';
@@ -57,6 +60,8 @@ export class BasicAuth {
   private readonly size: number;
   private readonly now: () => number;
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  /** The last login per connection; gone with the connection. */
+  private readonly byConnection = new WeakMap<object, { header: string; realm: string; principal: Principal; until: number }>();
   /** Compared against for unknown users, so they take the same path as a wrong password. */
   private readonly dummy: { md5: string; sha256: string };
 
@@ -78,12 +83,17 @@ export class BasicAuth {
    * The principal for a `Basic ...` header value in `realm`, or undefined when the header is
    * malformed, the user is unknown, or the password is wrong (indistinguishable by design).
    */
-  async verify(header: string, realm: string): Promise<Principal | undefined> {
-    const key = createHash('sha256').update(realm).update('\0').update(header).digest('base64');
-    const hit = this.cache.get(key);
+  async verify(header: string, realm: string, connection?: object): Promise<Principal | undefined> {
     const now = this.now();
+    const same = connection === undefined ? undefined : this.byConnection.get(connection);
+    if (same !== undefined && same.header === header && same.realm === realm && same.until > now) return same.principal;
+    const key = hash('sha256', `${realm}\0${header}`, 'base64');
+    const hit = this.cache.get(key);
     if (hit !== undefined) {
-      if (hit.until > now) return hit.principal;
+      if (hit.until > now) {
+        if (connection !== undefined) this.byConnection.set(connection, { header, realm, ...hit });
+        return hit.principal;
+      }
       this.cache.delete(key);
     }
     const creds = parseBasicCredentials(header);
@@ -100,6 +110,7 @@ export class BasicAuth {
       if (!oldest.done) this.cache.delete(oldest.value);
     }
     this.cache.set(key, { principal, until: now + this.ttlMs });
+    if (connection !== undefined) this.byConnection.set(connection, { header, realm, principal, until: now + this.ttlMs });
     return principal;
   }
 }

@@ -69,7 +69,7 @@ export const serveCommand: Command = {
       logLevel: values['log-level'],
     });
     if (typeof config === 'number') return config;
-    const log = createLogger(config.log.level);
+    const log = createLogger(config.log.level, { buffered: true });
     const setting = flagWorkers ?? config.server.workers;
     const workers = setting === 'auto' ? availableParallelism() : setting;
     if (workers > 1 && cluster.isPrimary) return runPrimary(config, log, workers);

@@ -17,7 +17,7 @@ import { localWriter, type XcapWrite, type XcapWriter } from './xcap-writes.ts';
 /** What the handler needs from src/auth. */
 export interface Authenticator {
   authenticate(
-    req: { method: string; url: string; headers: IncomingMessage['headers'] },
+    req: { method: string; url: string; headers: IncomingMessage['headers']; connection?: object },
     realm: string,
   ): Promise<Principal>;
 }
@@ -79,7 +79,7 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
     const principal =
       method === 'GET' && uri.auid === 'xcap-caps' && uri.xui === null
         ? ANONYMOUS
-        : await auth.authenticate({ method, url, headers: req.headers }, await realmFor(uri));
+        : await auth.authenticate({ method, url, headers: req.headers, connection: req.socket }, await realmFor(uri));
     const conditions = { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') };
     const lenient = leniency(req.headers['user-agent']);
     const xreq: XcapRequest = {
@@ -92,7 +92,7 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
     res.setHeader('X-Request-Id', reqId);
     if (method === 'GET' || method === 'HEAD') {
       const r = await service.get(xreq);
-      res.writeHead(200, { 'Content-Type': r.contentType, ETag: `"${r.etag}"`, 'Content-Length': Buffer.byteLength(r.body) });
+      res.writeHead(200, { 'Content-Type': r.contentType, ETag: `"${r.etag}"`, 'Content-Length': typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.length });
       res.end(method === 'HEAD' ? undefined : r.body);
       return;
     }

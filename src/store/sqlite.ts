@@ -68,7 +68,7 @@ const CHECKPOINT_EVERY = 200;
 /** WAL length (frames) past which writes pause for the thread to catch up, so the WAL starts over. */
 const WAL_RESTART_FRAMES = 4000;
 /** Commits without a checkpoint answer after which the checkpoint runs inline (the thread is stuck or gone). */
-const INLINE_AFTER = CHECKPOINT_EVERY * 20;
+const INLINE_AFTER = CHECKPOINT_EVERY * 5;
 
 /** What a resolved write has survived: see the module comment. */
 export type SqliteDurability = 'power-loss' | 'process-crash';
@@ -159,6 +159,8 @@ class SqliteStore implements DocumentStore {
   #checkpointerFailed = false;
   #checkpointInFlight = false;
   #commitsSinceCheckpoint = 0;
+  /** Commits through this connection (half of changeCounter). */
+  #commits = 0;
   /** While set, writes wait: the checkpoint thread is catching up so that the WAL can start over. */
   #gate: { readonly opened: Promise<void>; readonly open: () => void } | undefined;
   readonly #listeners = new ChangeListeners();
@@ -198,6 +200,12 @@ class SqliteStore implements DocumentStore {
         await durable();
       },
     };
+  }
+
+  /** PRAGMA data_version moves on other connections' commits; this connection's are counted here. */
+  changeCounter(): string {
+    const row = this.#guard(() => this.#prepare('PRAGMA data_version').get()) as { data_version: number };
+    return `${row.data_version}:${this.#commits}`;
   }
 
   async get(key: DocKey): Promise<StoredDoc | undefined> {
@@ -411,6 +419,7 @@ class SqliteStore implements DocumentStore {
 
   /** After each commit: asks the checkpoint thread to run every CHECKPOINT_EVERY commits. */
   #afterCommit(): void {
+    this.#commits++;
     if (this.#path === undefined) return;
     this.#commitsSinceCheckpoint++;
     if (this.#checkpointerFailed || this.#commitsSinceCheckpoint >= INLINE_AFTER) {

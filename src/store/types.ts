@@ -129,6 +129,14 @@ export interface DocumentStore {
   /** Dialect and runner for neighbouring tables in the same database. */
   readonly sql: SqlRunner;
 
+  /**
+   * A token that changes whenever any document of the store may have changed, by any
+   * connection or process; two equal tokens mean nothing was written in between. Cheap and
+   * synchronous, so a cache of what was read can be checked per request without a query.
+   * Absent where the database cannot tell (PostgreSQL: callers read the ETag instead).
+   */
+  readonly changeCounter?: () => string;
+
   /** Resolves with the document or `undefined`. Never throws for a missing document. */
   get(key: DocKey): Promise<StoredDoc | undefined>;
 

@@ -34,6 +34,7 @@ import { isUtf8Charset, parseMediaType } from './media-type.ts';
 import { acceptsUntypedDocument } from './untyped-document.ts';
 import { decodeUtf8, parseDocument, serialize } from './xml.ts';
 import { prescanDocument, prescanXml, type XmlLimits } from './xml-prescan.ts';
+import { StoredBytes, stillCurrent, type CachedVersion } from './read-cache.ts';
 import type { XcapUri } from './uri.ts';
 
 export const MIME_ELEMENT = 'application/xcap-el+xml';
@@ -56,7 +57,8 @@ export interface Request {
 }
 
 export interface ReadResult {
-  readonly body: string;
+  /** A whole stored document comes as the stored bytes. */
+  readonly body: string | Buffer;
   readonly contentType: string;
   readonly etag: string;
 }
@@ -99,6 +101,7 @@ export class XcapService {
   private readonly writer: DocumentWriter;
   private readonly domCache = new Map<string, CachedDom>();
   private readonly domCacheSize: number;
+  private readonly storedBytes: StoredBytes;
   private readonly xmlLimits: XmlLimits;
   /** Tail of the queue of writes per document key, in this process. */
   private readonly writing = new Map<string, Promise<unknown>>();
@@ -110,6 +113,7 @@ export class XcapService {
     this.managed = opts.managed;
     this.writer = opts.writer ?? new DocumentWriter({ store: opts.store, usages: opts.usages });
     this.domCacheSize = opts.domCacheSize ?? 256;
+    this.storedBytes = new StoredBytes(opts.store);
     this.xmlLimits = opts.xmlLimits;
   }
 
@@ -118,15 +122,29 @@ export class XcapService {
     const { usage, key } = this.resolve(req, 'read');
     this.usageAuthorize(req, usage, key, 'read');
     const generated = await usage.generated?.(key, this.context(req, key), req.principal);
+    if (generated === undefined && req.uri.selector === null) {
+      // The stored bytes as they are: cached by ETag, checked against the store per request.
+      const stored = await this.storedBytes.get(key, cacheKey(key));
+      if (!stored) throw new NotFound();
+      checkRead(req.conditions, stored.etag);
+      return { body: stored.bytes, contentType: usage.mimeType, etag: stored.etag };
+    }
+    const cached = generated === undefined ? await this.currentDom(key) : undefined;
     const doc: Pick<StoredDoc, 'etag' | 'body'> | undefined =
-      generated === undefined ? await this.store.get(key) : { etag: contentEtag(generated), body: generated };
+      cached !== undefined ? { etag: cached.etag, body: cached.text } : generated === undefined ? await this.store.get(key) : { etag: contentEtag(generated), body: generated };
     if (!doc) throw new NotFound();
     checkRead(req.conditions, doc.etag);
     if (req.uri.selector === null) return { body: doc.body, contentType: usage.mimeType, etag: doc.etag };
     const sel = this.selector(req, usage);
-    const { dom, spans } = this.cachedForRead(key, doc);
+    const { dom, spans } = cached ?? this.cachedForRead(key, doc);
     const node = getNode({ text: doc.body, dom, spans }, sel);
     return { body: node.body, contentType: node.contentType, etag: doc.etag };
+  }
+
+  /** The cached DOM of `key` when it is still the stored version (only its ETag is read, if anything). */
+  private async currentDom(key: DocKey): Promise<CachedDom | undefined> {
+    const hit = this.domCache.get(cacheKey(key));
+    return hit !== undefined && (await stillCurrent(this.store, key, hit)) ? hit : undefined;
   }
 
   /**
@@ -263,7 +281,7 @@ export class XcapService {
       candidate: { text, dom: () => dom, parsed: dom },
       // The next writer of this document may start from this DOM as soon as it is committed.
       onCommit: (r) => {
-        this.remember(key, r.etag, dom);
+        this.remember(key, r.etag, dom, text);
         turn.done();
       },
     });
@@ -313,7 +331,7 @@ export class XcapService {
   private cachedForRead(key: DocKey, doc: Pick<StoredDoc, 'etag' | 'body'>): CachedDom {
     const hit = this.domCache.get(cacheKey(key));
     if (hit && hit.etag === doc.etag) return hit;
-    return this.remember(key, doc.etag, parseDocument(doc.body));
+    return this.remember(key, doc.etag, parseDocument(doc.body), doc.body);
   }
 
   /**
@@ -331,9 +349,9 @@ export class XcapService {
     this.domCache.delete(cacheKey(key));
   }
 
-  /** Caches `dom` as the DOM of `etag`, with an empty span memo (a written DOM's old spans are void). */
-  private remember(key: DocKey, etag: string, dom: Document): CachedDom {
-    const entry: CachedDom = { etag, dom, spans: new WeakMap() };
+  /** Caches `dom` (of `text`) as the DOM of `etag`, with an empty span memo (a written DOM's old spans are void). */
+  private remember(key: DocKey, etag: string, dom: Document, text: string): CachedDom {
+    const entry: CachedDom = { etag, dom, text, spans: new WeakMap() };
     if (this.domCacheSize === 0) return entry;
     const k = cacheKey(key);
     this.domCache.delete(k);
@@ -388,10 +406,10 @@ interface Turn {
 
 const noop = () => {};
 
-/** A parsed document of one ETag, never mutated while cached, and the element spans found in its text. */
-interface CachedDom {
-  readonly etag: string;
+/** A parsed document of one ETag, never mutated while cached, its text, and the element spans found in it. */
+interface CachedDom extends CachedVersion {
   readonly dom: Document;
+  readonly text: string;
   readonly spans: WeakMap<Element, ElementSpan>;
 }
 
