@@ -1,0 +1,111 @@
+/**
+ * Past one process (docs/scaling.md): three `serve` replicas on one PostgreSQL, as behind a
+ * load balancer. Conditional writes stay atomic across them (RFC 4825 §7.11: of 20 If-Match
+ * PUTs with one ETag exactly one wins), the change feed holds every change exactly once
+ * whichever replica made it, and killing one replica with SIGKILL mid-write loses no write
+ * it answered 2xx. Each replica runs one process (`--workers 1`) so the test stays light;
+ * the workers of one replica share its writes through the primary (test/e2e/serve-sigkill).
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openPostgresStore } from '../../src/store/postgres.ts';
+import { freshPostgresDatabase } from '../services/databases.ts';
+import { addUser, startServe, type ServeProcess } from '../http/serve-process.ts';
+import { ALICE_XUI, RL_TYPE } from '../http/helpers.ts';
+
+const auth = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
+const doc = (name: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="${name}"/></resource-lists>\n`;
+const docUrl = (url: string, path: string) => `${url}/resource-lists/users/${ALICE_XUI}/${path}`;
+
+function put(url: string, path: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(docUrl(url, path), { method: 'PUT', headers: { Authorization: auth, 'Content-Type': RL_TYPE, ...headers }, body });
+}
+
+describe('three serve replicas on one PostgreSQL', () => {
+  let databaseUrl: string;
+  let replicas: ServeProcess[];
+  beforeAll(async () => {
+    databaseUrl = await freshPostgresDatabase(inject('services').postgres, 'three');
+    await addUser({ databaseUrl }, ALICE_XUI, 'secret');
+    replicas = await Promise.all([0, 1, 2].map(() => startServe({ databaseUrl }, ['--workers', '1'], { XCAP_BRIDGE_NONCE_SECRET: 'shared-secret-of-the-replicas' })));
+  });
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+  });
+
+  it('20 If-Match PUTs of one ETag spread over the three: exactly one wins, 19 get 412', async () => {
+    const first = await put(replicas[0]!.url, 'race', doc('start'));
+    expect(first.status).toBe(201);
+    const etag = first.headers.get('etag') as string;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => put(replicas[i % 3]!.url, 'race', doc(`writer${i}`), { 'If-Match': etag })),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 412)).toHaveLength(19);
+    const winner = statuses.indexOf(200);
+    for (const r of replicas) {
+      const got = await fetch(docUrl(r.url, 'race'), { headers: { Authorization: auth } });
+      expect(await got.text()).toBe(doc(`writer${winner}`));
+    }
+  });
+
+  it('every write through any replica is in the change feed exactly once', async () => {
+    const store = await openPostgresStore(databaseUrl);
+    try {
+      const from = await store.lastSeq();
+      const answered = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const r = await put(replicas[i % 3]!.url, `feed${i % 6}`, doc(`v${i}`));
+          expect([200, 201]).toContain(r.status);
+          return (r.headers.get('etag') as string).slice(1, -1);
+        }),
+      );
+      const feed = await store.changes(from, 1000);
+      const etags = feed.map((c) => c.newEtag);
+      expect(new Set(feed.map((c) => c.seq)).size).toBe(feed.length);
+      expect(etags.sort()).toEqual([...answered].sort());
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('one replica killed with SIGKILL while clients write to all three: no write answered 2xx is lost', async () => {
+    const WRITERS = 12;
+    const acked = new Array<number>(WRITERS).fill(0);
+    let total = 0;
+    let enough!: () => void;
+    const killNow = new Promise<void>((r) => (enough = r));
+    const victim = replicas[2] as ServeProcess;
+    const writer = async (i: number) => {
+      const url = replicas[i % 3]!.url;
+      for (let v = 1; v <= 400; v++) {
+        let res: Response;
+        try {
+          res = await put(url, `kill${i}`, doc(`v${v}`));
+        } catch {
+          return; // its replica is gone
+        }
+        expect([200, 201]).toContain(res.status);
+        acked[i] = v;
+        if (++total === 150) enough();
+        // Writers on the surviving replicas go on for a while after the kill, then stop.
+        if (total >= stopAt) return;
+      }
+    };
+    let stopAt = Infinity;
+    const writers = Array.from({ length: WRITERS }, (_, i) => writer(i));
+    await killNow;
+    victim.proc.kill('SIGKILL');
+    stopAt = total + 100;
+    await Promise.all(writers);
+    for (let i = 0; i < WRITERS; i++) {
+      expect(acked[i]).toBeGreaterThan(0);
+      const reader = replicas[i % 3 === 2 ? 0 : i % 3]!.url;
+      const got = await fetch(docUrl(reader, `kill${i}`), { headers: { Authorization: auth } });
+      const stored = Number(/name="v(\d+)"/.exec(await got.text())?.[1]);
+      // The answered version, or the next one if it was committed but its answer died with the replica.
+      expect([acked[i], (acked[i] as number) + 1]).toContain(stored);
+    }
+    replicas[2] = await startServe({ databaseUrl }, ['--workers', '1'], { XCAP_BRIDGE_NONCE_SECRET: 'shared-secret-of-the-replicas' });
+  });
+});
