@@ -107,12 +107,13 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   const env = config.auth.nonceSecret === undefined ? { XCAP_BRIDGE_NONCE_SECRET: nonceSecret } : {};
   if (config.auth.nonceSecret === undefined) log.info('auth.nonceSecret unset: the HTTP workers share a nonce secret made at start-up');
   const store = await openStore(config.store);
-  let xcap: Awaited<ReturnType<typeof createXcapService>>;
+  let xcap: Awaited<ReturnType<typeof createXcapService>> | undefined;
   try {
     xcap = await createXcapService({ ...config, auth: { ...config.auth, nonceSecret } }, store, log);
     // The workers' own start-up check, made once here so a bad set-up fails before any fork.
     await xcap.auth.domain.require();
   } catch (err) {
+    await xcap?.pool?.close();
     await store.close();
     throw err;
   }
@@ -163,6 +164,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   await hooks?.stop();
   stopMetrics();
   await sync?.stop();
+  await xcap.pool?.close();
   await store.close();
   log.info('stopped');
   return 'failure' in ended ? EXIT_FAILURE : EXIT_OK;
