@@ -30,8 +30,12 @@ const schema = loadSchema(schemaFile('resource-lists/resource-lists.xsd'), {
 });
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
-/** Whether a document may hold `<entry-ref>` or `<external>`: one scan instead of two. */
-const REF_OR_EXTERNAL = /entry-ref|external/;
+/**
+ * Whether a document may hold `<entry-ref>` or `<external>` (prefixed or not): one scan
+ * instead of two, matching start tags only, so a display name saying "external" does not
+ * cost a DOM.
+ */
+const REF_OR_EXTERNAL = /<(?:[^\s<>/:]+:)?(?:entry-ref|external)[\s/>]/;
 
 /**
  * Checks the §3.4.5 constraints on the children of one list-like element (a `<list>`, or an
