@@ -142,7 +142,7 @@ describe('carddav: cards', () => {
     await c.close();
   });
 
-  it('a missing address book is NotFound; a stopped server is Unavailable, never an empty address book', async () => {
+  it('a missing address book is NotFound; a stopped or hanging server is Unavailable, never an empty address book', async () => {
     const own = await startRadicale();
     const bob = newUser(own);
     const bobPeer = new DavPeer(own.url, bob.user, bob.password);
@@ -158,6 +158,18 @@ describe('carddav: cards', () => {
       await expect(collect(c.list(bob.user))).rejects.toBeInstanceOf(Unavailable);
       await expect(c.changes(bob.user)).rejects.toBeInstanceOf(Unavailable);
       await own.start();
+      expect((await collect(c.list(bob.user))).map((r) => r.id)).toEqual(['anna']);
+      // A server that accepts connections and never answers: the request times out as Unavailable.
+      const impatient = carddavConnectorFor(own, bob, { addressBook: '/{user}/contacts/', timeoutMs: 1000 });
+      own.freeze();
+      try {
+        const err = await impatient.changes(bob.user).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(Unavailable);
+        expect(String(err)).toContain('timed out');
+      } finally {
+        own.thaw();
+        await impatient.close();
+      }
       expect((await collect(c.list(bob.user))).map((r) => r.id)).toEqual(['anna']);
     } finally {
       await c.close();

@@ -24,6 +24,9 @@ export interface RadicaleService extends Service {
    * second card with a known UID). Radicale reads it like any other.
    */
   writeStored(path: string, file: string, text: string): void;
+  /** Freezes the process (SIGSTOP): connections are accepted by the kernel and never answered, until `thaw()`. */
+  freeze(): void;
+  thaw(): void;
   /** Stops Radicale, keeping its data, until `start()`. */
   halt(): Promise<void>;
   /** Starts it again on the same port with the same data. */
@@ -91,6 +94,8 @@ export async function startRadicale(opts: RadicaleOptions = {}): Promise<Radical
     addUser: (user, password) => appendFileSync(users, `${user}:${password}\n`),
     writeStored: (path, file, text) => writeFileSync(join(dir, 'collections', 'collection-root', ...path.split('/').filter(Boolean), file), text),
     stop: () => stopChild(child!, dir),
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
     halt: async () => {
       await stopChild(child!);
     },
