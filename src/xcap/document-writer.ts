@@ -69,8 +69,10 @@ export class DocumentWriter {
   }
 
   /** Pre-scans (`prescan`), validates and stores; throws their error or the store's `EtagMismatch`, writing nothing. */
-  async write(w: DocumentWrite): Promise<WriteResult> {
+  async write(w: DocumentWrite & { readonly onValidated?: () => void }): Promise<WriteResult> {
     await this.validate(w);
+    // Sync shares what passed with its concurrent runs before the store write completes.
+    w.onValidated?.();
     return this.store.put(w.key, w.body, w.expect, w.origin, w.etag, { onCommit: w.onCommit });
   }
 

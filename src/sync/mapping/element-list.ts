@@ -140,6 +140,8 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
   }
 
   const names = fieldEntries.map(([name]) => name);
+  const validItems = new ValidItemTexts();
+  const freshTexts = new FreshItemTexts();
   const present = (fields: ItemFields) => presentFields(names, fields);
 
   function childEl(parent: Element, local: string, namespace: string, name?: string): Element | undefined {
@@ -237,7 +239,7 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
 
     standAloneItems: spec.standAloneItems ?? false,
 
-    validItems: new ValidItemTexts(),
+    validItems,
 
     excerpt(items) {
       const doc = this.parse(this.emptyDocument());
@@ -286,6 +288,12 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
     };
     index();
     const memo: SerializeMemo = { text: new WeakMap(), keep: (el) => el.parentNode === container && isEl(el, spec.item) };
+    /** Items created by the last apply whose text no other list of the mapping had yet, with their fields' key. */
+    let unshared: [Element, string][] = [];
+    const contextOf = (): string => {
+      const root = doc.documentElement;
+      return [root, container].map((el) => (el ? `<${el.tagName}${[...Array(el.attributes.length).keys()].map((i) => ` ${el.attributes.item(i)?.name}="${el.attributes.item(i)?.value}"`).join('')}>` : '')).join('');
+    };
 
     return {
       doc,
@@ -294,15 +302,21 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
         return container !== undefined;
       },
       serialize() {
-        return serialize(doc, memo);
+        const text = serialize(doc, memo);
+        if (unshared.length) {
+          const context = contextOf();
+          for (const [el, key] of unshared) {
+            const t = memo.text.get(el);
+            if (t !== undefined) freshTexts.set(context, key, t);
+          }
+          unshared = [];
+        }
+        return text;
       },
       textOf(item) {
         return memo.text.get(item);
       },
-      context() {
-        const root = doc.documentElement;
-        return [root, container].map((el) => (el ? `<${el.tagName}${[...Array(el.attributes.length).keys()].map((i) => ` ${el.attributes.item(i)?.name}="${el.attributes.item(i)?.value}"`).join('')}>` : '')).join('');
-      },
+      context: contextOf,
       apply(ops) {
         let c = container;
         if (!c) {
@@ -316,6 +330,7 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
         }
         let reindex = duplicates;
         const written: Element[] = [];
+        const fresh: [Element, string][] = [];
         for (const op of ops) {
           if (op.op !== 'delete') continue;
           const el = byKey.get(op.key);
@@ -343,12 +358,53 @@ export function elementListMapping(spec: ElementListSpec): ItemMapping {
             c.appendChild(el);
           }
           // A fresh item holds exactly the mapped fields it was given (empty values are not written).
-          if (indexItem(el, existing === undefined ? present(op.fields) : readItem(el))) reindex = true;
+          const fields = existing === undefined ? present(op.fields) : readItem(el);
+          if (existing === undefined) fresh.push([el, JSON.stringify(fields)]);
+          if (indexItem(el, fields)) reindex = true;
         });
         if (reindex) index();
+        // A fresh item's text depends on its fields and the list's context alone: take the
+        // text another list of this mapping already made for the same fields (every user's
+        // copy of one directory), so serialize() does not walk it again.
+        const context = contextOf();
+        unshared = [];
+        for (const [el, key] of fresh) {
+          const t = freshTexts.get(context, key);
+          if (t === undefined) unshared.push([el, key]);
+          else memo.text.set(el, t);
+        }
         return { written, uniqueKeys: !reindex };
       },
     };
+  }
+}
+
+/**
+ * Texts of items created from fields alone, by list context and the fields' JSON, shared by
+ * every list of one mapping. Bounded: past `max` texts it starts over.
+ */
+class FreshItemTexts {
+  readonly #byContext = new Map<string, Map<string, string>>();
+  readonly #max: number;
+  #size = 0;
+
+  constructor(max = 200_000) {
+    this.#max = max;
+  }
+
+  get(context: string, fields: string): string | undefined {
+    return this.#byContext.get(context)?.get(fields);
+  }
+
+  set(context: string, fields: string, text: string): void {
+    if (this.#size >= this.#max) {
+      this.#byContext.clear();
+      this.#size = 0;
+    }
+    let m = this.#byContext.get(context);
+    if (!m) this.#byContext.set(context, (m = new Map()));
+    if (!m.has(fields)) this.#size++;
+    m.set(fields, text);
   }
 }
 

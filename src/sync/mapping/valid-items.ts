@@ -4,9 +4,14 @@
  * (ElementListSpec.standAloneItems), an item whose exact text passed in a list of the same
  * context passes again, so a run writing the same directory into every user's document
  * validates each entry once, not once per user. Bounded: past `max` texts it starts over.
+ *
+ * Runs of one tick go on at once: a run claims the texts it is about to validate, and a run
+ * needing the same texts waits for that outcome (`settled`) instead of validating them too.
  */
 export class ValidItemTexts {
   readonly #byContext = new Map<string, Set<string>>();
+  /** Texts being validated by a run, by context, with that run's outcome. */
+  readonly #pending = new Map<string, Map<string, Promise<void>>>();
   readonly #max: number;
   #size = 0;
 
@@ -17,6 +22,43 @@ export class ValidItemTexts {
 
   has(context: string, text: string): boolean {
     return this.#byContext.get(context)?.has(text) === true;
+  }
+
+  /** Resolves once no run is validating any of `texts` in `context` any more. */
+  async settled(context: string, texts: readonly string[]): Promise<void> {
+    const pending = this.#pending.get(context);
+    if (!pending) return;
+    const waits = new Set<Promise<void>>();
+    for (const t of texts) {
+      const p = pending.get(t);
+      if (p) waits.add(p);
+    }
+    await Promise.all(waits);
+  }
+
+  /**
+   * Marks `texts` as being validated by the caller; `settle(true)` once they passed (they
+   * become known valid), `settle(false)` when they did not or the run gave up. Only the
+   * first call counts.
+   */
+  claim(context: string, texts: readonly string[]): (valid: boolean) => void {
+    let pending = this.#pending.get(context);
+    if (!pending) this.#pending.set(context, (pending = new Map()));
+    let done!: () => void;
+    const outcome = new Promise<void>((r) => (done = r));
+    for (const t of texts) pending.set(t, outcome);
+    let settled = false;
+    return (valid) => {
+      if (settled) return;
+      settled = true;
+      if (valid) this.add(context, texts);
+      const map = this.#pending.get(context);
+      if (map) {
+        for (const t of texts) if (map.get(t) === outcome) map.delete(t);
+        if (map.size === 0) this.#pending.delete(context);
+      }
+      done();
+    };
   }
 
   /** Remembers `texts` as valid in `context`. */

@@ -70,15 +70,15 @@ export async function applyPlan(ctx: RunContext, binding: Binding, scope: Scope,
     const body = target.serialize();
     const writer = ctx.writer ?? new DocumentWriter({ store: ctx.store });
     // A new document starts as the mapping's empty one, valid by construction.
-    const check = candidateFor(mapping, target, written, body, (sides.listValid || !stored) && uniqueKeys);
+    const check = await candidateFor(mapping, target, written, body, (sides.listValid || !stored) && uniqueKeys && writer.validates(key.auid));
     let res: WriteResult;
     try {
-      res = await writer.write({ key, body, candidate: check.candidate, expect: stored ? { etag: stored.etag } : 'absent', origin: `sync:${b.name}` });
+      res = await writer.write({ key, body, candidate: check.candidate, expect: stored ? { etag: stored.etag } : 'absent', origin: `sync:${b.name}`, onValidated: () => check.settle(true) });
     } catch (err) {
+      check.settle(false);
       await persist();
       throw err;
     }
-    if (writer.validates(key.auid)) mapping.validItems.add(check.context, written.flatMap((el) => target.textOf(el) ?? []));
     etag = res.etag;
     ctx.docs?.put(b.name, scope, { etag, list: target, chars: body.length, valid: writer.validates(key.auid) });
     for (const p of xcapPending) settle(p.d, p.ref);
@@ -101,15 +101,24 @@ export async function applyPlan(ctx: RunContext, binding: Binding, scope: Scope,
  * same context before (the directory written into every user's document is checked once);
  * when those are most of the list, the whole body is as cheap. Otherwise the whole body.
  */
-function candidateFor(mapping: ItemMapping, list: BoundList, written: readonly Element[], body: string, editOfValid: boolean): { candidate: CandidateDocument; context: string } {
+async function candidateFor(mapping: ItemMapping, list: BoundList, written: readonly Element[], body: string, editOfValid: boolean): Promise<{ candidate: CandidateDocument; settle: (valid: boolean) => void }> {
+  const whole = { text: body, dom: () => list.doc };
+  if (!editOfValid || !mapping.standAloneItems) return { candidate: whole, settle: () => {} };
   const context = list.context();
-  const whole = { candidate: { text: body, dom: () => list.doc }, context };
-  if (!editOfValid || !mapping.standAloneItems) return whole;
-  const unseen = written.filter((el) => {
-    const text = list.textOf(el);
-    return text === undefined || !mapping.validItems.has(context, text);
+  const texts = written.map((el) => list.textOf(el));
+  const known = texts.filter((t): t is string => t !== undefined);
+  // Texts a concurrent run is validating now: its outcome decides them.
+  await mapping.validItems.settled(context, known);
+  const unseen: Element[] = [];
+  const claimed: string[] = [];
+  written.forEach((el, i) => {
+    const t = texts[i];
+    if (t !== undefined && mapping.validItems.has(context, t)) return;
+    unseen.push(el);
+    if (t !== undefined) claimed.push(t);
   });
-  if (unseen.length * 2 > list.items.size) return whole;
+  const settle = mapping.validItems.claim(context, claimed);
+  if (unseen.length * 2 > list.items.size) return { candidate: whole, settle };
   const excerpt = mapping.excerpt(unseen);
-  return { candidate: { text: mapping.serialize(excerpt), dom: () => excerpt }, context };
+  return { candidate: { text: mapping.serialize(excerpt), dom: () => excerpt }, settle };
 }
