@@ -24,16 +24,19 @@ export class ValidItemTexts {
     return this.#byContext.get(context)?.has(text) === true;
   }
 
-  /** Resolves once no run is validating any of `texts` in `context` any more. */
-  async settled(context: string, texts: readonly string[]): Promise<void> {
+  /**
+   * The outcome of the runs validating any of `texts` in `context` now, or `undefined`
+   * when none is (then `claim` may follow at once, with no await in between).
+   */
+  pending(context: string, texts: readonly string[]): Promise<unknown> | undefined {
     const pending = this.#pending.get(context);
-    if (!pending) return;
+    if (!pending) return undefined;
     const waits = new Set<Promise<void>>();
     for (const t of texts) {
       const p = pending.get(t);
       if (p) waits.add(p);
     }
-    await Promise.all(waits);
+    return waits.size === 0 ? undefined : Promise.all(waits);
   }
 
   /**

@@ -107,8 +107,9 @@ async function candidateFor(mapping: ItemMapping, list: BoundList, written: read
   const context = list.context();
   const texts = written.map((el) => list.textOf(el));
   const known = texts.filter((t): t is string => t !== undefined);
-  // Texts a concurrent run is validating now: its outcome decides them.
-  await mapping.validItems.settled(context, known);
+  // Texts a concurrent run is validating now: its outcome decides them (and meanwhile
+  // another run may have claimed some of them: look again until none is pending).
+  for (let wait = mapping.validItems.pending(context, known); wait; wait = mapping.validItems.pending(context, known)) await wait;
   const unseen: Element[] = [];
   const claimed: string[] = [];
   written.forEach((el, i) => {
