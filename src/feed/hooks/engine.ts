@@ -37,6 +37,8 @@ export const HOOKS_QUEUE = 'feed-hooks';
 export const HOOKS_CURSOR = 'hooks-cursor';
 const LOCK_TTL_MS = 15_000;
 const POLL_MS = 250;
+/** Longest a success goes unrecorded (status.ts) while nothing fails. */
+const OK_WRITE_MS = 5000;
 
 export interface FeedHooksOptions {
   readonly store: DocumentStore;
@@ -93,6 +95,10 @@ class Hooks implements FeedHooks {
   #stopped = false;
   #rpcId = 0;
   #warned = false;
+  /** Targets whose last recorded attempt in this process failed. */
+  readonly #failing = new Set<string>();
+  /** When this process last recorded a success per target. */
+  readonly #okWritten = new Map<string, number>();
 
   constructor(o: FeedHooksOptions, targets: Target[], status: HookStatusTable, meta: SyncState) {
     this.#o = o;
@@ -195,24 +201,29 @@ class Hooks implements FeedHooks {
       }
       const fresh = changes.filter((c) => c.seq > this.#cursor);
       if (fresh.length === 0) return;
-      for (const c of fresh) await this.#route(c);
+      // Sent without waiting one by one: the commands still leave in order on one connection,
+      // so each outbox keeps the feed's order.
+      await Promise.all(fresh.flatMap((c) => this.#route(c)));
       this.#cursor = (fresh.at(-1) as DocChange).seq;
       await this.#meta.setMeta(HOOKS_CURSOR, String(this.#cursor));
       if (changes.length < 500) return;
     }
   }
 
-  async #route(c: DocChange): Promise<void> {
+  /** The outbox appends `c` makes, one per target its filter covers. */
+  #route(c: DocChange): Promise<void>[] {
+    const pushes: Promise<void>[] = [];
     for (const t of this.#targets.values()) {
       if (!t.filter.matches(c.key)) continue;
       if (t.kind === 'webhook') {
         const item: Delivery = { id: String(c.seq), body: xcapDiffBody(this.#o.xcapRoot(), [{ key: c.key, previousEtag: c.oldEtag, newEtag: c.newEtag }]) };
-        await this.#push(t, docKeyString(c.key), JSON.stringify(item), 0);
+        pushes.push(this.#push(t, docKeyString(c.key), JSON.stringify(item), 0));
       } else if (c.key.xui !== null && presenceRelevant(c.key.auid)) {
         const item: Touch = { key: c.key, previousEtag: c.oldEtag, newEtag: c.newEtag, seq: c.seq };
-        await this.#push(t, c.key.xui, JSON.stringify(item), t.server.coalesceMs);
+        pushes.push(this.#push(t, c.key.xui, JSON.stringify(item), t.server.coalesceMs));
       }
     }
+    return pushes;
   }
 
   async #fullState(position: number): Promise<void> {
@@ -256,13 +267,26 @@ class Hooks implements FeedHooks {
     try {
       if (t.kind === 'webhook') await this.#deliverWebhooks(t.webhook, job.data.group);
       else await this.#refreshPresence(t.server, job.data.group);
-      await this.#status.ok(t.name, kind, Date.now());
+      await this.#recordOk(t.name, kind);
     } catch (err) {
+      this.#failing.add(t.name);
       await this.#status.failed(t.name, kind, Date.now(), (err as Error).message).catch(() => {});
       throw err;
     } finally {
       await this.#conn.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lock, token).catch(() => {});
     }
+  }
+
+  /**
+   * A success is written when it ends a failure, else at most every OK_WRITE_MS per target:
+   * a database write per delivery would cost more than the delivery.
+   */
+  async #recordOk(target: string, kind: 'webhook' | 'kamailio' | 'opensips'): Promise<void> {
+    const now = Date.now();
+    if (!this.#failing.has(target) && now - (this.#okWritten.get(target) ?? 0) < OK_WRITE_MS) return;
+    this.#failing.delete(target);
+    this.#okWritten.set(target, now);
+    await this.#status.ok(target, kind, now);
   }
 
   /** Delivers the document's outbox in order; an item leaves only once the endpoint took it. */

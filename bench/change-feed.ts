@@ -1,0 +1,133 @@
+/**
+ * The change feed at size (issue 14 item 5), `serve` as a child process on a SQLite store:
+ * 1. SSE: `streams` clients (default 1,000) hold GET /xcap-diff open as alice; `changes`
+ *    PUTs of her resource-lists document, one every 100 ms; latency = from the start of the
+ *    PUT to the event naming its ETag, on every stream — p50/p99/max (goal p99 < 50 ms);
+ * 2. webhooks: `deliveries` changes (default 5,000, each to its own document) written
+ *    straight into the store file by this process (as another process would), POSTed by
+ *    `serve` to a receiver on loopback; rate from the first to the last delivery (goal
+ *    ≥ 1,000/s), with Redis on a throwaway redis-server.
+ *
+ *   npx node bench/change-feed.ts [--streams 1000] [--changes 20] [--deliveries 5000]
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { request } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { openSqliteStore } from '../src/store/sqlite.ts';
+import { freePort, stopChild, tempDir, waitForPort } from '../test/services/process.ts';
+import { startRedis } from '../test/services/redis.ts';
+
+const { values } = parseArgs({ options: { streams: { type: 'string', default: '1000' }, changes: { type: 'string', default: '20' }, deliveries: { type: 'string', default: '5000' } } });
+const STREAMS = Number(values.streams);
+const CHANGES = Number(values.changes);
+const DELIVERIES = Number(values.deliveries);
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = resolve(ROOT, 'bin/xcap-bridge.js');
+const PASSWORD = 'alice-secret';
+const AUTH = `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`;
+const DOC = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] as number;
+const body = (n: number) => `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="l"><entry uri="sip:p${n}@example.com"/></list></resource-lists>`;
+
+const dir = tempDir('bench-feed');
+const data = join(dir, 'data');
+const redis = await startRedis();
+const hookPort = await freePort();
+let received = 0;
+let firstAt = 0;
+let lastAt = 0;
+const receiver = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    const now = performance.now();
+    if (received++ === 0) firstAt = now;
+    lastAt = now;
+    res.writeHead(204).end();
+  });
+});
+await new Promise<void>((r) => receiver.listen(hookPort, '127.0.0.1', () => r()));
+const cfg = join(dir, 'xcap-bridge.yaml');
+writeFileSync(cfg, [
+  `store: { kind: sqlite, dataDir: ${data} }`,
+  `redis: { url: "${redis.url}", prefix: bench }`,
+  'log: { level: warn, requests: false }',
+  'changeFeed:',
+  '  webhooks:',
+  `    - { name: bench, url: "http://127.0.0.1:${hookPort}/hook", secret: "whsec_${Buffer.alloc(32, 7).toString('base64')}", filter: { auids: [pres-rules] } }`,
+  '',
+].join('\n'));
+await run(process.execPath, [BIN, 'user', 'add', 'sip:alice@example.com', '--password', PASSWORD, '--data', data]);
+const port = await freePort();
+const serve = spawn(process.execPath, [BIN, 'serve', '--config', cfg, '--port', String(port)], { stdio: ['ignore', 'inherit', 'inherit'] });
+await waitForPort(port, serve, () => '');
+
+function put(n: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const payload = body(n);
+    const r = request({ host: '127.0.0.1', port, path: DOC, method: 'PUT', headers: { Authorization: AUTH, 'Content-Type': 'application/resource-lists+xml', 'Content-Length': Buffer.byteLength(payload) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(String(res.headers.etag ?? '').replaceAll('"', '')));
+    });
+    r.on('error', reject);
+    r.end(payload);
+  });
+}
+
+// 1. SSE latency with STREAMS open streams.
+await put(0);
+const arrivals: Array<Map<string, number>> = [];
+let open = 0;
+for (let i = 0; i < STREAMS; i++) {
+  const seen = new Map<string, number>();
+  arrivals.push(seen);
+  const r = request({ host: '127.0.0.1', port, path: '/xcap-diff', headers: { Authorization: AUTH, Accept: 'text/event-stream' }, agent: false }, (res) => {
+    open++;
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      const now = performance.now();
+      for (const m of chunk.matchAll(/new-etag="([0-9a-f]+)"/g)) if (!seen.has(m[1] as string)) seen.set(m[1] as string, now);
+    });
+  });
+  r.end();
+  if (i % 100 === 99) await sleep(50);
+}
+while (open < STREAMS) await sleep(20);
+await sleep(500);
+const latencies: number[] = [];
+for (let n = 1; n <= CHANGES; n++) {
+  const t0 = performance.now();
+  const etag = await put(n);
+  const deadline = Date.now() + 10_000;
+  while (arrivals.some((a) => !a.has(etag)) && Date.now() < deadline) await sleep(2);
+  for (const a of arrivals) {
+    const at = a.get(etag);
+    if (at === undefined) throw new Error(`a stream never saw change ${n}`);
+    latencies.push(at - t0);
+  }
+  await sleep(100);
+}
+const p99 = pct(latencies, 99);
+console.log(`SSE, ${STREAMS} streams, ${CHANGES} changes (PUT start → event): p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms   goal p99 < 50 ms ${p99 < 50 ? 'OK' : 'MISS'} (${(p99 / 50).toFixed(2)}× of goal)`);
+
+// 2. Webhook deliveries per second.
+const store = await openSqliteStore(join(data, 'xcap.sqlite'));
+for (let i = 0; i < DELIVERIES; i++) await store.put({ auid: 'pres-rules', xui: `sip:u${i}@example.com`, path: 'index' }, '<x/>', 'any', 'bench');
+await store.close();
+const deadline = Date.now() + 300_000;
+while (received < DELIVERIES && Date.now() < deadline) await sleep(50);
+const rate = (received - 1) / ((lastAt - firstAt) / 1000);
+console.log(`webhooks, ${received} of ${DELIVERIES} delivered to a loopback receiver: ${rate.toFixed(0)} deliveries/s (first to last)   goal ≥ 1000/s ${rate >= 1000 ? 'OK' : 'MISS'} (${(rate / 1000).toFixed(2)}× of goal)`);
+
+process.exitCode = received === DELIVERIES ? 0 : 1;
+serve.kill('SIGTERM');
+await new Promise((r) => serve.once('exit', r));
+receiver.close();
+await redis.stop();
+await stopChild(serve, dir);
+process.exit();
