@@ -62,13 +62,24 @@ export class XcapDiffStream implements FeedListener {
     res.write(': xcap-diff stream\n\n');
     res.once('close', () => this.close());
     if (lastEventId !== undefined && lastEventId >= (await this.#o.store.prunedThrough())) this.#resumeFrom = lastEventId;
+    if (this.#isClosed()) return;
     await this.#o.hub.add(this);
+    // The client may have gone while the hub started: then it must not stay attached.
+    if (this.#isClosed()) {
+      this.#o.hub.remove(this);
+      return;
+    }
     this.#heartbeat();
     if (this.#mode === 'lagging') await this.#catchUp();
     else await this.#sendFullState();
   }
 
+  #isClosed(): boolean {
+    return this.#mode === 'closed';
+  }
+
   onAttached(position: number): void {
+    if (this.#mode === 'closed') return;
     if (this.#resumeFrom !== undefined && this.#resumeFrom <= position) {
       this.#seen = this.#resumeFrom;
       this.#mode = 'lagging';
