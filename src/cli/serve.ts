@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config/schema.ts';
+import { unsafeSettings } from '../config/warnings.ts';
 import { createXcapService, runObserver, startConfiguredHooks, startConfiguredSync, startGateway } from '../gateway.ts';
 import { connectToPrimary, serveWorkers } from '../http/primary-ipc.ts';
 import { localWriter } from '../http/xcap-writes.ts';
@@ -72,6 +73,8 @@ export const serveCommand: Command = {
     const log = createLogger(config.log.level, { buffered: true });
     const setting = flagWorkers ?? config.server.workers;
     const workers = setting === 'auto' ? availableParallelism() : setting;
+    // Once per server: the primary speaks for its workers.
+    if (!cluster.isWorker) for (const w of unsafeSettings(config)) log.warn({ setting: w.key }, w.message);
     if (workers > 1 && cluster.isPrimary) return runPrimary(config, log, workers);
     const primary = cluster.isWorker ? connectToPrimary(config.bindings.length > 0) : undefined;
     const gateway = await startGateway(config, log, { sync: primary === undefined, clusterWorker: cluster.isWorker, primary });
