@@ -16,6 +16,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log.ts';
 import { StoreUnavailable } from '../store/types.ts';
 import { HttpError, XcapConflict } from '../xcap/errors.ts';
+import { sendToWorker } from './worker-channel.ts';
 import type { Scope } from '../sync/binding.ts';
 import type { SyncHandle } from '../sync/queue.ts';
 import type { WriteOutcome } from '../xcap/service.ts';
@@ -117,8 +118,7 @@ export function serveWorkers(writer: XcapWriter, sync: SyncHandle | undefined, l
 }
 
 function send(worker: Worker, msg: Answer | SyncRunning): void {
-  // A worker that died meanwhile has no one waiting for the answer.
-  if (worker.isConnected()) worker.send(msg);
+  sendToWorker(worker, msg);
 }
 
 /** In an HTTP worker: the primary's services, reached over the IPC channel. */
@@ -160,7 +160,10 @@ export function connectToPrimary(hasBindings: boolean): Primary {
       }
       const id = ++next;
       waiting.set(id, { resolve, reject });
-      process.send({ ...a, id });
+      // The primary exiting under us closes the channel: fail this request, do not crash.
+      process.send({ ...a, id }, undefined, undefined, (err: Error | null) => {
+        if (err && waiting.delete(id)) reject(new StoreUnavailable('the primary process is gone'));
+      });
     });
   return {
     writes: async (write) => (await ask({ t: 'xcap-write', write })) as WriteOutcome,

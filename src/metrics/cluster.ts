@@ -10,6 +10,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Metrics } from './registry.ts';
+import { sendToWorker } from '../http/worker-channel.ts';
 
 const SCRAPE = 'xcap-bridge:metrics-scrape';
 const COLLECT = 'xcap-bridge:metrics-collect';
@@ -47,7 +48,7 @@ export function serveClusterMetrics(primary: Metrics): () => void {
         waiting.delete(id);
         resolve(m);
       });
-      w.send({ type: COLLECT, id });
+      sendToWorker(w, { type: COLLECT, id });
     });
   };
   const onMessage = (from: Worker, msg: Message) => {
@@ -58,8 +59,8 @@ export function serveClusterMetrics(primary: Metrics): () => void {
       Promise.all([primary.registry.getMetricsAsJSON(), ...workers.map(collect)])
         .then((all) => AggregatorRegistry.aggregate(all.filter((m): m is MetricsJson => m !== undefined)).metrics())
         .then(
-          (text) => from.isConnected() && from.send({ type: ANSWER, id: msg.id, text }),
-          (err: unknown) => from.isConnected() && from.send({ type: ANSWER, id: msg.id, error: (err as Error).message }),
+          (text) => sendToWorker(from, { type: ANSWER, id: msg.id, text }),
+          (err: unknown) => sendToWorker(from, { type: ANSWER, id: msg.id, error: (err as Error).message }),
         );
     }
   };
