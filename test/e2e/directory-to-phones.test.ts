@@ -174,7 +174,7 @@ describe('docs/directory-to-phones.md as child processes: demo slapd, the exampl
     const dirs = await directories((d) => d?.size === want.size);
     for (const dir of dirs) expect(dir).toEqual(want);
     // The log says what each tick did, per user's document.
-    const first = runLines().filter((l) => l.outcome === 'applied');
+    const first = await until(() => runLines().filter((l) => l.outcome === 'applied'), (lines) => lines.length >= PHONES.length);
     expect(new Set(first.map((l) => l.scope))).toEqual(new Set(PHONES.map((p) => `sip:${p}@example.com`)));
     expect(first.every((l) => (l.xcap as { create: number }).create === want.size && l.binding === 'corp-directory')).toBe(true);
   });
@@ -209,11 +209,15 @@ describe('docs/directory-to-phones.md as child processes: demo slapd, the exampl
     const dirs = await directories((d) => d?.get('sip:bob@example.com')?.title === 'Head of Sales' && !d.has('sip:erin@example.com'));
     for (const dir of dirs) expect(dir).toEqual(want);
     expect([...(listOf((await phoneGet('alice')).body, 'family')?.keys() ?? [])]).toEqual(['sip:mum@example.org']);
-    // The tick that carried them: one update and one delete per user's document.
-    const carried = runLines(from).filter((l) => l.outcome === 'applied');
+    // The ticks that carried them: one update and one delete per user's document. A run logs
+    // after its document is committed, so a phone can see the change before the line is out.
     const touched = (l: Record<string, unknown>) => l.xcap as { update: number; delete: number };
-    expect(carried.reduce((n, l) => n + touched(l).update, 0)).toBe(PHONES.length);
-    expect(carried.reduce((n, l) => n + touched(l).delete, 0)).toBe(PHONES.length);
+    const sums = () => {
+      const carried = runLines(from).filter((l) => l.outcome === 'applied');
+      return { update: carried.reduce((n, l) => n + touched(l).update, 0), delete: carried.reduce((n, l) => n + touched(l).delete, 0) };
+    };
+    const logged = await until(sums, (s) => s.update >= PHONES.length && s.delete >= PHONES.length);
+    expect(logged).toEqual({ update: PHONES.length, delete: PHONES.length });
     const bob = (await ldap('ldapsearch', ['-LLL', '-b', `uid=bob,${PEOPLE_DN}`, '-s', 'base', 'telephoneNumber', 'cn'])).stdout;
     expect(bob).toContain('telephoneNumber: +49 30 1234502');
     expect(bob).toContain('cn: Bob Baker');
