@@ -26,7 +26,7 @@ import { LocalUsers } from '../src/auth/local-users.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { startGateway } from '../src/gateway.ts';
 import { compileBinding, GLOBAL_SCOPE } from '../src/sync/binding.ts';
-import { createConnectors } from '../src/connectors.ts';
+import { connectorReadOptions, createConnectors } from '../src/connectors.ts';
 import { runSync } from '../src/sync/runner.ts';
 import { SyncState } from '../src/sync/state.ts';
 import { freshOu, ldapadd, PASSWORD_ENV, peopleLdif } from '../test/connectors/ldap-fixtures.ts';
@@ -137,7 +137,8 @@ try {
         // 2. Unchanged runs, outside the queue (the worker is idle: nothing is enqueued).
         const connectors = await createConnectors(config.connectors);
         const connector = connectors.get('corp')!;
-        const binding = compileBinding(config.bindings[0]!);
+        // Compiled as the gateway compiles it: the connector's read options are part of the fingerprint.
+        const binding = compileBinding(config.bindings[0]!, connectorReadOptions(config.connectors).corp);
         const times: number[] = [];
         for (let i = 0; i < 11; i++) {
           started = performance.now();
