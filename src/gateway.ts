@@ -280,6 +280,7 @@ export async function startConfiguredSync(
     users: await listableUsers(config.auth, store),
     logger: log,
     runWorkers,
+    feedPollMs: config.changeFeed.pollMs,
     onRun,
   });
   return {

@@ -83,6 +83,15 @@ export const changeFeedSchema = z
      * @defaultValue the first of `server.publicRoots`, else `http://<server.host>:<server.port><server.root>`
      */
     xcapRoot: z.string().regex(/^https?:\/\/[^/?#]+\/[^?#]*$/i, 'must be an absolute http(s) URI').optional().describe('XCAP root written in xcap-diff bodies for webhooks and presence servers.'),
+    /**
+     * Milliseconds between reads of the change feed by the sync engine and the webhook and
+     * presence dispatcher, for changes other processes wrote. On one PostgreSQL its NOTIFY
+     * wakes them at once and this is the safety net; where NOTIFY does not reach (SQLite
+     * across processes, a sharded PostgreSQL whose writes commit on other nodes, a
+     * transaction-pooling proxy) this bounds how late they see a change.
+     * @defaultValue `250`
+     */
+    pollMs: z.number().int().min(10).default(250).describe("Milliseconds between reads of the feed by sync and the hook dispatcher for other processes' changes (bounds their delay where NOTIFY does not reach)."),
     retention: z
       .object({
         /**

@@ -63,6 +63,22 @@ const SCHEMA_LOCK = 4825_0001;
 /** Rounds of the read-then-write loop of `put(..., 'any')` before giving up under contention. */
 const MAX_WRITE_ROUNDS = 20;
 
+/**
+ * Upgrades a change feed made before the owner key was part of its primary key (`seq
+ * bigserial PRIMARY KEY`, `xui` in the default collation): the key becomes `(xui, seq)` and
+ * `xui` takes the documents' collation, so the feed can be sharded with (colocated with)
+ * the documents by owner, as Citus requires of every unique key of a distributed table.
+ * Reads by `seq` keep their own index. Idempotent: a feed already keyed so is left alone.
+ * The rebuild locks the feed while it runs (seconds for a million rows), once.
+ */
+const CHANGES_KEY_MIGRATION = `DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = '${CHANGES_TABLE}'::regclass AND contype = 'p' AND cardinality(conkey) = 1) THEN
+    ALTER TABLE ${CHANGES_TABLE} DROP CONSTRAINT ${CHANGES_TABLE}_pkey;
+    ALTER TABLE ${CHANGES_TABLE} ALTER COLUMN xui TYPE text COLLATE "C";
+    ALTER TABLE ${CHANGES_TABLE} ADD PRIMARY KEY (xui, seq);
+  END IF;
+END $$;`;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${DOCUMENTS_TABLE} (
   auid text COLLATE "C" NOT NULL, tree smallint NOT NULL, xui text COLLATE "C" NOT NULL, path text COLLATE "C" NOT NULL,
@@ -70,10 +86,13 @@ CREATE TABLE IF NOT EXISTS ${DOCUMENTS_TABLE} (
   PRIMARY KEY (auid, tree, xui, path)
 );
 CREATE TABLE IF NOT EXISTS ${CHANGES_TABLE} (
-  seq bigserial PRIMARY KEY,
-  auid text NOT NULL, tree smallint NOT NULL, xui text NOT NULL, path text NOT NULL,
-  old_etag text, new_etag text, origin text NOT NULL, at bigint NOT NULL, writer text NOT NULL
+  seq bigserial NOT NULL,
+  auid text NOT NULL, tree smallint NOT NULL, xui text COLLATE "C" NOT NULL, path text NOT NULL,
+  old_etag text, new_etag text, origin text NOT NULL, at bigint NOT NULL, writer text NOT NULL,
+  PRIMARY KEY (xui, seq)
 );
+${CHANGES_KEY_MIGRATION}
+CREATE INDEX IF NOT EXISTS ${CHANGES_TABLE}_seq ON ${CHANGES_TABLE} (seq);
 CREATE TABLE IF NOT EXISTS ${PRUNED_TABLE} (id smallint PRIMARY KEY CHECK (id = 1), through bigint NOT NULL);`;
 
 /** SQL expression: the highest pruned seq, 0 when none. */

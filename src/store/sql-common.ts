@@ -9,7 +9,8 @@
  *   its own column instead of a NULL xui. Ordering by the key lists global documents first.
  * - `xcap_changes (seq, auid, tree, xui, path, old_etag, new_etag, origin, at, writer)`,
  *   `writer` being the id of the store instance that wrote the row (PostgreSQL uses it to
- *   tell its own changes from other processes').
+ *   tell its own changes from other processes'). SQLite keys it by `seq`; PostgreSQL by
+ *   `(xui, seq)` with an index on `seq`, so it can be sharded by owner (docs/scaling.md).
  * - `xcap_changes_pruned (id, through)`: one row, the highest seq pruning has removed
  *   (readers below it missed changes; `lastSeq()` never goes below it).
  */

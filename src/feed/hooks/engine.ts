@@ -36,7 +36,6 @@ import { HookStatusTable } from './status.ts';
 export const HOOKS_QUEUE = 'feed-hooks';
 export const HOOKS_CURSOR = 'hooks-cursor';
 const LOCK_TTL_MS = 15_000;
-const POLL_MS = 250;
 /** Longest a success goes unrecorded (status.ts) while nothing fails. */
 const OK_WRITE_MS = 5000;
 
@@ -157,7 +156,7 @@ class Hooks implements FeedHooks {
     this.#cancelPoll = this.#o.clock.setTimeout(() => {
       this.#dispatchSoon();
       void this.#chain.finally(() => this.#poll());
-    }, POLL_MS);
+    }, this.#o.config.pollMs);
   }
 
   #dispatchSoon(): void {
