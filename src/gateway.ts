@@ -22,12 +22,13 @@ import { SyncState } from './sync/state.ts';
 import { SyncActivity } from './sync/activity.ts';
 import { clientProfiles } from './http/client-profiles.ts';
 import { createXcapHandler } from './http/xcap-handler.ts';
+import { localWriter, workerWrites } from './http/xcap-writes.ts';
 import type { Primary } from './http/primary-ipc.ts';
 import { openStore } from './store/open.ts';
 import type { DocumentStore } from './store/types.ts';
 import { startSync, type StartSyncOptions, type SyncHandle } from './sync/queue.ts';
 import { connectorReadOptions, createConnectors } from './connectors.ts';
-import { DocumentWriter } from './xcap/document-writer.ts';
+import { DocumentWriter, type StorePut } from './xcap/document-writer.ts';
 import { XcapService } from './xcap/service.ts';
 import { realClock, type FeedClock } from './feed/clock.ts';
 import { FeedHub } from './feed/hub.ts';
@@ -72,7 +73,8 @@ export interface GatewayOptions {
    */
   clusterWorker?: boolean;
   /**
-   * In an HTTP worker of `serve`: the primary, which does every XCAP write and runs sync
+   * In an HTTP worker of `serve`: the primary, which stores every XCAP write (this process
+   * validates whole-document PUTs, the primary every other write) and runs sync
    * (the admin API's manual runs go to it). @defaultValue none: this process does both
    */
   primary?: Primary;
@@ -80,9 +82,11 @@ export interface GatewayOptions {
 
 /**
  * The XCAP service on `store` with the configured usages, auth and validation threads (every
- * process that serves or writes XCAP). The caller closes `pool` when it stops.
+ * process that serves or writes XCAP). `put` is where validated documents are stored
+ * (DocumentWriter): `store` by default, the primary's in an HTTP worker of `serve`. The
+ * caller closes `pool` when it stops.
  */
-export async function createXcapService(config: Config, store: DocumentStore, log: Logger, now?: () => number) {
+export async function createXcapService(config: Config, store: DocumentStore, log: Logger, now?: () => number, put?: StorePut) {
   const registryOptions = { custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes };
   const registry = await createRegistry(registryOptions);
   const { validationThreads: threads, validationThreadMinBytes: minChars } = config.server;
@@ -93,7 +97,7 @@ export async function createXcapService(config: Config, store: DocumentStore, lo
     const managed = managedResourceLists(config.bindings);
     const xmlLimits = { maxDepth: config.server.maxXmlDepth, maxAttributes: config.server.maxXmlAttributes };
     // One writer for clients and sync: both obey the same validation and conditional write.
-    const writer = new DocumentWriter({ store, usages: registry, pool });
+    const writer = new DocumentWriter({ store, usages: registry, pool, put });
     const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits, writer });
     return { registry, auth, managed, writer, service, pool };
   } catch (err) {
@@ -106,8 +110,8 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
   const store = await openStore(config.store);
   let validationPool: ValidationPool | undefined;
   try {
-    // An HTTP worker of serve validates no write (the primary does): no validation threads there.
-    const xcap = await createXcapService(opts.primary ? { ...config, server: { ...config.server, validationThreads: 0 } } : config, store, log, opts.now);
+    // An HTTP worker of serve validates whole documents itself, and the primary stores them.
+    const xcap = await createXcapService(config, store, log, opts.now, opts.primary?.put);
     validationPool = xcap.pool;
     const { registry, auth, managed, writer, service } = xcap;
     // Fails the start when users are in several realms and none is configured for the global tree.
@@ -192,7 +196,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         domain: auth.domain,
         clients: clientProfiles(config.clients),
         logRequests: config.log.requests,
-        writes: opts.primary?.writes,
+        writes: opts.primary && workerWrites(localWriter(service, config.server), opts.primary.writes, service),
       }),
     });
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

@@ -31,8 +31,9 @@ Options:
 ${STORE_HELP}  --redis-url URL       Redis for the sync queue (default redis://127.0.0.1:6379; or REDIS_URL)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
   --workers N|auto      HTTP worker processes sharing the port (default server.workers,
-                        auto: one per CPU; with N > 1 a primary does every XCAP write
-                        and runs the sync engine; 1: one process does everything)
+                        auto: one per CPU; with N > 1 a primary stores every XCAP write
+                        and runs the sync engine, the workers validate whole documents;
+                        1: one process does everything)
   -h, --help            show this help
 `;
 
@@ -127,7 +128,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   const stopMetrics = metrics ? serveClusterMetrics(metrics) : () => {};
   const pruner = startPruner(store, config.changeFeed.retention, realClock, log);
   const hooks = await startConfiguredHooks(config, store, log, realClock, () => `http://${config.server.host}:${config.server.port}${config.server.root}`);
-  const stopTelling = serveWorkers(localWriter(xcap.service, config.server), sync, log);
+  const stopTelling = serveWorkers(localWriter(xcap.service, config.server), (...args) => store.put(...args), sync, log);
   // Writes carry their bodies as bytes: the structured clone sends them without JSON.
   cluster.setupPrimary({ serialization: 'advanced' });
   let stopping = false;

@@ -120,10 +120,10 @@ export const serverSchema = z
       .describe('Smallest whole-document PUT body (characters) validated on a validation thread; smaller ones are validated inline.'),
     /**
      * HTTP processes `serve` runs, sharing the port: `auto` is one per CPU the process may use
-     * (os.availableParallelism()). With more than one, a primary process forks them, does
-     * every XCAP write, validation included (so writers of one document take turns on one
-     * cached DOM and the SQLite file has one writer), and runs the sync engine; the workers
-     * authenticate, read and answer. `1` runs everything in one process.
+     * (os.availableParallelism()). With more than one, a primary process forks them, stores
+     * every XCAP write (so writers of one document take turns on one cached DOM and the
+     * SQLite file has one writer) and runs the sync engine; the workers authenticate, read,
+     * validate whole-document PUTs and answer. `1` runs everything in one process.
      * `serve --workers` overrides it.
      * @defaultValue `auto`
      */

@@ -1,12 +1,16 @@
 /**
- * What the HTTP workers of `serve` (server.workers > 1) ask the primary: every XCAP write,
+ * What the HTTP workers of `serve` (server.workers > 1) ask the primary: the XCAP writes,
  * and the sync engine's manual runs (the admin API), which only the primary runs.
  *
- * Each HTTP worker authenticates, reads and answers; every PUT and DELETE it receives is
- * sent over the cluster IPC channel to the primary, which runs it on its own XcapService. So
- * one process writes: writers of one document take turns on one cached DOM (no lost ETag
- * races between processes, no 503 under load), and the SQLite file has one writing
- * connection, whose group commit serves every worker's writes. Reads stay in the workers.
+ * Each HTTP worker authenticates, reads and answers. A whole-document PUT is validated in
+ * the worker that received it (validation is most of its cost, and the workers have the
+ * cores); only the store write of the validated text is sent to the primary (`store-put`),
+ * whose store checks its expectation (ETag, absence) atomically as for any writer. Every
+ * other write (element and attribute PUTs, DELETEs, documents with managed lists) is sent
+ * whole (`xcap-write`) and runs on the primary's XcapService, so writers of one document
+ * take turns on one cached DOM (no lost ETag races between processes, no 503 under load).
+ * Either way one process writes: the SQLite file has one writing connection, whose group
+ * commit serves every worker's writes. Reads stay in the workers.
  *
  * Errors are rendered where they are rendered for a single process: the primary sends the
  * typed error's status, headers, message and (for a 409) its condition element, and the
@@ -14,7 +18,8 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log.ts';
-import { StoreUnavailable } from '../store/types.ts';
+import { EtagMismatch, StoreUnavailable, type DocKey, type WriteExpectation, type WriteResult } from '../store/types.ts';
+import type { StorePut } from '../xcap/document-writer.ts';
 import { HttpError, XcapConflict } from '../xcap/errors.ts';
 import { sendToWorker } from './worker-channel.ts';
 import type { Scope } from '../sync/binding.ts';
@@ -26,18 +31,31 @@ import type { XcapWrite, XcapWriter } from './xcap-writes.ts';
 type WireError =
   | { readonly kind: 'http'; readonly status: number; readonly message: string; readonly headers: Record<string, string | string[]>; readonly conflictXml?: string }
   | { readonly kind: 'unavailable'; readonly message: string }
+  /** The store's lost race, which the worker's XcapService turns into a re-run or 412. */
+  | { readonly kind: 'etag-mismatch'; readonly current: string | null }
   | { readonly kind: 'internal' };
+
+/** A validated document for the primary's store (DocumentStore.put's arguments). */
+interface StoreWrite {
+  readonly key: DocKey;
+  readonly body: string;
+  readonly expect: WriteExpectation;
+  readonly origin: string | undefined;
+  readonly etag: string | undefined;
+}
 
 /** Worker → primary: one request, answered by an `Answer` with its id. */
 type AskBody =
   | { readonly t: 'xcap-write'; readonly write: XcapWrite }
+  | { readonly t: 'store-put'; readonly put: StoreWrite }
   | { readonly t: 'sync-enqueue'; readonly binding: string; readonly scope?: Scope };
 type Ask = AskBody & { readonly id: number };
 
 interface Answer {
   readonly t: 'answer';
   readonly id: number;
-  readonly outcome?: WriteOutcome;
+  /** A WriteOutcome (xcap-write), a WriteResult (store-put), nothing (sync-enqueue). */
+  readonly outcome?: WriteOutcome | WriteResult;
   readonly error?: WireError;
 }
 
@@ -71,11 +89,13 @@ function toWire(err: unknown): WireError {
     };
   }
   if (err instanceof StoreUnavailable) return { kind: 'unavailable', message: err.message };
+  if (err instanceof EtagMismatch) return { kind: 'etag-mismatch', current: err.current };
   return { kind: 'internal' };
 }
 
 function fromWire(e: WireError): Error {
   if (e.kind === 'unavailable') return new StoreUnavailable(e.message);
+  if (e.kind === 'etag-mismatch') return new EtagMismatch(e.current);
   if (e.kind === 'internal') return new Error('the write failed in the primary process (see its log)');
   if (e.conflictXml !== undefined) return new ForwardedConflict(e.message, e.conflictXml);
   return new HttpError(e.status, e.message, e.headers);
@@ -85,17 +105,19 @@ function fromWire(e: WireError): Error {
 const SYNC_STATE_EVERY_MS = 1000;
 
 /**
- * In the primary: runs the workers' writes on `writer` and their manual sync runs on
- * `sync`, answering each. An error that is not a typed one is logged here (the worker only
- * learns "internal"). Returns a function that stops the periodic sync-state messages.
+ * In the primary: runs the workers' writes on `writer`, their validated documents on
+ * `put` (the primary's store) and their manual sync runs on `sync`, answering each. An
+ * error that is not a typed one is logged here (the worker only learns "internal").
+ * Returns a function that stops the periodic sync-state messages.
  */
-export function serveWorkers(writer: XcapWriter, sync: SyncHandle | undefined, log: Logger): () => void {
+export function serveWorkers(writer: XcapWriter, put: StorePut, sync: SyncHandle | undefined, log: Logger): () => void {
   cluster.on('message', (worker: Worker, msg: unknown) => {
     const m = msg as Partial<Ask> | null;
     if (m === null || typeof m !== 'object' || typeof m.id !== 'number') return;
     const ask = m as Ask;
-    let work: Promise<WriteOutcome | undefined>;
+    let work: Promise<WriteOutcome | WriteResult | undefined>;
     if (ask.t === 'xcap-write') work = writer(ask.write);
+    else if (ask.t === 'store-put') work = put(ask.put.key, ask.put.body, ask.put.expect, ask.put.origin, ask.put.etag);
     else if (ask.t === 'sync-enqueue') {
       work = sync ? sync.enqueue(ask.binding, ask.scope).then(() => undefined) : Promise.reject(new StoreUnavailable('sync is off'));
     } else return;
@@ -125,12 +147,17 @@ function send(worker: Worker, msg: Answer | SyncRunning): void {
 export interface Primary {
   /** Sends each write to the primary and waits for its answer. */
   readonly writes: XcapWriter;
+  /**
+   * Stores a document this worker validated, in the primary's store. `onCommit` runs when
+   * the answer comes, so after the write is durable (the primary does not report the commit apart).
+   */
+  readonly put: StorePut;
   /** The primary's sync engine as the admin API sees it; undefined without bindings. */
   readonly sync: SyncHandle | undefined;
 }
 
 export function connectToPrimary(hasBindings: boolean): Primary {
-  const waiting = new Map<number, { resolve: (o: WriteOutcome | undefined) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (o: WriteOutcome | WriteResult | undefined) => void; reject: (e: Error) => void }>();
   let next = 0;
   let syncRunning = false;
   process.on('message', (msg: unknown) => {
@@ -153,7 +180,7 @@ export function connectToPrimary(hasBindings: boolean): Primary {
     waiting.clear();
   });
   const ask = (a: AskBody) =>
-    new Promise<WriteOutcome | undefined>((resolve, reject) => {
+    new Promise<WriteOutcome | WriteResult | undefined>((resolve, reject) => {
       if (!process.connected || process.send === undefined) {
         reject(new StoreUnavailable('the primary process is gone'));
         return;
@@ -167,6 +194,11 @@ export function connectToPrimary(hasBindings: boolean): Primary {
     });
   return {
     writes: async (write) => (await ask({ t: 'xcap-write', write })) as WriteOutcome,
+    put: async (key, body, expect, origin, etag, opts) => {
+      const result = (await ask({ t: 'store-put', put: { key, body, expect, origin, etag } })) as WriteResult;
+      opts?.onCommit?.(result);
+      return result;
+    },
     sync: hasBindings
       ? {
           running: () => syncRunning,

@@ -1,12 +1,12 @@
 /**
  * XcapWriter: how the HTTP layer hands an authenticated PUT or DELETE to the XCAP service.
  *
- * Why it is a seam: with several `serve` processes on one machine every write of a document
- * must go to one writer (the primary, primary-writes.ts), so that writers of one document
+ * Why it is a seam: with several `serve` processes on one machine the writes of a document
+ * must meet in one process (the primary, primary-ipc.ts), so that writers of one document
  * take turns on one cached DOM instead of racing each other's ETags, and the SQLite file
  * has one writing connection (one group commit, no lock contention). A single process uses
- * `localWriter`, which runs the service in place. An `XcapWrite` is plain data (structured
- * clone), so it crosses a process boundary as it is.
+ * `localWriter`, which runs the service in place; an HTTP worker uses `workerWrites`. An
+ * `XcapWrite` is plain data (structured clone), so it crosses a process boundary as it is.
  */
 import type { Principal } from '../appusage/types.ts';
 import { LocalRoots } from '../xcap/local-roots.ts';
@@ -47,4 +47,17 @@ export function localWriter(service: XcapService, opts: { readonly root: string;
     const body = w.body ?? new Uint8Array();
     return service.put(req, Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength), w.contentType);
   };
+}
+
+/**
+ * In an HTTP worker of `serve`: a whole-document PUT runs here on `local` (the worker's
+ * service validates it, and its DocumentWriter sends only the store write to the primary),
+ * since validation is most of its cost and replacing a whole document needs no DOM. Every
+ * other write goes to `primary` whole: an element, attribute or DELETE edit needs the
+ * current document, and the primary's writers of one document take turns on its cached DOM,
+ * so racing edits are never re-run or refused; so does a document with managed lists,
+ * which is merged with the stored one.
+ */
+export function workerWrites(local: XcapWriter, primary: XcapWriter, service: Pick<XcapService, 'mergesWithStored'>): XcapWriter {
+  return (w) => (w.method === 'PUT' && w.uri.selector === null && !service.mergesWithStored(w.uri) ? local(w) : primary(w));
 }

@@ -46,21 +46,34 @@ export interface DocumentWrite {
 const NONE: ReadonlySet<string> = new Set();
 const NO_ROOTS = new LocalRoots([]);
 
+/** Where a validated document is written: `DocumentStore.put`'s signature. */
+export type StorePut = DocumentStore['put'];
+
 export class DocumentWriter {
   readonly store: DocumentStore;
   readonly #usages: UsageLookup | undefined;
   readonly #pool: ValidationPool | undefined;
+  readonly #put: StorePut;
 
   /**
    * @param opts.usages Usages by auid. Without it nothing is validated: only the sync
    *   engine's own tests and benches build a writer so, to store what they generate.
    * @param opts.pool Threads for large documents (src/xcap/validation-pool.ts); without
    *   it every document is validated on the calling thread.
+   * @param opts.put Where `write` stores what it validated; `store.put` by default. An HTTP
+   *   worker of `serve` passes the primary's (src/http/primary-ipc.ts): it validates here
+   *   and the one writing process commits, conditional expectations checked there.
    */
-  constructor(opts: { readonly store: DocumentStore; readonly usages?: UsageLookup | undefined; readonly pool?: ValidationPool | undefined }) {
+  constructor(opts: {
+    readonly store: DocumentStore;
+    readonly usages?: UsageLookup | undefined;
+    readonly pool?: ValidationPool | undefined;
+    readonly put?: StorePut | undefined;
+  }) {
     this.store = opts.store;
     this.#usages = opts.usages;
     this.#pool = opts.pool;
+    this.#put = opts.put ?? ((...args) => opts.store.put(...args));
   }
 
   /** Whether documents of `auid` are validated (a body written through the writer is then valid). */
@@ -73,7 +86,7 @@ export class DocumentWriter {
     await this.validate(w);
     // Sync shares what passed with its concurrent runs before the store write completes.
     w.onValidated?.();
-    return this.store.put(w.key, w.body, w.expect, w.origin, w.etag, { onCommit: w.onCommit });
+    return this.#put(w.key, w.body, w.expect, w.origin, w.etag, { onCommit: w.onCommit });
   }
 
   /** What `write` checks before storing, alone (an import's dry run): throws the usage's error. */

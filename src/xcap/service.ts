@@ -162,6 +162,17 @@ export class XcapService {
     return current ? base + managed.sizeOf(this.cachedForRead(key, current).dom) : base;
   }
 
+  /**
+   * Whether a whole-document PUT at `uri` is merged with the stored document (it has lists
+   * managed by sync bindings, managed.ts), rather than replacing it. False for a URI that
+   * names no usage: `put` refuses it.
+   */
+  mergesWithStored(uri: XcapUri): boolean {
+    const usage = this.usages.get(uri.auid);
+    if (!usage || !this.managed) return false;
+    return this.managed.forKey(keyOf(usage, uri)) !== undefined;
+  }
+
   /** PUT of a document, element or attribute (RFC 4825 §7.2, §7.4, §7.7, §8.2). */
   async put(req: Request, rawBody: Buffer, contentType: string | undefined): Promise<WriteOutcome> {
     const { usage, key } = this.resolve(req, 'write');
@@ -299,8 +310,7 @@ export class XcapService {
     const usage = this.usages.get(uri.auid);
     if (!usage) throw new NotFound(`no application usage ${uri.auid}`);
     if (uri.xui === null ? !usage.scopes.global : !usage.scopes.users) throw new NotFound();
-    const path = usage.canonicalPath ? usage.canonicalPath(uri.docPath) : uri.docPath;
-    const key: DocKey = { auid: usage.auid, xui: uri.xui, path };
+    const key = keyOf(usage, uri);
     this.authorizeFn(req.principal, key, access);
     return { usage, key };
   }
@@ -411,6 +421,11 @@ interface CachedDom extends CachedVersion {
   readonly dom: Document;
   readonly text: string;
   readonly spans: WeakMap<Element, ElementSpan>;
+}
+
+/** The stored document `uri` names (the usage may map aliases of a path to one). */
+function keyOf(usage: AppUsage, uri: XcapUri): DocKey {
+  return { auid: usage.auid, xui: uri.xui, path: usage.canonicalPath ? usage.canonicalPath(uri.docPath) : uri.docPath };
 }
 
 function cacheKey(key: DocKey): string {
