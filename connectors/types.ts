@@ -95,7 +95,22 @@ export interface ConnectorCapabilities {
   readonly conditionalWrite: boolean;
   /** `changes()` is implemented. */
   readonly changeFeed: boolean;
+  /**
+   * `watch()` is implemented: the backend tells when it changed (PostgreSQL NOTIFY, a
+   * cheap poll of a change counter), so the engine need not wait for a schedule.
+   * Default is `false`.
+   */
+  readonly watch: boolean;
 }
+
+/**
+ * What `watch` calls: something changed on the remote. `collections` names the collections
+ * that changed when the connector can tell; `undefined` means "any collection may have
+ * changed". A call is a hint, never data: the caller still finds what changed by `changes`
+ * (or `list` + `read`), so a spurious call costs one small request per collection and a
+ * missed detail costs nothing but latency.
+ */
+export type WatchListener = (collections?: readonly string[]) => void;
 
 export interface Connector {
   /** Short name for logs and status (`ldap`, `carddav`, `sql`, `memory`). */
@@ -141,6 +156,18 @@ export interface Connector {
    * otherwise, `NotFound` if it is already gone. Present only when `capabilities.write`.
    */
   remove(collection: string, id: string, expect: { readonly version: string }): Promise<void>;
+
+  /**
+   * Starts telling `listener` about changes made on the remote by anyone (this connector's
+   * own writes included: the caller's next read finds nothing new in them). Calls come
+   * soon after the change is committed; several changes may fold into one call, and one
+   * call comes right after the watch is (re)established, since changes made while it was
+   * not may have been missed. Never throws and never calls `listener` with an error: a
+   * backend that cannot be reached is retried in the background (the caller's schedule
+   * covers the gap). Returns the function that stops the watch; `close` stops every watch.
+   * Present only when `capabilities.watch`.
+   */
+  watch?(listener: WatchListener): () => void;
 
   /** Releases connections. */
   close(): Promise<void>;

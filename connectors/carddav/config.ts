@@ -116,5 +116,5 @@ export type CarddavCredentials = CarddavConfig['credentials'];
 
 /** Writes only when `write.enabled`; If-Match / If-None-Match make writes conditional on the server; both detection modes feed changes(). */
 export function carddavCapabilities(config: Pick<CarddavConfig, 'write'>): ConnectorCapabilities {
-  return { write: config.write?.enabled ?? false, conditionalWrite: true, changeFeed: true };
+  return { write: config.write?.enabled ?? false, conditionalWrite: true, changeFeed: true, watch: false };
 }

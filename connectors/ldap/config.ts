@@ -178,7 +178,7 @@ export type LdapMapping = LdapConnectorConfig['mapping'];
 
 /** What a connector with these options declares: it writes only when `write.enabled`. */
 export function ldapCapabilities(config: Pick<LdapConnectorConfig, 'write'>): ConnectorCapabilities {
-  return { write: config.write?.enabled ?? false, conditionalWrite: true, changeFeed: true };
+  return { write: config.write?.enabled ?? false, conditionalWrite: true, changeFeed: true, watch: false };
 }
 
 /**

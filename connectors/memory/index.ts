@@ -12,13 +12,16 @@
  * `snapshot`, `calls` (request counts), `failNext` (make the next calls fail the way a
  * real backend fails) and `hold` (pause a call until released, to stage races).
  */
-import type { ChangeSet, Connector, ConnectorCapabilities, ItemFields, ItemRef, ItemWrite, RemoteItem } from '../types.ts';
+import type { ChangeSet, Connector, ConnectorCapabilities, ItemFields, ItemRef, ItemWrite, RemoteItem, WatchListener } from '../types.ts';
 import { NotFound, Rejected, VersionMismatch } from '../errors.ts';
 
 export type MemoryOp = 'list' | 'read' | 'changes' | 'write' | 'remove';
 
 export interface MemoryConnectorOptions {
-  /** Capability flags; a read-only or feed-less memory store stands in for such backends. Defaults: all true. */
+  /**
+   * Capability flags; a read-only or feed-less memory store stands in for such backends.
+   * Defaults: all true but `watch` (off, so the engine's tests count runs without wake-ups).
+   */
   readonly capabilities?: Partial<ConnectorCapabilities>;
   /**
    * Changes kept per collection for `changes()`.
@@ -53,15 +56,17 @@ export class MemoryConnector implements Connector {
   readonly #logLimit: number;
   readonly #faults: { op: MemoryOp | 'any'; error: Error; left: number }[] = [];
   readonly #holds = new Map<MemoryOp, { reached: () => void; released: Promise<void> }>();
+  readonly #watchers = new Set<WatchListener>();
   #counter = 0;
   #closed = false;
 
   constructor(options: MemoryConnectorOptions = {}) {
     const caps = options.capabilities ?? {};
-    this.capabilities = { write: caps.write ?? true, conditionalWrite: caps.conditionalWrite ?? true, changeFeed: caps.changeFeed ?? true };
+    this.capabilities = { write: caps.write ?? true, conditionalWrite: caps.conditionalWrite ?? true, changeFeed: caps.changeFeed ?? true, watch: caps.watch ?? false };
     this.#logLimit = options.changeLogLimit ?? 10000;
     for (const c of options.collections ?? []) this.createCollection(c);
     if (!this.capabilities.changeFeed) this.changes = undefined;
+    if (!this.capabilities.watch) this.watch = undefined;
   }
 
   // ---- Operator / test surface ----
@@ -170,8 +175,16 @@ export class MemoryConnector implements Connector {
     this.#log(c, id);
   }
 
+  /** Every change, whoever made it, calls the listeners with its collection, after it is done. */
+  watch?: (listener: WatchListener) => () => void = (listener) => {
+    this.#watchers.add(listener);
+    queueMicrotask(() => listener());
+    return () => this.#watchers.delete(listener);
+  };
+
   async close(): Promise<void> {
     this.#closed = true;
+    this.#watchers.clear();
   }
 
   // ---- internals ----
@@ -209,6 +222,11 @@ export class MemoryConnector implements Connector {
 
   #log(c: Collection, id: string): void {
     c.log.push({ seq: ++this.#counter, id });
+    if (this.#watchers.size > 0) {
+      const name = [...this.#collections].find(([, x]) => x === c)?.[0];
+      // After the caller got its answer, as a backend's notification would arrive.
+      if (name !== undefined) setImmediate(() => { for (const w of this.#watchers) w([name]); });
+    }
     if (c.log.length > this.#logLimit) {
       const cut = c.log.length - this.#logLimit;
       c.floor = (c.log[cut - 1] as { seq: number }).seq;

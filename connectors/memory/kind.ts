@@ -20,7 +20,7 @@ const memoryOptions = z
 export const memoryConnectorKind = connectorKind({
   kind: 'memory',
   options: memoryOptions,
-  capabilities: () => ({ write: true, conditionalWrite: true, changeFeed: true }),
+  capabilities: () => ({ write: true, conditionalWrite: true, changeFeed: true, watch: false }),
   environment: () => [],
   create: (o: z.output<typeof memoryOptions>) => new MemoryConnector({ collections: o.collections }),
 });

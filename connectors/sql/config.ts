@@ -57,7 +57,7 @@ export const sqlConnectorSchema = z
 
 export type SqlConnectorConfig = z.output<typeof sqlConnectorSchema>;
 
-export const SQL_CAPABILITIES: ConnectorCapabilities = { write: true, conditionalWrite: true, changeFeed: true };
+export const SQL_CAPABILITIES: ConnectorCapabilities = { write: true, conditionalWrite: true, changeFeed: true, watch: true };
 
 /** The URL with the password from `passwordEnv` put in. */
 export function connectionUrl(o: SqlConnectorConfig, env: NodeJS.ProcessEnv = process.env): string {

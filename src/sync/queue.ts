@@ -12,6 +12,12 @@
  * catch-up and for writers in other processes) enqueues `scope` jobs at once; the
  * binding's own writes (origin `sync:<binding>`) are skipped.
  *
+ * Connectors that can tell when they changed (`capabilities.watch`: PostgreSQL NOTIFY)
+ * wake the `pull` and `both` bindings on them: the collections a wake-up names, folded
+ * over `debounceMs`, become the scopes whose collection is one of them (every scope of the
+ * binding when it names none), queued like feed runs (same deduplication). The binding's
+ * own writes wake it too; that run finds nothing new. The schedule stays the safety net.
+ *
  * Redis may lose everything (restarted without persistence, a failover to an empty
  * replica, FLUSHALL): the job schedulers are re-created when the connection comes back
  * and whenever a periodic check finds one missing. An outage is logged once when it
@@ -23,7 +29,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Connector } from '../../connectors/types.ts';
 import type { DocChange, DocumentStore } from '../store/types.ts';
-import { compileBinding, scopeOfDoc, type Binding, type BindingConfig, type Scope } from './binding.ts';
+import { collectionFor, compileBinding, scopeOfDoc, type Binding, type BindingConfig, type Scope } from './binding.ts';
 import { DocCache } from './doc-cache.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
 import { isRetryable, RetryableSyncError, runSync, scopesOf, type KnownUsers, type RunReport } from './runner.ts';
@@ -64,7 +70,7 @@ export interface StartSyncOptions {
   /** Process jobs in this process (serve with embedded workers, `worker`). */
   readonly runWorkers: boolean;
   /**
-   * Watch the XCAP change feed and enqueue jobs (serve).
+   * Watch the XCAP change feed and the connectors that offer `watch`, and enqueue jobs (serve).
    * @defaultValue `true`
    */
   readonly watchChanges?: boolean;
@@ -205,6 +211,12 @@ class Engine {
   #worker: Worker | undefined;
   #workerConn: RedisConnection | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** Stops of the connector watches. */
+  readonly #unwatch: (() => void)[] = [];
+  /** Per binding, the collections connector wake-ups named since the last flush (`'all'`: any). */
+  readonly #woken = new Map<string, Set<string> | 'all'>();
+  #wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #waking: Promise<void> = Promise.resolve();
   #poll: ReturnType<typeof setInterval> | undefined;
   #cursor = 0;
   #draining: Promise<void> = Promise.resolve();
@@ -256,7 +268,10 @@ class Engine {
     e.#followConnection();
     await e.#schedule();
     if (o.runWorkers) e.#startWorker();
-    if (o.watchChanges ?? true) await e.#watch();
+    if (o.watchChanges ?? true) {
+      await e.#watch();
+      e.#watchConnectors();
+    }
     e.#scheduleCheck = setInterval(() => void e.#checkSchedules(), o.scheduleCheckMs ?? 30000);
     return e;
   }
@@ -319,8 +334,10 @@ class Engine {
     if (this.#scheduleCheck) clearInterval(this.#scheduleCheck);
     this.#unsubscribe?.();
     if (this.#poll) clearInterval(this.#poll);
+    for (const stop of this.#unwatch) stop();
+    clearTimeout(this.#wakeTimer);
     // Commands wait while Redis is away (maxRetriesPerRequest null): do not wait for ever.
-    await Promise.race([Promise.all([this.#checking, this.#draining]), sleep(this.#o.drainTimeoutMs ?? 30000)]);
+    await Promise.race([Promise.all([this.#checking, this.#draining, this.#waking]), sleep(this.#o.drainTimeoutMs ?? 30000)]);
     for (const [event, fn] of this.#connListeners) this.#conn.off(event, fn);
     if (this.#worker) {
       // Graceful first (running jobs finish); a worker wedged by a lost Redis connection is closed by force.
@@ -470,6 +487,42 @@ class Engine {
     await this.#drain();
     this.#unsubscribe = this.#o.store.subscribe(() => void this.#drainSoon());
     this.#poll = setInterval(() => void this.#drainSoon(), this.#o.feedPollMs ?? 1000);
+  }
+
+  /** One watch per connector that offers it and has bindings reading from it. */
+  #watchConnectors(): void {
+    for (const [name, connector] of this.#o.connectors) {
+      if (!connector.capabilities.watch || !connector.watch) continue;
+      const reading = [...this.#o.bindings.values()].filter((b) => b.config.connector === name && b.config.direction !== 'push').map((b) => b.config.name);
+      if (reading.length === 0) continue;
+      this.#unwatch.push(connector.watch((collections) => this.#woke(reading, collections)));
+    }
+  }
+
+  /** Notes a wake-up; the runs are queued once `debounceMs` has passed since the first one. */
+  #woke(bindings: readonly string[], collections: readonly string[] | undefined): void {
+    if (this.#stopping) return;
+    for (const name of bindings) {
+      const had = this.#woken.get(name);
+      if (had === 'all') continue;
+      if (collections === undefined) this.#woken.set(name, 'all');
+      else this.#woken.set(name, new Set([...(had ?? []), ...collections]));
+    }
+    this.#wakeTimer ??= setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.#waking = this.#waking.then(() => this.#enqueueWoken()).catch((err: unknown) => this.#o.log.warn({ err: (err as Error).message }, 'queueing runs for a connector wake-up'));
+    }, this.#o.debounceMs ?? 100);
+  }
+
+  async #enqueueWoken(): Promise<void> {
+    const woken = [...this.#woken];
+    this.#woken.clear();
+    for (const [name, collections] of woken) {
+      const b = this.#o.bindings.get(name);
+      if (b === undefined || this.#stopping) continue;
+      const scopes = await scopesOf(this.#o.store, b, this.#o.users);
+      for (const s of scopes) if (collections === 'all' || collections.has(collectionFor(b.config, s))) await this.enqueue(name, s);
+    }
   }
 
   #drainSoon(): Promise<void> {

@@ -60,6 +60,7 @@ export function connectorContract(name: string, capabilities: ConnectorCapabilit
     it('declares the capabilities the suite was registered with', () => {
       expect({ ...h.connector.capabilities }).toEqual(capabilities);
       expect(typeof h.connector.changes === 'function').toBe(capabilities.changeFeed);
+      expect(typeof h.connector.watch === 'function').toBe(capabilities.watch);
     });
 
     describe('list / read', () => {
@@ -214,6 +215,47 @@ export function connectorContract(name: string, capabilities: ConnectorCapabilit
       it('an unknown token resolves token-expired', async () => {
         if (!h.connector.changes) throw new Error('changeFeed declared but changes() missing');
         expect(await h.connector.changes(h.collection, 'garbage-token-that-was-never-issued')).toBe('token-expired');
+      });
+    });
+
+    if (capabilities.watch) describe('watch (capabilities.watch)', () => {
+      it('calls once when established, then after a change by another client, naming its collection (or any); a stopped watch is not called', async () => {
+        const watch = h.connector.watch;
+        if (!watch) throw new Error('watch declared but watch() missing');
+        const calls: (readonly string[] | undefined)[] = [];
+        let woke: () => void = () => {};
+        const next = () => new Promise<void>((r) => (woke = r));
+        let established = next();
+        const stop = watch.call(h.connector, (collections) => {
+          calls.push(collections);
+          woke();
+        });
+        try {
+          await established;
+          const before = calls.length;
+          await h.seed([h.sample(1)]);
+          // Calls are hints that may fold or repeat: wait until one names the collection or any.
+          const names = (c: readonly string[] | undefined) => c === undefined || c.includes(h.collection);
+          while (!calls.slice(before).some(names)) await next();
+        } finally {
+          stop();
+        }
+        const after = calls.length;
+        const seen: (readonly string[] | undefined)[] = [];
+        established = next();
+        const again = watch.call(h.connector, (c) => {
+          seen.push(c);
+          woke();
+        });
+        try {
+          await established;
+          const before = seen.length;
+          await h.seed([h.sample(2)]);
+          while (!seen.slice(before).some((c) => c === undefined || c.includes(h.collection))) await next();
+        } finally {
+          again();
+        }
+        expect(calls.length).toBe(after);
       });
     });
   });

@@ -21,7 +21,7 @@ function sample(i: number): ItemFields {
   };
 }
 
-connectorContract('ldap', { write: true, conditionalWrite: true, changeFeed: true }, async () => {
+connectorContract('ldap', { write: true, conditionalWrite: true, changeFeed: true, watch: false }, async () => {
   const ou = await freshOu(server);
   const connector = ldapConnectorFor(server, ou.dn);
   return {

@@ -21,7 +21,7 @@ function harness(capabilities: ConnectorCapabilities) {
   };
 }
 
-connectorContract('memory', { write: true, conditionalWrite: true, changeFeed: true }, harness({ write: true, conditionalWrite: true, changeFeed: true }));
-connectorContract('memory (read-only, no change feed)', { write: false, conditionalWrite: false, changeFeed: false }, harness({ write: false, conditionalWrite: false, changeFeed: false }));
+connectorContract('memory', { write: true, conditionalWrite: true, changeFeed: true, watch: true }, harness({ write: true, conditionalWrite: true, changeFeed: true, watch: true }));
+connectorContract('memory (read-only, no change feed)', { write: false, conditionalWrite: false, changeFeed: false, watch: false }, harness({ write: false, conditionalWrite: false, changeFeed: false, watch: false }));
 
 connectorKindContract(memoryConnectorKind, [{ kind: 'memory' }, { kind: 'memory', collections: ['people'] }]);

@@ -2,7 +2,7 @@
  * The SQL connector in table mode (connectors/sql/table) through the connector contract
  * suite on real PostgreSQL (the run's throwaway server) and MariaDB (one started here),
  * with and without an owner column, plus what only SQL shows: unmapped columns kept,
- * metacharacters stored verbatim, mysql2's matched-rows count, NOTIFY and polling wake-ups.
+ * metacharacters stored verbatim, mysql2's matched-rows count, the collection a wake-up names.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import type { ItemFields } from '../../connectors/types.ts';
 import { connectorContract, connectorKindContract } from '../conformance/connector.suite.ts';
 import { startMariaDb, type MariaDbService } from '../services/mariadb.ts';
 import { freshSqlDatabase, type FreshDatabase } from '../services/sql-databases.ts';
+import { contactsDdl } from './sql-fixtures.ts';
 
 let maria: MariaDbService;
 const dbs = new Map<SqlEngine, FreshDatabase>();
@@ -33,13 +34,6 @@ afterAll(async () => {
 const COLUMNS = { uri: 'sip_uri', 'display-name': 'name', mail: 'email', mobile: 'phone' };
 const FIELD_COLUMNS = Object.entries(COLUMNS);
 let tables = 0;
-
-function contactsDdl(engine: SqlEngine, table: string): string {
-  const text = engine === 'postgres' ? 'TEXT' : 'VARCHAR(255)';
-  const id = engine === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'BIGINT AUTO_INCREMENT PRIMARY KEY';
-  const tail = engine === 'postgres' ? '' : ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
-  return `CREATE TABLE ${table} (id ${id}, owner ${text}, version BIGINT NOT NULL DEFAULT 0, sip_uri ${text} NOT NULL, name ${text}, email ${text}, phone ${text}, notes ${text})${tail}`;
-}
 
 interface Table {
   readonly db: FreshDatabase;
@@ -82,7 +76,7 @@ const sample = (i: number): ItemFields => ({ uri: `sip:user${i}@example.com`, 'd
 
 for (const engine of ['postgres', 'mysql'] as const) {
   for (const withOwner of [false, true]) {
-    connectorContract(`sql table mode, ${engine}${withOwner ? ', per owner' : ''}`, { write: true, conditionalWrite: true, changeFeed: true }, async () => {
+    connectorContract(`sql table mode, ${engine}${withOwner ? ', per owner' : ''}`, { write: true, conditionalWrite: true, changeFeed: true, watch: true }, async () => {
       const t = await newTable(engine, withOwner);
       return {
         connector: t.connector,
@@ -157,23 +151,22 @@ for (const engine of ['postgres', 'mysql'] as const) {
       }
     });
 
-    it(`onChange wakes on a change by another client (${engine === 'postgres' ? 'LISTEN/NOTIFY' : 'polling'})`, async () => {
-      const t = await newTable(engine, false);
-      let calls = 0;
+    it(`watch names the owner's collection of a changed row, not every collection (${engine === 'postgres' ? 'NOTIFY payload' : 'polling the stamps'})`, async () => {
+      const t = await newTable(engine, true);
+      const calls: (readonly string[] | undefined)[] = [];
       let woke: () => void = () => {};
-      const stop = t.connector.onChange(() => {
-        calls++;
+      const next = () => new Promise<void>((r) => (woke = r));
+      const established = next();
+      const stop = t.connector.watch((c) => {
+        calls.push(c);
         woke();
       });
       try {
-        // The first call says "look now" (changes may have happened while not listening).
-        if (engine === 'postgres') await new Promise<void>((r) => (woke = r));
-        else await new Promise((r) => setTimeout(r, 300)); // two polls: the stamp is known
-        const before = calls;
-        const wake = new Promise<void>((r) => (woke = r));
+        await established;
+        const before = calls.length;
         await t.seed([sample(1)]);
-        await wake;
-        expect(calls).toBeGreaterThan(before);
+        while (!calls.slice(before).some((c) => c !== undefined)) await next();
+        expect(calls.slice(before).filter((c) => c !== undefined)[0]).toEqual([t.collection]);
       } finally {
         stop();
         await t.connector.close();

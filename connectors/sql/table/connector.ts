@@ -11,13 +11,13 @@
  *   version is read back in the same transaction, while the row is still locked.
  * - changes(): rows with `version` above the token's stamp, and tombstones likewise, minus
  *   what the token says was reported already (token.ts). Two small queries when nothing changed.
- * - onChange(): PostgreSQL wakes listeners by NOTIFY from the triggers; MySQL/MariaDB by
- *   polling the highest stamp every `pollMs`.
+ * - watch(): PostgreSQL wakes listeners by NOTIFY from the triggers, naming the collection;
+ *   MySQL/MariaDB by polling the highest stamp every `pollMs`.
  */
 import { sql } from 'kysely';
 import pg from 'pg';
 import { NotFound, Rejected, VersionMismatch } from '../../errors.ts';
-import type { ChangeSet, Connector, ConnectorCapabilities, ItemRef, ItemWrite, RemoteItem } from '../../types.ts';
+import type { ChangeSet, Connector, ConnectorCapabilities, ItemRef, ItemWrite, RemoteItem, WatchListener } from '../../types.ts';
 import type { SqlDatabase } from '../database.ts';
 import { openSqlDatabase } from '../database.ts';
 import { translateSqlError } from '../errors.ts';
@@ -42,6 +42,8 @@ export class SqlTableConnector implements Connector {
   readonly #database: SqlDatabase;
   readonly #fields: [string, string][];
   #integerKey: Promise<boolean> | undefined;
+  /** Stops of the running watches, so `close` ends them. */
+  readonly #watches = new Set<() => void>();
 
   constructor(o: SqlConnectorConfig, database?: SqlDatabase) {
     this.#o = o;
@@ -247,60 +249,102 @@ export class SqlTableConnector implements Connector {
   }
 
   /**
-   * Calls `listener` soon after the table changes, whoever changed it: at once on
-   * PostgreSQL (LISTEN on the triggers' NOTIFY, on a connection of its own that reconnects),
-   * within `pollMs` on MySQL/MariaDB. Returns the function that stops it.
+   * connectors/types.ts `watch`. PostgreSQL: LISTEN on the triggers' NOTIFY, on a connection
+   * of its own that reconnects after a second; the payload is the collection that changed
+   * (`<table>/<owner>` per row with an owner column, else `<table>`). MySQL/MariaDB: every
+   * `pollMs` the counter the triggers bump is read; when it moved, the owners of rows and
+   * tombstones stamped since are the collections. A row whose early stamp commits after a
+   * later one may go unreported there (its change is still found by the next run).
    */
-  onChange(listener: () => void): () => void {
+  watch(listener: WatchListener): () => void {
+    const stop = this.#database.engine === 'postgres' ? this.#listen(listener) : this.#poll(listener);
+    this.#watches.add(stop);
+    return () => {
+      this.#watches.delete(stop);
+      stop();
+    };
+  }
+
+  #listen(listener: WatchListener): () => void {
     let stopped = false;
-    if (this.#database.engine === 'postgres') {
-      let client: pg.Client | undefined;
-      let retry: NodeJS.Timeout | undefined;
-      const connect = () => {
-        if (stopped) return;
-        const c = new pg.Client({ connectionString: connectionUrl(this.#o) });
-        client = c;
-        const again = () => {
-          c.removeAllListeners();
-          c.end().catch(() => {});
-          if (!stopped) retry = setTimeout(connect, 1000);
-        };
-        c.on('error', again);
-        c.on('notification', (n) => {
-          if (n.payload === this.#o.table) listener();
-        });
-        c.connect().then(() => c.query(`LISTEN ${NOTIFY_CHANNEL}`)).then(
-          () => listener(), // changes while we were away
-          again,
-        );
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const table = this.#o.table;
+    const connect = () => {
+      if (stopped) return;
+      const c = new pg.Client({ connectionString: connectionUrl(this.#o) });
+      client = c;
+      const again = () => {
+        c.removeAllListeners();
+        c.end().catch(() => {});
+        if (!stopped) retry = setTimeout(connect, 1000);
       };
-      connect();
-      return () => {
-        stopped = true;
-        clearTimeout(retry);
-        client?.end().catch(() => {});
-      };
-    }
-    let last: string | undefined;
+      c.on('error', again);
+      c.on('notification', (n) => {
+        const p = n.payload ?? '';
+        // A bare table name (the statement-level trigger, or an owner too long for a payload): any collection.
+        if (p === table) listener(this.#o.owner === undefined ? [table] : undefined);
+        else if (p.startsWith(`${table}/`)) listener([p]);
+      });
+      c.connect().then(() => c.query(`LISTEN ${NOTIFY_CHANNEL}`)).then(
+        () => listener(), // changes while we were away
+        again,
+      );
+    };
+    connect();
+    return () => {
+      stopped = true;
+      clearTimeout(retry);
+      client?.end().catch(() => {});
+    };
+  }
+
+  #poll(listener: WatchListener): () => void {
+    let last: number | undefined;
+    let busy = false;
     const tick = async () => {
+      if (busy) return;
+      busy = true;
       try {
         const r = await sql<{ m: unknown }>`SELECT v AS m FROM ${sql.table(counterName(this.#o.table))} WHERE id = 1`.execute(this.#database.db);
-        const now = String(r.rows[0]?.m ?? '');
-        if (last !== undefined && now !== last) listener();
-        last = now;
+        const now = Number(r.rows[0]?.m ?? 0);
+        if (last === undefined) {
+          last = now;
+          listener(); // "look now": changes may have happened while not watching
+        } else if (now !== last) {
+          const changed = await this.#changedSince(last);
+          last = now;
+          listener(changed);
+        }
       } catch {
         // The database is away: the next tick asks again.
+      } finally {
+        busy = false;
       }
     };
     const timer = setInterval(() => void tick(), this.#o.pollMs);
     void tick();
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
+    return () => clearInterval(timer);
+  }
+
+  /** The collections with rows or tombstones stamped above `stamp`. */
+  async #changedSince(stamp: number): Promise<readonly string[] | undefined> {
+    const { table, owner, version } = this.#o;
+    if (owner === undefined) return [table];
+    const db = this.#database.db;
+    const [rows, tombs] = await Promise.all([
+      db.selectFrom(table).select(owner).distinct().where(version, '>', stamp).execute() as Promise<Row[]>,
+      db.selectFrom(tombstoneTable(table)).select('owner').distinct().where('stamp', '>', stamp).execute() as Promise<Row[]>,
+    ]);
+    const owners = new Set([...rows.map((r) => r[owner]), ...tombs.map((r) => r.owner)]);
+    // A row without an owner is in no collection; one changed row still wakes (any collection).
+    if (owners.has(null) || owners.has(undefined)) return undefined;
+    return [...owners].map((o) => `${table}/${String(o)}`);
   }
 
   close(): Promise<void> {
+    for (const stop of this.#watches) stop();
+    this.#watches.clear();
     return this.#database.close();
   }
 }

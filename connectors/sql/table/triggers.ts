@@ -8,8 +8,11 @@
  *   is `version > token`;
  * - a tombstone table filled on DELETE with the key, the owner and a stamp from the same
  *   counter, so deletes are found without listing the table;
- * - on PostgreSQL, a NOTIFY on channel `xcap_bridge_sql` (payload: the table) after each
- *   statement that changed rows, so listeners wake at once.
+ * - on PostgreSQL, a NOTIFY on channel `xcap_bridge_sql` so listeners wake at once, with the
+ *   changed collection as payload: without an owner column the table, once per statement;
+ *   with one `<table>/<owner>` for each row's old and new owner (PostgreSQL folds equal
+ *   notifications of one transaction into one), or the bare table when the owner is NULL or
+ *   too long for a payload (a NOTIFY that failed would fail the writer's statement).
  *
  * Re-running is safe: everything is created if missing or replaced.
  */
@@ -42,13 +45,17 @@ export function triggerDdl(engine: SqlEngine, t: TriggerTarget): string[] {
       `CREATE INDEX IF NOT EXISTS ${q(triggerName(t.table, 'tombstones_stamp'))} ON ${tomb} (stamp)`,
       `CREATE OR REPLACE FUNCTION ${stampFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.${q(t.version)} := nextval(${seqLit}); RETURN NEW; END $$`,
       `CREATE OR REPLACE FUNCTION ${tombFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${tomb} (stamp, item_key, owner) VALUES (nextval(${seqLit}), OLD.${q(t.key)}::text, ${ownerOld}::text); RETURN OLD; END $$`,
-      `CREATE OR REPLACE FUNCTION ${notifyFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('${NOTIFY_CHANNEL}', ${lit}); RETURN NULL; END $$`,
+      t.owner === undefined
+        ? `CREATE OR REPLACE FUNCTION ${notifyFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('${NOTIFY_CHANNEL}', ${lit}); RETURN NULL; END $$`
+        : `CREATE OR REPLACE FUNCTION ${notifyFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
+          `IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('${NOTIFY_CHANNEL}', ${ownerPayload(lit, `OLD.${q(t.owner)}`)}); END IF; ` +
+          `IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('${NOTIFY_CHANNEL}', ${ownerPayload(lit, `NEW.${q(t.owner)}`)}); END IF; RETURN NULL; END $$`,
       `DROP TRIGGER IF EXISTS ${q(triggerName(t.table, 'stamp'))} ON ${table}`,
       `CREATE TRIGGER ${q(triggerName(t.table, 'stamp'))} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${stampFn}()`,
       `DROP TRIGGER IF EXISTS ${q(triggerName(t.table, 'tombstone'))} ON ${table}`,
       `CREATE TRIGGER ${q(triggerName(t.table, 'tombstone'))} AFTER DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${tombFn}()`,
       `DROP TRIGGER IF EXISTS ${q(triggerName(t.table, 'notify'))} ON ${table}`,
-      `CREATE TRIGGER ${q(triggerName(t.table, 'notify'))} AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${notifyFn}()`,
+      `CREATE TRIGGER ${q(triggerName(t.table, 'notify'))} AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ${t.owner === undefined ? 'STATEMENT' : 'ROW'} EXECUTE FUNCTION ${notifyFn}()`,
     ];
   }
   const bump = `UPDATE ${counter} SET v = LAST_INSERT_ID(v + 1) WHERE id = 1`;
@@ -67,4 +74,9 @@ export function triggerDdl(engine: SqlEngine, t: TriggerTarget): string[] {
       `INSERT INTO ${tomb} (stamp, item_key, owner) VALUES (LAST_INSERT_ID(), OLD.${q(t.key)}, ${ownerOld}); END`,
   );
   return out;
+}
+
+/** `<table>/<owner>`, or the bare table (any collection) for a NULL owner or one too long for a NOTIFY payload (8000 bytes). */
+function ownerPayload(tableLiteral: string, owner: string): string {
+  return `CASE WHEN ${owner} IS NULL OR octet_length(${owner}::text) > 7000 THEN ${tableLiteral} ELSE ${tableLiteral} || '/' || ${owner}::text END`;
 }
