@@ -10,7 +10,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Metrics } from './registry.ts';
-import { sendToWorker } from '../http/worker-channel.ts';
+import { sendToPrimary, sendToWorker } from '../http/worker-channel.ts';
 
 const SCRAPE = 'xcap-bridge:metrics-scrape';
 const COLLECT = 'xcap-bridge:metrics-collect';
@@ -77,7 +77,7 @@ export function workerScrape(local: Metrics): () => Promise<string> {
   const answers = new Map<number, { resolve: (t: string) => void; reject: (e: Error) => void }>();
   process.on('message', (msg: Message) => {
     if (msg?.type === COLLECT) {
-      void local.registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: COLLECTED, id: msg.id, metrics }));
+      void local.registry.getMetricsAsJSON().then((metrics) => sendToPrimary({ type: COLLECTED, id: msg.id, metrics }));
     } else if (msg?.type === ANSWER && typeof msg.id === 'number') {
       const a = answers.get(msg.id);
       answers.delete(msg.id);
@@ -96,6 +96,9 @@ export function workerScrape(local: Metrics): () => Promise<string> {
         resolve: (t) => (clearTimeout(timer), resolve(t)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      process.send?.({ type: SCRAPE, id });
+      sendToPrimary({ type: SCRAPE, id }, (err) => {
+        answers.get(id)?.reject(err);
+        answers.delete(id);
+      });
     });
 }
