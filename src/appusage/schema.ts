@@ -38,13 +38,16 @@ import { compileSchema } from './schema/xsd-compiler.ts';
 
 export interface SchemaValidator {
   /**
-   * Validates a complete document given as text. Returns normally when it is valid.
+   * Validates a complete document given as text. Returns normally when it is valid, with
+   * whether it holds an element named in `LoadSchemaOptions.watch`: true or false when the
+   * fast path accepted it (it sees every element), undefined when that is not known
+   * (libxml2 judged it, or nothing is watched).
    * Throws `SchemaValidationError` whose phrase is libxml2's first complaint (namespace
    * URIs elided) and its line, `NotWellFormed` if `text` does not parse at all (libxml2's
    * complaint reworded, src/xcap/xml-phrases.ts), or `ConstraintFailure` when it nests
    * deeper than libxml2 accepts.
    */
-  validate(text: string): void;
+  validate(text: string): boolean | undefined;
 
   /**
    * Tries to accept a DOM without its text: true when the document the lean serializer
@@ -57,6 +60,18 @@ export interface SchemaValidator {
 export interface LoadSchemaOptions {
   /** Other .xsd files of the project that the main one imports (directly or not), by path. */
   readonly imports?: readonly string[];
+  /**
+   * Elements whose presence `validate` reports, so a usage with rules beyond the schema for
+   * them (resource-lists `<entry-ref>`, `<external>`) looks for them only when they occur,
+   * without a pass of its own over the text.
+   */
+  readonly watch?: readonly WatchedElement[];
+}
+
+/** An element by namespace and local name. */
+export interface WatchedElement {
+  readonly ns: string;
+  readonly local: string;
 }
 
 /**
@@ -104,7 +119,7 @@ export function compileValidators(mainXsdPath: string, options: LoadSchemaOption
   }
   let fast: FastValidator | null = null;
   try {
-    fast = new FastValidator(compileSchema(mainPath, (path) => schemaFiles.get(path)));
+    fast = new FastValidator(compileSchema(mainPath, (path) => schemaFiles.get(path)), options.watch);
   } catch {
     // Unsupported construct (or anything odd): this schema is validated by libxml2 alone.
   }
@@ -121,9 +136,9 @@ class FastFirstValidator implements SchemaValidator {
     this.#libxml2 = libxml2;
   }
 
-  validate(text: string): void {
+  validate(text: string): boolean | undefined {
     const verdict = this.#fast.check(text);
-    if (verdict === 'accept') return;
+    if (verdict === 'accept') return this.#fast.sawWatched;
     const dup = verdict === 'reject' ? this.#fast.duplicate : null;
     // A certain repeat is worded here: libxml2 would spend ~20 µs on each of them. It is
     // located by a second scan, so a usage can name it without parsing a DOM.
@@ -133,6 +148,7 @@ class FastFirstValidator implements SchemaValidator {
       throw new SchemaValidationError(`the ${dup.attribute} ${clipValue(dup.value)} is repeated among <${dup.element}> siblings`, repeated);
     }
     this.#libxml2.validate(text);
+    return undefined;
   }
 
   validateDom(doc: Document): boolean {
@@ -147,7 +163,7 @@ class LibxmlSchemaValidator implements SchemaValidator {
     this.#xsd = xsd;
   }
 
-  validate(text: string): void {
+  validate(text: string): undefined {
     let doc: XmlDocument;
     try {
       // fromBuffer: libxml2-wasm's string path converts far more slowly than Buffer.from.
@@ -165,6 +181,7 @@ class LibxmlSchemaValidator implements SchemaValidator {
     } finally {
       doc.dispose();
     }
+    return undefined;
   }
 }
 

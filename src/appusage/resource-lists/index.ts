@@ -27,13 +27,18 @@ export const ENTRY_WITHOUT_URI = 'entry-without-uri';
 
 const schema = loadSchema(schemaFile('resource-lists/resource-lists.xsd'), {
   imports: [schemaFile('common/xml.xsd')],
+  // ref/anchor rules are beyond the schema: the scan says whether the walk has anything to check.
+  watch: [
+    { ns: RESOURCE_LISTS_NS, local: 'entry-ref' },
+    { ns: RESOURCE_LISTS_NS, local: 'external' },
+  ],
 });
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 /**
- * Whether a document may hold `<entry-ref>` or `<external>` (prefixed or not): one scan
- * instead of two, matching start tags only, so a display name saying "external" does not
- * cost a DOM.
+ * Whether a document may hold `<entry-ref>` or `<external>` (prefixed or not), for the
+ * documents the schema's fast path did not scan: matching start tags only, so a display
+ * name saying "external" does not cost a DOM.
  */
 const REF_OR_EXTERNAL = /<(?:[^\s<>/:]+:)?(?:entry-ref|external)[\s/>]/;
 
@@ -113,10 +118,12 @@ export const resourceLists: AppUsage = {
   validate(doc, ctx) {
     // The root holds only <list> children (schema), so the list walk covers it too.
     const walk = () => checkListConstraints(rootElement(doc.dom()), 'resource-lists');
+    // Whether the document holds entry-ref or external elements, when the scan said so.
+    let refs: boolean | undefined;
     try {
       if (ctx.lenient.has(ENTRY_WITHOUT_URI)) schema.validate(withPlaceholderUris(doc.dom(), doc.text));
       // An edited DOM is checked as it is; only a doubtful one is validated from its text.
-      else if (doc.parsed === undefined || schema.validateDom?.(doc.parsed) !== true) schema.validate(doc.text);
+      else if (doc.parsed === undefined || schema.validateDom?.(doc.parsed) !== true) refs = schema.validate(doc.text);
     } catch (err) {
       // The schema's identity constraints reject duplicates: a repeat the schema check
       // located is named from its steps; otherwise the walk names the field and suggests
@@ -130,6 +137,6 @@ export const resourceLists: AppUsage = {
       throw err;
     }
     // ref/anchor rules are beyond the schema; documents without those elements skip the walk.
-    if (REF_OR_EXTERNAL.test(doc.text)) walk();
+    if (refs ?? REF_OR_EXTERNAL.test(doc.text)) walk();
   },
 };

@@ -13,6 +13,7 @@ import type { AttributeDecl, ComplexType, ElementDecl, ModelState, SimpleType, U
 import { XML_NS, scan } from './scanner.ts';
 import type { Attributes, Verdict, XmlSink } from './scanner.ts';
 import type { CompiledSchema } from './xsd-compiler.ts';
+import type { WatchedElement } from '../schema.ts';
 import { walkDocument } from './dom-walker.ts';
 
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -58,9 +59,13 @@ export class FastValidator implements XmlSink {
   readonly #stringKey: boolean[] = [];
   wantsText = false;
   #duplicate: Duplicate | null = null;
+  readonly #watch: readonly WatchedElement[];
+  #sawWatched = false;
 
-  constructor(schema: CompiledSchema) {
+  /** @param watch Elements whose presence the last run reports (`sawWatched`). */
+  constructor(schema: CompiledSchema, watch: readonly WatchedElement[] = []) {
     this.#schema = schema;
+    this.#watch = watch;
   }
 
   check(text: string): Verdict {
@@ -84,10 +89,16 @@ export class FastValidator implements XmlSink {
     return this.#duplicate;
   }
 
+  /** Whether the last run met an element named in `watch` (undefined when nothing is watched). */
+  get sawWatched(): boolean | undefined {
+    return this.#watch.length === 0 ? undefined : this.#sawWatched;
+  }
+
   #run<T>(drive: (input: T, sink: XmlSink) => Verdict, input: T): Verdict {
     this.#depth = 0;
     this.#elements = 0;
     this.#duplicate = null;
+    this.#sawWatched = false;
     this.#ids.clear();
     this.wantsText = false;
     try {
@@ -100,6 +111,9 @@ export class FastValidator implements XmlSink {
 
   startElement(ns: string, local: string, attrs: Attributes): Verdict | undefined {
     this.#elements++;
+    if (!this.#sawWatched) {
+      for (const w of this.#watch) if (w.local === local && w.ns === ns) this.#sawWatched = true;
+    }
     const parent = this.#depth > 0 ? (this.#frames[this.#depth - 1] as Frame) : null;
     const frame = this.#push();
     let decl: ElementDecl | null = null;

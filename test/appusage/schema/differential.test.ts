@@ -227,6 +227,35 @@ for (const u of USAGES) {
   });
 }
 
+describe('RFC 4826 §3.4.5 entry-ref/external flagged by the fast path instead of a pass over the text', () => {
+  const u = USAGES[0] as Usage;
+  const watch = [
+    { ns: RL, local: 'entry-ref' },
+    { ns: RL, local: 'external' },
+  ];
+  const fast = compileValidators(schemaFile(u.xsd), { imports: u.imports.map(schemaFile), watch }).fast;
+
+  it('whenever the fast path accepts, it reports an entry-ref or external element exactly when the DOM holds one', () => {
+    let flagged = 0;
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.constantFrom(...u.seeds, u.seeds[1]!.replace(/<entry-ref[^>]*>|<external[^>]*>/g, '')), fc.array(mutation, { maxLength: 4 }), (seed, ms) => {
+        const text = ms.reduce(apply, seed);
+        if (fast?.check(text) !== 'accept') return;
+        accepted++;
+        const dom = parseDocument(text);
+        const holds = watch.some((w) => dom.getElementsByTagNameNS(w.ns, w.local).length > 0);
+        if (holds) flagged++;
+        expect(fast.sawWatched).toBe(holds);
+      }),
+      { numRuns: 1500 },
+    );
+    // Both answers were met, so the property was not vacuous.
+    expect(flagged).toBeGreaterThan(0);
+    expect(accepted - flagged).toBeGreaterThan(0);
+  });
+});
+
 // Attribute and text values drawn from characters that stress anyURI, token, boolean,
 // language, references and whitespace handling.
 const VALUE_CHARS = fc.constantFrom(
