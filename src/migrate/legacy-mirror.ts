@@ -24,7 +24,7 @@
  * brought over by `import sql` (legacy → here) or `export sql` (here → legacy).
  */
 import type { Logger } from 'pino';
-import { bareEtag, fitEtag, UnmappedRow, type LegacyXcapTable, type RowHead } from '../../connectors/sql/xcap-table/index.ts';
+import { bareEtag, fitEtag, legacyItemId, LegacyXcapConnector, parseLegacyItemId, type LegacyXcapTable } from '../../connectors/sql/xcap-table/index.ts';
 import { ConnectorError } from '../../connectors/errors.ts';
 import { EtagMismatch, type DocKey, type DocumentStore } from '../store/types.ts';
 import type { DocumentWriter } from '../xcap/document-writer.ts';
@@ -47,16 +47,13 @@ export interface MirrorOptions {
   readonly log?: Logger;
 }
 
-/** Snapshot key of a legacy row: its unique key columns. */
-function rowId(r: { username: string; domain: string; docType: number; docUri: string }): string {
-  return `${r.username}\0${r.domain}\0${r.docType}\0${r.docUri}`;
-}
-
 export class LegacyMirror {
   readonly #o: MirrorOptions;
   readonly #store: DocumentStore;
   readonly #pollMs: number;
-  /** Legacy row → ETag as last written or seen. */
+  /** The table as a connector: rows are items named by their document (id), versioned by ETag. */
+  readonly #rows: LegacyXcapConnector;
+  /** Legacy row (item id) → ETag as last written or seen. */
   #snapshot = new Map<string, string>();
   /** Legacy row → the document it mirrors, for deletes seen by the pull. */
   #docs = new Map<string, DocKey>();
@@ -74,6 +71,7 @@ export class LegacyMirror {
     this.#o = o;
     this.#store = o.writer.store;
     this.#pollMs = o.pollMs ?? 1000;
+    this.#rows = new LegacyXcapConnector(o.table);
   }
 
   /** Takes the current feed position and table snapshot, then runs until `stop`. */
@@ -140,24 +138,20 @@ export class LegacyMirror {
   async #snapshotTable(): Promise<void> {
     const snapshot = new Map<string, string>();
     const docs = new Map<string, DocKey>();
-    for await (const r of this.#o.table.rows({ withDoc: false })) {
-      snapshot.set(rowId(r), r.etag);
-      const key = this.#keyOf(r);
-      if (key !== undefined) docs.set(rowId(r), key);
+    for await (const r of this.#rows.list(this.#o.table.table)) {
+      snapshot.set(r.id, r.version);
+      const key = this.#keyOf(r.id);
+      if (key !== undefined) docs.set(r.id, key);
     }
     this.#snapshot = snapshot;
     this.#docs = docs;
   }
 
-  #keyOf(r: RowHead): DocKey | undefined {
-    try {
-      const k = this.#o.table.dialect.keyOf(r);
-      const usage = this.#o.usages.get(k.auid);
-      return usage === undefined ? undefined : { auid: k.auid, xui: k.xui, path: usage.canonicalPath?.(k.path) ?? k.path };
-    } catch (err) {
-      if (err instanceof UnmappedRow) return undefined;
-      throw err;
-    }
+  /** The store document a legacy row mirrors; undefined for a usage this server does not serve. */
+  #keyOf(id: string): DocKey | undefined {
+    const k = parseLegacyItemId(id);
+    const usage = k && this.#o.usages.get(k.auid);
+    return k === undefined || usage === undefined ? undefined : { auid: k.auid, xui: k.xui, path: usage.canonicalPath?.(k.path) ?? k.path };
   }
 
   /** Store → legacy: every change after the cursor, in order; the cursor moves per written change. */
@@ -169,7 +163,7 @@ export class LegacyMirror {
       for (const c of changes) {
         if (c.origin !== MIRROR_ORIGIN && c.key.xui !== null && table.dialect.docTypes[c.key.auid] !== undefined) {
           const rowKey = table.dialect.rowKey({ auid: c.key.auid, xui: c.key.xui, path: c.key.path });
-          const id = rowId(rowKey);
+          const id = legacyItemId(table.dialect.keyOf(rowKey));
           const doc = await this.#store.get(c.key);
           if (doc === undefined) {
             if (this.#snapshot.has(id)) await table.remove(rowKey).catch((err: unknown) => ignoreNotFound(err));
@@ -190,24 +184,19 @@ export class LegacyMirror {
   async #pull(): Promise<void> {
     const { table } = this.#o;
     const seen = new Set<string>();
-    const changed: RowHead[] = [];
-    for await (const r of table.rows({ withDoc: false })) {
-      const id = rowId(r);
-      seen.add(id);
-      if (this.#snapshot.get(id) !== r.etag) changed.push(r);
+    const changed: string[] = [];
+    for await (const r of this.#rows.list(table.table)) {
+      seen.add(r.id);
+      if (this.#snapshot.get(r.id) === r.version) continue;
+      if (this.#keyOf(r.id) === undefined) this.#snapshot.set(r.id, r.version);
+      else changed.push(r.id);
     }
-    for (const head of changed) {
-      const key = this.#keyOf(head);
-      const id = rowId(head);
-      if (key === undefined) {
-        this.#snapshot.set(id, head.etag);
-        continue;
-      }
-      const row = await table.get(head);
-      if (row === undefined) continue; // deleted meanwhile: the next poll sees it gone
-      await this.#bringIn(key, row.doc, bareEtag(row.etag), head);
-      this.#snapshot.set(id, row.etag);
-      this.#docs.set(id, key);
+    // Rows deleted meanwhile are not read: the next poll sees them gone.
+    for await (const row of this.#rows.read(table.table, changed)) {
+      const key = this.#keyOf(row.id) as DocKey;
+      await this.#bringIn(key, row.fields.document, bareEtag(row.version), row.id);
+      this.#snapshot.set(row.id, row.version);
+      this.#docs.set(row.id, key);
     }
     const gone = [...this.#snapshot.keys()].filter((id) => !seen.has(id));
     // An emptied table looks like everything deleted; it is far likelier broken or being reloaded.
@@ -227,14 +216,12 @@ export class LegacyMirror {
     }
   }
 
-  async #bringIn(key: DocKey, bytes: Uint8Array, etag: string, head: RowHead): Promise<void> {
+  /** `body` undefined: the row's doc is empty or not UTF-8. */
+  async #bringIn(key: DocKey, body: string | undefined, etag: string, row: string): Promise<void> {
     const current = await this.#store.head(key);
     if (current?.etag === etag) return; // what we pushed, or already here
-    let body: string;
-    try {
-      body = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      this.#o.log?.warn({ row: head.docUri }, 'legacy row is not UTF-8; not brought over');
+    if (body === undefined) {
+      this.#o.log?.warn({ row }, 'legacy row is empty or not UTF-8; not brought over');
       return;
     }
     try {
@@ -243,7 +230,7 @@ export class LegacyMirror {
       // A client wrote the document meanwhile: the XCAP change wins, and is pushed next round.
       if (err instanceof EtagMismatch) return;
       if (err instanceof HttpError && err.expose) {
-        this.#o.log?.warn({ row: head.docUri, reason: err.message }, 'legacy row is not a valid document; not brought over');
+        this.#o.log?.warn({ row, reason: err.message }, 'legacy row is not a valid document; not brought over');
         return;
       }
       throw err;

@@ -2,3 +2,4 @@
 export * from './dialects.ts';
 export * from './table.ts';
 export * from './detect.ts';
+export * from './connector.ts';

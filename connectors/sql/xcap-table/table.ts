@@ -80,14 +80,18 @@ export class LegacyXcapTable {
     });
   }
 
-  /** Every row in `id` order, one page per query; without `doc` when `withDoc` is false. */
-  async *rows(opts: { withDoc?: boolean } = {}): AsyncIterable<PagedRow> {
+  /**
+   * Every row in `id` order, one page per query; without `doc` when `withDoc` is false;
+   * only one account's rows when `account` is given.
+   */
+  async *rows(opts: { withDoc?: boolean; account?: { readonly username: string; readonly domain: string } } = {}): AsyncIterable<PagedRow> {
     const cols = ['id', 'username', 'domain', 'doc_type', 'doc_uri', 'etag', ...(opts.withDoc === false ? [] : ['doc'])];
     let after: string | undefined;
     for (;;) {
       const page = await this.#run('reading', () => {
         let q = this.database.db.selectFrom(this.table).select(cols).orderBy('id').limit(PAGE);
         if (after !== undefined) q = q.where('id', '>', after);
+        if (opts.account !== undefined) q = q.where('username', '=', opts.account.username).where('domain', '=', opts.account.domain);
         return q.execute() as Promise<DbRow[]>;
       });
       for (const r of page) yield fromDb(r);
