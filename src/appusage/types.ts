@@ -85,8 +85,8 @@ export interface AppUsage {
    * constraints). Throws `NotWellFormed`, `SchemaValidationError`, `UniquenessFailure` or
    * `ConstraintFailure` (src/xcap/errors.ts). Runs on every PUT and DELETE result, so it
    * is on the hot path: prefer checks on `doc.text` (one libxml2 pass) and touch
-   * `doc.dom()` only when needed. May read other documents through `ctx.store`
-   * (rls-services §4.4.5).
+   * `doc.dom()` only when needed. May read other documents through `ctx.store` (the
+   * rls-services `<resource-list>` check); uniqueness across documents is `serverUnique`'s.
    */
   validate(doc: CandidateDocument, ctx: UsageContext): Promise<void> | void;
 
@@ -105,4 +105,23 @@ export interface AppUsage {
 
   /** Largest accepted document in bytes, if smaller than the server-wide limit (pres-content). */
   readonly maxDocumentBytes?: number;
+
+  /**
+   * Values that no two documents of this usage on the server may share (rls-services: service
+   * URIs, RFC 4826 §4.4.5). The writer stores them with the document (DocumentStore
+   * WriteOptions.unique), so the store decides atomically who holds a value, whichever
+   * process or shard writes; `validate` checks only uniqueness within the document.
+   */
+  readonly serverUnique?: ServerUnique;
+}
+
+export interface ServerUnique {
+  /** The values a valid document holds, in document order (one per element that carries one). */
+  values(body: string): string[];
+  /**
+   * The uniqueness failure for `values[index]`, which another document holds. `takenOf`
+   * tells which of some candidate values other documents hold, for the alternatives the
+   * failure suggests (RFC 4825 §11.2 `<alt-value>`).
+   */
+  failure(values: readonly string[], index: number, takenOf: (candidates: string[]) => Promise<ReadonlySet<string>>): Promise<Error>;
 }

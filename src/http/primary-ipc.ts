@@ -5,7 +5,8 @@
  * Each HTTP worker authenticates, reads and answers. A whole-document PUT is validated in
  * the worker that received it (validation is most of its cost, and the workers have the
  * cores); only the store write of the validated text is sent to the primary (`store-put`),
- * whose store checks its expectation (ETag, absence) atomically as for any writer. Every
+ * whose store checks its expectation (ETag, absence) and its server-wide unique values
+ * atomically as for any writer. Every
  * other write (element and attribute PUTs, DELETEs, documents with managed lists) is sent
  * whole (`xcap-write`) and runs on the primary's XcapService, so writers of one document
  * take turns on one cached DOM (no lost ETag races between processes, no 503 under load).
@@ -18,7 +19,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log.ts';
-import { EtagMismatch, StoreUnavailable, type DocKey, type WriteExpectation, type WriteResult } from '../store/types.ts';
+import { EtagMismatch, StoreUnavailable, UniqueValueTaken, type DocKey, type WriteExpectation, type WriteResult } from '../store/types.ts';
 import type { StorePut } from '../xcap/document-writer.ts';
 import { HttpError, XcapConflict } from '../xcap/errors.ts';
 import { sendToWorker } from './worker-channel.ts';
@@ -33,6 +34,8 @@ type WireError =
   | { readonly kind: 'unavailable'; readonly message: string }
   /** The store's lost race, which the worker's XcapService turns into a re-run or 412. */
   | { readonly kind: 'etag-mismatch'; readonly current: string | null }
+  /** A server-wide unique value another document holds, which the worker's writer turns into its 409. */
+  | { readonly kind: 'unique-taken'; readonly value: string }
   | { readonly kind: 'internal' };
 
 /** A validated document for the primary's store (DocumentStore.put's arguments). */
@@ -42,6 +45,7 @@ interface StoreWrite {
   readonly expect: WriteExpectation;
   readonly origin: string | undefined;
   readonly etag: string | undefined;
+  readonly unique: readonly string[] | undefined;
 }
 
 /** Worker → primary: one request, answered by an `Answer` with its id. */
@@ -90,12 +94,14 @@ function toWire(err: unknown): WireError {
   }
   if (err instanceof StoreUnavailable) return { kind: 'unavailable', message: err.message };
   if (err instanceof EtagMismatch) return { kind: 'etag-mismatch', current: err.current };
+  if (err instanceof UniqueValueTaken) return { kind: 'unique-taken', value: err.value };
   return { kind: 'internal' };
 }
 
 function fromWire(e: WireError): Error {
   if (e.kind === 'unavailable') return new StoreUnavailable(e.message);
   if (e.kind === 'etag-mismatch') return new EtagMismatch(e.current);
+  if (e.kind === 'unique-taken') return new UniqueValueTaken(e.value);
   if (e.kind === 'internal') return new Error('the write failed in the primary process (see its log)');
   if (e.conflictXml !== undefined) return new ForwardedConflict(e.message, e.conflictXml);
   return new HttpError(e.status, e.message, e.headers);
@@ -117,7 +123,10 @@ export function serveWorkers(writer: XcapWriter, put: StorePut, sync: SyncHandle
     const ask = m as Ask;
     let work: Promise<WriteOutcome | WriteResult | undefined>;
     if (ask.t === 'xcap-write') work = writer(ask.write);
-    else if (ask.t === 'store-put') work = put(ask.put.key, ask.put.body, ask.put.expect, ask.put.origin, ask.put.etag);
+    else if (ask.t === 'store-put') {
+      const p = ask.put;
+      work = put(p.key, p.body, p.expect, p.origin, p.etag, p.unique === undefined ? {} : { unique: p.unique });
+    }
     else if (ask.t === 'sync-enqueue') {
       work = sync ? sync.enqueue(ask.binding, ask.scope).then(() => undefined) : Promise.reject(new StoreUnavailable('sync is off'));
     } else return;
@@ -195,7 +204,7 @@ export function connectToPrimary(hasBindings: boolean): Primary {
   return {
     writes: async (write) => (await ask({ t: 'xcap-write', write })) as WriteOutcome,
     put: async (key, body, expect, origin, etag, opts) => {
-      const result = (await ask({ t: 'store-put', put: { key, body, expect, origin, etag } })) as WriteResult;
+      const result = (await ask({ t: 'store-put', put: { key, body, expect, origin, etag, unique: opts?.unique } })) as WriteResult;
       opts?.onCommit?.(result);
       return result;
     },

@@ -25,7 +25,11 @@ import {
   DEFAULT_ORIGIN,
   DOCUMENTS_TABLE,
   PRUNED_TABLE,
+  STORE_META_TABLE,
+  UNIQUE_TABLE,
+  backfilledMark,
   changeFromRow,
+  distinct,
   keyFromColumns,
   keyParams,
   newEtag,
@@ -34,6 +38,7 @@ import {
 import {
   EtagMismatch,
   StoreUnavailable,
+  UniqueValueTaken,
   type DocChange,
   type DocKey,
   type DocumentStore,
@@ -60,6 +65,8 @@ const CHANNEL = 'xcap_doc_changes';
 const MAX_INLINE_PAYLOAD = 7900;
 /** Key of the advisory lock that serializes schema creation between processes starting together. */
 const SCHEMA_LOCK = 4825_0001;
+/** Key of the advisory lock that makes one process of several starting together backfill unique values. */
+const BACKFILL_LOCK = 4825_0002;
 /** Rounds of the read-then-write loop of `put(..., 'any')` before giving up under contention. */
 const MAX_WRITE_ROUNDS = 20;
 
@@ -93,7 +100,13 @@ CREATE TABLE IF NOT EXISTS ${CHANGES_TABLE} (
 );
 ${CHANGES_KEY_MIGRATION}
 CREATE INDEX IF NOT EXISTS ${CHANGES_TABLE}_seq ON ${CHANGES_TABLE} (seq);
-CREATE TABLE IF NOT EXISTS ${PRUNED_TABLE} (id smallint PRIMARY KEY CHECK (id = 1), through bigint NOT NULL);`;
+CREATE TABLE IF NOT EXISTS ${PRUNED_TABLE} (id smallint PRIMARY KEY CHECK (id = 1), through bigint NOT NULL);
+CREATE TABLE IF NOT EXISTS ${UNIQUE_TABLE} (
+  auid text COLLATE "C" NOT NULL, value text COLLATE "C" NOT NULL, tree smallint NOT NULL, xui text COLLATE "C" NOT NULL, path text COLLATE "C" NOT NULL,
+  PRIMARY KEY (auid, value)
+);
+CREATE INDEX IF NOT EXISTS ${UNIQUE_TABLE}_doc ON ${UNIQUE_TABLE} (auid, tree, xui, path);
+CREATE TABLE IF NOT EXISTS ${STORE_META_TABLE} (name text PRIMARY KEY, value text NOT NULL);`;
 
 /** SQL expression: the highest pruned seq, 0 when none. */
 const PRUNED_THROUGH = `COALESCE((SELECT through FROM ${PRUNED_TABLE} WHERE id = 1), 0)`;
@@ -146,11 +159,24 @@ const REPLACE_SQL = `WITH d AS (
   RETURNING $10::text AS old_etag, etag AS new_etag
 )${CHANGE_TAIL}`;
 
-/** $8 expected etag, or NULL for any. */
+/** $8 expected etag, or NULL for any. The document's unique values go with it. */
 const DELETE_SQL = `WITH d AS (
   DELETE FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE} AND ($8::text IS NULL OR etag = $8)
   RETURNING etag AS old_etag, NULL::text AS new_etag
-)${CHANGE_TAIL}`;
+),
+u AS (DELETE FROM ${UNIQUE_TABLE} WHERE ${KEY_WHERE} AND EXISTS (SELECT 1 FROM d))${CHANGE_TAIL}`;
+
+/** The document's unique values not among $5 are released. $1..$4 the key. */
+const RELEASE_UNIQUE_SQL = `DELETE FROM ${UNIQUE_TABLE} WHERE ${KEY_WHERE} AND NOT (value = ANY($5::text[]))`;
+
+/**
+ * The document takes the values $5 (distinct): returns those it holds now, newly or already;
+ * a value another document holds is left with it and not returned. A row another writer is
+ * inserting makes this wait for that writer's commit, so two documents never both get a value.
+ */
+const HOLD_UNIQUE_SQL = `INSERT INTO ${UNIQUE_TABLE} AS u (auid, value, tree, xui, path) SELECT $1, v, $2, $3, $4 FROM unnest($5::text[]) AS v
+ON CONFLICT (auid, value) DO UPDATE SET tree = EXCLUDED.tree WHERE u.tree = EXCLUDED.tree AND u.xui = EXCLUDED.xui AND u.path = EXCLUDED.path
+RETURNING value`;
 
 /**
  * Opens the store on `poolOrUrl`, creating its tables if missing. A pool passed in stays
@@ -216,14 +242,22 @@ class PostgresStore implements DocumentStore {
     };
   }
 
-  async #underSchemaLock(sql: string): Promise<void> {
+  #underSchemaLock(sql: string): Promise<void> {
+    return this.#transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      await client.query(sql);
+    });
+  }
+
+  /** Runs `fn` in a transaction on one pooled connection: committed if it resolves, rolled back if it throws. */
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#guard(() => this.#pool.connect());
     try {
-      await this.#guard(async () => {
+      return await this.#guard(async () => {
         await client.query('BEGIN');
-        await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-        await client.query(sql);
+        const result = await fn(client);
         await client.query('COMMIT');
+        return result;
       });
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
@@ -264,8 +298,8 @@ class PostgresStore implements DocumentStore {
       const expected = expect === 'any' ? await this.#currentEtag(k) : expect === 'absent' ? null : expect.etag;
       const change =
         expected === null
-          ? await this.#write(key, INSERT_SQL, [...k, origin, now, this.#writer, etag, body], etag)
-          : await this.#write(key, REPLACE_SQL, [...k, origin, now, this.#writer, etag, body, expected], etag);
+          ? await this.#write(key, INSERT_SQL, [...k, origin, now, this.#writer, etag, body], etag, opts.unique)
+          : await this.#write(key, REPLACE_SQL, [...k, origin, now, this.#writer, etag, body, expected], etag, opts.unique);
       if (change) {
         const result = { etag, created: expected === null };
         // A PostgreSQL commit is durable when it returns.
@@ -333,6 +367,29 @@ class PostgresStore implements DocumentStore {
     return out;
   }
 
+  async uniqueHolders(auid: string, values: readonly string[]): Promise<Map<string, DocKey>> {
+    const r = await this.#prepared(`SELECT value, tree, xui, path FROM ${UNIQUE_TABLE} WHERE auid = $1 AND value = ANY($2::text[])`, [auid, values as unknown as SqlValue]);
+    const rows = r.rows as Array<{ value: string; tree: number; xui: string; path: string }>;
+    return new Map(rows.map((row) => [row.value, keyFromColumns(auid, row.tree, row.xui, row.path)]));
+  }
+
+  backfillUnique(auid: string, valuesOf: (body: string) => readonly string[]): Promise<void> {
+    return this.#transaction(async (client) => {
+      // Processes starting together: one backfills, the others wait here and then find the mark.
+      await client.query('SELECT pg_advisory_xact_lock($1)', [BACKFILL_LOCK]);
+      if ((await client.query(`SELECT 1 FROM ${STORE_META_TABLE} WHERE name = $1`, [backfilledMark(auid)])).rowCount) return;
+      const docs = await client.query<{ tree: number; xui: string; path: string; body: string }>(
+        `SELECT tree, xui, path, body FROM ${DOCUMENTS_TABLE} WHERE auid = $1 ORDER BY tree, xui, path`,
+        [auid],
+      );
+      for (const d of docs.rows) {
+        const values = distinct(valuesOf(d.body));
+        if (values.length > 0) await client.query(HOLD_UNIQUE_SQL, [auid, d.tree, d.xui, d.path, values]);
+      }
+      await client.query(`INSERT INTO ${STORE_META_TABLE} (name, value) VALUES ($1, $2)`, [backfilledMark(auid), String(Date.now())]);
+    });
+  }
+
   async lastSeq(): Promise<number> {
     const r = await this.#prepared(`SELECT GREATEST(COALESCE((SELECT MAX(seq) FROM ${CHANGES_TABLE}), 0), ${PRUNED_THROUGH}) AS seq`);
     return Number((r.rows[0] as { seq: string }).seq);
@@ -370,14 +427,34 @@ class PostgresStore implements DocumentStore {
     return (r.rows[0] as { etag: string } | undefined)?.etag ?? null;
   }
 
-  /** Runs one write statement; resolves with its change (told to subscribers) or undefined if the condition failed. */
-  async #write(key: DocKey, sql: string, params: [...Key4, string, number, string, ...SqlValue[]], newEtag: string | null): Promise<DocChange | undefined> {
-    const r = await this.#prepared(sql, params);
-    const row = r.rows[0] as { seq: string; old_etag: string | null } | undefined;
+  /**
+   * Runs one write statement; resolves with its change (told to subscribers) or undefined if
+   * the condition failed. With `unique`, the statement and the document's unique values
+   * (WriteOptions.unique) are one transaction, rolled back with UniqueValueTaken.
+   */
+  async #write(
+    key: DocKey, sql: string, params: [...Key4, string, number, string, ...SqlValue[]], newEtag: string | null, unique?: readonly string[],
+  ): Promise<DocChange | undefined> {
+    const r = unique === undefined ? await this.#prepared(sql, params) : await this.#writeHolding(sql, params, distinct(unique));
+    const row = r?.rows[0] as { seq: string; old_etag: string | null } | undefined;
     if (!row) return undefined;
     const change: DocChange = { seq: Number(row.seq), key, oldEtag: row.old_etag, newEtag, origin: params[4], at: params[5] };
     this.#listeners.emit(change);
     return change;
+  }
+
+  /** The write statement, then the document's unique values, in one transaction; undefined if the statement's condition failed. */
+  #writeHolding(sql: string, params: [...Key4, ...SqlValue[]], values: string[]): Promise<pg.QueryResult | undefined> {
+    const key = params.slice(0, 4) as Key4;
+    return this.#transaction(async (client) => {
+      const r = await client.query(named(sql, params));
+      if (r.rows.length === 0) return undefined; // nothing written: the commit is empty
+      await client.query(named(RELEASE_UNIQUE_SQL, [...key, values as unknown as SqlValue]));
+      const held = new Set((await client.query<{ value: string }>(named(HOLD_UNIQUE_SQL, [...key, values as unknown as SqlValue]))).rows.map((row) => row.value));
+      const taken = values.find((v) => !held.has(v));
+      if (taken !== undefined) throw new UniqueValueTaken(taken);
+      return r;
+    });
   }
 
   /** A NOTIFY payload: `<seq> <json array>`; our own writes were delivered already. */
@@ -432,12 +509,7 @@ class PostgresStore implements DocumentStore {
   /** Like #query, for the store's own fixed statements: named, so each connection parses and plans them once. */
   #prepared(sql: string, params?: readonly SqlValue[]): Promise<pg.QueryResult> {
     if (this.#closed) return Promise.reject(new StoreUnavailable('document store is closed'));
-    let name = statementNames.get(sql);
-    if (name === undefined) {
-      name = `xcap_store_${statementNames.size}`;
-      statementNames.set(sql, name);
-    }
-    const config = { name, text: sql, values: params as unknown[] | undefined };
+    const config = named(sql, params);
     return this.#guard(() => this.#pool.query(config));
   }
 
@@ -482,6 +554,16 @@ export function toPostgresPlaceholders(sql: string): string {
 const placeholderCache = new Map<string, string>();
 /** Statement names of the store's own SQL (a fixed, small set). */
 const statementNames = new Map<string, string>();
+
+/** One of the store's own statements, named so that each connection parses and plans it once. */
+function named(sql: string, params?: readonly SqlValue[]): pg.QueryConfig {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `xcap_store_${statementNames.size}`;
+    statementNames.set(sql, name);
+  }
+  return { name, text: sql, values: params as unknown[] | undefined };
+}
 
 /** Node socket errors, pg's own connection errors (no SQLSTATE), and server states that mean "try later". */
 function isConnectionFailure(err: unknown): boolean {

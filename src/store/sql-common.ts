@@ -13,11 +13,22 @@
  *   `(xui, seq)` with an index on `seq`, so it can be sharded by owner (docs/scaling.md).
  * - `xcap_changes_pruned (id, through)`: one row, the highest seq pruning has removed
  *   (readers below it missed changes; `lastSeq()` never goes below it).
+ * - `xcap_unique_values` and `xcap_store_meta`: see UNIQUE_TABLE and STORE_META_TABLE.
  */
 import { randomUUID } from 'node:crypto';
 import type { DocChange, DocKey } from './types.ts';
 
 export const DOCUMENTS_TABLE = 'xcap_documents';
+/**
+ * `(auid, value, tree, xui, path)`, primary key `(auid, value)`: the server-wide unique
+ * values each document holds (WriteOptions.unique). Kept apart from the documents so the
+ * uniqueness holds across owners, whichever shard their documents live on.
+ */
+export const UNIQUE_TABLE = 'xcap_unique_values';
+/** `(name, value)`: the store's own small named values (which auids' unique values were backfilled). */
+export const STORE_META_TABLE = 'xcap_store_meta';
+/** The STORE_META_TABLE row saying the unique values of an auid's older documents were recorded. */
+export const backfilledMark = (auid: string): string => `unique-backfilled:${auid}`;
 export const CHANGES_TABLE = 'xcap_changes';
 /** One row (`id = 1`): `through`, the highest seq pruning removed. */
 export const PRUNED_TABLE = 'xcap_changes_pruned';
@@ -103,4 +114,9 @@ export class ChangeListeners {
   clear(): void {
     this.#listeners.clear();
   }
+}
+
+/** `values` without repeats, in first-seen order. */
+export function distinct(values: readonly string[]): string[] {
+  return [...new Set(values)];
 }

@@ -39,7 +39,11 @@ import {
   DEFAULT_ORIGIN,
   DOCUMENTS_TABLE,
   PRUNED_TABLE,
+  STORE_META_TABLE,
+  UNIQUE_TABLE,
+  backfilledMark,
   changeFromRow,
+  distinct,
   keyFromColumns,
   keyParams,
   newEtag,
@@ -48,6 +52,7 @@ import {
 import {
   EtagMismatch,
   StoreUnavailable,
+  UniqueValueTaken,
   type DocChange,
   type DocKey,
   type DocumentStore,
@@ -94,7 +99,13 @@ CREATE TABLE IF NOT EXISTS ${CHANGES_TABLE} (
   auid TEXT NOT NULL, tree INTEGER NOT NULL, xui TEXT NOT NULL, path TEXT NOT NULL,
   old_etag TEXT, new_etag TEXT, origin TEXT NOT NULL, at INTEGER NOT NULL, writer TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS ${PRUNED_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), through INTEGER NOT NULL);`;
+CREATE TABLE IF NOT EXISTS ${PRUNED_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), through INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS ${UNIQUE_TABLE} (
+  auid TEXT NOT NULL, value TEXT NOT NULL, tree INTEGER NOT NULL, xui TEXT NOT NULL, path TEXT NOT NULL,
+  PRIMARY KEY (auid, value)
+);
+CREATE INDEX IF NOT EXISTS ${UNIQUE_TABLE}_doc ON ${UNIQUE_TABLE} (auid, tree, xui, path);
+CREATE TABLE IF NOT EXISTS ${STORE_META_TABLE} (name TEXT PRIMARY KEY, value TEXT NOT NULL);`;
 
 const KEY_WHERE = 'auid = ? AND tree = ? AND xui = ? AND path = ?';
 /** SQL expression: the highest pruned seq, 0 when none. */
@@ -238,6 +249,7 @@ class SqliteStore implements DocumentStore {
       } else {
         this.#prepare(`UPDATE ${DOCUMENTS_TABLE} SET etag = ?, body = ?, modified = ? WHERE ${KEY_WHERE}`).run(etag, body, now, ...k);
       }
+      if (opts.unique !== undefined) this.#holdUnique(k, opts.unique);
       return this.#appendChange(key, k, current, etag, origin, now);
     });
     return { etag, created: change.oldEtag === null };
@@ -250,6 +262,7 @@ class SqliteStore implements DocumentStore {
       if (expect !== 'any' && expect.etag !== current) throw new EtagMismatch(current);
       if (current === null) return undefined;
       this.#prepare(`DELETE FROM ${DOCUMENTS_TABLE} WHERE ${KEY_WHERE}`).run(...k);
+      this.#prepare(`DELETE FROM ${UNIQUE_TABLE} WHERE ${KEY_WHERE}`).run(...k);
       return this.#appendChange(key, k, current, null, origin, Date.now());
     });
     return change !== undefined;
@@ -284,6 +297,31 @@ class SqliteStore implements DocumentStore {
       this.#prepare(`SELECT ${CHANGE_COLUMNS} FROM ${CHANGES_TABLE} WHERE seq > ? ORDER BY seq LIMIT ?`).all(after, limit),
     )) as unknown as ChangeRow[];
     return rows.map(changeFromRow);
+  }
+
+  async uniqueHolders(auid: string, values: readonly string[]): Promise<Map<string, DocKey>> {
+    const rows = (await this.#read(() =>
+      this.#prepare(`SELECT value, tree, xui, path FROM ${UNIQUE_TABLE} WHERE auid = ? AND value IN (SELECT j.value FROM json_each(?) AS j)`)
+        .all(auid, JSON.stringify(values)),
+    )) as unknown as Array<{ value: string; tree: number; xui: string; path: string }>;
+    return new Map(rows.map((r) => [r.value, keyFromColumns(auid, r.tree, r.xui, r.path)]));
+  }
+
+  async backfillUnique(auid: string, valuesOf: (body: string) => readonly string[]): Promise<void> {
+    // In one write transaction: a second process waits for the file lock, then finds the mark.
+    await this.#write(undefined, () => {
+      if (this.#prepare(`SELECT 1 FROM ${STORE_META_TABLE} WHERE name = ?`).get(backfilledMark(auid)) !== undefined) return undefined;
+      const docs = this.#prepare(`SELECT tree, xui, path, body FROM ${DOCUMENTS_TABLE} WHERE auid = ? ORDER BY tree, xui, path`).all(auid) as unknown as Array<{
+        tree: number; xui: string; path: string; body: string;
+      }>;
+      const insert = this.#prepare(`INSERT INTO ${UNIQUE_TABLE} (auid, value, tree, xui, path) VALUES (?, ?, ?, ?, ?) ON CONFLICT (auid, value) DO NOTHING`);
+      for (const d of docs) {
+        for (const value of distinct(valuesOf(d.body))) insert.run(auid, value, d.tree, d.xui, d.path);
+      }
+      this.#prepare(`INSERT INTO ${STORE_META_TABLE} (name, value) VALUES (?, ?)`).run(backfilledMark(auid), String(Date.now()));
+      return undefined;
+    });
+    await this.#durable();
   }
 
   async lastSeq(): Promise<number> {
@@ -345,6 +383,15 @@ class SqliteStore implements DocumentStore {
       this.#statements.set(sql, stmt);
     }
     return stmt;
+  }
+
+  /** Inside a write: the document at `k` holds exactly `values` (WriteOptions.unique), or UniqueValueTaken. */
+  #holdUnique(k: [string, number, string, string], values: readonly string[]): void {
+    this.#prepare(`DELETE FROM ${UNIQUE_TABLE} WHERE ${KEY_WHERE}`).run(...k);
+    const insert = this.#prepare(`INSERT INTO ${UNIQUE_TABLE} (auid, value, tree, xui, path) VALUES (?, ?, ?, ?, ?) ON CONFLICT (auid, value) DO NOTHING`);
+    for (const value of distinct(values)) {
+      if (Number(insert.run(k[0], value, k[1], k[2], k[3]).changes) === 0) throw new UniqueValueTaken(value);
+    }
   }
 
   #currentEtag(k: [string, number, string, string]): string | null {

@@ -61,6 +61,15 @@ export interface WriteOptions {
    * without waiting for the flush to disk, so that turns share one flush.
    */
   readonly onCommit?: (result: WriteResult) => void;
+  /**
+   * Values of the new body that no other document of the same application usage (auid) may
+   * hold, server-wide (RFC 4826 §4.4.5: rls-services service URIs). The store keeps them with
+   * the document in a table of its own, in the write's transaction: they replace the values
+   * the document held, and if another document of the auid holds one of them, nothing is
+   * written and `UniqueValueTaken` is thrown. Left out, the document's recorded values stay
+   * as they are. `delete` releases a document's values.
+   */
+  readonly unique?: readonly string[];
 }
 
 /** One entry of the change feed. `oldEtag` is null on create, `newEtag` null on delete. */
@@ -93,6 +102,16 @@ export class EtagMismatch extends Error {
     super(current === null ? 'document does not exist' : 'document has changed');
     this.name = 'EtagMismatch';
     this.current = current;
+  }
+}
+
+/** Raised by `put` when another document of the auid holds one of its `unique` values. Nothing was written. */
+export class UniqueValueTaken extends Error {
+  readonly value: string;
+  constructor(value: string) {
+    super(`${value} is held by another document`);
+    this.name = 'UniqueValueTaken';
+    this.value = value;
   }
 }
 
@@ -177,6 +196,19 @@ export interface DocumentStore {
    * starts at the beginning of what is kept.
    */
   changes(after: number, limit?: number): Promise<DocChange[]>;
+
+  /** Which of `values` documents of `auid` hold as unique values (WriteOptions.unique), with the holder. */
+  uniqueHolders(auid: string, values: readonly string[]): Promise<Map<string, DocKey>>;
+
+  /**
+   * Records the unique values of the documents of `auid` that were written before the store
+   * kept them (a database made by an older version): `valuesOf` is called with each one's
+   * body. Runs once per database and auid, also with several processes starting together;
+   * later calls read nothing. A value two of those documents share (an older version let a
+   * race through) stays with the first in key order; the next write of the others is refused
+   * while they still hold it.
+   */
+  backfillUnique(auid: string, valuesOf: (body: string) => readonly string[]): Promise<void>;
 
   /** The highest `seq` written so far (0 when none), pruned rows included. */
   lastSeq(): Promise<number>;

@@ -9,8 +9,8 @@
  * Concurrency is the caller's: a lost race is the store's `EtagMismatch`, which
  * XcapService turns into a re-run or 412 and the sync engine into a retry of the run.
  */
-import type { CandidateDocument, UsageContext } from '../appusage/types.ts';
-import type { DocKey, DocumentStore, WriteExpectation, WriteResult } from '../store/types.ts';
+import type { CandidateDocument, ServerUnique, UsageContext } from '../appusage/types.ts';
+import { UniqueValueTaken, type DocKey, type DocumentStore, type WriteExpectation, type WriteResult } from '../store/types.ts';
 import type { UsageLookup } from './service.ts';
 import { LocalRoots } from './local-roots.ts';
 import type { ValidationPool } from './validation-pool.ts';
@@ -54,6 +54,7 @@ export class DocumentWriter {
   readonly #usages: UsageLookup | undefined;
   readonly #pool: ValidationPool | undefined;
   readonly #put: StorePut;
+  readonly #backfills = new Map<string, Promise<void>>();
 
   /**
    * @param opts.usages Usages by auid. Without it nothing is validated: only the sync
@@ -81,12 +82,38 @@ export class DocumentWriter {
     return this.#usages?.get(auid) !== undefined;
   }
 
-  /** Pre-scans (`prescan`), validates and stores; throws their error or the store's `EtagMismatch`, writing nothing. */
+  /**
+   * Pre-scans (`prescan`), validates and stores; throws their error, the store's
+   * `EtagMismatch`, or the usage's uniqueness failure for a value another document holds
+   * (AppUsage.serverUnique), writing nothing.
+   */
   async write(w: DocumentWrite & { readonly onValidated?: () => void }): Promise<WriteResult> {
     await this.validate(w);
     // Sync shares what passed with its concurrent runs before the store write completes.
     w.onValidated?.();
-    return this.#put(w.key, w.body, w.expect, w.origin, w.etag, { onCommit: w.onCommit });
+    const unique = this.#usages?.get(w.key.auid)?.serverUnique;
+    if (unique === undefined) return this.#put(w.key, w.body, w.expect, w.origin, w.etag, { onCommit: w.onCommit });
+    await this.#backfilled(w.key.auid, unique);
+    // From the whole body: a sync candidate may hold only the items it wrote.
+    const values = unique.values(w.body);
+    try {
+      return await this.#put(w.key, w.body, w.expect, w.origin, w.etag, { onCommit: w.onCommit, unique: values });
+    } catch (err) {
+      if (!(err instanceof UniqueValueTaken)) throw err;
+      throw await unique.failure(values, values.indexOf(err.value), async (candidates) => new Set((await this.store.uniqueHolders(w.key.auid, candidates)).keys()));
+    }
+  }
+
+  /** Once per writer and auid, before its first write: the values of documents stored before the store kept them. */
+  #backfilled(auid: string, unique: ServerUnique): Promise<void> {
+    let done = this.#backfills.get(auid);
+    if (done === undefined) {
+      done = this.store.backfillUnique(auid, (body) => unique.values(body));
+      // A failure (store unavailable) fails this write; the next one tries again.
+      done.catch(() => this.#backfills.delete(auid));
+      this.#backfills.set(auid, done);
+    }
+    return done;
   }
 
   /** What `write` checks before storing, alone (an import's dry run): throws the usage's error. */

@@ -6,7 +6,7 @@
  * can make alone live in test/store/<feature>.<backend>.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { EtagMismatch, type DocChange, type DocKey, type DocumentStore, type StoredDoc } from '../../src/store/types.ts';
+import { EtagMismatch, UniqueValueTaken, type DocChange, type DocKey, type DocumentStore, type StoredDoc } from '../../src/store/types.ts';
 
 /** Opens one more store instance on the same database. */
 export type OpenStore = () => Promise<DocumentStore>;
@@ -388,6 +388,86 @@ export function storeContract(name: string, newDatabase: NewDatabase): void {
         await s.delete({ ...alice, path: 'marker' }, { etag: marker.etag });
         await expect.poll(() => later.length).toBe(1);
         expect(seen).toHaveLength(2);
+      });
+    });
+
+    describe('server-wide unique values', () => {
+      const rls = (xui: string | null, path = 'index'): DocKey => ({ auid: 'rls-services', xui, path });
+      const bob = rls('sip:bob@example.com');
+      const carol = rls('sip:carol@example.com');
+      const holders = async (s: DocumentStore, ...values: string[]) =>
+        Object.fromEntries([...(await s.uniqueHolders('rls-services', values))].map(([v, k]) => [v, k.xui]));
+
+      it('a document holds its values; another document of the auid asking for one gets UniqueValueTaken and writes nothing', async () => {
+        const s = await fresh();
+        await s.put(bob, '<bob/>', 'absent', 'xcap', undefined, { unique: ['sip:friends@example.com', 'sip:work@example.com'] });
+        const before = await s.lastSeq();
+        const err = await rejection(s.put(carol, '<carol/>', 'absent', 'xcap', undefined, { unique: ['sip:mine@example.com', 'sip:work@example.com'] }));
+        expect(err).toBeInstanceOf(UniqueValueTaken);
+        expect((err as UniqueValueTaken).value).toBe('sip:work@example.com');
+        expect(await s.get(carol)).toBeUndefined();
+        expect(await s.lastSeq()).toBe(before);
+        expect(await holders(s, 'sip:friends@example.com', 'sip:work@example.com', 'sip:mine@example.com')).toEqual({
+          'sip:friends@example.com': 'sip:bob@example.com',
+          'sip:work@example.com': 'sip:bob@example.com',
+        });
+        // The same value in another application usage is another namespace.
+        await s.put({ auid: 'resource-lists', xui: 'sip:carol@example.com', path: 'index' }, '<x/>', 'absent', 'xcap', undefined, { unique: ['sip:work@example.com'] });
+      });
+
+      it('a rewrite keeps what it still lists and releases the rest; a failed rewrite keeps the old body and values', async () => {
+        const s = await fresh();
+        const first = await s.put(bob, '<v1/>', 'absent', 'xcap', undefined, { unique: ['sip:a@example.com', 'sip:b@example.com'] });
+        const second = await s.put(bob, '<v2/>', { etag: first.etag }, 'xcap', undefined, { unique: ['sip:b@example.com', 'sip:c@example.com', 'sip:c@example.com'] });
+        expect(await holders(s, 'sip:a@example.com', 'sip:b@example.com', 'sip:c@example.com')).toEqual({ 'sip:b@example.com': 'sip:bob@example.com', 'sip:c@example.com': 'sip:bob@example.com' });
+        await s.put(carol, '<c/>', 'absent', 'xcap', undefined, { unique: ['sip:a@example.com'] });
+        await expect(s.put(bob, '<v3/>', { etag: second.etag }, 'xcap', undefined, { unique: ['sip:a@example.com'] })).rejects.toBeInstanceOf(UniqueValueTaken);
+        expect(await s.get(bob)).toMatchObject({ etag: second.etag, body: '<v2/>' });
+        expect(await holders(s, 'sip:b@example.com', 'sip:c@example.com')).toEqual({ 'sip:b@example.com': 'sip:bob@example.com', 'sip:c@example.com': 'sip:bob@example.com' });
+        // A write that leaves `unique` out leaves the recorded values as they are.
+        await s.put(bob, '<v4/>', { etag: second.etag });
+        expect(await holders(s, 'sip:b@example.com')).toEqual({ 'sip:b@example.com': 'sip:bob@example.com' });
+      });
+
+      it('delete releases the document\'s values', async () => {
+        const s = await fresh();
+        const r = await s.put(bob, '<b/>', 'absent', 'xcap', undefined, { unique: ['sip:x@example.com'] });
+        await s.delete(bob, { etag: r.etag });
+        expect(await holders(s, 'sip:x@example.com')).toEqual({});
+        await s.put(carol, '<c/>', 'absent', 'xcap', undefined, { unique: ['sip:x@example.com'] });
+        expect(await holders(s, 'sip:x@example.com')).toEqual({ 'sip:x@example.com': 'sip:carol@example.com' });
+      });
+
+      it('10 documents asking for one value at once, through two store instances: exactly one gets it', async () => {
+        const s = await fresh();
+        const other = await reopen();
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? s : other).put(rls(`sip:u${i}@example.com`), `<u${i}/>`, 'absent', 'xcap', undefined, { unique: ['sip:race@example.com'] })),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof UniqueValueTaken)).toHaveLength(9);
+        const winner = results.findIndex((r) => r.status === 'fulfilled');
+        expect(await holders(s, 'sip:race@example.com')).toEqual({ 'sip:race@example.com': `sip:u${winner}@example.com` });
+        expect((await listAll(s, { auid: 'rls-services' })).map((d) => d.key.xui)).toEqual([`sip:u${winner}@example.com`]);
+      });
+
+      it('backfillUnique records the values of documents written without them, once per database and auid', async () => {
+        const s = await fresh();
+        await s.put(bob, 'sip:one@example.com sip:two@example.com', 'absent');
+        await s.put(carol, 'sip:two@example.com sip:three@example.com', 'absent');
+        await s.put(rls(null), '', 'absent');
+        const valuesOf = (body: string) => body.split(' ').filter((v) => v !== '');
+        await s.backfillUnique('rls-services', valuesOf);
+        // A value two older documents share stays with the first in key order.
+        expect(await holders(s, 'sip:one@example.com', 'sip:two@example.com', 'sip:three@example.com')).toEqual({
+          'sip:one@example.com': 'sip:bob@example.com',
+          'sip:two@example.com': 'sip:bob@example.com',
+          'sip:three@example.com': 'sip:carol@example.com',
+        });
+        // Done for this database: a later document written without values stays unrecorded, also for another instance.
+        await s.put(rls('sip:dave@example.com'), 'sip:four@example.com', 'absent');
+        await (await reopen()).backfillUnique('rls-services', valuesOf);
+        expect(await holders(s, 'sip:four@example.com')).toEqual({});
       });
     });
 

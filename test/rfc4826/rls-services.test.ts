@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rlsServices } from '../../src/appusage/rls-services/index.ts';
-import type { DocumentStore } from '../../src/store/types.ts';
+import { createRegistry } from '../../src/appusage/registry.ts';
+import type { DocKey, DocumentStore } from '../../src/store/types.ts';
+import { DocumentWriter } from '../../src/xcap/document-writer.ts';
 import { ConstraintFailure, SchemaValidationError, UniquenessFailure } from '../../src/xcap/errors.ts';
 import { parseDocument } from '../../src/xcap/xml.ts';
 import { ALICE, context, fixture, openStore, rejection, validate } from '../appusage/context.ts';
@@ -16,10 +18,23 @@ const service = (uri: string) =>
 const doc = (...services: string[]) => `<rls-services ${RLS}>${services.join('')}</rls-services>`;
 
 let store: DocumentStore;
+const stores: DocumentStore[] = [];
 beforeAll(async () => {
   store = await openStore();
 });
-afterAll(() => store.close());
+afterAll(async () => {
+  await store.close();
+  await Promise.all(stores.map((s) => s.close()));
+});
+
+/** Whole-document writes as the XCAP core makes them: validated, then stored with the document's service URIs. */
+async function writerOn(on?: DocumentStore) {
+  const target = on ?? (await openStore());
+  if (on === undefined) stores.push(target);
+  const writer = new DocumentWriter({ store: target, usages: await createRegistry() });
+  const put = (key: DocKey, body: string) => writer.write({ key, body, expect: 'any', origin: 'xcap' });
+  return { writer, put };
+}
 
 const example = fixture('rfc4826-rls-services.xml');
 
@@ -45,24 +60,44 @@ describe('RFC 4826 §4.4.5 constraints', () => {
   });
 
   it('service uris are unique across every user, and suggestions avoid uris taken anywhere', async () => {
-    await store.put(bobKey, doc(service('sip:team@example.com'), service('sip:team-1@example.com')), 'any');
-    const err = (await rejection(
-      validate(rlsServices, doc(service('sip:mine@example.com'), service('sip:team@example.com')), context(store, aliceKey)),
-    )) as UniquenessFailure;
+    const { writer, put } = await writerOn();
+    await put(bobKey, doc(service('sip:team@example.com'), service('sip:team-1@example.com')));
+    const err = (await rejection(put(aliceKey, doc(service('sip:mine@example.com'), service('sip:team@example.com'))))) as UniquenessFailure;
     expect(err).toBeInstanceOf(UniquenessFailure);
     expect(err.fields).toEqual([
       { field: 'rls-services/service[2]/@uri', altValues: ['sip:team-2@example.com', 'sip:team-3@example.com'] },
     ]);
+    expect(await writer.store.get(aliceKey)).toBeUndefined();
     // Rewriting the owner's own document with its own URIs is not a conflict.
-    await expect(validate(rlsServices, doc(service('sip:team@example.com')), context(store, bobKey))).resolves.toBeUndefined();
+    await put(bobKey, doc(service('sip:team@example.com')));
   });
 
-  it('sees the current version of another user\'s document', async () => {
-    await store.put(bobKey, doc(service('sip:later@example.com')), 'any');
-    await expect(validate(rlsServices, doc(service('sip:team@example.com')), context(store, aliceKey))).resolves.toBeUndefined();
-    await expect(
-      rejection(validate(rlsServices, doc(service('sip:later@example.com')), context(store, aliceKey))),
-    ).resolves.toBeInstanceOf(UniquenessFailure);
+  it('a URI another user gave up is free, one still held is not', async () => {
+    const { put } = await writerOn();
+    await put(bobKey, doc(service('sip:team@example.com')));
+    await put(bobKey, doc(service('sip:later@example.com')));
+    await put(aliceKey, doc(service('sip:team@example.com')));
+    expect(await rejection(put(aliceKey, doc(service('sip:later@example.com'))))).toBeInstanceOf(UniquenessFailure);
+  });
+
+  it('ten users writing one URI at once: one gets it, nine get uniqueness-failure', async () => {
+    const { put } = await writerOn();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => put({ ...aliceKey, xui: `sip:u${i}@example.com` }, doc(service('sip:race@example.com')))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof UniquenessFailure)).toHaveLength(9);
+  });
+
+  it('documents stored before service URIs were kept apart are counted from the first write on', async () => {
+    const fresh = await openStore();
+    try {
+      // As a database of an older version holds it: the document without its recorded URIs.
+      await fresh.put(bobKey, doc(service('sip:old@example.com')), 'absent');
+      const { put } = await writerOn(fresh);
+      expect(await rejection(put(aliceKey, doc(service('sip:old@example.com'))))).toBeInstanceOf(UniquenessFailure);
+      await put(bobKey, doc(service('sip:old@example.com'), service('sip:new@example.com')));
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('a resource-list must point into resource-lists below this XCAP root', async () => {

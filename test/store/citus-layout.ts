@@ -18,6 +18,8 @@ export type TableLayout =
 
 /** In the order the calls must run: reference tables first, then each group's anchor before its members. */
 export const CITUS_LAYOUT: readonly TableLayout[] = [
+  { table: 'xcap_unique_values', reference: true },
+  { table: 'xcap_store_meta', reference: true },
   { table: 'xcap_changes_pruned', reference: true },
   { table: 'sync_meta', reference: true },
   { table: 'sync_activity', reference: true },

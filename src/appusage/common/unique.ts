@@ -44,14 +44,18 @@ export function uniquenessFailure(field: string, value: string, isTaken: (v: str
  * numeric suffix (`sip:friends-1@example.com`), anything else gets it at the end.
  */
 export function altValues(value: string, isTaken: (v: string) => boolean, count = 2): string[] {
-  const m = /^([a-z][a-z0-9+.-]*:)([^@]+)(@.*)$/i.exec(value);
-  const variant = (n: number): string => (m ? `${m[1]}${m[2]}-${n}${m[3]}` : `${value}-${n}`);
   const out: string[] = [];
   for (let n = 1; out.length < count && n < 1000; n++) {
-    const v = variant(n);
+    const v = valueVariant(value, n);
     if (!isTaken(v)) out.push(v);
   }
   return out;
+}
+
+/** The `n`th variant `altValues` considers: `sip:friends-<n>@example.com`, or `<value>-<n>`. */
+export function valueVariant(value: string, n: number): string {
+  const m = /^([a-z][a-z0-9+.-]*:)([^@]+)(@.*)$/i.exec(value);
+  return m ? `${m[1]}${m[2]}-${n}${m[3]}` : `${value}-${n}`;
 }
 
 /** `name[n]`: XCAP positional step (1-based) among same-named siblings. */

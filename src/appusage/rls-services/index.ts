@@ -1,8 +1,10 @@
 /**
  * rls-services application usage (RFC 4826 §4.4): resource list server services.
  *
- * Constraints (§4.4.5): a service `uri` is unique within the document and across every
- * user's rls-services documents on this server (the URI is what a SUBSCRIBE addresses);
+ * Constraints (§4.4.5): a service `uri` is unique within the document (checked here) and
+ * across every user's rls-services documents on this server (the URI is what a SUBSCRIBE
+ * addresses): `serverUnique` gives the document's URIs to the store, which keeps them in a
+ * table of their own and refuses a write whose URI another document holds;
  * a `<resource-list>` is an absolute HTTP URI of a `<list>` in the owner's resource-lists
  * documents below one of this server's XCAP roots (`UsageContext.roots`: `server.publicRoots`
  * and the root as the request reached it); an inline `<list>` follows the resource-lists rules.
@@ -19,10 +21,10 @@ import type { DocKey } from '../../store/types.ts';
 import { childElements, rootElement } from '../common/dom.ts';
 import { schemaFile } from '../common/paths.ts';
 import { parseStored } from '../common/stored.ts';
-import { requireUniqueAttribute, step, uniquenessFailure } from '../common/unique.ts';
+import { requireUniqueAttribute, step, uniquenessFailure, valueVariant } from '../common/unique.ts';
 import { checkListConstraints, RESOURCE_LISTS_NS } from '../resource-lists/index.ts';
 import { loadSchema } from '../schema.ts';
-import type { AppUsage, DocumentReader, UsageContext } from '../types.ts';
+import type { AppUsage, UsageContext } from '../types.ts';
 
 export const RLS_SERVICES_NS = 'urn:ietf:params:xml:ns:rls-services';
 const AUID = 'rls-services';
@@ -31,36 +33,14 @@ const schema = loadSchema(schemaFile('rls-services/rls-services.xsd'), {
   imports: [schemaFile('resource-lists/resource-lists.xsd'), schemaFile('common/xml.xsd')],
 });
 
-/** Service URIs per stored document, by store, reused while the document's ETag holds. */
-const serviceUriCache = new WeakMap<DocumentReader, Map<string, { etag: string; uris: string[] }>>();
-
 function serviceUris(root: Element): string[] {
   return childElements(root, RLS_SERVICES_NS, 'service').map((s) => s.getAttribute('uri') ?? '');
 }
 
-/** Every service URI of every other rls-services document in the store. */
-async function urisElsewhere(ctx: UsageContext): Promise<Set<string>> {
-  let cache = serviceUriCache.get(ctx.store);
-  if (cache === undefined) serviceUriCache.set(ctx.store, (cache = new Map()));
-  const out = new Set<string>();
-  for await (const meta of ctx.store.list({ auid: AUID })) {
-    if (sameKey(meta.key, ctx.key)) continue;
-    const id = `${meta.key.xui ?? ''}\u0000${meta.key.path}`;
-    let hit = cache.get(id);
-    if (hit === undefined || hit.etag !== meta.etag) {
-      const stored = await ctx.store.get(meta.key);
-      const doc = stored === undefined ? undefined : parseStored(stored.body);
-      hit = { etag: stored?.etag ?? meta.etag, uris: doc ? serviceUris(rootElement(doc)) : [] };
-      cache.set(id, hit);
-    }
-    for (const uri of hit.uris) out.add(uri);
-  }
-  return out;
-}
+const stepOf = (i: number): string => `rls-services/${step('service', i)}`;
 
-function sameKey(a: DocKey, b: DocKey): boolean {
-  return a.auid === b.auid && a.xui === b.xui && a.path === b.path;
-}
+/** How many variants of a taken URI are looked up for the suggested alternatives. */
+const ALTERNATIVES_LOOKED_UP = 20;
 
 /**
  * §4.4.5: a `<resource-list>` is an absolute HTTP URI of a `<list>` element in the
@@ -114,22 +94,26 @@ export const rlsServices: AppUsage = {
   async validate(doc, ctx) {
     schema.validate(doc.text);
     const services = childElements(rootElement(doc.dom()), RLS_SERVICES_NS, 'service');
-    const stepOf = (i: number): string => `rls-services/${step('service', i)}`;
     services.forEach((service, i) => {
       const ref = childElements(service, RLS_SERVICES_NS, 'resource-list')[0];
       if (ref !== undefined) checkResourceList((ref.textContent ?? '').trim(), ctx);
       const list = childElements(service, RLS_SERVICES_NS, 'list')[0];
       if (list !== undefined) checkListConstraints(list, `${stepOf(i)}/list`);
     });
-    const elsewhere = await urisElsewhere(ctx);
-    requireUniqueAttribute(services, 'uri', stepOf, elsewhere);
-    const mine = new Set(serviceUris(rootElement(doc.dom())));
-    services.forEach((service, i) => {
-      const uri = service.getAttribute('uri') ?? '';
-      if (elsewhere.has(uri)) {
-        throw uniquenessFailure(`${stepOf(i)}/@uri`, uri, (v) => elsewhere.has(v) || mine.has(v));
-      }
-    });
+    requireUniqueAttribute(services, 'uri', stepOf);
+  },
+
+  serverUnique: {
+    values(body) {
+      const doc = parseStored(body);
+      return doc ? serviceUris(rootElement(doc)) : [];
+    },
+    async failure(values, index, takenOf) {
+      const uri = values[index] as string;
+      const elsewhere = await takenOf(Array.from({ length: ALTERNATIVES_LOOKED_UP }, (_, n) => valueVariant(uri, n + 1)));
+      const mine = new Set(values);
+      return uniquenessFailure(`${stepOf(index)}/@uri`, uri, (v) => mine.has(v) || elsewhere.has(v));
+    },
   },
 
   async generated(key, ctx) {
