@@ -28,7 +28,16 @@ export const sqlConnectorSchema = z
      * `sql install-triggers` installs; the item version, and how changes are found.
      * @defaultValue `version`
      */
-    version: identifier.default('version').describe('BIGINT column the installed triggers stamp on every insert and update (the item version).'),
+    version: identifier.default('version').describe('BIGINT column the installed triggers stamp on every insert and update (the item version); not used with updatedAt.'),
+    /**
+     * A timestamp column the table's own writers set on every insert and update, used
+     * instead of `version` (no version column, no stamping trigger): changes are the rows
+     * at or after the token's time, and the item version is the time plus a digest of the
+     * mapped columns, so two changes within one tick of the clock still differ. This
+     * connector's writes set it to the database's current time.
+     * @defaultValue none (the `version` column)
+     */
+    updatedAt: identifier.optional().describe('Timestamp column the table\'s writers set on every change, instead of the version column (changes found by time).'),
     /**
      * Column holding the owner of a row (per-user lists): the collection is then
      * `<table>/<owner>` (bindings template it: `contacts/{xui}`). Without it the collection is the table name.
@@ -52,12 +61,25 @@ export const sqlConnectorSchema = z
      * @defaultValue `1000`
      */
     lookback: z.number().int().min(0).default(1000).describe('Counter values before the token that changes() re-checks (late commits).'),
+    /**
+     * With `updatedAt`: milliseconds before the token's time that `changes()` looks again,
+     * so a writer whose transaction took its time early but committed late is still seen.
+     * @defaultValue `10000`
+     */
+    lookbackMs: z.number().int().min(0).default(10_000).describe('With updatedAt: milliseconds before the token\'s time that changes() re-checks (late commits).'),
   })
   .strict();
 
 export type SqlConnectorConfig = z.output<typeof sqlConnectorSchema>;
 
-export const SQL_CAPABILITIES: ConnectorCapabilities = { write: true, conditionalWrite: true, changeFeed: true, watch: true };
+/**
+ * Every table writes conditionally and has a change feed. Wake-ups: NOTIFY on PostgreSQL;
+ * on MySQL/MariaDB the poll of the triggers' counter, which moves on every change only
+ * when the triggers stamp versions (with `updatedAt` they stamp deletes alone).
+ */
+export function sqlCapabilities(o: Pick<SqlConnectorConfig, 'url' | 'updatedAt'>): ConnectorCapabilities {
+  return { write: true, conditionalWrite: true, changeFeed: true, watch: /^postgres(ql)?:/.test(o.url) || o.updatedAt === undefined };
+}
 
 /** The URL with the password from `passwordEnv` put in. */
 export function connectionUrl(o: SqlConnectorConfig, env: NodeJS.ProcessEnv = process.env): string {

@@ -5,7 +5,7 @@
  * table of Kamailio, OpenSIPS and OpenXCAP is xcap-table/ (import, export, mirror).
  */
 import { connectorKind } from '../kind.ts';
-import { SQL_CAPABILITIES, sqlConnectorSchema, sqlEnvironmentIssues, type SqlConnectorConfig } from './config.ts';
+import { sqlCapabilities, sqlConnectorSchema, sqlEnvironmentIssues, type SqlConnectorConfig } from './config.ts';
 import { SqlTableConnector } from './table/connector.ts';
 
 export { SqlTableConnector } from './table/connector.ts';
@@ -14,7 +14,7 @@ export { sqlConnectorSchema, type SqlConnectorConfig } from './config.ts';
 export const sqlConnectorKind = connectorKind({
   kind: 'sql',
   options: sqlConnectorSchema,
-  capabilities: () => SQL_CAPABILITIES,
+  capabilities: (o: SqlConnectorConfig) => sqlCapabilities(o),
   environment: (o: SqlConnectorConfig, env) => sqlEnvironmentIssues(o, env),
   create: (o: SqlConnectorConfig) => new SqlTableConnector(o),
 });

@@ -15,7 +15,8 @@ const HELP = `Usage: xcap-bridge sql install-triggers --connector NAME [--print]
 
 Installs on the table of the sql connector NAME (connectors: in the configuration):
   - a trigger stamping its version column from one counter on every INSERT and UPDATE,
-    whoever writes, so changes are found by version;
+    whoever writes, so changes are found by version (none with updatedAt: the table's
+    writers set that column);
   - a tombstone table (xb_<table>_tombstones) filled on DELETE, so deletes are found
     without listing the table;
   - on PostgreSQL a NOTIFY on channel xcap_bridge_sql after each change, which wakes
@@ -54,7 +55,7 @@ export const sqlCommand: Command = {
       return EXIT_USAGE;
     }
     const o = options.data;
-    const ddl = triggerDdl(engineOf(o.url), { table: o.table, key: o.key, version: o.version, ...(o.owner !== undefined && { owner: o.owner }) });
+    const ddl = triggerDdl(engineOf(o.url), { table: o.table, key: o.key, ...(o.updatedAt === undefined && { version: o.version }), ...(o.owner !== undefined && { owner: o.owner }) });
     if (values.print) {
       process.stdout.write(ddl.map((s) => `${s};\n`).join(''));
       return EXIT_OK;

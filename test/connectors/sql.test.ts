@@ -46,12 +46,13 @@ interface Table {
   ph(i: number): string;
 }
 
-async function newTable(engine: SqlEngine, withOwner: boolean): Promise<Table> {
+/** `updatedAt`: the table has an `updated_at` column of that precision instead of a version (the connector's updatedAt mode). */
+async function newTable(engine: SqlEngine, withOwner: boolean, updatedAt?: 'micro' | 'seconds'): Promise<Table> {
   const db = dbs.get(engine)!;
   const name = `contacts_${++tables}`;
-  await db.exec([contactsDdl(engine, name), ...triggerDdl(engine, { table: name, key: 'id', version: 'version', ...(withOwner && { owner: 'owner' }) })]);
+  await db.exec([contactsDdl(engine, name, updatedAt), ...triggerDdl(engine, { table: name, key: 'id', ...(updatedAt === undefined && { version: 'version' }), ...(withOwner && { owner: 'owner' }) })]);
   const url = db.url;
-  const options = sqlConnectorSchema.parse({ kind: 'sql', url, table: name, columns: COLUMNS, pollMs: 100, ...(withOwner && { owner: 'owner' }) });
+  const options = sqlConnectorSchema.parse({ kind: 'sql', url, table: name, columns: COLUMNS, pollMs: 100, ...(withOwner && { owner: 'owner' }), ...(updatedAt && { updatedAt: 'updated_at' }) });
   const connector = new SqlTableConnector(options, openSqlDatabase(url));
   const owner = withOwner ? "sip:alice@example.com'; DROP TABLE x; --" : undefined;
   const ph = (i: number) => (engine === 'postgres' ? `$${i}` : '?');
@@ -64,8 +65,11 @@ async function newTable(engine: SqlEngine, withOwner: boolean): Promise<Table> {
         const cols = ['owner', ...FIELD_COLUMNS.map(([, c]) => c), ...Object.keys(extra)];
         const vals = [owner ?? null, ...FIELD_COLUMNS.map(([field]) => f[field] ?? null), ...Object.values(extra)];
         await db.query(`INSERT INTO ${name} (${cols.join(', ')}) VALUES (${cols.map((_, i) => ph(i + 1)).join(', ')})`, vals);
-        const [r] = await db.query<{ id: unknown; version: unknown }>(`SELECT id, version FROM ${name} ORDER BY id DESC LIMIT 1`);
-        out.push({ id: String(r!.id), version: String(r!.version) });
+        const [r] = await db.query<{ id: unknown; version?: unknown }>(`SELECT * FROM ${name} ORDER BY id DESC LIMIT 1`);
+        const id = String(r!.id);
+        // With updatedAt the version is the connector's own (time + digest of the mapped columns): ask it.
+        if (updatedAt === undefined) out.push({ id, version: String(r!.version) });
+        else for await (const item of connector.read(withOwner ? `${name}/${owner}` : name, [id])) out.push({ id, version: item.version });
       }
       return out;
     },
@@ -75,9 +79,11 @@ async function newTable(engine: SqlEngine, withOwner: boolean): Promise<Table> {
 const sample = (i: number): ItemFields => ({ uri: `sip:user${i}@example.com`, 'display-name': `User ${i}`, mail: `user${i}@example.com`, mobile: `+49301234${i}` });
 
 for (const engine of ['postgres', 'mysql'] as const) {
-  for (const withOwner of [false, true]) {
-    connectorContract(`sql table mode, ${engine}${withOwner ? ', per owner' : ''}`, { write: true, conditionalWrite: true, changeFeed: true, watch: true }, async () => {
-      const t = await newTable(engine, withOwner);
+  for (const [withOwner, updatedAt] of [[false, undefined], [true, undefined], [false, 'micro'], [true, 'micro']] as const) {
+    // With updatedAt the table's writers set the time: PostgreSQL's column default does it on insert only.
+    const touch = updatedAt !== undefined && engine === 'postgres' ? ', updated_at = clock_timestamp()' : '';
+    connectorContract(`sql table mode, ${engine}${withOwner ? ', per owner' : ''}${updatedAt ? ', updated_at column' : ''}`, { write: true, conditionalWrite: true, changeFeed: true, watch: engine === 'postgres' || updatedAt === undefined }, async () => {
+      const t = await newTable(engine, withOwner, updatedAt);
       return {
         connector: t.connector,
         collection: t.collection,
@@ -86,7 +92,7 @@ for (const engine of ['postgres', 'mysql'] as const) {
         seed: (items) => t.seed(items),
         external: {
           async update(id, fields) {
-            await t.db.query(`UPDATE ${t.name} SET ${FIELD_COLUMNS.map(([, c], i) => `${c} = ${t.ph(i + 1)}`).join(', ')} WHERE id = ${t.ph(FIELD_COLUMNS.length + 1)}`, [
+            await t.db.query(`UPDATE ${t.name} SET ${FIELD_COLUMNS.map(([, c], i) => `${c} = ${t.ph(i + 1)}`).join(', ')}${touch} WHERE id = ${t.ph(FIELD_COLUMNS.length + 1)}`, [
               ...FIELD_COLUMNS.map(([field]) => fields[field] ?? null), id,
             ]);
           },
@@ -108,6 +114,32 @@ for (const engine of ['postgres', 'mysql'] as const) {
         expect(same.version).not.toBe(a!.version);
         const [row] = await t.db.query<{ notes: string; name: string }>(`SELECT notes, name FROM ${t.name} WHERE id = ${t.ph(1)}`, [a!.id]);
         expect(row).toEqual({ notes: 'kept by the CRM', name: 'User 1' });
+      } finally {
+        await t.connector.close();
+      }
+    });
+
+    it('updated_at mode: rows that tie in time (whole seconds, one value) are each reported once; an edit within the same second is reported', async () => {
+      const t = await newTable(engine, false, 'seconds');
+      const at = '2026-12-01 10:00:00';
+      const insert = (i: number) => t.db.query(`INSERT INTO ${t.name} (sip_uri, name, updated_at) VALUES (${t.ph(1)}, ${t.ph(2)}, ${t.ph(3)})`, [`sip:tie${i}@example.com`, `Tie ${i}`, at]);
+      const uris = (cs: Awaited<ReturnType<SqlTableConnector['changes']>>) => (cs === 'token-expired' ? ['token-expired'] : cs.upserted.map((u) => u.fields.uri).sort());
+      try {
+        await insert(1);
+        const first = await t.connector.changes(t.collection);
+        expect(uris(first)).toEqual(['sip:tie1@example.com']);
+        if (first === 'token-expired') return;
+        // Same second, committed after the token was taken: a '>' on time would miss it.
+        await insert(2);
+        await insert(3);
+        const second = await t.connector.changes(t.collection, first.token);
+        expect(uris(second)).toEqual(['sip:tie2@example.com', 'sip:tie3@example.com']);
+        if (second === 'token-expired') return;
+        expect(uris(await t.connector.changes(t.collection, second.token))).toEqual([]);
+        // An edit that leaves the time as it was (the writer set the same second) still shows.
+        await t.db.query(`UPDATE ${t.name} SET name = 'Tie one', updated_at = ${t.ph(1)} WHERE sip_uri = 'sip:tie1@example.com'`, [at]);
+        const third = await t.connector.changes(t.collection, second.token);
+        expect(third !== 'token-expired' && third.upserted.map((u) => u.fields['display-name'])).toEqual(['Tie one']);
       } finally {
         await t.connector.close();
       }
@@ -157,7 +189,7 @@ for (const engine of ['postgres', 'mysql'] as const) {
       let woke: () => void = () => {};
       const next = () => new Promise<void>((r) => (woke = r));
       const established = next();
-      const stop = t.connector.watch((c) => {
+      const stop = t.connector.watch!((c) => {
         calls.push(c);
         woke();
       });

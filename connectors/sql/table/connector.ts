@@ -11,17 +11,23 @@
  *   version is read back in the same transaction, while the row is still locked.
  * - changes(): rows with `version` above the token's stamp, and tombstones likewise, minus
  *   what the token says was reported already (token.ts). Two small queries when nothing changed.
+ * - With `updatedAt` (a timestamp the table's writers set) instead of a version column: a
+ *   row's version is its time in microseconds plus a digest of the mapped columns, changes
+ *   are the rows at or after the token's time less `lookbackMs` (ties in time are told
+ *   apart by the versions the token remembers), and conditional writes compare the row
+ *   whole under `SELECT ... FOR UPDATE` in the write's transaction.
  * - watch(): PostgreSQL wakes listeners by NOTIFY from the triggers, naming the collection;
  *   MySQL/MariaDB by polling the highest stamp every `pollMs`.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { NotFound, Rejected, VersionMismatch } from '../../errors.ts';
 import type { ChangeSet, Connector, ConnectorCapabilities, ItemRef, ItemWrite, RemoteItem, WatchListener } from '../../types.ts';
-import type { SqlDatabase } from '../database.ts';
+import type { AnyDb, SqlDatabase } from '../database.ts';
 import { openSqlDatabase } from '../database.ts';
 import { translateSqlError } from '../errors.ts';
-import { connectionUrl, SQL_CAPABILITIES, type SqlConnectorConfig } from '../config.ts';
+import { connectionUrl, sqlCapabilities, type SqlConnectorConfig } from '../config.ts';
 import { counterName, NOTIFY_CHANNEL, tombstoneTable } from './names.ts';
 import { decodeToken, encodeToken, type TableToken } from './token.ts';
 
@@ -29,6 +35,10 @@ type Row = Record<string, unknown>;
 
 /** A version as the triggers stamp it. */
 const STAMP = /^\d{1,18}$/;
+/** A version in `updatedAt` mode: the time in microseconds, a dot, a digest of the mapped columns. */
+const TIMED = /^-?\d{1,19}\.[0-9a-f]{16}$/;
+/** Alias of a row's `updatedAt` time in microseconds since the epoch. */
+const US = 'xb_us';
 
 interface Scope {
   /** The owner value, when the table has an owner column. */
@@ -37,8 +47,10 @@ interface Scope {
 
 export class SqlTableConnector implements Connector {
   readonly kind = 'sql';
-  readonly capabilities: ConnectorCapabilities = SQL_CAPABILITIES;
+  readonly capabilities: ConnectorCapabilities;
   readonly #o: SqlConnectorConfig;
+  /** The `updatedAt` column, when changes are found by time instead of a stamped version. */
+  readonly #timed: string | undefined;
   readonly #database: SqlDatabase;
   readonly #fields: [string, string][];
   #integerKey: Promise<boolean> | undefined;
@@ -49,6 +61,41 @@ export class SqlTableConnector implements Connector {
     this.#o = o;
     this.#database = database ?? openSqlDatabase(connectionUrl(o));
     this.#fields = Object.entries(o.columns);
+    this.#timed = o.updatedAt;
+    this.capabilities = sqlCapabilities(o);
+    if (!this.capabilities.watch) this.watch = undefined;
+  }
+
+  /** `updatedAt` as microseconds since the epoch, computed by the database (drivers round times to milliseconds). */
+  #usOf(): RawBuilder<string> {
+    const col = sql.ref(this.#timed as string);
+    return this.#database.engine === 'postgres' ? sql<string>`(extract(epoch from ${col}) * 1000000)::bigint` : sql<string>`CAST(ROUND(UNIX_TIMESTAMP(${col}) * 1000000) AS SIGNED)`;
+  }
+
+  /** The database's current time, as this connector's writes set `updatedAt`. */
+  #now(): RawBuilder<unknown> {
+    return this.#database.engine === 'postgres' ? sql`clock_timestamp()` : sql`NOW(6)`;
+  }
+
+  /** A row's version: the stamp, or in `updatedAt` mode the time plus a digest of the mapped columns (changes within one clock tick differ). */
+  #versionOf(r: Row): string {
+    if (this.#timed === undefined) return String(r[this.#o.version]);
+    const h = createHash('sha256');
+    for (const [, column] of this.#fields) {
+      const v = r[column];
+      h.update(v === null || v === undefined ? '\u0000n' : `\u0000v${Buffer.isBuffer(v) ? v.toString('utf8') : String(v)}`);
+    }
+    return `${String(r[US])}.${h.digest('hex').slice(0, 16)}`;
+  }
+
+  /** Where a row stands in change order: its stamp, or its time in microseconds. */
+  #stampOf(r: Row): number {
+    return Number(this.#timed === undefined ? r[this.#o.version] : r[US]);
+  }
+
+  /** What the change token remembers of a reported row: its stamp, or (ties in time) its whole version. */
+  #seenAs(r: Row): number | string {
+    return this.#timed === undefined ? Number(r[this.#o.version]) : this.#versionOf(r);
   }
 
   /** `contacts` or `contacts/<owner>`; another table is NotFound. */
@@ -85,19 +132,23 @@ export class SqlTableConnector implements Connector {
       const s = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
       if (s !== '') fields[field] = s;
     }
-    return { id: String(r[this.#o.key]), version: String(r[this.#o.version]), fields };
+    return { id: String(r[this.#o.key]), version: this.#versionOf(r), fields };
   }
 
   async *list(collection: string): AsyncIterable<ItemRef> {
     const scope = this.#scope(collection);
-    const rows = await this.#run('listing', () =>
-      this.#owned(this.#database.db.selectFrom(this.#o.table).select([this.#o.key, this.#o.version]), scope).execute(),
-    );
-    for (const r of rows as Row[]) yield { id: String(r[this.#o.key]), version: String(r[this.#o.version]) };
+    const rows = await this.#run('listing', () => this.#owned(this.#heads(), scope).execute());
+    for (const r of rows as Row[]) yield { id: String(r[this.#o.key]), version: this.#versionOf(r) };
   }
 
+  /** Whole rows: key, version (or time) and the mapped columns. */
   #select() {
-    return this.#database.db.selectFrom(this.#o.table).select([this.#o.key, this.#o.version, ...new Set(this.#fields.map(([, c]) => c))]);
+    return this.#selectIn(this.#database.db);
+  }
+
+  /** What a version needs: key and stamp; in `updatedAt` mode the whole row (the version digests the mapped columns). */
+  #heads() {
+    return this.#timed === undefined ? this.#database.db.selectFrom(this.#o.table).select([this.#o.key, this.#o.version]) : this.#select();
   }
 
   /**
@@ -129,38 +180,53 @@ export class SqlTableConnector implements Connector {
     const scope = this.#scope(collection);
     const prev = token === undefined ? undefined : decodeToken(token);
     if (token !== undefined && prev === undefined) return 'token-expired';
+    const timed = this.#timed !== undefined;
+    // Rows: stamps, or microseconds of time (at or after: rows of one clock tick tie).
+    const window = timed ? this.#o.lookbackMs * 1000 : this.#o.lookback;
+    const from = prev === undefined ? undefined : prev.v - window;
+    // Tombstones are stamped by the counter in either mode; with updatedAt in a space of their own (`d`).
     const lookback = this.#o.lookback;
-    const from = prev === undefined ? undefined : prev.v - lookback;
     const tomb = tombstoneTable(this.#o.table);
     const [heads, tombs] = await this.#run('reading changes of', async () => {
       // Ids and versions only: the window mostly holds rows reported already.
-      let q = this.#owned(prev === undefined ? this.#select() : this.#database.db.selectFrom(this.#o.table).select([this.#o.key, this.#o.version]), scope);
-      if (from !== undefined) q = q.where(this.#o.version, '>', from);
+      let q = this.#owned(prev === undefined ? this.#select() : this.#heads(), scope);
+      if (from !== undefined) q = timed ? q.where(this.#usOf(), '>=', String(from)) : q.where(this.#o.version, '>', from);
       let t = this.#database.db.selectFrom(tomb).select(['item_key', 'stamp']);
       if (scope.owner !== undefined) t = t.where('owner', '=', scope.owner);
       // Initial sync: only the tombstones inside the window, so the token knows them as reported.
-      const tombFrom = from ?? (await this.#maxStamp(scope)) - lookback;
+      const tombFrom = (prev === undefined ? await this.#maxTombStamp(scope) : (timed ? (prev.d ?? 0) : prev.v)) - lookback;
       t = t.where('stamp', '>', tombFrom);
       return Promise.all([q.execute() as Promise<Row[]>, t.execute() as Promise<{ item_key: string; stamp: number | string }[]>]);
     });
-    const refs = heads.map((r) => ({ id: String(r[this.#o.key]), version: String(r[this.#o.version]) }));
     let v = prev?.v ?? 0;
-    for (const i of refs) v = Math.max(v, Number(i.version));
-    for (const d of tombs) v = Math.max(v, Number(d.stamp));
-    const up: Record<string, number> = {};
+    for (const r of heads) v = Math.max(v, this.#stampOf(r));
+    let d = timed ? (prev?.d ?? 0) : v;
+    for (const t of tombs) d = Math.max(d, Number(t.stamp));
+    if (!timed) v = d; // one counter stamps rows and tombstones
+    const up: Record<string, number | string> = {};
     const del: Record<string, number> = {};
-    for (const i of refs) if (Number(i.version) > v - lookback) up[i.id] = Number(i.version);
-    for (const d of tombs) if (Number(d.stamp) > v - lookback) del[d.item_key] = Number(d.stamp);
-    const next: TableToken = { v, up, del };
+    for (const r of heads) if (this.#stampOf(r) >= v - window) up[String(r[this.#o.key])] = this.#seenAs(r);
+    for (const t of tombs) if (Number(t.stamp) > d - lookback) del[t.item_key] = Number(t.stamp);
+    const next: TableToken = { v, up, del, ...(timed && { d }) };
     if (prev === undefined) return { token: encodeToken(next), upserted: heads.map((r) => this.#item(r)), deleted: [] };
-    const present = new Set(refs.map((i) => i.id));
-    const fresh = refs.filter((i) => prev.up[i.id] !== Number(i.version)).map((i) => i.id);
+    const present = new Set(heads.map((r) => String(r[this.#o.key])));
+    const fresh = heads.filter((r) => prev.up[String(r[this.#o.key])] !== this.#seenAs(r));
     const upserted: RemoteItem[] = [];
-    if (fresh.length > 0) for await (const item of this.read(collection, fresh)) upserted.push(item);
-    const deleted = tombs.filter((d) => prev.del[d.item_key] !== Number(d.stamp) && !present.has(d.item_key)).map((d) => d.item_key);
+    if (timed) for (const r of fresh) upserted.push(this.#item(r));
+    else if (fresh.length > 0) for await (const item of this.read(collection, fresh.map((r) => String(r[this.#o.key])))) upserted.push(item);
+    const deleted = tombs.filter((t) => prev.del[t.item_key] !== Number(t.stamp) && !present.has(t.item_key)).map((t) => t.item_key);
     // A tombstone of an id that still exists (deleted, then re-created) is not a delete.
     const stillThere = deleted.length === 0 ? new Set<string>() : await this.#existing(scope, deleted);
     return { token: encodeToken(next), upserted, deleted: [...new Set(deleted.filter((id) => !stillThere.has(id)))] };
+  }
+
+  /** The highest stamp a tombstone can have now: the rows' highest version, or with updatedAt the tombstones' own. */
+  async #maxTombStamp(scope: Scope): Promise<number> {
+    if (this.#timed === undefined) return this.#maxStamp(scope);
+    let q = this.#database.db.selectFrom(tombstoneTable(this.#o.table)).select((eb) => eb.fn.max('stamp').as('m'));
+    if (scope.owner !== undefined) q = q.where('owner', '=', scope.owner);
+    const r = (await q.executeTakeFirst()) as { m: unknown } | undefined;
+    return Number(r?.m ?? 0);
   }
 
   async #maxStamp(scope: Scope): Promise<number> {
@@ -189,34 +255,43 @@ export class SqlTableConnector implements Connector {
 
   async write(collection: string, item: ItemWrite, expect: 'absent' | { readonly version: string }): Promise<ItemRef> {
     const scope = this.#scope(collection);
-    const values = this.#values(item);
+    const values: Record<string, unknown> = this.#values(item);
     const { key, version } = this.#o;
     const db = this.#database.db;
+    // With updatedAt this connector is one of the table's writers: it sets the time as they do.
+    if (this.#timed !== undefined) values[this.#timed] = this.#now();
     if (expect === 'absent') {
       const row: Record<string, unknown> = { ...values };
       if (item.id !== undefined) row[key] = item.id;
       if (scope.owner !== undefined) row[this.#o.owner as string] = scope.owner;
       return this.#run('writing', () =>
         db.transaction().execute(async (tx) => {
+          let id: string;
           if (this.#database.engine === 'postgres') {
-            const r = (await tx.insertInto(this.#o.table).values(row).returning([key, version]).executeTakeFirstOrThrow()) as Row;
-            return { id: String(r[key]), version: String(r[version]) };
+            id = String(((await tx.insertInto(this.#o.table).values(row).returning(key).executeTakeFirstOrThrow()) as Row)[key]);
+          } else {
+            const res = await tx.insertInto(this.#o.table).values(row).executeTakeFirstOrThrow();
+            id = item.id ?? String(res.insertId);
           }
-          const res = await tx.insertInto(this.#o.table).values(row).executeTakeFirstOrThrow();
-          const id = item.id ?? String(res.insertId);
-          const r = (await tx.selectFrom(this.#o.table).select(version).where(key, '=', id).executeTakeFirstOrThrow()) as Row;
-          return { id, version: String(r[version]) };
+          return { id, version: await this.#versionIn(tx, id) };
         }),
       );
     }
     if (item.id === undefined) throw new Rejected('write with an expected version needs the item id');
     const id = item.id;
-    // Versions are the BIGINT stamps this connector hands out: anything else cannot match.
-    if (!STAMP.test(expect.version) || (await this.#keyable([id])).length === 0) throw await this.#missOrStale(scope, id);
-    // Nothing owned is mapped: the write still stamps a new version (the trigger does it).
+    // Versions are the ones this connector hands out: anything else cannot match.
+    if (!this.#validVersion(expect.version) || (await this.#keyable([id])).length === 0) throw await this.#missOrStale(scope, id);
+    // Nothing owned is mapped: the write still makes a new version (the trigger stamps it; with updatedAt, the time).
     const set = Object.keys(values).length > 0 ? values : { [version]: expect.version };
     const done = await this.#run('writing', () =>
       db.transaction().execute(async (tx) => {
+        if (this.#timed !== undefined) {
+          // The version digests the columns, so the row is compared whole under its lock.
+          const cur = (await this.#owned(this.#selectIn(tx), scope).where(key, '=', id).forUpdate().executeTakeFirst()) as Row | undefined;
+          if (cur === undefined || this.#versionOf(cur) !== expect.version) return undefined;
+          await this.#owned(tx.updateTable(this.#o.table).set(set), scope).where(key, '=', id).execute();
+          return this.#versionIn(tx, id);
+        }
         const q = this.#owned(tx.updateTable(this.#o.table).set(set), scope).where(key, '=', id).where(version, '=', expect.version);
         if (this.#database.engine === 'postgres') {
           const r = (await q.returning(version).executeTakeFirst()) as Row | undefined;
@@ -224,21 +299,45 @@ export class SqlTableConnector implements Connector {
         }
         const res = await q.executeTakeFirst();
         if (res.numUpdatedRows === 0n) return undefined;
-        const r = (await tx.selectFrom(this.#o.table).select(version).where(key, '=', id).executeTakeFirstOrThrow()) as Row;
-        return String(r[version]);
+        return this.#versionIn(tx, id);
       }),
     );
     if (done !== undefined) return { id, version: done };
     throw await this.#missOrStale(scope, id);
   }
 
+  #validVersion(v: string): boolean {
+    return (this.#timed === undefined ? STAMP : TIMED).test(v);
+  }
+
+  /** Whole rows (#select) through a transaction. */
+  #selectIn(tx: AnyDb) {
+    const columns = [...new Set(this.#fields.map(([, c]) => c))];
+    const q = tx.selectFrom(this.#o.table);
+    return this.#timed === undefined ? q.select([this.#o.key, this.#o.version, ...columns]) : q.select([this.#o.key, ...columns]).select(this.#usOf().as(US));
+  }
+
+  /** The version of row `id` as the transaction sees it (its write is not committed yet). */
+  async #versionIn(tx: AnyDb, id: string): Promise<string> {
+    return this.#versionOf((await this.#selectIn(tx).where(this.#o.key, '=', id).executeTakeFirstOrThrow()) as Row);
+  }
+
   async remove(collection: string, id: string, expect: { readonly version: string }): Promise<void> {
     const scope = this.#scope(collection);
-    if (!STAMP.test(expect.version) || (await this.#keyable([id])).length === 0) throw await this.#missOrStale(scope, id);
-    const r = await this.#run('deleting from', () =>
-      this.#owned(this.#database.db.deleteFrom(this.#o.table), scope).where(this.#o.key, '=', id).where(this.#o.version, '=', expect.version).executeTakeFirst(),
+    if (!this.#validVersion(expect.version) || (await this.#keyable([id])).length === 0) throw await this.#missOrStale(scope, id);
+    const removed = await this.#run('deleting from', () =>
+      this.#database.db.transaction().execute(async (tx) => {
+        if (this.#timed !== undefined) {
+          const cur = (await this.#owned(this.#selectIn(tx), scope).where(this.#o.key, '=', id).forUpdate().executeTakeFirst()) as Row | undefined;
+          if (cur === undefined || this.#versionOf(cur) !== expect.version) return false;
+          await this.#owned(tx.deleteFrom(this.#o.table), scope).where(this.#o.key, '=', id).execute();
+          return true;
+        }
+        const r = await this.#owned(tx.deleteFrom(this.#o.table), scope).where(this.#o.key, '=', id).where(this.#o.version, '=', expect.version).executeTakeFirst();
+        return r.numDeletedRows > 0n;
+      }),
     );
-    if (r.numDeletedRows > 0n) return;
+    if (removed) return;
     throw await this.#missOrStale(scope, id);
   }
 
@@ -256,14 +355,14 @@ export class SqlTableConnector implements Connector {
    * tombstones stamped since are the collections. A row whose early stamp commits after a
    * later one may go unreported there (its change is still found by the next run).
    */
-  watch(listener: WatchListener): () => void {
+  watch?: (listener: WatchListener) => () => void = (listener) => {
     const stop = this.#database.engine === 'postgres' ? this.#listen(listener) : this.#poll(listener);
     this.#watches.add(stop);
     return () => {
       this.#watches.delete(stop);
       stop();
     };
-  }
+  };
 
   #listen(listener: WatchListener): () => void {
     let stopped = false;

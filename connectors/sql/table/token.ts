@@ -6,11 +6,14 @@
  */
 
 export interface TableToken {
+  /** The highest stamp seen (with `updatedAt`: the latest time, in microseconds). */
   readonly v: number;
-  /** id → stamp of rows already reported inside the window. */
-  readonly up: Readonly<Record<string, number>>;
+  /** id → stamp of rows already reported inside the window (with `updatedAt`: their version, as rows may tie in time). */
+  readonly up: Readonly<Record<string, number | string>>;
   /** id → stamp of tombstones already reported inside the window. */
   readonly del: Readonly<Record<string, number>>;
+  /** With `updatedAt`: the highest tombstone stamp (tombstones keep the counter; `v` is time). */
+  readonly d?: number;
 }
 
 const PREFIX = 'sql1.';
@@ -24,6 +27,7 @@ export function decodeToken(s: string): TableToken | undefined {
   try {
     const t = JSON.parse(Buffer.from(s.slice(PREFIX.length), 'base64url').toString('utf8')) as TableToken;
     if (typeof t.v !== 'number' || typeof t.up !== 'object' || typeof t.del !== 'object' || t.up === null || t.del === null) return undefined;
+    if (t.d !== undefined && typeof t.d !== 'number') return undefined;
     return t;
   } catch {
     return undefined;

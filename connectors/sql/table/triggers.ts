@@ -5,7 +5,7 @@
  * - a counter (PostgreSQL: a SEQUENCE; MySQL/MariaDB: a one-row table bumped with
  *   LAST_INSERT_ID(v + 1), which works on both) that stamps the `version` column on every
  *   INSERT and UPDATE, whoever writes: versions grow across the table, so "changed since"
- *   is `version > token`;
+ *   is `version > token` (not with an `updatedAt` column, which the table's writers set);
  * - a tombstone table filled on DELETE with the key, the owner and a stamp from the same
  *   counter, so deletes are found without listing the table;
  * - on PostgreSQL, a NOTIFY on channel `xcap_bridge_sql` so listeners wake at once, with the
@@ -22,7 +22,8 @@ import { counterName, NOTIFY_CHANNEL, quoteId, tombstoneTable, triggerName } fro
 export interface TriggerTarget {
   readonly table: string;
   readonly key: string;
-  readonly version: string;
+  /** The version column to stamp; none when the table's writers keep an `updatedAt` column (only deletes are stamped then). */
+  readonly version?: string;
   readonly owner?: string;
 }
 
@@ -43,15 +44,19 @@ export function triggerDdl(engine: SqlEngine, t: TriggerTarget): string[] {
       `CREATE SEQUENCE IF NOT EXISTS ${counter}`,
       `CREATE TABLE IF NOT EXISTS ${tomb} (stamp BIGINT NOT NULL, item_key TEXT NOT NULL, owner TEXT)`,
       `CREATE INDEX IF NOT EXISTS ${q(triggerName(t.table, 'tombstones_stamp'))} ON ${tomb} (stamp)`,
-      `CREATE OR REPLACE FUNCTION ${stampFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.${q(t.version)} := nextval(${seqLit}); RETURN NEW; END $$`,
       `CREATE OR REPLACE FUNCTION ${tombFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${tomb} (stamp, item_key, owner) VALUES (nextval(${seqLit}), OLD.${q(t.key)}::text, ${ownerOld}::text); RETURN OLD; END $$`,
       t.owner === undefined
         ? `CREATE OR REPLACE FUNCTION ${notifyFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('${NOTIFY_CHANNEL}', ${lit}); RETURN NULL; END $$`
         : `CREATE OR REPLACE FUNCTION ${notifyFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` +
           `IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('${NOTIFY_CHANNEL}', ${ownerPayload(lit, `OLD.${q(t.owner)}`)}); END IF; ` +
           `IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('${NOTIFY_CHANNEL}', ${ownerPayload(lit, `NEW.${q(t.owner)}`)}); END IF; RETURN NULL; END $$`,
-      `DROP TRIGGER IF EXISTS ${q(triggerName(t.table, 'stamp'))} ON ${table}`,
-      `CREATE TRIGGER ${q(triggerName(t.table, 'stamp'))} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${stampFn}()`,
+      ...(t.version === undefined
+        ? []
+        : [
+            `CREATE OR REPLACE FUNCTION ${stampFn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.${q(t.version)} := nextval(${seqLit}); RETURN NEW; END $$`,
+            `DROP TRIGGER IF EXISTS ${q(triggerName(t.table, 'stamp'))} ON ${table}`,
+            `CREATE TRIGGER ${q(triggerName(t.table, 'stamp'))} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${stampFn}()`,
+          ]),
       `DROP TRIGGER IF EXISTS ${q(triggerName(t.table, 'tombstone'))} ON ${table}`,
       `CREATE TRIGGER ${q(triggerName(t.table, 'tombstone'))} AFTER DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${tombFn}()`,
       `DROP TRIGGER IF EXISTS ${q(triggerName(t.table, 'notify'))} ON ${table}`,
@@ -64,9 +69,9 @@ export function triggerDdl(engine: SqlEngine, t: TriggerTarget): string[] {
     `INSERT IGNORE INTO ${counter} (id, v) VALUES (1, 0)`,
     `CREATE TABLE IF NOT EXISTS ${tomb} (stamp BIGINT NOT NULL, item_key VARCHAR(255) NOT NULL, owner VARCHAR(255), KEY (stamp)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
   ];
-  for (const [what, when] of [['stamp_insert', 'BEFORE INSERT'], ['stamp_update', 'BEFORE UPDATE']] as const) {
+  for (const [what, when] of t.version === undefined ? [] : ([['stamp_insert', 'BEFORE INSERT'], ['stamp_update', 'BEFORE UPDATE']] as const)) {
     out.push(`DROP TRIGGER IF EXISTS ${q(triggerName(t.table, what))}`);
-    out.push(`CREATE TRIGGER ${q(triggerName(t.table, what))} ${when} ON ${table} FOR EACH ROW BEGIN ${bump}; SET NEW.${q(t.version)} = LAST_INSERT_ID(); END`);
+    out.push(`CREATE TRIGGER ${q(triggerName(t.table, what))} ${when} ON ${table} FOR EACH ROW BEGIN ${bump}; SET NEW.${q(t.version as string)} = LAST_INSERT_ID(); END`);
   }
   out.push(`DROP TRIGGER IF EXISTS ${q(triggerName(t.table, 'tombstone'))}`);
   out.push(
