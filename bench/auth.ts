@@ -46,7 +46,7 @@ await users.add('sip:alice@example.com', 'wonderland');
 const N = 50_000;
 
 for (const [label, source] of [['sqlite table', users], ['sqlite table + 5 s cache', cachedSource(users)]] as const) {
-  const auth = createAuthenticator({ users: source, allowBasic: true });
+  const auth = createAuthenticator({ users: source, allowBasic: true, allowBasicOverHttp: true });
   await time('401 challenge (no credentials)', N, async () => {
     try {
       await auth.authenticate({ method: 'GET', url: URL_, headers: {} }, REALM);

@@ -67,7 +67,7 @@ try {
   for (const p of PHONES) await run(process.execPath, [BIN, 'user', 'add', `sip:${p}@example.com`, '--password', `${p}-secret`, ...store]);
   await run(process.execPath, [BIN, 'user', 'add', 'sip:admin@example.com', '--password', 'admin-secret', '--admin', ...store]);
   const port = await freePort();
-  const env = { ...process.env, LDAP_URL: ldapUrl, LDAP_PASSWORD: PASSWORD, LDAP_DELETE_SCAN_MS: '0', REDIS_URL: redis.url };
+  const env = { ...process.env, LDAP_URL: ldapUrl, LDAP_PASSWORD: PASSWORD, LDAP_DELETE_SCAN_MS: '0', REDIS_URL: redis.url, XCAP_BRIDGE_ALLOW_BASIC_OVER_HTTP: 'true' };
 
   const profile = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
   // 1. Import: serve starts, its scheduler's first tick imports for every user.

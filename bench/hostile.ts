@@ -34,7 +34,8 @@ const dir = mkdtempSync(join(tmpdir(), 'xcapb-hostile-'));
 const cli = join(import.meta.dirname, '..', 'bin', 'xcap-bridge.js');
 const configFile = join(dir, 'bench.yaml');
 writeFileSync(configFile, values.inline ? 'server:\n  validationThreads: 0\n' : '{}\n');
-const server = spawn(process.execPath, [cli, 'serve', '--config', configFile, '--port', String(port), '--log-level', 'warn', '--data', dir], { stdio: 'inherit' });
+// Basic over loopback HTTP: the bench measures the request path, not TLS.
+const server = spawn(process.execPath, [cli, 'serve', '--config', configFile, '--port', String(port), '--log-level', 'warn', '--data', dir], { env: { ...process.env, XCAP_BRIDGE_ALLOW_BASIC_OVER_HTTP: 'true' }, stdio: 'inherit' });
 const docPath = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
 const auth = `Basic ${Buffer.from('alice@example.com:secret').toString('base64')}`;
 

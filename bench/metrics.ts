@@ -36,7 +36,7 @@ const TICKS_PER_S = 100; // USER_HZ on Linux
 function config(metrics: boolean): string {
   const file = join(dir, `metrics-${metrics}.yaml`);
   // Basic over plain HTTP on loopback: the bench measures the request path, not TLS.
-  writeFileSync(file, `server: { metrics: ${metrics} }\nauth: { allowBasic: true }\nlog: { requests: false }\n`);
+  writeFileSync(file, `server: { metrics: ${metrics} }\nauth: { allowBasicOverHttp: true }\nlog: { requests: false }\n`);
   return file;
 }
 

@@ -6,7 +6,7 @@
  * Installs Kamailio from Debian when it is missing, starts a throwaway PostgreSQL with its
  * durable defaults (fsync, synchronous commit: a Kamailio 2xx survives a power loss), Kamailio
  * (db_postgres + xhttp + xcap_server, children=4, no auth) and `xcap-bridge serve` as a user
- * starts it (defaults, a user added with `xcap-bridge user add`, Basic auth on every request,
+ * starts it (defaults but `auth.allowBasicOverHttp`, a user added with `xcap-bridge user add`, Basic auth on every request,
  * its log on stdout going to a file), puts the same 100-entry resource-lists document in
  * both, then runs each case with `wrk -t1 -c32 -d5s` on one server and then the other
  * (the order alternates per round), for 3 rounds. Prints every round (req/s, non-2xx, CPU
@@ -297,6 +297,8 @@ try {
   const bridgeDir = join(dir, 'xcap-bridge');
   mkdirSync(bridgeDir);
   execFileSync(process.execPath, [CLI, 'user', 'add', XUI, '--password', 'secret'], { cwd: bridgeDir, stdio: 'pipe' });
+  // The one setting off the defaults: Basic over loopback HTTP (both servers get Basic; TLS is not measured).
+  writeFileSync(join(bridgeDir, 'xcap-bridge.yaml'), 'auth: { allowBasicOverHttp: true }\n');
   const bridgePort = await freePort();
   const logFile = join(bridgeDir, 'serve.log');
   bridge = spawnLogged(process.execPath, [CLI, 'serve', '--port', String(bridgePort), ...(values['serve-arg'] ?? [])], bridgeDir, logFile);

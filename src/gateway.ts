@@ -12,6 +12,7 @@ import { LocalUsers } from './auth/local-users.ts';
 import { mountAdmin } from './http/admin.ts';
 import { mountProbes } from './http/probes.ts';
 import { createHttpServer } from './http/server.ts';
+import { loadTls, type LoadedTls } from './http/tls.ts';
 import { workerScrape } from './metrics/cluster.ts';
 import { Metrics } from './metrics/registry.ts';
 import { reportStoredState } from './metrics/state-source.ts';
@@ -43,7 +44,7 @@ import { ValidationPool } from './xcap/validation-pool.ts';
 import type { Connector } from '../connectors/types.ts';
 
 export interface Gateway {
-  /** `http://host:port/xcap-root` as bound (port 0 resolved). */
+  /** `http://host:port/xcap-root` as bound (port 0 resolved; `https://` with `server.tls`). */
   readonly url: string;
   readonly port: number;
   readonly store: DocumentStore;
@@ -51,6 +52,12 @@ export interface Gateway {
   readonly sync: ConfiguredSync | undefined;
   /** Whether each binding keeps running: `stale` with its reason (what a readiness check reads). */
   health(): Promise<BindingHealth[]>;
+  /**
+   * Re-reads the `server.tls` files and puts the certificate in service for new connections;
+   * resolves with what was loaded, `undefined` without `server.tls`. Throws `TlsFileError`
+   * naming the file when one cannot be used, and the old certificate stays.
+   */
+  reloadTls(): LoadedTls | undefined;
   /** Drains HTTP, stops sync workers, closes the store. */
   stop(): Promise<void>;
 }
@@ -158,11 +165,13 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     const redisProbe = config.bindings.length > 0 ? new RedisProbe(config.redis.url) : undefined;
     const scrape = metrics && (opts.clusterWorker ? workerScrape(metrics) : () => metrics.text());
     const localUsers = await LocalUsers.open(store.sql);
+    const tls = config.server.tls;
     let closeAdmin = async () => {};
     const http = createHttpServer({
       streams: { path: XCAP_DIFF_PATH, handle: xcapDiff.handle, closeAll: xcapDiff.closeAll },
       root: config.server.root,
       phonebook,
+      ...(tls ? { tls: loadTls(tls).options } : {}),
       ...(metrics ? { observe: (method: string, url: string, status: number, seconds: number) => metrics.observeRequest(method, url, status, seconds) } : {}),
       admin: (app) => {
         mountProbes(app, { store, redis: redisProbe, bindings: bindingStatus, metrics: metrics && scrape && { contentType: metrics.contentType, text: scrape }, log });
@@ -200,16 +209,23 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       }),
     });
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+    const scheme = tls ? 'https' : 'http';
     let port = config.server.port;
-    const hooks = opts.sync === false ? undefined : await startConfiguredHooks(config, store, log, feedClock, () => `http://${host}:${port}${config.server.root}`);
+    const hooks = opts.sync === false ? undefined : await startConfiguredHooks(config, store, log, feedClock, () => `${scheme}://${host}:${port}${config.server.root}`);
     const mirror = opts.sync === false || config.legacy === undefined ? undefined : await startLegacyMirror(config.legacy, writer, registry, log);
     port = await http.listen(config.server.host, config.server.port);
     return {
-      url: `http://${host}:${port}${config.server.root}`,
+      url: `${scheme}://${host}:${port}${config.server.root}`,
       port,
       store,
       sync,
       health,
+      reloadTls() {
+        if (tls === undefined || http.setSecureContext === undefined) return undefined;
+        const loaded = loadTls(tls);
+        http.setSecureContext(loaded.options);
+        return loaded;
+      },
       async stop() {
         await http.close(config.server.shutdownGraceSeconds * 1000);
         await hub.close();

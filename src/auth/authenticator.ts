@@ -25,12 +25,20 @@ export interface AuthRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The client's connection (any object that lives as long as it), so a keep-alive client's Basic login is remembered on it. */
   readonly connection?: object;
+  /** The request came over TLS (this server's HTTPS listener): Basic is accepted then, on plain HTTP only with `allowBasicOverHttp`. */
+  readonly encrypted?: boolean;
 }
 
 export interface AuthenticatorOptions {
   readonly users: UserSource;
-  /** Accept and offer Basic (only behind TLS). */
+  /** Accept and offer Basic on TLS connections (`encrypted` requests). */
   readonly allowBasic: boolean;
+  /**
+   * With `allowBasic`, accept and offer Basic on plain-HTTP requests too. Off, such a request
+   * is challenged with Digest only, and one that sends Basic is told why it is refused.
+   * @defaultValue `false`
+   */
+  readonly allowBasicOverHttp?: boolean;
   /** Nonce HMAC key, the same on every replica (config `auth.nonceSecret` as bytes). @defaultValue random per process */
   readonly nonceSecret?: Buffer;
   /** @defaultValue 300 */
@@ -49,7 +57,8 @@ export interface AuthenticatorOptions {
 export interface Authenticator {
   /**
    * Resolves with the authenticated user. Throws `Unauthorized` (with a Digest challenge per
-   * algorithm, plus Basic when allowed) when credentials are missing, malformed, for another
+   * algorithm, plus Basic when allowed on this request's connection; saying so when Basic was
+   * sent over plain HTTP without `allowBasicOverHttp`) when credentials are missing, malformed, for another
    * realm, or wrong, or the user is unknown; with `stale=true` when a correct Digest response
    * used an expired or already-counted nonce. Throws `BadRequest` when the Digest uri is not the
    * request-target. Rejects with the user source's error if the user store fails.
@@ -61,6 +70,7 @@ export interface Authenticator {
 
 export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const { users, allowBasic } = opts;
+  const basicOverHttp = opts.allowBasicOverHttp ?? false;
   const algorithms = (opts.algorithms ?? ['SHA-256', 'MD5']).filter((a) => users.algorithms.includes(a));
   const digest = new DigestAuth({
     secret: opts.nonceSecret ?? randomBytes(32),
@@ -72,20 +82,20 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   const dummy = randomBytes(32).toString('hex');
   const dummyHa1: Record<DigestAlgorithm, string> = { MD5: dummy.slice(0, 32), 'SHA-256': dummy };
 
-  function refuse(realm: string, stale = false): Unauthorized {
+  function refuse(realm: string, withBasic: boolean, stale = false, reason?: string): Unauthorized {
     const challenges = digest.challenges(realm, stale);
-    if (basic !== undefined) challenges.push(basicChallenge(realm));
-    return new Unauthorized(challenges);
+    if (withBasic) challenges.push(basicChallenge(realm));
+    return new Unauthorized(challenges, reason);
   }
 
-  async function viaDigest(req: AuthRequest, header: string, realm: string): Promise<Principal> {
+  async function viaDigest(req: AuthRequest, header: string, realm: string, withBasic: boolean): Promise<Principal> {
     const creds = parseDigestCredentials(header);
-    if (creds === undefined || creds.realm !== realm || !algorithms.includes(creds.algorithm)) throw refuse(realm);
+    if (creds === undefined || creds.realm !== realm || !algorithms.includes(creds.algorithm)) throw refuse(realm, withBasic);
     const user = await users.findByLogin(creds.username, realm);
     const ha1 = creds.algorithm === 'MD5' ? user?.ha1.md5 : user?.ha1.sha256;
     const verdict = digest.verify(creds, req.method, req.url, ha1 ?? dummyHa1[creds.algorithm]);
-    if (verdict === 'fail' || user === undefined || ha1 === undefined) throw refuse(realm);
-    if (verdict === 'stale') throw refuse(realm, true);
+    if (verdict === 'fail' || user === undefined || ha1 === undefined) throw refuse(realm, withBasic);
+    if (verdict === 'stale') throw refuse(realm, withBasic, true);
     return { xui: user.xui, admin: user.admin };
   }
 
@@ -93,15 +103,18 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
     async authenticate(req, realm) {
       const raw = req.headers.authorization;
       const header = Array.isArray(raw) ? raw[0] : raw;
-      if (header === undefined) throw refuse(realm);
+      const withBasic = basic !== undefined && (basicOverHttp || req.encrypted === true);
+      if (header === undefined) throw refuse(realm, withBasic);
       const space = header.indexOf(' ');
       const scheme = space < 0 ? header : header.slice(0, space);
-      if (scheme.length === 6 && scheme.toLowerCase() === 'digest') return viaDigest(req, header, realm);
-      if (basic !== undefined && scheme.length === 5 && scheme.toLowerCase() === 'basic') {
-        const principal = await basic.verify(header, realm, req.connection);
+      if (scheme.length === 6 && scheme.toLowerCase() === 'digest') return viaDigest(req, header, realm, withBasic);
+      if (scheme.length === 5 && scheme.toLowerCase() === 'basic') {
+        // Said only when Basic is otherwise on: the password has crossed the network in the clear, and the client should know why it failed.
+        if (basic !== undefined && !withBasic) throw refuse(realm, false, false, 'Basic credentials are refused over plain HTTP: use Digest, or HTTPS');
+        const principal = await basic?.verify(header, realm, req.connection);
         if (principal !== undefined) return principal;
       }
-      throw refuse(realm);
+      throw refuse(realm, withBasic);
     },
     forgetUsers() {
       basic?.forget();

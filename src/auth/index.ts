@@ -69,6 +69,7 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
   const authenticator = createAuthenticator({
     users: cached,
     allowBasic: cfg.allowBasic,
+    allowBasicOverHttp: cfg.allowBasicOverHttp,
     nonceSecret: cfg.nonceSecret === undefined ? undefined : Buffer.from(cfg.nonceSecret, 'utf8'),
     nonceTtlSeconds: cfg.nonceTtlSeconds,
     // MD5 first: clients that read only the first WWW-Authenticate (Python's urllib, many

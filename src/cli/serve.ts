@@ -2,14 +2,15 @@
  * `xcap-bridge serve`: runs the XCAP server (and, when bindings and Redis are there, the
  * sync engine) until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
  */
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { unsafeSettings } from '../config/warnings.ts';
-import { createXcapService, runObserver, startConfiguredHooks, startConfiguredSync, startGateway } from '../gateway.ts';
+import { createXcapService, runObserver, startConfiguredHooks, startConfiguredSync, startGateway, type Gateway } from '../gateway.ts';
 import { connectToPrimary, serveWorkers } from '../http/primary-ipc.ts';
 import { localWriter } from '../http/xcap-writes.ts';
+import { loadTls, TlsFileError } from '../http/tls.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { serveClusterMetrics } from '../metrics/cluster.ts';
 import { Metrics } from '../metrics/registry.ts';
@@ -22,7 +23,9 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs,
 
 const HELP = `Usage: xcap-bridge serve [options]
 
-Serves XCAP at http://HOST:PORT<root> (root /xcap-root by default).
+Serves XCAP at http://HOST:PORT<root> (root /xcap-root by default), or https:// with
+server.tls in the configuration. SIGHUP re-reads the TLS certificate and key (send it to
+the primary process with --workers: it tells its workers); SIGTERM drains and stops.
 
 Options:
   --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
@@ -71,16 +74,32 @@ export const serveCommand: Command = {
       logLevel: values['log-level'],
     });
     if (typeof config === 'number') return config;
+    if (config.server.tls) {
+      try {
+        loadTls(config.server.tls);
+      } catch (err) {
+        if (!(err instanceof TlsFileError)) throw err;
+        process.stderr.write(`serve: server.tls: ${err.message}\n`);
+        return EXIT_USAGE;
+      }
+    }
     const log = createLogger(config.log.level, { buffered: true });
     const setting = flagWorkers ?? config.server.workers;
     const workers = setting === 'auto' ? availableParallelism() : setting;
     // Once per server: the primary speaks for its workers.
     if (!cluster.isWorker) for (const w of unsafeSettings(config)) log.warn({ setting: w.key }, w.message);
     if (workers > 1 && cluster.isPrimary) return runPrimary(config, log, workers);
+    // SIGHUP's default action ends the process; until the listener runs there is nothing to
+    // reload (it reads the files as it starts).
+    let onHangup = () => {};
+    const hangup = () => onHangup();
+    process.on('SIGHUP', hangup);
     const primary = cluster.isWorker ? connectToPrimary(config.bindings.length > 0) : undefined;
     const gateway = await startGateway(config, log, { sync: primary === undefined, clusterWorker: cluster.isWorker, primary });
+    onHangup = () => reloadCertificate(gateway, log);
     log.info({ url: gateway.url }, `serving XCAP at ${gateway.url}`);
     const signal = await stopSignal();
+    process.off('SIGHUP', hangup);
     log.info({ signal }, 'shutting down: draining in-flight requests');
     await gateway.stop();
     log.info('stopped');
@@ -89,6 +108,40 @@ export const serveCommand: Command = {
     return EXIT_OK;
   },
 };
+
+/** SIGHUP in a process that listens: the new certificate for new connections, or the old one kept and the bad file named. */
+function reloadCertificate(gateway: Gateway, log: Logger): void {
+  try {
+    const loaded = gateway.reloadTls();
+    if (loaded === undefined) log.info('SIGHUP: server.tls is not set, no certificate to reload');
+    else log.info({ serial: loaded.serial, validTo: loaded.validTo }, 'SIGHUP: TLS certificate reloaded; new connections use it');
+  } catch (err) {
+    if (!(err instanceof TlsFileError)) throw err;
+    log.error({ file: err.file, err: err.message }, `SIGHUP: TLS certificate not reloaded, the previous one stays in service: ${err.message}`);
+  }
+}
+
+/**
+ * SIGHUP to the primary (where operators and systemd send it): checks the files once, so a
+ * bad one is reported once and the workers keep their certificate, then tells every worker.
+ */
+function forwardHangup(config: Config, log: Logger): void {
+  const tls = config.server.tls;
+  if (tls === undefined) {
+    log.info('SIGHUP: server.tls is not set, no certificate to reload');
+    return;
+  }
+  try {
+    loadTls(tls);
+  } catch (err) {
+    if (!(err instanceof TlsFileError)) throw err;
+    log.error({ file: err.file, err: err.message }, `SIGHUP: TLS certificate not reloaded, the previous one stays in service: ${err.message}`);
+    return;
+  }
+  const all = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+  for (const w of all) w.process.kill('SIGHUP');
+  log.info({ workers: all.length }, 'SIGHUP: the HTTP workers re-read the TLS certificate');
+}
 
 function stopSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -104,6 +157,9 @@ function stopSignal(): Promise<string> {
  * writes) before it stops itself.
  */
 async function runPrimary(config: Config, log: Logger, workers: number): Promise<number> {
+  // Before anything slow: SIGHUP's default action would end the primary and its workers.
+  const hangup = () => forwardHangup(config, log);
+  process.on('SIGHUP', hangup);
   // Each worker would otherwise sign nonces with a key of its own, and a client whose next
   // connection lands on another worker could never log in. The key goes to the workers only
   // (in their environment, read as auth.nonceSecret), never to disk or the log.
@@ -127,7 +183,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   if (metrics) await reportStoredState(metrics, store, config.bindings, sync);
   const stopMetrics = metrics ? serveClusterMetrics(metrics) : () => {};
   const pruner = startPruner(store, config.changeFeed.retention, realClock, log);
-  const hooks = await startConfiguredHooks(config, store, log, realClock, () => `http://${config.server.host}:${config.server.port}${config.server.root}`);
+  const hooks = await startConfiguredHooks(config, store, log, realClock, () => `${config.server.tls ? 'https' : 'http'}://${config.server.host}:${config.server.port}${config.server.root}`);
   const stopTelling = serveWorkers(localWriter(xcap.service, config.server), (...args) => store.put(...args), sync, log);
   // Writes carry their bodies as bytes: the structured clone sends them without JSON.
   cluster.setupPrimary({ serialization: 'advanced' });
@@ -150,6 +206,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   log.info({ workers }, `primary: ${workers} HTTP workers; XCAP writes and sync run here`);
   const ended = await Promise.race([stopSignal().then((signal) => ({ signal })), startFailure.then((failure) => ({ failure }))]);
   stopping = true;
+  process.off('SIGHUP', hangup);
   if ('failure' in ended) log.error(`${ended.failure}; stopping`);
   else log.info({ signal: ended.signal, workers }, 'shutting down: draining HTTP workers');
   const all = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);

@@ -71,6 +71,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   if (config.store.kind === 'sqlite') config.store.dataDir = resolve(overrides.dataDir ? process.cwd() : base, config.store.dataDir);
   for (const u of config.usages.custom) u.xsd = resolve(base, u.xsd);
   if (config.auth.htdigestFile) config.auth.htdigestFile = resolve(base, config.auth.htdigestFile);
+  if (config.server.tls) resolveFileKeys(config.server.tls, base);
   for (const c of Object.values(config.connectors)) resolveFileKeys(c, base);
   return { ...config, file: path };
 }
@@ -103,6 +104,9 @@ function applyEnv(raw: Tree, env: NodeJS.ProcessEnv): void {
   if (level) section(raw, 'log').level = level;
   if (env.XCAP_BRIDGE_NONCE_SECRET) section(raw, 'auth').nonceSecret = env.XCAP_BRIDGE_NONCE_SECRET;
   if (env.XCAP_BRIDGE_REALM) section(raw, 'auth').realm = env.XCAP_BRIDGE_REALM;
+  const basicOverHttp = env.XCAP_BRIDGE_ALLOW_BASIC_OVER_HTTP;
+  // Anything but true/false goes to the schema as it is, whose error names the key.
+  if (basicOverHttp) section(raw, 'auth').allowBasicOverHttp = basicOverHttp === 'true' ? true : basicOverHttp === 'false' ? false : basicOverHttp;
 }
 
 function applyOverrides(raw: Tree, o: ConfigOverrides): void {

@@ -132,6 +132,29 @@ export const serverSchema = z
       .default('auto')
       .describe('HTTP processes sharing the port: auto (one per CPU) or 1-64; with more than one, a primary does the writes and sync.'),
     /**
+     * Serve HTTPS instead of plain HTTP, with these PEM files (paths relative to the config
+     * file). Every HTTP process of `serve` reads them at start-up and again on SIGHUP: new
+     * connections get the new certificate, open ones keep theirs; a file that cannot be used
+     * on SIGHUP keeps the old certificate and logs an error naming it.
+     * @defaultValue unset (plain HTTP)
+     */
+    tls: z
+      .object({
+        /** The server certificate, then any intermediate certificates, in PEM. */
+        certFile: z.string().min(1).describe('PEM file: the server certificate, then any intermediates.'),
+        /** The certificate's private key in PEM (unencrypted). */
+        keyFile: z.string().min(1).describe("PEM file: the certificate's private key (unencrypted)."),
+        /**
+         * Further CA certificates in PEM, sent with the chain when they complete it (instead
+         * of Node's built-in list).
+         * @defaultValue unset
+         */
+        caFile: z.string().min(1).optional().describe('PEM file of CA certificates completing the chain (optional).'),
+      })
+      .strict()
+      .optional()
+      .describe('Serve HTTPS with these PEM files (re-read on SIGHUP); unset = plain HTTP.'),
+    /**
      * Seconds to wait for in-flight requests on SIGTERM before closing anyway.
      * @defaultValue `10`
      */
@@ -235,10 +258,23 @@ export const authSchema = z
       .optional()
       .describe('Realm of the global tree and domain of XUIs without one; unset = the one realm all users share (required once there are two).'),
     /**
-     * Accept HTTP Basic as well as Digest. Only sensible behind TLS.
+     * Accept HTTP Basic as well as Digest: on HTTPS connections, and on plain HTTP only with
+     * `allowBasicOverHttp`.
      * @defaultValue `true`
      */
-    allowBasic: z.boolean().default(true).describe('Accept HTTP Basic (use behind TLS).'),
+    allowBasic: z.boolean().default(true).describe('Accept HTTP Basic on HTTPS connections (see allowBasicOverHttp for plain HTTP).'),
+    /**
+     * Accept Basic on plain-HTTP connections too. Off, a plain-HTTP request with Basic
+     * credentials gets 401 saying why, and the challenge offers Digest only; HTTPS
+     * connections (`server.tls`) accept Basic whenever `allowBasic` is on. Turn it on behind
+     * a TLS-terminating proxy whose clients send Basic, or for tests on loopback.
+     * `XCAP_BRIDGE_ALLOW_BASIC_OVER_HTTP=true` sets it.
+     * @defaultValue `false`
+     */
+    allowBasicOverHttp: z
+      .boolean()
+      .default(false)
+      .describe('Accept Basic on plain-HTTP connections too (behind a TLS proxy); off: 401 with a Digest challenge only.'),
     /**
      * Lifetime of a Digest nonce in seconds; older nonces get a `stale=true` challenge.
      * @defaultValue `300`
@@ -347,6 +383,26 @@ export const redisSchema = z
   .prefault({})
   .describe('Redis for the sync queue.');
 
+export const workerSchema = z
+  .object({
+    /**
+     * Port of a small HTTP listener of `xcap-bridge worker` serving `GET /metrics` (the sync
+     * runs, items, conflicts and errors this worker counted, and its process metrics) and
+     * `GET /healthz`, without credentials. `worker --metrics-port` overrides it; `0` picks a
+     * free port (logged).
+     * @defaultValue unset (no listener)
+     */
+    metricsPort: z.number().int().min(0).max(65535).optional().describe('Port of the worker\'s GET /metrics and /healthz listener (no credentials); unset = none.'),
+    /**
+     * Address the worker's metrics listener binds to (`0.0.0.0` for a Prometheus on another host).
+     * @defaultValue `127.0.0.1`
+     */
+    metricsHost: z.string().min(1).default('127.0.0.1').describe("Address of the worker's metrics listener."),
+  })
+  .strict()
+  .prefault({})
+  .describe('The separate sync process, `xcap-bridge worker`.');
+
 export const logSchema = z
   .object({
     /**
@@ -377,6 +433,7 @@ export const configSchema = z
     usages: usagesSchema,
     redis: redisSchema,
     log: logSchema,
+    worker: workerSchema,
     changeFeed: changeFeedSchema,
     /** Remote stores by name; see docs/sync.md. */
     connectors: z.record(z.string(), z.looseObject({ kind: z.string() })).default({}).describe('Remote stores by name.'),

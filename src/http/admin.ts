@@ -36,6 +36,7 @@ import { mountUserRoutes, type UserRoutesOptions } from './admin/users.ts';
 import { BadRequest, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, type HttpError } from '../xcap/errors.ts';
 import { renderError } from './error-handler.ts';
 import type { Authenticator } from './xcap-handler.ts';
+import { isEncrypted } from './tls.ts';
 
 export interface AdminOptions extends UserRoutesOptions, QueueRoutesOptions, BindingRoutesOptions, StatusPageOptions {
   auth: Authenticator;
@@ -87,7 +88,7 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): () => Prom
   const fail = (err: unknown, req: express.Request, res: express.Response) =>
     renderError(err, res, opts.log, String(req.headers['x-request-id'] ?? 'admin'), 'json');
   const admin = async (req: express.Request) => {
-    const principal = await opts.auth.authenticate({ method: req.method, url: req.originalUrl, headers: req.headers }, await opts.realm());
+    const principal = await opts.auth.authenticate({ method: req.method, url: req.originalUrl, headers: req.headers, encrypted: isEncrypted(req) }, await opts.realm());
     if (!principal.admin) throw new Forbidden('admins only');
     return principal;
   };

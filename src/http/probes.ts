@@ -1,6 +1,7 @@
 /**
  * What load balancers, orchestrators and Prometheus ask, without credentials:
  *
+ *   GET /healthz   200 `ok`: the process is up and its HTTP loop answers (liveness).
  *   GET /readyz    200 when this process can serve: the store answers and, when bindings
  *                  are configured, so does the sync queue's Redis; 503 otherwise. The JSON
  *                  says which check failed and why, and gives each binding's last run,
@@ -10,8 +11,6 @@
  *                  a sync delay into an outage (alert on xcap_bridge_sync_stale instead).
  *   GET /metrics   Prometheus text exposition (src/metrics/), every process's counts
  *                  with `serve --workers N`.
- *
- * (`/healthz`, process up, is the HTTP server's own.)
  */
 import type express from 'express';
 import type { Logger } from '../log.ts';
@@ -38,6 +37,9 @@ interface Check {
 }
 
 export function mountProbes(app: express.Express, opts: ProbeOptions): void {
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
   app.get('/readyz', (_req, res) => {
     void readiness(opts).then((body) => {
       res.status(body.ready ? 200 : 503).set('Cache-Control', 'no-store').json(body);

@@ -3,11 +3,18 @@
  * (health, metrics, admin API) goes to a small express app. Tracks in-flight requests
  * so shutdown can drain them.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
 import express from 'express';
 
 export interface HttpServer {
-  readonly server: Server;
+  readonly server: Server | HttpsServer;
+  /**
+   * Puts a new certificate in service on the HTTPS listener: connections made from now on
+   * get it, open ones keep theirs. Undefined on a plain-HTTP listener.
+   */
+  readonly setSecureContext: ((options: SecureContextOptions) => void) | undefined;
   /** Listens; resolves with the bound port. */
   listen(host: string, port: number): Promise<number>;
   /** Stops accepting, waits for in-flight requests up to `graceMs`, then closes the rest. */
@@ -19,20 +26,19 @@ export interface HttpServerOptions {
   xcap: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** The vendor phonebooks under `/phonebook/` (src/phonebook), when enabled. */
   phonebook?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-  /** Extra routes on the admin app (health, metrics, sync admin). */
+  /** Routes on the admin app (probes, metrics, sync admin). */
   admin?: (app: express.Express) => void;
   /** Long-lived event streams at `path` (GET /xcap-diff): not drained on shutdown but ended first. */
   streams?: { readonly path: string; handle(req: IncomingMessage, res: ServerResponse): void; closeAll(): void };
   /** Told about every answered request (method, URL, status, seconds since it arrived): the metrics. Streams are not. */
   observe?: (method: string, url: string, status: number, seconds: number) => void;
+  /** Certificate and key (src/http/tls.ts): the listener speaks HTTPS. @defaultValue plain HTTP */
+  tls?: SecureContextOptions;
 }
 
 export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const app = express();
   app.disable('x-powered-by');
-  app.get('/healthz', (_req, res) => {
-    res.type('text/plain').send('ok\n');
-  });
   opts.admin?.(app);
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not found\n');
@@ -50,7 +56,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     leave();
     observe?.(req.method ?? '', req.url ?? '', res.statusCode, (performance.now() - started) / 1000);
   };
-  const server = createServer((req, res) => {
+  const handle: RequestListener = (req, res) => {
     inFlight++;
     const started = observe ? performance.now() : 0;
     if (authorizationCount(req.rawHeaders) > 1) delete req.headers.authorization;
@@ -68,21 +74,16 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       res.once('close', () => done(req, res, started));
       app(req, res);
     }
-  });
+  };
+  const tls = opts.tls;
+  const https = tls === undefined ? undefined : createHttpsServer(tls, handle);
+  const server = https ?? createServer(handle);
   server.keepAliveTimeout = 65_000;
 
   return {
     server,
-    listen(host, port) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const addr = server.address();
-          resolve(typeof addr === 'object' && addr ? addr.port : port);
-        });
-      });
-    },
+    setSecureContext: https && ((options) => https.setSecureContext(options)),
+    listen: (host, port) => listenOn(server, host, port),
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       opts.streams?.closeAll();
@@ -94,6 +95,18 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
       await closed;
     },
   };
+}
+
+/** Listens on `host`:`port`; resolves with the bound port (0 resolved), rejects when the address is taken. */
+export function listenOn(server: Server | HttpsServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
 }
 
 /** `url` is `path` itself, with or without a query. */

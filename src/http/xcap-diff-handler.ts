@@ -20,6 +20,7 @@ import { Forbidden, MethodNotAllowed } from '../xcap/errors.ts';
 import { canonicalXui } from '../xcap/uri.ts';
 import { renderError } from './error-handler.ts';
 import type { Authenticator } from './xcap-handler.ts';
+import { isEncrypted, requestOrigin } from './tls.ts';
 
 /** The path this handler answers. */
 export const XCAP_DIFF_PATH = '/xcap-diff';
@@ -61,7 +62,7 @@ export function createXcapDiffHandler(o: XcapDiffHandlerOptions): XcapDiffHandle
     const sels = url.searchParams.getAll('sel');
     const keys = sels.map(parseDocSelector);
     const realm = o.realm ?? (users.length === 1 ? (users[0] as string).slice((users[0] as string).lastIndexOf('@') + 1) : await o.domain.require());
-    const principal = await o.auth.authenticate({ method: 'GET', url: req.url ?? '/', headers: req.headers }, realm);
+    const principal = await o.auth.authenticate({ method: 'GET', url: req.url ?? '/', headers: req.headers, encrypted: isEncrypted(req) }, realm);
     if (!principal.admin) {
       if (users.some((u) => u !== principal.xui)) throw new Forbidden('a user may follow only their own documents');
       if (keys.some((k) => k.xui !== principal.xui)) throw new Forbidden('a user may follow only their own documents');
@@ -77,7 +78,7 @@ export function createXcapDiffHandler(o: XcapDiffHandlerOptions): XcapDiffHandle
       hub: o.hub,
       store: o.store,
       filter,
-      xcapRoot: o.publicRoots[0] ?? `http://${req.headers.host ?? 'localhost'}${o.root}`,
+      xcapRoot: o.publicRoots[0] ?? `${requestOrigin(req) ?? 'http://localhost'}${o.root}`,
       clock: o.clock,
       coalesceMs: o.coalesceMs,
       heartbeatMs: o.heartbeatMs,

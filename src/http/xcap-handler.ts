@@ -13,11 +13,12 @@ import type { XcapService, Request as XcapRequest } from '../xcap/service.ts';
 import type { ClientProfile } from './client-profiles.ts';
 import { renderError } from './error-handler.ts';
 import { localWriter, type XcapWrite, type XcapWriter } from './xcap-writes.ts';
+import { isEncrypted, requestOrigin } from './tls.ts';
 
 /** What the handler needs from src/auth. */
 export interface Authenticator {
   authenticate(
-    req: { method: string; url: string; headers: IncomingMessage['headers']; connection?: object },
+    req: { method: string; url: string; headers: IncomingMessage['headers']; connection?: object; encrypted?: boolean },
     realm: string,
   ): Promise<Principal>;
 }
@@ -79,15 +80,16 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
     const principal =
       method === 'GET' && uri.auid === 'xcap-caps' && uri.xui === null
         ? ANONYMOUS
-        : await auth.authenticate({ method, url, headers: req.headers, connection: req.socket }, await realmFor(uri));
+        : await auth.authenticate({ method, url, headers: req.headers, connection: req.socket, encrypted: isEncrypted(req) }, await realmFor(uri));
     const conditions = { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') };
     const lenient = leniency(req.headers['user-agent']);
+    const origin = requestOrigin(req);
     const xreq: XcapRequest = {
       uri,
       principal,
       conditions,
       lenient,
-      roots: LocalRoots.forRequest(opts.publicRoots, req.headers.host, opts.root, defaultDomain),
+      roots: LocalRoots.forRequest(opts.publicRoots, origin, opts.root, defaultDomain),
     };
     res.setHeader('X-Request-Id', reqId);
     if (method === 'GET' || method === 'HEAD') {
@@ -96,7 +98,7 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
       res.end(method === 'HEAD' ? undefined : r.body);
       return;
     }
-    const write: XcapWrite = { method: method as 'PUT' | 'DELETE', uri, principal, conditions, lenient, host: req.headers.host, defaultDomain };
+    const write: XcapWrite = { method: method as 'PUT' | 'DELETE', uri, principal, conditions, lenient, origin, defaultDomain };
     const r =
       method === 'PUT'
         ? await writes({ ...write, body: await readBody(req, await service.bodyLimit(xreq, opts.maxBodyBytes)), contentType: req.headers['content-type'] })

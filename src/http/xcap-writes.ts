@@ -21,8 +21,8 @@ export interface XcapWrite {
   readonly conditions: Conditions;
   /** Leniency flags of the client profile that matched the request. */
   readonly lenient: ReadonlySet<string>;
-  /** The request's Host header, for the roots by which it names this server. */
-  readonly host: string | undefined;
+  /** `http(s)://<Host header>` of the request, for the roots by which it names this server (src/http/tls.ts requestOrigin). */
+  readonly origin: string | undefined;
   /** The deployment's domain when the request was parsed. */
   readonly defaultDomain: string | undefined;
   /** The body of a PUT, as read (at most the body limit). */
@@ -41,7 +41,7 @@ export function localWriter(service: XcapService, opts: { readonly root: string;
       principal: w.principal,
       conditions: w.conditions,
       lenient: w.lenient,
-      roots: LocalRoots.forRequest(opts.publicRoots, w.host, opts.root, w.defaultDomain),
+      roots: LocalRoots.forRequest(opts.publicRoots, w.origin, opts.root, w.defaultDomain),
     };
     if (w.method === 'DELETE') return service.delete(req);
     const body = w.body ?? new Uint8Array();

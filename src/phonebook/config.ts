@@ -61,9 +61,9 @@ export const phonebookSchema = z
     /**
      * Absolute URL the phones reach this server by (`https://pbx.example.com`), for the
      * next-page and search links inside Cisco, Yealink and Snom pages.
-     * @defaultValue `http://<Host of the request>`
+     * @defaultValue `http://<Host of the request>` (`https://` on the HTTPS listener)
      */
-    publicUrl: z.string().regex(/^https?:\/\/[^/?#]+$/i, 'must be scheme://host[:port] without a path').optional().describe('scheme://host[:port] for links inside pages; default http://<Host>.'),
+    publicUrl: z.string().regex(/^https?:\/\/[^/?#]+$/i, 'must be scheme://host[:port] without a path').optional().describe('scheme://host[:port] for links inside pages; default http(s)://<Host> as requested.'),
     /** Which entry fields hold what (the LDAP connector's `mapping.fields` names them). */
     fields: z
       .object({

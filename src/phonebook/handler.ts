@@ -38,6 +38,7 @@ import { readLists, type EntryList } from './lists.ts';
 import { NumberStyle } from './numbers.ts';
 import { uploadPolycomDirectory } from './polycom-upload.ts';
 import type { DeviceTokens } from './tokens.ts';
+import { isEncrypted, requestOrigin } from '../http/tls.ts';
 
 /** Path prefix of every phonebook URL. */
 export const PHONEBOOK_PREFIX = '/phonebook/';
@@ -129,7 +130,7 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
       // An unknown or revoked token: the credentials decide (a 401 challenge without them).
     }
     const realm = opts.realm ?? (key.xui !== null && key.xui.includes('@') ? key.xui.slice(key.xui.lastIndexOf('@') + 1) : await opts.domain.require());
-    const principal = await opts.auth.authenticate({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers }, realm);
+    const principal = await opts.auth.authenticate({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, encrypted: isEncrypted(req) }, realm);
     authorize(principal, key, access);
     return principal;
   }
@@ -183,7 +184,7 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
     const page = pageParam === null ? 1 : /^[1-9][0-9]{0,8}$/.test(pageParam) ? Number(pageParam) : 0;
     if (page === 0) throw new NotFound(`no page "${pageParam}"`);
     const q = t.format.search ? (query.get('q') ?? undefined) : undefined;
-    const base = config.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`;
+    const base = config.publicUrl ?? requestOrigin(req) ?? 'http://localhost';
     const head = await store.head(t.key);
     if (!head) throw new NotFound(`no phonebook: ${t.key.xui === null ? 'global' : `user ${t.key.xui} has no`} resource-lists document "${t.key.path}"`);
     const etag = phonebookEtag(head.etag, [t.format.name, t.list, page, q ?? '', style.fingerprint, base, t.path, settings, group ?? '', token ?? '']);

@@ -581,7 +581,7 @@ async function warnEvictionPolicy(conn: RedisConnection, log: Logger): Promise<v
     const res = (await conn.config('GET', 'maxmemory-policy')) as string[];
     const policy = res[1];
     if (policy !== undefined && policy !== 'noeviction') {
-      log.warn({ policy }, 'Redis maxmemory-policy is not noeviction: queued sync jobs may be evicted; set maxmemory-policy noeviction');
+      log.warn({ setting: 'redis maxmemory-policy', policy }, 'Redis maxmemory-policy is not noeviction: queued sync jobs may be evicted; set maxmemory-policy noeviction');
     }
   } catch {
     // CONFIG may be disabled (managed Redis); nothing to check then.

@@ -39,8 +39,9 @@ export class BadRequest extends HttpError {
 
 /** 401 with a challenge; `challenges` are complete WWW-Authenticate values. */
 export class Unauthorized extends HttpError {
-  constructor(challenges: string[]) {
-    super(401, 'authentication required', { 'WWW-Authenticate': challenges });
+  /** `message`: why, when more can be said than "authentication required" without telling whether the user exists. */
+  constructor(challenges: string[], message = 'authentication required') {
+    super(401, message, { 'WWW-Authenticate': challenges });
   }
 }
 

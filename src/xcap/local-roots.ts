@@ -1,7 +1,7 @@
 /**
  * The XCAP roots by which one request can name this server: each configured public root
  * (`server.publicRoots`: the URIs clients use through a TLS proxy or a DNS name) and the
- * root as the request reached it, `http://<Host header><server.root>`. Documents that
+ * root as the request reached it, `http(s)://<Host header><server.root>`. Documents that
  * reference this server by absolute URI (rls-services `<resource-list>`, RFC 4826 §4.4.5)
  * are checked against these roots, so a reference to another host, scheme or root is
  * told apart from one to here.
@@ -42,11 +42,12 @@ export class LocalRoots {
   }
 
   /**
-   * The roots of one request: `configured` plus `http://<host><root>` when the request
-   * carried a Host header (this listener speaks plain HTTP; behind TLS, configure the root).
+   * The roots of one request: `configured` plus `<origin><root>` when the request carried a
+   * Host header (`origin` is `http(s)://<Host>` as it reached this listener; behind a TLS
+   * proxy, configure the root).
    */
-  static forRequest(configured: readonly string[], host: string | undefined, root: string, defaultDomain?: string): LocalRoots {
-    return new LocalRoots(host ? [...configured, `http://${host}${root}`] : configured, defaultDomain);
+  static forRequest(configured: readonly string[], origin: string | undefined, root: string, defaultDomain?: string): LocalRoots {
+    return new LocalRoots(origin ? [...configured, `${origin}${root}`] : configured, defaultDomain);
   }
 
   /** The constructor's arguments, to rebuild these roots in another thread (src/xcap/validation-pool.ts). */

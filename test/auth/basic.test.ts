@@ -15,7 +15,7 @@ let clock = Date.now();
 beforeAll(async () => {
   ({ store, users } = await sqliteUsers());
   await users.add('sip:alice@example.com', 'wönderland');
-  auth = createAuthenticator({ users, allowBasic: true, basicCacheTtlMs: 10_000, now: () => clock });
+  auth = createAuthenticator({ users, allowBasic: true, allowBasicOverHttp: true, basicCacheTtlMs: 10_000, now: () => clock });
 });
 afterAll(() => store.close());
 
@@ -60,6 +60,16 @@ describe('RFC 7617 Basic', () => {
     await expect(auth.authenticate(basic('carol', 'pw-carol'), REALM)).resolves.toMatchObject({ xui: 'sip:carol@example.com' });
     clock += 10_001;
     expect((await rejection(auth.authenticate(basic('carol', 'pw-carol'), REALM))).status).toBe(401);
+  });
+
+  it('without allowBasicOverHttp: accepted and offered on TLS connections only; on plain HTTP refused with the reason', async () => {
+    const tlsOnly = createAuthenticator({ users, allowBasic: true });
+    await expect(tlsOnly.authenticate({ ...basic('alice', 'wönderland'), encrypted: true }, REALM)).resolves.toMatchObject({ xui: 'sip:alice@example.com' });
+    expect(challengesOf(await rejection(tlsOnly.authenticate({ method: 'GET', url: URL_, headers: {}, encrypted: true }, REALM))).map((c) => c.scheme)).toEqual(['Digest', 'Digest', 'Basic']);
+    const plain = await rejection(tlsOnly.authenticate(basic('alice', 'wönderland'), REALM));
+    expect(plain.status).toBe(401);
+    expect(plain.message).toBe('Basic credentials are refused over plain HTTP: use Digest, or HTTPS');
+    expect(challengesOf(plain).map((c) => c.scheme)).toEqual(['Digest', 'Digest']);
   });
 
   it('is refused, and not offered, when allowBasic is false', async () => {

@@ -30,7 +30,7 @@ describe('htdigest user source', () => {
   });
 
   it('offers only MD5 Digest and authenticates Basic against it', async () => {
-    const auth = createAuthenticator({ users: await HtdigestUsers.open(file), allowBasic: true });
+    const auth = createAuthenticator({ users: await HtdigestUsers.open(file), allowBasic: true, allowBasicOverHttp: true });
     const cs = challengesOf(await rejection(auth.authenticate({ method: 'GET', url: '/x', headers: {} }, 'example.com')));
     expect(cs.map((c) => `${c.scheme} ${c.params.algorithm ?? ''}`.trim())).toEqual(['Digest MD5', 'Basic']);
     const req = { method: 'GET', url: '/x', headers: { authorization: basicAuthorization('alice', 'pw1') } };

@@ -74,7 +74,7 @@ describe.each(dialects)('local user table on %s', (_name, open) => {
   });
 
   it('authenticates through the authenticator', async () => {
-    const auth = createAuthenticator({ users, allowBasic: true });
+    const auth = createAuthenticator({ users, allowBasic: true, allowBasicOverHttp: true });
     const req = { method: 'GET', url: '/x', headers: { authorization: basicAuthorization('bob@example.org', 'pw') } };
     await expect(auth.authenticate(req, 'example.org')).resolves.toEqual({ xui: 'sip:bob@example.org', admin: false });
   });

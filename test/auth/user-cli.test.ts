@@ -58,7 +58,7 @@ describe('xcap-bridge user (child process)', () => {
 
     const s = await openStore({ kind: 'sqlite', dataDir: data });
     try {
-      const auth = createAuthenticator({ users: await LocalUsers.open(s.sql), allowBasic: true });
+      const auth = createAuthenticator({ users: await LocalUsers.open(s.sql), allowBasic: true, allowBasicOverHttp: true });
       const req = (u: string, p: string) => ({ method: 'GET', url: '/', headers: { authorization: basicAuthorization(u, p) } });
       await expect(auth.authenticate(req('alice', 'file-secret'), 'example.com')).resolves.toEqual({ xui: 'sip:alice@example.com', admin: false });
       await expect(auth.authenticate(req('root@example.com', 'env-secret'), 'example.com')).resolves.toEqual({ xui: 'sip:root@example.com', admin: true });

@@ -4,7 +4,8 @@
  * nonce with an increasing nc. Written independently of src/auth so the two check each other.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type Agent } from 'node:https';
 
 export interface Credentials {
   username: string;
@@ -17,12 +18,17 @@ export interface ClientResponse {
   body: string;
 }
 
-/** One raw HTTP/1.1 exchange; `url`'s path is sent byte for byte (no URL normalisation, unlike fetch). */
-export function rawRequest(method: string, url: string, headers: Record<string, string>, body?: string | Buffer): Promise<ClientResponse> {
+/**
+ * One raw HTTP/1.1 exchange; `url`'s path is sent byte for byte (no URL normalisation, unlike
+ * fetch). An `https:` URL is fetched over TLS trusting `tls.ca` (and through `tls.agent`, to
+ * keep a connection alive across calls).
+ */
+export function rawRequest(method: string, url: string, headers: Record<string, string>, body?: string | Buffer, tls?: { ca: string | Buffer; agent?: Agent }): Promise<ClientResponse> {
   const u = new URL(url);
   const path = url.slice(url.indexOf('/', u.protocol.length + 2));
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers: body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, (res) => {
+    const options = { host: u.hostname, port: u.port, method, path, headers: body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } };
+    const onResponse = (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -33,7 +39,8 @@ export function rawRequest(method: string, url: string, headers: Record<string, 
         }
         resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks).toString('utf8') });
       });
-    });
+    };
+    const req = u.protocol === 'https:' ? httpsRequest({ ...options, ca: tls?.ca, agent: tls?.agent }, onResponse) : httpRequest(options, onResponse);
     req.on('error', reject);
     req.end(body);
   });

@@ -54,12 +54,13 @@ export async function startTestGateway(
     server: { ...input.server, host: '127.0.0.1', port: 0 },
     store,
     log: { level: 'silent', ...input.log },
-    auth: { defaultDomain: 'example.com', ...input.auth },
+    // The tests' clients send Basic over loopback HTTP; test/http/basic-over-http.test.ts checks the default.
+    auth: { defaultDomain: 'example.com', allowBasicOverHttp: true, ...input.auth },
   });
   const gateway = await startGateway(config, createLogger('silent'), { now: opts.now, feedClock: opts.feedClock });
   const users = await LocalUsers.open(gateway.store.sql);
   for (const u of opts.users ?? [ALICE, BOB, ADMIN]) await users.add(u.xui, u.password, { admin: u.admin });
-  const origin = gateway.url.slice(0, gateway.url.indexOf('/', 'http://'.length));
+  const origin = new URL(gateway.url).origin;
   return {
     gateway,
     url: gateway.url,

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 
 export interface ServeProcess {
   readonly proc: ChildProcess;
-  /** `http://127.0.0.1:PORT/xcap-root` */
+  /** `http://127.0.0.1:PORT/xcap-root` (`https://` with server.tls) */
   readonly url: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
@@ -42,10 +42,14 @@ export async function addUser(store: StoreArgs, xui: string, password: string, a
   await run(process.execPath, [BIN, 'user', 'add', xui, '--password', password, ...(admin ? ['--admin'] : []), ...storeArgs(store), ...extra]);
 }
 
-/** Starts `serve` on a free port; resolves once it logs its URL (so keep the log level at info). */
+/**
+ * Starts `serve` on a free port; resolves once it logs its URL (so keep the log level at info).
+ * Basic over plain HTTP is allowed (the tests' clients send it on loopback) unless `env` sets
+ * XCAP_BRIDGE_ALLOW_BASIC_OVER_HTTP.
+ */
 export function startServe(store: StoreArgs, extra: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
   const proc = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', ...storeArgs(store), ...extra], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, XCAP_BRIDGE_ALLOW_BASIC_OVER_HTTP: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // A test whose set-up failed half-way never calls stop(): the server must not outlive the run.
@@ -63,7 +67,7 @@ export function startServe(store: StoreArgs, extra: string[] = [], env: Record<s
     const onData = (chunk: Buffer) => {
       out += chunk.toString('utf8');
       for (const w of waiters) w();
-      const m = /serving XCAP at (http:\/\/\S+?)["\s]/.exec(out);
+      const m = /serving XCAP at (https?:\/\/\S+?)["\s]/.exec(out);
       if (m) {
         resolveStart({
           proc,
