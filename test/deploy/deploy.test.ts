@@ -427,6 +427,9 @@ describe('deploy/systemd', () => {
     mkdirSync(join(root, 'opt/xcap-bridge/bin'), { recursive: true });
     cpSync(join(ROOT, 'bin/xcap-bridge.js'), join(root, 'opt/xcap-bridge/bin/xcap-bridge.js'));
     expect(statSync(join(root, 'opt/xcap-bridge/bin/xcap-bridge.js')).mode & 0o111).not.toBe(0);
+    // ExecReload's program (SIGHUP: the TLS certificate re-read).
+    mkdirSync(join(root, 'usr/bin'), { recursive: true });
+    cpSync('/usr/bin/kill', join(root, 'usr/bin/kill'));
     const { stdout, stderr } = await run('systemd-analyze', ['verify', `--root=${root}`, '--man=no', '--generators=no', ...units]);
     expect(stderr).toBe('');
     expect(stdout).toBe('');

@@ -81,7 +81,7 @@ describe('docs/troubleshooting.md', () => {
     const heads = messages.map((m) => `${m.slice(0, m.search(/: /))}${m[0]}`);
     expect(heads.filter((h) => !messagePattern(h).test(text))).toEqual([]);
     const logged = [
-      ['src/sync/queue.ts', /log\.warn\(\{ policy \}, ('[^']*')\)/],
+      ['src/sync/queue.ts', /log\.warn\(\{ setting: '[^']+', policy \}, ('[^']*')\)/],
       ['src/auth/index.ts', /log\.warn\(\{ realm: cfg\.realm \}, ('(?:[^'\\]|\\')*')\)/],
     ] as const;
     for (const [file, pattern] of logged) {
