@@ -147,7 +147,8 @@ export class LocalUsers implements UserSource {
     const sql = username.includes('@')
       ? 'SELECT xui, admin, full_ha1_md5 AS md5, full_ha1_sha256 AS sha256 FROM xcap_users WHERE full_login = ? AND realm = ? LIMIT 2'
       : 'SELECT xui, admin, ha1_md5 AS md5, ha1_sha256 AS sha256 FROM xcap_users WHERE login = ? AND realm = ? LIMIT 2';
-    const rows = await this.sql.query<LoginRow>(sql, [username, realm]);
+    // Every request whose login is not in the authenticators' caches comes here.
+    const rows = await this.sql.query<LoginRow>(sql, [username, realm], { prepared: true });
     const row = rows[0];
     if (row === undefined || rows.length > 1) return undefined;
     return { xui: row.xui, admin: Number(row.admin) === 1, ha1: { md5: row.md5, sha256: row.sha256 } };

@@ -228,10 +228,12 @@ class PostgresStore implements DocumentStore {
       onReconnected: () => void this.#catchUp(),
     });
     const query = (sql: string, params?: readonly SqlValue[]) => this.#query(sql, params);
+    const prepared = (sql: string, params?: readonly SqlValue[]) => this.#prepared(sql, params);
     this.sql = {
       dialect: 'postgres',
-      async query<R extends Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []) {
-        return (await query(toPostgresPlaceholders(sql), params)).rows as R[];
+      async query<R extends Record<string, unknown>>(sql: string, params: readonly SqlValue[] = [], opts: { readonly prepared?: boolean } = {}) {
+        const text = toPostgresPlaceholders(sql);
+        return (await (opts.prepared ? prepared(text, params) : query(text, params))).rows as R[];
       },
       async run(sql: string, params: readonly SqlValue[] = []) {
         return (await query(toPostgresPlaceholders(sql), params)).rowCount ?? 0;
@@ -552,10 +554,10 @@ export function toPostgresPlaceholders(sql: string): string {
 }
 
 const placeholderCache = new Map<string, string>();
-/** Statement names of the store's own SQL (a fixed, small set). */
+/** Statement names of the store's own SQL and its neighbours' prepared queries (fixed, small sets). */
 const statementNames = new Map<string, string>();
 
-/** One of the store's own statements, named so that each connection parses and plans it once. */
+/** A fixed statement, named so that each connection parses and plans it once. */
 function named(sql: string, params?: readonly SqlValue[]): pg.QueryConfig {
   let name = statementNames.get(sql);
   if (name === undefined) {

@@ -130,8 +130,14 @@ export class StoreUnavailable extends Error {
  */
 export interface SqlRunner {
   readonly dialect: 'sqlite' | 'postgres';
-  /** Runs a statement that returns rows. */
-  query<R extends Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<R[]>;
+  /**
+   * Runs a statement that returns rows. `prepared`: the statement is one of the caller's
+   * fixed set (values only as placeholders) and names its result columns (no `*`, which a
+   * later ALTER TABLE would change under a kept plan), so each connection may parse and
+   * plan it once (PostgreSQL: a named statement; for a per-request lookup that parsing and
+   * planning is most of the server's work).
+   */
+  query<R extends Record<string, unknown>>(sql: string, params?: readonly SqlValue[], opts?: { readonly prepared?: boolean }): Promise<R[]>;
   /** Runs a statement; resolves with the number of rows changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /**

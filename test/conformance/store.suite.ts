@@ -472,6 +472,19 @@ export function storeContract(name: string, newDatabase: NewDatabase): void {
     });
 
     describe('sql runner', () => {
+      it('a prepared query answers each call with its own values, from every instance and after writes', async () => {
+        const s = await fresh();
+        await s.sql.exec('CREATE TABLE neighbour_logins (login TEXT PRIMARY KEY, xui TEXT NOT NULL)');
+        const find = async (store: DocumentStore, login: string) =>
+          (await store.sql.query<{ xui: string }>('SELECT xui FROM neighbour_logins WHERE login = ?', [login], { prepared: true })).map((r) => r.xui);
+        await s.sql.run('INSERT INTO neighbour_logins (login, xui) VALUES (?, ?), (?, ?)', ['alice', 'sip:alice@x', 'bob', 'sip:bob@x']);
+        expect(await find(s, 'alice')).toEqual(['sip:alice@x']);
+        expect(await find(s, 'bob')).toEqual(['sip:bob@x']);
+        await s.sql.run('UPDATE neighbour_logins SET xui = ? WHERE login = ?', ['sip:alice@y', 'alice']);
+        expect(await find(s, 'alice')).toEqual(['sip:alice@y']);
+        expect(await find(await reopen(), 'carol')).toEqual([]);
+      });
+
       it('runs neighbour tables with ? placeholders, including ? inside string literals', async () => {
         const s = await fresh();
         await s.sql.exec('CREATE TABLE neighbour_users (name TEXT PRIMARY KEY, ha1 TEXT NOT NULL, admin INTEGER NOT NULL)');
