@@ -2,8 +2,9 @@
  * deploy/ as an operator would use it, checked without a Docker engine or a cluster: the
  * Dockerfile, the compose stack, the Kubernetes manifests and the systemd units are parsed,
  * the compose file is validated against the Compose Specification's schema and every
- * Kubernetes object against its API schema (kubernetes-models), their wiring is followed from one file to the next (probe paths to the gateway's port, env
- * variables to the secrets, mounts to files that exist), and every configuration file they
+ * Kubernetes object against its API schema (kubernetes-models), their wiring is followed
+ * from one file to the next (probe paths to the gateway's port, env variables to the
+ * secrets, mounts to files that exist), and every configuration file they
  * mount is given to the gateway's own `check-config` with the environment the deployment
  * sets. The demo directory's seeding runs for real; the units go through `systemd-analyze
  * verify` and the sysusers file through `systemd-sysusers --dry-run`.
