@@ -278,7 +278,10 @@ export class CarddavConnector implements Connector {
     let url: URL;
     if (absolute) url = new URL(collection);
     else if (this.#config.addressBook !== undefined) url = new URL(this.#config.addressBook.replaceAll('{user}', encodeURIComponent(collection)), this.#config.url);
-    else url = await this.#discover(collection, credentials);
+    else if (!this.#config.credentials.username.includes('{user}')) {
+      // Discovery asks who is logged in: for a service account that is its own principal, the same book for every user.
+      throw new Rejected(`CardDAV: the user name ${JSON.stringify(this.#config.credentials.username)} is one account for every address book, so set addressBook (a URL template with {user}); discovery would find that account's own address book for every user`);
+    } else url = await this.#discover(collection, credentials);
     if (!url.pathname.endsWith('/')) url = new URL(`${url.pathname}/${url.search}`, url);
     return { key: url.href, url: this.#moved.get(url.href) ?? url, credentials };
   }

@@ -9,7 +9,7 @@
  * and files are readable by it.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { freePort, spawnService, stopChild, tempDir, waitForPort, type Service } from './process.ts';
 
 export interface ApacheDigestService extends Service {
@@ -18,6 +18,8 @@ export interface ApacheDigestService extends Service {
   /** The same front on another host name: `http://127.0.0.2:<port>` (a second loopback address). */
   readonly otherUrl: string;
   readonly realm: string;
+  /** Requests the front answered so far, oldest first: `METHOD /path STATUS` (its access log). */
+  requests(): string[];
 }
 
 export interface ApacheDigestOptions {
@@ -29,6 +31,11 @@ export interface ApacheDigestOptions {
   readonly nonceLifetimeSeconds?: number;
   /** A path answered with a 307 to another URL (before authentication), e.g. to the front's second address. */
   readonly redirect?: { readonly from: string; readonly to: string };
+  /**
+   * mod_headers drops the ETag of every PUT answer: what Sabre/Nextcloud answer when they
+   * rewrote the stored card (the client must re-read it to learn its ETag).
+   */
+  readonly unsetPutEtag?: boolean;
 }
 
 const MODULES = ['mpm_event', 'alias', 'authn_core', 'authn_file', 'authz_core', 'authz_user', 'auth_digest', 'proxy', 'proxy_http', 'headers'];
@@ -49,6 +56,7 @@ export async function startApacheDigest(opts: ApacheDigestOptions & { readonly p
       `Listen 127.0.0.2:${port}`,
       `PidFile ${dir}/httpd.pid`,
       `ErrorLog ${dir}/error.log`,
+      `CustomLog ${dir}/access.log "%m %U %>s"`,
       'LogLevel warn',
       'User nobody',
       'Group nogroup',
@@ -66,11 +74,13 @@ export async function startApacheDigest(opts: ApacheDigestOptions & { readonly p
       `  AuthDigestNonceLifetime ${opts.nonceLifetimeSeconds ?? 300}`,
       '  Require valid-user',
       '  RequestHeader set X-Remote-User expr=%{REMOTE_USER}',
+      ...(opts.unsetPutEtag ? ['  <If "%{REQUEST_METHOD} == \'PUT\'">', '    Header unset ETag', '  </If>'] : []),
       '</Location>',
       '',
     ].join('\n'),
   );
   const { child, output } = spawnService('/usr/sbin/apache2', ['-f', `${dir}/httpd.conf`, '-D', 'FOREGROUND']);
   await waitForPort(port, child, output);
-  return { url: `http://127.0.0.1:${port}`, otherUrl: `http://127.0.0.2:${port}`, realm: REALM, stop: () => stopChild(child, dir) };
+  const requests = () => (existsSync(`${dir}/access.log`) ? readFileSync(`${dir}/access.log`, 'utf8').split('\n').filter(Boolean) : []);
+  return { url: `http://127.0.0.1:${port}`, otherUrl: `http://127.0.0.2:${port}`, realm: REALM, requests, stop: () => stopChild(child, dir) };
 }

@@ -16,6 +16,8 @@ export interface RadicaleService extends Service {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   readonly url: string;
   readonly port: number;
+  /** The storage folder (`filesystem_folder`): the bench copies a seeded one in. */
+  readonly collections: string;
   /** Adds a user with a plain-text password (htpasswd mode). */
   addUser(user: string, password: string): void;
   /**
@@ -36,6 +38,12 @@ export interface RadicaleService extends Service {
 export interface RadicaleOptions {
   /** `htpasswd` (Basic auth, default) or `http_x_remote_user` (trust a front's X-Remote-User). */
   readonly auth?: 'htpasswd' | 'http_x_remote_user';
+  /**
+   * Radicale's `from_file` rights (the file's text: sections of `user`, `collection`,
+   * `permissions`), e.g. a service account with access to every user's address book.
+   * @defaultValue `owner_only`
+   */
+  readonly rights?: string;
 }
 
 /**
@@ -62,6 +70,7 @@ export async function startRadicale(opts: RadicaleOptions = {}): Promise<Radical
     opts.auth === 'http_x_remote_user'
       ? ['type = http_x_remote_user']
       : ['type = htpasswd', `htpasswd_filename = ${users}`, 'htpasswd_encryption = plain', 'delay = 0'];
+  if (opts.rights !== undefined) writeFileSync(`${dir}/rights`, opts.rights);
   writeFileSync(
     `${dir}/config`,
     [
@@ -71,7 +80,7 @@ export async function startRadicale(opts: RadicaleOptions = {}): Promise<Radical
       '[auth]',
       ...auth,
       '[rights]',
-      'type = owner_only',
+      ...(opts.rights === undefined ? ['type = owner_only'] : ['type = from_file', `file = ${dir}/rights`]),
       '[storage]',
       `filesystem_folder = ${dir}/collections`,
       '[web]',
@@ -91,6 +100,7 @@ export async function startRadicale(opts: RadicaleOptions = {}): Promise<Radical
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    collections: `${dir}/collections`,
     addUser: (user, password) => appendFileSync(users, `${user}:${password}\n`),
     writeStored: (path, file, text) => writeFileSync(join(dir, 'collections', 'collection-root', ...path.split('/').filter(Boolean), file), text),
     stop: () => stopChild(child!, dir),
