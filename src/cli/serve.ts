@@ -123,9 +123,11 @@ function reloadCertificate(gateway: Gateway, log: Logger): void {
 
 /**
  * SIGHUP to the primary (where operators and systemd send it): checks the files once, so a
- * bad one is reported once and the workers keep their certificate, then tells every worker.
+ * bad one is reported once and the workers keep their certificate, then tells every worker
+ * that listens. One still starting has no SIGHUP handler yet (the signal would end it) and
+ * reads the files as it starts.
  */
-function forwardHangup(config: Config, log: Logger): void {
+function forwardHangup(config: Config, log: Logger, listening: ReadonlySet<number>): void {
   const tls = config.server.tls;
   if (tls === undefined) {
     log.info('SIGHUP: server.tls is not set, no certificate to reload');
@@ -138,7 +140,7 @@ function forwardHangup(config: Config, log: Logger): void {
     log.error({ file: err.file, err: err.message }, `SIGHUP: TLS certificate not reloaded, the previous one stays in service: ${err.message}`);
     return;
   }
-  const all = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+  const all = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && listening.has(w.id) && !w.isDead());
   for (const w of all) w.process.kill('SIGHUP');
   log.info({ workers: all.length }, 'SIGHUP: the HTTP workers re-read the TLS certificate');
 }
@@ -158,7 +160,8 @@ function stopSignal(): Promise<string> {
  */
 async function runPrimary(config: Config, log: Logger, workers: number): Promise<number> {
   // Before anything slow: SIGHUP's default action would end the primary and its workers.
-  const hangup = () => forwardHangup(config, log);
+  const listening = new Set<number>();
+  const hangup = () => forwardHangup(config, log, listening);
   process.on('SIGHUP', hangup);
   // Each worker would otherwise sign nonces with a key of its own, and a client whose next
   // connection lands on another worker could never log in. The key goes to the workers only
@@ -188,8 +191,11 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   // Writes carry their bodies as bytes: the structured clone sends them without JSON.
   cluster.setupPrimary({ serialization: 'advanced' });
   let stopping = false;
-  const listening = new Set<number>();
-  cluster.on('listening', (worker) => listening.add(worker.id));
+  cluster.on('listening', (worker) => {
+    listening.add(worker.id);
+    // Once, when the first ones all listen (replacements make the set larger): from here SIGHUP reaches every worker.
+    if (listening.size === workers) log.info({ workers }, 'primary: every HTTP worker listens');
+  });
   // A worker that dies before it listened failed to start: starting another would fail the same way.
   let failedStart: (reason: string) => void = () => {};
   const startFailure = new Promise<string>((resolve) => (failedStart = resolve));

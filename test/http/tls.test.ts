@@ -90,6 +90,8 @@ for (const workers of [1, 2]) {
       // Basic over plain HTTP stays off: what Basic does here, it does because the connection is TLS.
       server = await startServe(store, ['--workers', String(workers), '--config', cfg], { XCAP_BRIDGE_ALLOW_BASIC_OVER_HTTP: 'false' });
       await server.logged('serving XCAP at', workers);
+      // The primary forwards SIGHUP to the workers it knows listen.
+      if (workers > 1) await server.logged('primary: every HTTP worker listens', 1);
       port = Number(new URL(server.url).port);
     });
     afterAll(async () => {
