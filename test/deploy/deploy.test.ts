@@ -254,6 +254,15 @@ describe('deploy/docker-compose.yml', () => {
     }
   });
 
+  it('the worker\'s health check asks /healthz on the listener its configuration opens', () => {
+    const config = loadConfig(configFile, {}, composeEnv('worker'));
+    const test = arr(obj(service('worker').healthcheck).test).join(' ');
+    const url = new URL(/https?:\/\/[^'"\s)]+/.exec(test)?.[0] ?? 'http://none');
+    expect(url.pathname).toBe('/healthz');
+    expect(config.worker.metricsPort).toBeDefined();
+    expect(url.port).toBe(String(config.worker.metricsPort));
+  });
+
   it('says how to add users', () => {
     expect(read(join(DEPLOY, 'docker-compose.yml'))).toMatch(/docker compose -f deploy\/docker-compose\.yml exec gateway \\\n#\s+xcap-bridge user add sip:/);
   });
@@ -380,6 +389,19 @@ describe('deploy/k8s (kustomize)', () => {
     expect(portOf(readiness.port)).toBe(config.server.port);
     expect(portOf(liveness.port)).toBe(config.server.port);
     expect(config.server.host).toBe('0.0.0.0');
+  });
+
+  it('the worker is probed on /readyz and /healthz at the listener its configuration opens on every interface', () => {
+    const c = container(worker);
+    const config = loadConfig(mountedConfig(worker), {}, podEnv(worker));
+    expect(config.worker.metricsHost).toBe('0.0.0.0');
+    const ports = arr(c.ports).map(obj);
+    for (const [probe, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']] as const) {
+      const get = obj(obj(c[probe]).httpGet);
+      expect(get.path, probe).toBe(path);
+      const port = typeof get.port === 'number' ? get.port : Number(ports.find((p) => p.name === get.port)?.containerPort);
+      expect(port, probe).toBe(config.worker.metricsPort);
+    }
   });
 
   it('the Service and the PodDisruptionBudget select the gateway pods; the Service targets the gateway\'s port', () => {
