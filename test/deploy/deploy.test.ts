@@ -10,7 +10,8 @@
  * verify` and the sysusers file through `systemd-sysusers --dry-run`.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Ajv2019 } from 'ajv/dist/2019.js';
@@ -101,6 +102,25 @@ describe('deploy/Dockerfile', () => {
     const nodePkg = lock.packages['node_modules/node'];
     expect(nodePkg?.dev).toBe(true);
     for (const dep of Object.keys(nodePkg?.dependencies ?? {})) expect(lock.packages[`node_modules/${dep}`]?.dev, dep).toBe(true);
+  });
+
+  it('the sources the image runs import only production dependencies and Node\'s own modules', () => {
+    const pkg = JSON.parse(read(join(ROOT, 'package.json'))) as { dependencies: Record<string, string> };
+    const files = ['src', 'connectors', 'bin'].flatMap((d) => readdirSync(join(ROOT, d), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(ts|js)$/.test(f)).map((f) => join(ROOT, d, f)));
+    const imports = new Map<string, string>();
+    for (const f of files) {
+      const text = read(f);
+      // Static imports and re-exports (type-only ones are erased), import(), createRequire(...)().
+      const found = [
+        ...[...text.matchAll(/(?:^|\n)\s*(?:import|export)(?!\s+type\b)[^;'"]*?\sfrom\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!),
+        ...[...text.matchAll(/(?:\bimport|\))\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!),
+      ];
+      for (const spec of found) if (!spec.startsWith('.')) imports.set(spec, f);
+    }
+    expect(imports.size).toBeGreaterThan(15);
+    const packageOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    const outside = [...imports].filter(([spec]) => !spec.startsWith('node:') && !builtinModules.includes(spec) && !(packageOf(spec) in pkg.dependencies));
+    expect(outside.map(([spec, f]) => `${spec} (${f.slice(ROOT.length + 1)})`)).toEqual([]);
   });
 
   it('runs as a numeric non-root user, with a HEALTHCHECK on /healthz at the port its configuration serves', async () => {
