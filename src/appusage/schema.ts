@@ -28,7 +28,7 @@ import {
 } from 'libxml2-wasm';
 import type { XmlInputProvider } from 'libxml2-wasm';
 import { XmlErrorStruct } from 'libxml2-wasm/lib/libxml2.mjs';
-import type { Document } from '@xmldom/xmldom';
+import type { Document, Element } from '@xmldom/xmldom';
 import { ConstraintFailure, NotWellFormed, SchemaValidationError } from '../xcap/errors.ts';
 import { atLine } from '../xcap/text-position.ts';
 import { libxml2ParsePhrase } from '../xcap/xml-phrases.ts';
@@ -55,6 +55,14 @@ export interface SchemaValidator {
    * the caller must `validate` the text. Absent when there is no such fast path.
    */
   validateDom?(doc: Document): boolean;
+
+  /**
+   * `validateDom` for a document that was valid before only `edited` (and what is below
+   * it) changed: true when it is certainly valid now, judged from `edited`, its ancestors
+   * and their children's start tags instead of the whole document. False means nothing.
+   * `length` is the length of the document's text.
+   */
+  validateEdit?(doc: Document, edited: Element, length: number): boolean;
 }
 
 export interface LoadSchemaOptions {
@@ -153,6 +161,10 @@ class FastFirstValidator implements SchemaValidator {
 
   validateDom(doc: Document): boolean {
     return this.#fast.checkDom(doc) === 'accept';
+  }
+
+  validateEdit(doc: Document, edited: Element, length: number): boolean {
+    return this.#fast.checkEdit(doc, edited, length) === 'accept';
   }
 }
 

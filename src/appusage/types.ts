@@ -10,7 +10,7 @@
  *
  * Deliberately not here: storage, HTTP, authentication.
  */
-import type { Document } from '@xmldom/xmldom';
+import type { Document, Element } from '@xmldom/xmldom';
 import type { DocKey, DocumentStore } from '../store/types.ts';
 import type { LocalRoots } from '../xcap/local-roots.ts';
 
@@ -36,6 +36,12 @@ export interface CandidateDocument {
    * `text`, which parses to it): usages may then check the DOM instead of parsing `text`.
    */
   readonly parsed?: Document;
+  /**
+   * Set with `parsed` when only this element (and what is below it) differs from a
+   * document that passed this usage's validation with no leniency flags (an element PUT):
+   * the usage may judge that part and the constraints it takes part in instead of the whole.
+   */
+  readonly edited?: Element;
 }
 
 /**

@@ -13,6 +13,11 @@
  * Either way one process writes: the SQLite file has one writing connection, whose group
  * commit serves every worker's writes. Reads stay in the workers.
  *
+ * Messages are batched per event-loop turn both ways (`asks`, `answers`): on a loaded
+ * machine each message wakes the other process, and that wake-up, not the copy, is what a
+ * message costs, so the requests one turn parsed go in one message and the answers one
+ * group commit released come back in one.
+ *
  * Errors are rendered where they are rendered for a single process: the primary sends the
  * typed error's status, headers, message and (for a 409) its condition element, and the
  * worker rebuilds an HttpError that error-handler.ts renders the same way.
@@ -22,7 +27,7 @@ import type { Logger } from '../log.ts';
 import { EtagMismatch, StoreUnavailable, UniqueValueTaken, type DocKey, type WriteExpectation, type WriteResult } from '../store/types.ts';
 import type { StorePut } from '../xcap/document-writer.ts';
 import { HttpError, XcapConflict } from '../xcap/errors.ts';
-import { sendToWorker } from './worker-channel.ts';
+import { sendToPrimary, sendToWorker } from './worker-channel.ts';
 import type { Scope } from '../sync/binding.ts';
 import type { SyncHandle } from '../sync/queue.ts';
 import type { WriteOutcome } from '../xcap/service.ts';
@@ -48,15 +53,27 @@ interface StoreWrite {
   readonly unique: readonly string[] | undefined;
 }
 
-/** Worker → primary: one request, answered by an `Answer` with its id. */
+/** Worker → primary: one request (in an `Asks`), answered by an `Answer` with its id. */
 type AskBody =
   | { readonly t: 'xcap-write'; readonly write: XcapWrite }
   | { readonly t: 'store-put'; readonly put: StoreWrite }
   | { readonly t: 'sync-enqueue'; readonly binding: string; readonly scope?: Scope };
 type Ask = AskBody & { readonly id: number };
 
+/** The asks of one event-loop turn of a worker. */
+interface Asks {
+  readonly t: 'asks';
+  readonly asks: readonly Ask[];
+}
+
+/** The answers of one event-loop turn of the primary, to one worker. */
+interface Answers {
+  readonly t: 'answers';
+  readonly answers: readonly Answer[];
+}
+
+/** The end of one ask, with its id. */
 interface Answer {
-  readonly t: 'answer';
   readonly id: number;
   /** A WriteOutcome (xcap-write), a WriteResult (store-put), nothing (sync-enqueue). */
   readonly outcome?: WriteOutcome | WriteResult;
@@ -117,10 +134,13 @@ const SYNC_STATE_EVERY_MS = 1000;
  * Returns a function that stops the periodic sync-state messages.
  */
 export function serveWorkers(writer: XcapWriter, put: StorePut, sync: SyncHandle | undefined, log: Logger): () => void {
+  const answer = batcher<Worker, Answer>((worker, answers) => sendToWorker(worker, { t: 'answers', answers } satisfies Answers));
   cluster.on('message', (worker: Worker, msg: unknown) => {
-    const m = msg as Partial<Ask> | null;
-    if (m === null || typeof m !== 'object' || typeof m.id !== 'number') return;
-    const ask = m as Ask;
+    const m = msg as Partial<Asks> | null;
+    if (m === null || typeof m !== 'object' || m.t !== 'asks' || !Array.isArray(m.asks)) return;
+    for (const ask of m.asks) run(worker, ask);
+  });
+  const run = (worker: Worker, ask: Ask) => {
     let work: Promise<WriteOutcome | WriteResult | undefined>;
     if (ask.t === 'xcap-write') work = writer(ask.write);
     else if (ask.t === 'store-put') {
@@ -131,15 +151,15 @@ export function serveWorkers(writer: XcapWriter, put: StorePut, sync: SyncHandle
       work = sync ? sync.enqueue(ask.binding, ask.scope).then(() => undefined) : Promise.reject(new StoreUnavailable('sync is off'));
     } else return;
     work.then(
-      (outcome) => send(worker, { t: 'answer', id: ask.id, ...(outcome ? { outcome } : {}) }),
+      (outcome) => answer(worker, { id: ask.id, ...(outcome ? { outcome } : {}) }),
       (err: unknown) => {
         const error = toWire(err);
         if (error.kind === 'internal') log.error({ err, ask: ask.t }, 'request from an HTTP worker failed');
-        send(worker, { t: 'answer', id: ask.id, error });
+        answer(worker, { id: ask.id, error });
       },
     );
-  });
-  const tell = (w: Worker) => send(w, { t: 'sync-running', running: sync?.running() ?? false });
+  };
+  const tell = (w: Worker) => sendToWorker(w, { t: 'sync-running', running: sync?.running() ?? false } satisfies SyncRunning);
   cluster.on('online', tell);
   const timer = setInterval(() => {
     for (const w of Object.values(cluster.workers ?? {})) if (w) tell(w);
@@ -148,8 +168,22 @@ export function serveWorkers(writer: XcapWriter, put: StorePut, sync: SyncHandle
   return () => clearInterval(timer);
 }
 
-function send(worker: Worker, msg: Answer | SyncRunning): void {
-  sendToWorker(worker, msg);
+/**
+ * Collects items per destination and hands each destination's items to `flush` once, at
+ * the end of the current event-loop turn (setImmediate runs after the turn's I/O callbacks).
+ */
+function batcher<D, T>(flush: (to: D, items: T[]) => void): (to: D, item: T) => void {
+  const pending = new Map<D, T[]>();
+  const flushAll = () => {
+    for (const [to, items] of pending) flush(to, items);
+    pending.clear();
+  };
+  return (to, item) => {
+    if (pending.size === 0) setImmediate(flushAll);
+    const items = pending.get(to);
+    if (items === undefined) pending.set(to, [item]);
+    else items.push(item);
+  };
 }
 
 /** In an HTTP worker: the primary's services, reached over the IPC channel. */
@@ -170,24 +204,35 @@ export function connectToPrimary(hasBindings: boolean): Primary {
   let next = 0;
   let syncRunning = false;
   process.on('message', (msg: unknown) => {
-    const m = msg as Partial<Answer | SyncRunning> | null;
+    const m = msg as Partial<Answers | SyncRunning> | null;
     if (m === null || typeof m !== 'object') return;
     if (m.t === 'sync-running') {
       syncRunning = (m as SyncRunning).running;
       return;
     }
-    if (m.t !== 'answer') return;
-    const a = m as Answer;
-    const w = waiting.get(a.id);
-    if (w === undefined) return;
-    waiting.delete(a.id);
-    if (a.error !== undefined) w.reject(fromWire(a.error));
-    else w.resolve(a.outcome);
+    if (m.t !== 'answers') return;
+    for (const a of (m as Answers).answers) {
+      const w = waiting.get(a.id);
+      if (w === undefined) continue;
+      waiting.delete(a.id);
+      if (a.error !== undefined) w.reject(fromWire(a.error));
+      else w.resolve(a.outcome);
+    }
   });
   process.on('disconnect', () => {
     for (const w of waiting.values()) w.reject(new StoreUnavailable('the primary process is gone'));
     waiting.clear();
   });
+  const gone = (ids: readonly number[]) => {
+    for (const id of ids) {
+      const w = waiting.get(id);
+      if (w === undefined) continue;
+      waiting.delete(id);
+      w.reject(new StoreUnavailable('the primary process is gone'));
+    }
+  };
+  // The primary exiting under us closes the channel: fail these requests, do not crash.
+  const post = batcher<'primary', Ask>((_, asks) => sendToPrimary({ t: 'asks', asks } satisfies Asks, () => gone(asks.map((a) => a.id))));
   const ask = (a: AskBody) =>
     new Promise<WriteOutcome | WriteResult | undefined>((resolve, reject) => {
       if (!process.connected || process.send === undefined) {
@@ -196,10 +241,7 @@ export function connectToPrimary(hasBindings: boolean): Primary {
       }
       const id = ++next;
       waiting.set(id, { resolve, reject });
-      // The primary exiting under us closes the channel: fail this request, do not crash.
-      process.send({ ...a, id }, undefined, undefined, (err: Error | null) => {
-        if (err && waiting.delete(id)) reject(new StoreUnavailable('the primary process is gone'));
-      });
+      post('primary', { ...a, id });
     });
   return {
     writes: async (write) => (await ask({ t: 'xcap-write', write })) as WriteOutcome,

@@ -100,10 +100,10 @@ export function getNode(doc: EditableDocument, sel: NodeSelector): { body: strin
  * An inserted element goes where the last step says: `[n]` makes it the n-th sibling that
  * passes the step's name test; otherwise it follows the last sibling with its own
  * expanded name, or the last child element, or is the parent's last child.
- * @returns created: true for an insert (201), false for a replacement (200).
+ * @returns created: true for an insert (201), false for a replacement (200); the element now in the document.
  * @throws MethodNotAllowed for a namespace selector; NoParent; NotXmlFrag; CannotInsert.
  */
-export function putElement(doc: EditableDocument, sel: NodeSelector, body: string, documentUri: string): { created: boolean } {
+export function putElement(doc: EditableDocument, sel: NodeSelector, body: string, documentUri: string): { created: boolean; element: Element } {
   refuseNamespaceSelector(sel);
   if (sel.terminal !== null) throw new TypeError('putElement needs an element selector; use putAttribute');
   const { dom, text } = doc;
@@ -120,7 +120,7 @@ export function putElement(doc: EditableDocument, sel: NodeSelector, body: strin
     const span = elementSpan(text, existing);
     parent.replaceChild(el, existing);
     doc.text = splice(text, span.start, span.end, fragmentText(body));
-    return { created: false };
+    return { created: false, element: el };
   }
 
   if (steps.length === 1) throw new CannotInsert('a document has exactly one root element');
@@ -137,7 +137,7 @@ export function putElement(doc: EditableDocument, sel: NodeSelector, body: strin
     throw new CannotInsert('the node selector would not select the new element');
   }
   doc.text = write(fragmentText(body));
-  return { created: true };
+  return { created: true, element: el };
 }
 
 /**

@@ -230,13 +230,12 @@ export class XcapService {
       checkWrite(req.conditions, current?.etag);
       if (!current) throw new NoParent(rootOf(req.uri));
       const doc = this.takeForWrite(key, current);
-      const edit = () =>
-        sel.terminal?.kind === 'attribute'
-          ? putAttribute(doc, sel, text, req.uri.documentUri).created
-          : putElement(doc, sel, text, req.uri.documentUri).created;
+      const edit = (): { created: boolean; element?: Element } =>
+        sel.terminal?.kind === 'attribute' ? putAttribute(doc, sel, text, req.uri.documentUri) : putElement(doc, sel, text, req.uri.documentUri);
       const managed = this.managed?.forKey(key);
-      const created = managed ? managed.guardEdit(doc.dom, sel, edit) : edit();
-      return this.commit(req, key, current.etag, doc, created ? 201 : 200, turn);
+      const done = managed ? managed.guardEdit(doc.dom, sel, edit) : edit();
+      // Only the new element differs from a document known valid: the usage may judge that part.
+      return this.commit(req, key, current.etag, doc, done.created ? 201 : 200, turn, doc.valid ? done.element : undefined);
     });
   }
 
@@ -283,16 +282,26 @@ export class XcapService {
 
   /**
    * Validates and stores a modified document (conditional on `etag`, or on absence when
-   * undefined); on success its DOM becomes the cached DOM of the new ETag.
+   * undefined); on success its DOM becomes the cached DOM of the new ETag. `edited`: the
+   * one element that differs from a document known valid (CandidateDocument.edited).
    */
-  private async commit(req: Request, key: DocKey, etag: string | undefined, doc: EditableDocument, status: 200 | 201, turn: Turn): Promise<WriteOutcome> {
+  private async commit(
+    req: Request,
+    key: DocKey,
+    etag: string | undefined,
+    doc: EditableDocument,
+    status: 200 | 201,
+    turn: Turn,
+    edited?: Element,
+  ): Promise<WriteOutcome> {
     const { text, dom } = doc;
     const res = await this.writer.write({
       ...this.writeOf(req, key, text, etag === undefined ? 'absent' : { etag }),
-      candidate: { text, dom: () => dom, parsed: dom },
-      // The next writer of this document may start from this DOM as soon as it is committed.
+      candidate: { text, dom: () => dom, parsed: dom, ...(edited === undefined ? {} : { edited }) },
+      // The next writer of this document may start from this DOM as soon as it is committed;
+      // validated without leniency, it is valid for every client.
       onCommit: (r) => {
-        this.remember(key, r.etag, dom, text);
+        this.remember(key, r.etag, dom, text, req.lenient.size === 0);
         turn.done();
       },
     });
@@ -348,20 +357,23 @@ export class XcapService {
    * `doc` with a DOM the caller may mutate: the cached one is taken out of the cache (a
    * copy would cost more than a parse), so a failed write leaves no altered DOM behind.
    */
-  private takeForWrite(key: DocKey, doc: StoredDoc): EditableDocument {
+  private takeForWrite(key: DocKey, doc: StoredDoc): EditableDocument & { readonly valid: boolean } {
     const k = cacheKey(key);
     const hit = this.domCache.get(k);
     this.domCache.delete(k);
-    return { text: doc.body, dom: hit && hit.etag === doc.etag ? hit.dom : parseDocument(doc.body) };
+    return hit && hit.etag === doc.etag ? { text: doc.body, dom: hit.dom, valid: hit.valid } : { text: doc.body, dom: parseDocument(doc.body), valid: false };
   }
 
   private forget(key: DocKey): void {
     this.domCache.delete(cacheKey(key));
   }
 
-  /** Caches `dom` (of `text`) as the DOM of `etag`, with an empty span memo (a written DOM's old spans are void). */
-  private remember(key: DocKey, etag: string, dom: Document, text: string): CachedDom {
-    const entry: CachedDom = { etag, dom, text, spans: new WeakMap() };
+  /**
+   * Caches `dom` (of `text`) as the DOM of `etag`, with an empty span memo (a written DOM's
+   * old spans are void); `valid` when this process validated it without leniency.
+   */
+  private remember(key: DocKey, etag: string, dom: Document, text: string, valid = false): CachedDom {
+    const entry: CachedDom = { etag, dom, text, spans: new WeakMap(), valid };
     if (this.domCacheSize === 0) return entry;
     const k = cacheKey(key);
     this.domCache.delete(k);
@@ -421,6 +433,11 @@ interface CachedDom extends CachedVersion {
   readonly dom: Document;
   readonly text: string;
   readonly spans: WeakMap<Element, ElementSpan>;
+  /**
+   * The document passed its usage's validation with no leniency flags when this process
+   * wrote it (a stored document read back may predate the rules, or have been imported leniently).
+   */
+  readonly valid: boolean;
 }
 
 /** The stored document `uri` names (the usage may map aliases of a path to one). */

@@ -12,9 +12,12 @@ describe('RFC 4825 §7.4 create or replace an element', () => {
   it('inserts a new entry after the last sibling of the same name (201) and reads it back', () => {
     const doc = contacts();
     const s = sel(`${FRIENDS}/entry[@uri="sip:zoe@example.com"]`);
-    expect(putElement(doc, s, '<entry uri="sip:zoe@example.com"><display-name>Zoe</display-name></entry>', DOC_URI)).toEqual({
-      created: true,
-    });
+    const put = putElement(doc, s, '<entry uri="sip:zoe@example.com"><display-name>Zoe</display-name></entry>', DOC_URI);
+    expect(put.created).toBe(true);
+    // The element it returns is the one now in the document.
+    expect(put.element.getAttribute('uri')).toBe('sip:zoe@example.com');
+    expect(put.element.ownerDocument).toBe(doc.dom);
+    expect(put.element.parentNode).not.toBeNull();
     expect(uris(doc)).toEqual(['sip:bob@example.com', 'sip:carol@example.com', 'sip:dave@example.com', 'sip:zoe@example.com']);
     expect(getNode(doc, s).body).toBe('<entry uri="sip:zoe@example.com"><display-name>Zoe</display-name></entry>');
   });
@@ -46,9 +49,9 @@ describe('RFC 4825 §7.4 create or replace an element', () => {
   it('replaces the selected element in place (200)', () => {
     const doc = contacts();
     const s = sel(`${FRIENDS}/entry[@uri="sip:carol@example.com"]`);
-    expect(putElement(doc, s, '<entry uri="sip:carol@example.com"><display-name>Caro</display-name></entry>', DOC_URI)).toEqual({
-      created: false,
-    });
+    const put = putElement(doc, s, '<entry uri="sip:carol@example.com"><display-name>Caro</display-name></entry>', DOC_URI);
+    expect(put.created).toBe(false);
+    expect(put.element.textContent).toBe('Caro');
     expect(uris(doc)).toEqual(['sip:bob@example.com', 'sip:carol@example.com', 'sip:dave@example.com']);
     expect(getNode(doc, s).body).toContain('<display-name>Caro</display-name>');
   });
@@ -87,7 +90,9 @@ describe('RFC 4825 §7.4 create or replace an element', () => {
 
   it('replaces the root element when the body is selected by the same selector', () => {
     const doc = contacts();
-    expect(putElement(doc, sel('resource-lists'), `<resource-lists xmlns="${RL}"/>`, DOC_URI)).toEqual({ created: false });
+    const put = putElement(doc, sel('resource-lists'), `<resource-lists xmlns="${RL}"/>`, DOC_URI);
+    expect(put.created).toBe(false);
+    expect(put.element).toBe(doc.dom.documentElement);
     expect(text(doc)).toContain(`<resource-lists xmlns="${RL}"/>`);
   });
 

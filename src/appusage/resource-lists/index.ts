@@ -91,6 +91,25 @@ function checkAnchor(anchor: string): void {
 }
 
 /**
+ * Whether the §3.4.5 ref and anchor rules hold for the entry-ref and external elements in
+ * `el` and below it. False sends the document to the full check, which words the failure.
+ */
+function refsHold(el: Element): boolean {
+  const found = [el, ...Array.from(el.getElementsByTagNameNS(RESOURCE_LISTS_NS, '*'))];
+  try {
+    for (const e of found) {
+      if (e.namespaceURI !== RESOURCE_LISTS_NS) continue;
+      if (e.localName === 'entry-ref') checkRef(e.getAttribute('ref') ?? '');
+      else if (e.localName === 'external' && e.hasAttribute('anchor')) checkAnchor(e.getAttribute('anchor') as string);
+    }
+    return true;
+  } catch (err) {
+    if (err instanceof ConstraintFailure) return false;
+    throw err;
+  }
+}
+
+/**
  * The text to validate in lenient mode: `text` itself when every entry has a uri, else a
  * copy in which uri-less entries carry a placeholder (the caller's document is untouched).
  */
@@ -116,6 +135,13 @@ export const resourceLists: AppUsage = {
   scopes: { global: true, users: true },
 
   validate(doc, ctx) {
+    // An element PUT on a document known valid: the new element, its siblings' keys (the
+    // schema's xs:unique covers every §3.4.5 uniqueness rule) and its ref/anchor rules.
+    // Anything doubtful gets the whole-document check below, which words the refusal.
+    const edited = doc.edited;
+    if (edited !== undefined && doc.parsed !== undefined && !ctx.lenient.has(ENTRY_WITHOUT_URI)) {
+      if (schema.validateEdit?.(doc.parsed, edited, doc.text.length) === true && refsHold(edited)) return;
+    }
     // The root holds only <list> children (schema), so the list walk covers it too.
     const walk = () => checkListConstraints(rootElement(doc.dom()), 'resource-lists');
     // Whether the document holds entry-ref or external elements, when the scan said so.

@@ -61,6 +61,31 @@ export function walkDocument(doc: Document, sink: XmlSink): Verdict {
   }
 }
 
+/**
+ * Drives `sink` over an edited document as `walkDocument` would, except that only `edited`
+ * and everything below it is walked in full: on the way down from the root, each ancestor's
+ * start tag, text and comments are given as they are, and its other element children as
+ * `knownElement`s (their start tags only). Sound only when the document was valid before and
+ * nothing outside `edited` changed. 'unsure' when the sink has no `knownElement`, or for
+ * anything `walkDocument` would be unsure of in the parts walked. `length` is the length of
+ * the document's text (held to the walk's size limit, as a full walk would).
+ */
+export function walkEdit(doc: Document, edited: Element, length: number, sink: XmlSink): Verdict {
+  if (sink.knownElement === undefined || length > MAX_LENGTH) return 'unsure';
+  const chain: Element[] = [];
+  for (let n: Node | null = edited; n !== null && n.nodeType === 1; n = n.parentNode) chain.push(n as Element);
+  if (chain[chain.length - 1]?.parentNode !== doc) return 'unsure';
+  chain.reverse();
+  try {
+    new Walk(sink).document(doc, chain);
+    return 'accept';
+  } catch (e) {
+    if (e === UNSURE) return 'unsure';
+    if (e instanceof Stopped) return e.verdict;
+    throw e;
+  }
+}
+
 class Walk {
   readonly sink: XmlSink;
   readonly attrs: Attributes = { count: 0, ns: [], local: [], value: [] };
@@ -80,14 +105,16 @@ class Walk {
     this.sink = sink;
   }
 
-  document(doc: Document): void {
+  /** The document; with `chain` (root to edited element), only the edited element's subtree in full. */
+  document(doc: Document, chain?: readonly Element[]): void {
     let root = false;
     for (let n = doc.firstChild; n !== null; n = n.nextSibling) {
       switch (n.nodeType) {
         case 1:
           if (root) throw UNSURE;
           root = true;
-          this.element(n as Element);
+          if (chain === undefined) this.element(n as Element);
+          else this.along(chain, 0);
           break;
         case 3:
           if (!BLANK.test((n as Node & { data: string }).data)) throw UNSURE;
@@ -120,15 +147,9 @@ class Walk {
           }
           this.end();
           break;
-        case 3: {
-          const data = (n as Node & { data: string }).data;
-          if (data.length === 0) break;
-          this.size += data.length;
-          // CR is normalized when the text is read back: such text is the text path's.
-          if (this.size > MAX_LENGTH || data.includes('\r') || !isChars(data)) throw UNSURE;
-          stopOn(sink.text(sink.wantsText ? data : null, BLANK.test(data)));
+        case 3:
+          this.text((n as Node & { data: string }).data);
           break;
-        }
         case 8:
           this.checkComment((n as Node & { data: string }).data);
           stopOn(sink.comment());
@@ -144,6 +165,66 @@ class Walk {
       if (n === root) return;
       n = n.nextSibling as Node;
     }
+  }
+
+  /**
+   * `chain[i]` on the way to the edited element `chain[chain.length - 1]`: that one in full;
+   * an ancestor with its own tags, text and comments, its child on the chain walked the same
+   * way and its other element children as known elements.
+   */
+  along(chain: readonly Element[], i: number): void {
+    const el = chain[i] as Element;
+    if (i === chain.length - 1) {
+      this.element(el);
+      return;
+    }
+    const next = chain[i + 1];
+    this.start(el);
+    for (let n = el.firstChild; n !== null; n = n.nextSibling) {
+      switch (n.nodeType) {
+        case 1:
+          if (n === next) this.along(chain, i + 1);
+          else this.known(n as Element);
+          break;
+        case 3:
+          this.text((n as Node & { data: string }).data);
+          break;
+        case 8:
+          this.checkComment((n as Node & { data: string }).data);
+          stopOn(this.sink.comment());
+          break;
+        default:
+          throw UNSURE;
+      }
+    }
+    this.end();
+  }
+
+  /** An unchanged element beside the edit: its expanded name and attributes, unchecked (they passed before). */
+  known(el: Element): void {
+    const attrs = this.attrs;
+    const list = el.attributes;
+    let m = 0;
+    for (let i = 0; i < list.length; i++) {
+      const a = list.item(i) as Attr;
+      if (a.prefix === 'xmlns' || a.nodeName === 'xmlns') continue;
+      attrs.ns[m] = a.namespaceURI ?? '';
+      attrs.local[m] = a.localName ?? a.name;
+      attrs.value[m] = a.value;
+      m++;
+    }
+    attrs.count = m;
+    stopOn((this.sink.knownElement as NonNullable<XmlSink['knownElement']>).call(this.sink, el.namespaceURI ?? '', el.localName ?? el.tagName, attrs));
+  }
+
+  /** Character data of an element walked. */
+  text(data: string): void {
+    if (data.length === 0) return;
+    this.size += data.length;
+    // CR is normalized when the text is read back: such text is the text path's.
+    if (this.size > MAX_LENGTH || data.includes('\r') || !isChars(data)) throw UNSURE;
+    const sink = this.sink;
+    stopOn(sink.text(sink.wantsText ? data : null, BLANK.test(data)));
   }
 
   /** Declarations, names and attributes of `el` checked, then its start event. */

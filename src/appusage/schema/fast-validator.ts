@@ -7,14 +7,14 @@
  * model. Callers must treat anything but 'accept' as "ask libxml2" (it also owns the error
  * phrase users see).
  */
-import type { Document } from '@xmldom/xmldom';
+import type { Document, Element } from '@xmldom/xmldom';
 import { Unsupported, isComplex } from './content-model.ts';
 import type { AttributeDecl, ComplexType, ElementDecl, ModelState, SimpleType, UniqueConstraint } from './content-model.ts';
 import { XML_NS, scan } from './scanner.ts';
 import type { Attributes, Verdict, XmlSink } from './scanner.ts';
 import type { CompiledSchema } from './xsd-compiler.ts';
 import type { WatchedElement } from '../schema.ts';
-import { walkDocument } from './dom-walker.ts';
+import { walkDocument, walkEdit } from './dom-walker.ts';
 
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 
@@ -79,6 +79,28 @@ export class FastValidator implements XmlSink {
    */
   checkDom(doc: Document): Verdict {
     return this.#run(walkDocument, doc);
+  }
+
+  /**
+   * `checkDom` of an edited document when it passed validation before and only `edited`
+   * (with what is below it) changed: `edited` is walked in full, its ancestors' own content
+   * and their other children's start tags (content models, xs:unique keys among siblings)
+   * are checked, and nothing else. 'unsure' when an ID is involved (IDs are unique across
+   * the whole document). `length` is the length of the document's text.
+   */
+  checkEdit(doc: Document, edited: Element, length: number): Verdict {
+    const verdict = this.#run((d: Document, sink: XmlSink) => walkEdit(d, edited, length, sink), doc);
+    return verdict === 'accept' && this.#ids.size > 0 ? 'unsure' : verdict;
+  }
+
+  /** An element known valid: its start tag is checked against its parent, then it is closed unseen (XmlSink). */
+  knownElement(ns: string, local: string, attrs: Attributes): Verdict | undefined {
+    const v = this.startElement(ns, local, attrs);
+    if (v !== undefined) return v;
+    this.#depth--;
+    const parent = this.#frames[this.#depth - 1] as Frame;
+    this.wantsText = parent.mode === SIMPLE;
+    return undefined;
   }
 
   /**

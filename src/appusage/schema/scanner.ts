@@ -41,6 +41,13 @@ export interface XmlSink {
   /** A comment inside the root element. */
   comment(): Verdict | undefined;
   endElement(): Verdict | undefined;
+  /**
+   * An element whose content is not walked (walkEdit: an unchanged sibling on the way to an
+   * edited element, known valid): its start tag counts as `startElement` would, and it is
+   * closed at once, its content and end left to the validation it passed before. A sink
+   * without it cannot judge an edit alone.
+   */
+  knownElement?(ns: string, local: string, attrs: Attributes): Verdict | undefined;
 }
 
 // libxml2 refuses documents nested deeper than 256 without XML_PARSE_HUGE, and names
