@@ -3,7 +3,7 @@
  * SIGHUP. Every file is checked before it is used, so a reload with a broken or mismatched
  * file keeps the certificate in service and the error names the file at fault.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
@@ -47,7 +47,7 @@ export function loadTls(tls: TlsConfig): LoadedTls {
   } catch (err) {
     throw new TlsFileError(tls.certFile, `not a PEM certificate (${(err as Error).message})`);
   }
-  let privateKey;
+  let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(key);
   } catch (err) {
