@@ -69,6 +69,15 @@ describe('docs/troubleshooting.md', () => {
     expect(messages.filter((m) => !messagePattern(m).test(text))).toEqual([]);
   });
 
+  it('explains every error line of the sync command', () => {
+    const text = section('## Command-line errors');
+    const messages = [...source('src/cli/sync.ts').matchAll(/(`sync [a-z ${}]*:[^`]*`|'sync [a-z ]+:[^']*')/g)].map((m) => m[1]!.replace(/\\n/g, ''));
+    expect(messages.length).toBeGreaterThanOrEqual(5);
+    // In a table cell a | is written \|.
+    const cells = text.replace(/\\\|/g, '|');
+    expect(messages.filter((m) => !messagePattern(m).test(cells))).toEqual([]);
+  });
+
   it('lists every start-up warning: each unsafe setting and the warnings logged when Redis or the user source is reached', () => {
     const text = section('## Start-up warnings');
     const warnings = source('src/config/warnings.ts');
