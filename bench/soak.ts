@@ -3,9 +3,11 @@
  *
  * Every user gets a 20-entry resource-lists document (written through the store's API, many
  * at once). `serve` runs as a user starts it (`--database-url` and a port, nothing else: every
- * core, Basic auth, request log to a file). autocannon then sends `--rate` requests per second
- * over `--connections` keep-alive connections, each request for a random user (so the
- * per-connection login cache does not help, as with phones each on its own connection):
+ * core, request log to a file). autocannon then sends `--rate` requests per second over
+ * `--connections` keep-alive connections, each request for a random user (so no login cache
+ * keyed by connection helps, as with phones each on its own connection), with Digest (MD5,
+ * qop=auth: Basic over plain HTTP is refused by default; each connection keeps the nonce it
+ * was given and counts nc, as a phone does, and takes the new one a 401 brings):
  * 95% `If-None-Match` with the ETag the phone last saw (304), 4% plain GETs of the document,
  * 1% element PUTs of one entry (the phone remembers the new ETag). Printed: req/s reached,
  * latency p50/p90/p99/max, answers by status, the RSS of serve's processes (peak and end)
@@ -27,6 +29,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { LocalUsers } from '../src/auth/local-users.ts';
 import { openPostgresStore } from '../src/store/postgres.ts';
+import { digestHeader, parseChallenges } from '../test/helpers/digest-client.ts';
 import { freePort, tempDir, waitForPort, type Service } from '../test/services/process.ts';
 import { startPostgres } from '../test/services/postgres.ts';
 import { resourceLists } from './fixtures.ts';
@@ -57,13 +60,28 @@ const ENTRY_SEL = '/~~/resource-lists/list%5B@name=%22friends%22%5D/entry%5B@uri
 
 const xui = (i: number) => `sip:u${i}@example.com`;
 const docPath = (i: number) => `/xcap-root/resource-lists/users/${xui(i)}/index`;
-const authOf = (i: number) => `Basic ${Buffer.from(`u${i}:${PASSWORD}`).toString('base64')}`;
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const dir = tempDir('bench-soak');
 let pg: Service | undefined;
 const url = values['database-url'] ?? (pg = await startPostgres({ durable: true })).url;
+
+type Challenge = ReturnType<typeof parseChallenges>[number];
+
+/**
+ * autocannon starts a connection's context over after it has gone through its request list,
+ * so the list is this many copies of one request, and each start over takes a nonce no other
+ * connection has used (reusing one would repeat its nc).
+ */
+const REQUEST_LIST = 5000;
+
+/** What one connection keeps between its requests: the user of the request in flight, its Digest nonce and count. */
+interface Phone {
+  user?: number;
+  challenge?: Challenge;
+  nc?: number;
+}
 
 /** The ETag each phone last saw, by user index. */
 const etags: string[] = new Array<string>(USERS);
@@ -150,6 +168,18 @@ try {
   const listening = () => readFileSync(join(dir, 'serve.log'), 'utf8').split('serving XCAP at').length - 1;
   for (let tries = 0; listening() < availableParallelism() && tries < 600; tries++) await new Promise((r) => setTimeout(r, 100));
 
+  // Nonces from challenges, before the clock starts: one per connection and per start over of its list.
+  const base = `http://127.0.0.1:${port}`;
+  const md5 = (headers: Headers): Challenge | undefined => parseChallenges(headers).find((c) => c.algorithm === 'MD5');
+  const needed = CONNECTIONS + Math.ceil((RATE * SECONDS) / REQUEST_LIST) * 2;
+  const nonces: Challenge[] = [];
+  while (nonces.length < needed) nonces.push(...(await Promise.all(Array.from({ length: 16 }, async () => md5((await fetch(base + docPath(0))).headers) as Challenge))));
+  let nextNonce = 0;
+  /** A header of autocannon's answer, whatever the case the server wrote its name in. */
+  const header = (h: IncomingHttpHeaders | undefined, name: string): string | undefined => {
+    const v = Object.entries(h ?? {}).find(([k]) => k.toLowerCase() === name)?.[1];
+    return v === undefined ? undefined : [v].flat().join(', ');
+  };
   const statuses = new Map<number, number>();
   let peakRss = 0;
   const sampler = setInterval(() => {
@@ -167,29 +197,33 @@ try {
     connections: CONNECTIONS,
     duration: SECONDS,
     overallRate: RATE,
-    requests: [
-      {
-        setupRequest: (req: autocannon.Request, context: { user?: number }) => {
+    requests: Array.from({ length: REQUEST_LIST }, () => ({
+        setupRequest: (req: autocannon.Request, context: Phone) => {
           const i = Math.floor(Math.random() * USERS);
           context.user = i;
+          // Past the prefetched ones, a reused nonce gets a 401 whose fresh nonce is taken below.
+          context.challenge ??= nonces[nextNonce++ % nonces.length] as Challenge;
+          context.nc = (context.nc ?? 0) + 1;
           const r = Math.random();
-          if (r < 0.95) return { ...req, method: 'GET', path: docPath(i), headers: { Authorization: authOf(i), 'If-None-Match': `"${etags[i]}"` } };
-          if (r < 0.99) return { ...req, method: 'GET', path: docPath(i), headers: { Authorization: authOf(i) } };
-          return {
-            ...req,
-            method: 'PUT',
-            path: docPath(i) + ENTRY_SEL,
-            headers: { Authorization: authOf(i), 'Content-Type': 'application/xcap-el+xml' },
-            body: `<entry uri="sip:soak@example.com"><display-name>${r}</display-name></entry>`,
-          };
+          const [method, path] = r < 0.99 ? ['GET', docPath(i)] : ['PUT', docPath(i) + ENTRY_SEL];
+          const auth = digestHeader(context.challenge, { username: `u${i}`, password: PASSWORD }, method, path, context.nc);
+          if (r < 0.95) return { ...req, method: 'GET', path, headers: { Authorization: auth, 'If-None-Match': `"${etags[i]}"` } };
+          if (r < 0.99) return { ...req, method: 'GET', path, headers: { Authorization: auth } };
+          const body = `<entry uri="sip:soak@example.com"><display-name>${r}</display-name></entry>`;
+          return { ...req, method: 'PUT', path, headers: { Authorization: auth, 'Content-Type': 'application/xcap-el+xml' }, body };
         },
-        onResponse: (status: number, _body: string, context: { user?: number }, headers: IncomingHttpHeaders | undefined) => {
+        onResponse: (status: number, _body: string, context: Phone, headers: IncomingHttpHeaders | undefined) => {
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          const etag = headers?.etag;
+          const etag = header(headers, 'etag');
           if (status < 300 && etag !== undefined && context.user !== undefined) etags[context.user] = etag.replaceAll('"', '');
+          const challenge = header(headers, 'www-authenticate');
+          if (status === 401 && challenge !== undefined) {
+            // Expired or stale: carry on with the nonce the server offers, as a phone does.
+            const fresh = md5(new Headers({ 'www-authenticate': challenge }));
+            if (fresh) [context.challenge, context.nc] = [fresh, 0];
+          }
         },
-      },
-    ],
+      })),
   });
   clearInterval(sampler);
   const pids = tree();
