@@ -13,7 +13,10 @@
  * - changes(): RFC 6578 sync-collection from the stored token, following 507 truncation;
  *   a token the server refuses (403/409 valid-sync-token) is `token-expired` (the engine
  *   then reads everything again). With `changeDetection: ctag`: getctag, and a getetag
- *   listing only when it moved. Either way an unchanged address book costs one request.
+ *   listing only when it moved; a server that answers sync-collection as an unsupported
+ *   report (501, or 403/405/400 with DAV:supported-report) gets the same from then on,
+ *   the stored sync token reading as `token-expired` once. Either way an unchanged
+ *   address book costs one request.
  *   A delete the connector cannot name (it has not seen that address book since it
  *   started) also answers `token-expired`.
  * - Writes are conditional on the server: create PUTs to `<UID>.vcf` with If-None-Match: *,
@@ -65,6 +68,8 @@ class Book {
   readonly snapshots = new Map<string, Map<string, { etag: string; uid: string }>>();
   /** A whole listing or initial sync was seen: every card of the address book is known. */
   complete = false;
+  /** The server answered sync-collection as an unsupported report: getctag is asked instead. */
+  noSyncCollection = false;
 
   put(card: Card): void {
     const old = this.byHref.get(card.href);
@@ -166,14 +171,29 @@ export class CarddavConnector implements Connector {
     const t = await this.#target(collection);
     const decoded = token === undefined ? undefined : decodeToken(token);
     if (token !== undefined && decoded?.u !== t.key) return 'token-expired';
-    return this.#config.changeDetection === 'ctag' ? this.#ctagChanges(t, decoded?.c) : this.#syncChanges(t, decoded?.s);
+    if (this.#config.changeDetection === 'sync-collection' && !this.#book(t.key).noSyncCollection) {
+      const got = await this.#syncChanges(t, decoded?.s);
+      if (got !== 'unsupported') return got;
+    }
+    // A token of the other mode says nothing about what changed since.
+    if (decoded !== undefined && decoded.c === undefined) return 'token-expired';
+    return this.#ctagChanges(t, decoded?.c);
   }
 
-  /** RFC 6578: what moved since the server's token; every card when there is none. */
-  async #syncChanges(t: Target, since: string | undefined): Promise<ChangeSet | 'token-expired'> {
+  /**
+   * RFC 6578: what moved since the server's token; every card when there is none.
+   * `unsupported` when the server does not do sync-collection on this address book (it
+   * is then asked by getctag from now on).
+   */
+  async #syncChanges(t: Target, since: string | undefined): Promise<ChangeSet | 'token-expired' | 'unsupported'> {
     const book = this.#book(t.key);
     const report = await this.#syncReport(t, since);
     if (report === 'expired') return 'token-expired';
+    if (report === 'unsupported') {
+      book.noSyncCollection = true;
+      this.#deps.logger?.warn({ collection: t.url.pathname }, `CardDAV: ${t.url.pathname} does not support sync-collection; using getctag and a getetag listing for it`);
+      return 'unsupported';
+    }
     const token = encodeToken({ u: t.key, s: report.token });
     if (since === undefined) {
       // The initial report lists every member: what the book holds beyond them is gone.
@@ -384,14 +404,19 @@ export class CarddavConnector implements Connector {
     this.#deps.logger?.warn({ collection: t.url.pathname, href, reason }, `CardDAV card skipped: ${href}: ${reason}`);
   }
 
-  /** sync-collection from `token`, following 507 truncation; `expired` when the server refuses the token. */
-  async #syncReport(t: Target, token: string | undefined): Promise<{ token: string; changed: Map<string, string>; deleted: Set<string> } | 'expired'> {
+  /**
+   * sync-collection from `token`, following 507 truncation; `expired` when the server
+   * refuses the token; `unsupported` when it does not know the report (501, or a
+   * supported-report error: RFC 3253 §3.6).
+   */
+  async #syncReport(t: Target, token: string | undefined): Promise<{ token: string; changed: Map<string, string>; deleted: Set<string> } | 'expired' | 'unsupported'> {
     const changed = new Map<string, string>();
     const deleted = new Set<string>();
     let current = token;
     for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
       const answer = await this.#send(t, 'REPORT', t.url, { Depth: '0', 'Content-Type': 'application/xml; charset=utf-8' }, syncCollectionBody(current), 'sync-collection');
       if ((answer.status === 403 || answer.status === 409 || answer.status === 400) && current !== undefined && errorNames(answer.body, DAV, 'valid-sync-token')) return 'expired';
+      if (round === 0 && (answer.status === 501 || ((answer.status === 403 || answer.status === 405 || answer.status === 400) && errorNames(answer.body, DAV, 'supported-report')))) return 'unsupported';
       const ms = multistatusOf(answer, 'sync-collection');
       let truncated = false;
       for (const r of ms.responses) {

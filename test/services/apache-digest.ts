@@ -36,6 +36,13 @@ export interface ApacheDigestOptions {
    * rewrote the stored card (the client must re-read it to learn its ETag).
    */
   readonly unsetPutEtag?: boolean;
+  /**
+   * Answers the sync-collection REPORT as a server without it does: 501, or 403 with a
+   * DAV:supported-report error. mod_rewrite cannot read the body, so the rule matches the
+   * header that tells the reports apart: RFC 6578 requires `Depth: 0` on sync-collection,
+   * the connector's addressbook-multigets carry `Depth: 1`, and those pass.
+   */
+  readonly refuseSyncCollection?: 501 | 403;
 }
 
 const MODULES = ['mpm_event', 'alias', 'authn_core', 'authn_file', 'authz_core', 'authz_user', 'auth_digest', 'proxy', 'proxy_http', 'headers'];
@@ -62,6 +69,16 @@ export async function startApacheDigest(opts: ApacheDigestOptions & { readonly p
       'Group nogroup',
       `Mutex file:${dir} default`,
       ...MODULES.map((m) => `LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so`),
+      ...(opts.refuseSyncCollection === undefined
+        ? []
+        : [
+            'LoadModule rewrite_module /usr/lib/apache2/modules/mod_rewrite.so',
+            'RewriteEngine On',
+            'RewriteCond %{REQUEST_METHOD} =REPORT',
+            'RewriteCond %{HTTP:Depth} =0',
+            opts.refuseSyncCollection === 501 ? 'RewriteRule ^ - [R=501,L]' : 'RewriteRule ^ - [F]',
+            `ErrorDocument 403 "<?xml version=\\"1.0\\"?><D:error xmlns:D=\\"DAV:\\"><D:supported-report/></D:error>"`,
+          ]),
       // The redirected path is not proxied (exclusions come before the catch-all).
       ...(opts.redirect ? [`Redirect 307 ${opts.redirect.from} ${opts.redirect.to}`, `ProxyPass "${opts.redirect.from}" "!"`] : []),
       `ProxyPass "/" "http://127.0.0.1:${opts.radicalePort}/"`,
