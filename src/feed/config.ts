@@ -150,10 +150,12 @@ export const changeFeedSchema = z
          */
         backoffMs: z.number().int().positive().default(1000).describe('First retry delay in milliseconds, doubling each attempt.'),
         /**
-         * Deliveries and calls run at once by one process.
+         * Jobs one process runs at once; within one webhook job (a dispatched batch), the
+         * documents delivered at once; and the most connections kept open to one webhook
+         * endpoint. Each document's changes still go one after another.
          * @defaultValue `32`
          */
-        concurrency: z.number().int().positive().default(32).describe('Deliveries and calls run at once by one process.'),
+        concurrency: z.number().int().positive().default(32).describe('Jobs run at once per process, documents delivered at once per webhook batch, and connections per webhook endpoint.'),
       })
       .strict()
       .prefault({})

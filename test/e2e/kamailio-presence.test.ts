@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rawRequest } from '../helpers/digest-client.ts';
 import { ADMIN, ALICE, BOB, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { AS_ADMIN } from '../http/admin-helpers.ts';
-import { CP_NS, PR_NS } from '../http/helpers.ts';
+import { contacts, CP_NS, PR_NS, RL_TYPE, RLS_TYPE, services } from '../http/helpers.ts';
 import { startKamailio, type StartedKamailio } from '../services/kamailio.ts';
 import { freePort, tempDir } from '../services/process.ts';
 
@@ -142,6 +142,24 @@ describe('Kamailio presence server refreshed by xcap-bridge (JSON-RPC over xhttp
     const r = await fetch(kam.rpcUrl, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', method: 'presence.updateWatchers', params: ['sip:carol@example.com', 'presence'], id: 1 }) });
     expect(((await r.json()) as { error?: { message: string } }).error?.message).toBe('Processing error');
     await until(() => (kam.log().match(/send_http_get\(\): while performing curl option/g) ?? []).length > before, 'the failed fetch in the log');
+  });
+
+  it('a resource-lists PUT and an rls-services PUT each reach Kamailio\'s rls module as rls.update_subs, answered without an error', async () => {
+    const alice = gw.client('alice', ALICE.password);
+    const call = '"method":"rls.update_subs","params":["sip:alice@example.com","presence"]';
+    const calls = () => kam.log().split(call).length - 1;
+    const hook = async () => {
+      const body = JSON.parse((await rawRequest('GET', `${gw.origin}/admin/sync/status`, AS_ADMIN)).body) as { hooks: Array<{ target: string; failures: number; lastOkAt: number | null }> };
+      return body.hooks.find((h) => h.target === 'kamailio');
+    };
+    expect((await alice.put('/resource-lists/users/sip:alice@example.com/index', contacts(), RL_TYPE)).status).toBe(201);
+    await until(() => calls() >= 1, `rls.update_subs in Kamailio's log (${kam.log().slice(-2000)})`);
+    expect((await alice.put('/rls-services/users/sip:alice@example.com/index', services(['sip:alice-friends@example.com', '<list><rl:entry uri="sip:bob@example.com"/></list>']), RLS_TYPE)).status).toBe(201);
+    await until(() => calls() >= 2, 'the second rls.update_subs in Kamailio\'s log');
+    // jsonRpc fails the job on a JSON-RPC error (an unloaded module answers "Method Not Found"):
+    // a status without failures after both calls is Kamailio's rls module answering them.
+    await until(async () => (await hook())?.lastOkAt !== null && (await hook())?.failures === 0, 'the hook status ok', 60_000);
+    expect(kam.log()).not.toMatch(/rls[^\n]*ERROR/);
   });
 
   it('Kamailio down: XCAP keeps serving, the call is retried with backoff and reaches Kamailio once it is back', async () => {

@@ -27,20 +27,24 @@ interface Received {
   body: string;
 }
 
-/** A webhook receiver: records every request; answers 500 while `failing` is above 0 (counting down). */
-async function receiver(): Promise<{ url: string; got: Received[]; failing: { n: number }; server: Server }> {
+/**
+ * A webhook receiver: records every request; answers 500 while `failing` is above 0
+ * (counting down), and to deliveries whose body contains `failing.only` if that is set.
+ */
+async function receiver(): Promise<{ url: string; got: Received[]; failing: { n: number; only?: string }; server: Server }> {
   const got: Received[] = [];
-  const failing = { n: 0 };
+  const failing: { n: number; only?: string } = { n: 0 };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (failing.n > 0) {
+      const body = Buffer.concat(chunks).toString('utf8');
+      if (failing.n > 0 && (failing.only === undefined || body.includes(failing.only))) {
         failing.n--;
         res.writeHead(500).end();
         return;
       }
-      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      got.push({ headers: req.headers, body });
       res.writeHead(204).end();
     });
   });
@@ -163,5 +167,60 @@ describe('webhooks: Standard Webhooks 1.0 over BullMQ', () => {
     await until(() => rcv.got.length >= 2, 'bob\'s delete');
     expect(rcv.got.map((r) => documents(r.body)[0]!.sel)).toEqual(['resource-lists/users/sip:bob@example.com/index', 'resource-lists/users/sip:bob@example.com/index']);
     expect(documents(rcv.got[0]!.body)[0]!.next).toBe(etag(b.headers));
+  });
+
+  it('many documents at once: each change delivered once, in feed order per document; a failing document is retried alone, the others are not sent again', async () => {
+    await start();
+    const failingDoc = 'resource-lists/users/sip:u3@example.com/index';
+    rcv.failing.only = `sel="${failingDoc}"`;
+    rcv.failing.n = 5;
+    const { store } = gw.gateway;
+    const users = 40;
+    // Three rounds over 40 documents, written as fast as the store takes them: the
+    // dispatcher sees them in few batches, each batch one job over many documents.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(Array.from({ length: users }, (_, u) =>
+        store.put({ auid: 'resource-lists', xui: `sip:u${u}@example.com`, path: 'index' }, `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="r${round}"/></resource-lists>`, 'any', 'test')));
+    }
+    const feed = await store.changes(0);
+    expect(feed).toHaveLength(users * 3);
+    await until(() => rcv.got.length >= feed.length, `${feed.length} deliveries (got ${rcv.got.length})`);
+    const ids = rcv.got.map((r) => String(r.headers['webhook-id']));
+    // Once each: no delivery repeated, the failing document's retries included.
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(feed.map((c) => String(c.seq)).sort());
+    expect(rcv.failing.n).toBe(0);
+    // Per document, the feed's order and its ETag chain.
+    const bySel = new Map<string, Array<{ id: number; previous: string | null; next: string | null }>>();
+    for (const r of rcv.got) {
+      const [d] = documents(r.body);
+      const list = bySel.get(d!.sel) ?? [];
+      list.push({ id: Number(r.headers['webhook-id']), previous: d!.previous, next: d!.next });
+      bySel.set(d!.sel, list);
+    }
+    expect(bySel.size).toBe(users);
+    for (const [sel, got] of bySel) {
+      const expected = feed.filter((c) => `${c.key.auid}/users/${c.key.xui}/${c.key.path}` === sel).map((c) => ({ id: c.seq, previous: c.oldEtag, next: c.newEtag }));
+      expect(got, sel).toEqual(expected);
+    }
+  });
+
+  it('a receiver that is down (connection refused) gets every change once it listens again, in order', async () => {
+    await start();
+    const port = Number(new URL(rcv.url).port);
+    await new Promise<void>((r) => rcv.server.close(() => r()));
+    const alice = gw.client('alice', ALICE.password);
+    const etags: string[] = [];
+    for (const name of ['A', 'B', 'C']) etags.push(etag((await alice.put(ALICE_RL, contacts().replace('Bob', name), RL_TYPE)).headers));
+    const status = async () => {
+      const r = await rawRequest('GET', `${gw.origin}/admin/sync/status`, AS_ADMIN);
+      return (JSON.parse(r.body) as { hooks: Array<{ target: string; failures: number; lastError: string | null }> }).hooks[0];
+    };
+    await until(async () => ((await status())?.failures ?? 0) >= 1, 'a failed attempt in the status');
+    expect((await status())?.lastError).toMatch(/unreachable/);
+    await new Promise<void>((r) => rcv.server.listen(port, '127.0.0.1', () => r()));
+    await until(() => rcv.got.length >= 3, 'the three deliveries once the receiver listens');
+    expect(rcv.got.map((r) => documents(r.body)[0]!.next)).toEqual(etags);
+    expect(rcv.got).toHaveLength(3);
   });
 });

@@ -13,7 +13,7 @@ import { freshPostgresDatabase } from './databases.ts';
 import { freePort, spawnService, stopChild, tempDir, waitForPort } from './process.ts';
 
 const MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
-const TABLES = ['standard-create.sql', 'presence-create.sql'];
+const TABLES = ['standard-create.sql', 'presence-create.sql', 'rls-create.sql'];
 
 export interface Kamailio {
   /** SIP (UDP) port on 127.0.0.1. */
@@ -76,6 +76,8 @@ loadmodule "jsonrpcs.so"
 loadmodule "presence.so"
 loadmodule "presence_xml.so"
 loadmodule "xcap_client.so"
+loadmodule "pua.so"
+loadmodule "rls.so"
 modparam("jsonrpcs", "transport", 1)
 modparam("presence", "db_url", "${kamDb}")
 modparam("presence", "server_address", "sip:127.0.0.1:${ports.sip}")
@@ -86,6 +88,10 @@ modparam("presence_xml", "force_active", 0)
 modparam("presence_xml", "xcap_server", "${xcapServer}")
 modparam("xcap_client", "db_url", "${kamDb}")
 modparam("xcap_client", "periodical_query", 0)
+modparam("pua", "db_url", "${kamDb}")
+modparam("rls", "db_url", "${kamDb}")
+modparam("rls", "server_address", "sip:rls@127.0.0.1:${ports.sip}")
+modparam("rls", "integrated_xcap_server", 1)
 
 request_route {
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }

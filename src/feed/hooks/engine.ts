@@ -8,11 +8,15 @@
  *   appends each matching change to an outbox. So hooks fire from exactly one process,
  *   whichever wrote the change, and a new holder resumes where the last one saved.
  * - **Outboxes.** One Redis list per target and group (webhooks: per document; presence
- *   servers: per user) plus one BullMQ job per list, deduplicated by its id, so one job at
- *   a time works a list, in order: a webhook delivery waits for the one before it to the
- *   same document (ordered per document), and a presence server's job takes every change
- *   of the user queued so far (coalesced per user; the job is delayed by `coalesceMs`).
- *   An item leaves its list only once delivered: at least once.
+ *   servers: per user). An item leaves its list only once delivered: at least once. One
+ *   worker at a time works a list (a Redis lock per list), in order: a webhook delivery
+ *   waits for the one before it to the same document (ordered per document).
+ * - **Jobs.** Webhooks: one BullMQ job per endpoint and dispatched batch (up to 500
+ *   changes), naming the documents the batch touched; the job drains their outboxes,
+ *   `delivery.concurrency` documents at once, over keep-alive connections. A BullMQ job
+ *   per delivery cost ~10 Redis round trips each and capped an endpoint near 150/s here.
+ *   Presence servers: one job per user, deduplicated and delayed by `coalesceMs`, which
+ *   takes every change of the user queued so far (coalesced per user).
  * - **Retries.** A failed delivery or call fails the job; BullMQ retries it with
  *   exponential backoff (`changeFeed.delivery`). The failure is recorded per target
  *   (status.ts) for `sync status` and the admin API. XCAP never waits for any of this.
@@ -22,6 +26,8 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../../log.ts';
 import { docKeyString, type DocChange, type DocumentStore } from '../../store/types.ts';
 import { SyncState } from '../../sync/state.ts';
@@ -38,6 +44,30 @@ export const HOOKS_CURSOR = 'hooks-cursor';
 const LOCK_TTL_MS = 15_000;
 /** Longest a success goes unrecorded (status.ts) while nothing fails. */
 const OK_WRITE_MS = 5000;
+/** How long an outbox lock outlives its last renewal (a worker that died releases nothing). */
+const OUTBOX_LOCK_MS = 120_000;
+/** Webhook items taken from an outbox per Redis round trip. */
+const CHUNK = 50;
+/**
+ * Takes an outbox: its lock and first CHUNK items, or nil when another worker holds it.
+ * An empty outbox is not kept locked.
+ */
+const TAKE_LUA = `if not redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return false end
+local items = redis.call('lrange', KEYS[2], 0, ARGV[3] - 1)
+if #items == 0 then redis.call('del', KEYS[1]) end
+return items`;
+/**
+ * Drops the ARGV[2] delivered items; then either releases the outbox (ARGV[5] = 'stop') or
+ * returns the next items, releasing it when there are none. The release and the emptiness
+ * check are one step, so an item appended meanwhile is never left without a worker. Nil
+ * when the lock was lost (expired and taken): the new holder delivers, and nothing is trimmed.
+ */
+const ACK_LUA = `if redis.call('get', KEYS[1]) ~= ARGV[1] then return false end
+redis.call('ltrim', KEYS[2], ARGV[2], -1)
+if ARGV[5] == 'stop' then redis.call('del', KEYS[1]) return {} end
+local items = redis.call('lrange', KEYS[2], 0, ARGV[4] - 1)
+if #items == 0 then redis.call('del', KEYS[1]) else redis.call('pexpire', KEYS[1], ARGV[3]) end
+return items`;
 
 export interface FeedHooksOptions {
   readonly store: DocumentStore;
@@ -54,7 +84,13 @@ export interface FeedHooks {
   stop(): Promise<void>;
 }
 
-type JobData = { target: string; group: string };
+/** Presence: one user. Webhooks: the documents one dispatched batch touched. */
+type JobData = { target: string; group: string } | { target: string; groups: string[] };
+/** The Redis connection with the outbox scripts defined on it. */
+type OutboxRedis = Redis & {
+  feedTake(lock: string, outbox: string, token: string, ttl: number, chunk: number): Promise<string[] | null>;
+  feedAck(lock: string, outbox: string, token: string, delivered: number, ttl: number, chunk: number, next: 'more' | 'stop'): Promise<string[] | null>;
+};
 type Target =
   | { readonly kind: 'webhook'; readonly name: string; readonly filter: CompiledFilter; readonly webhook: WebhookConfig }
   | { readonly kind: 'presence'; readonly name: string; readonly filter: CompiledFilter; readonly server: PresenceServerConfig };
@@ -80,8 +116,10 @@ class Hooks implements FeedHooks {
   readonly #targets: ReadonlyMap<string, Target>;
   readonly #status: HookStatusTable;
   readonly #meta: SyncState;
-  readonly #conn: Redis;
+  readonly #conn: OutboxRedis;
   readonly #queue: Queue;
+  /** Keep-alive connections per webhook, at most `delivery.concurrency` each. */
+  readonly #agents = new Map<string, HttpAgent>();
   #worker: Worker<JobData> | undefined;
   readonly #token = randomUUID();
   #leader = false;
@@ -104,7 +142,14 @@ class Hooks implements FeedHooks {
     this.#targets = new Map(targets.map((t) => [t.name, t]));
     this.#status = status;
     this.#meta = meta;
-    this.#conn = new Redis(o.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) });
+    this.#conn = new Redis(o.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) }) as OutboxRedis;
+    this.#conn.defineCommand('feedTake', { numberOfKeys: 2, lua: TAKE_LUA });
+    this.#conn.defineCommand('feedAck', { numberOfKeys: 2, lua: ACK_LUA });
+    for (const t of targets) {
+      if (t.kind !== 'webhook') continue;
+      const agentOptions = { keepAlive: true, maxSockets: o.config.delivery.concurrency };
+      this.#agents.set(t.name, /^https:/i.test(t.webhook.url) ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions));
+    }
     this.#conn.on('error', (err: Error) => this.#warnOnce(err));
     this.#queue = new Queue(HOOKS_QUEUE, { connection: this.#conn, prefix: o.prefix });
     this.#queue.on('error', (err: Error) => this.#warnOnce(err));
@@ -135,6 +180,7 @@ class Hooks implements FeedHooks {
     }
     await this.#queue.close();
     this.#conn.disconnect();
+    for (const a of this.#agents.values()) a.destroy();
   }
 
   #warnOnce(err: Error): void {
@@ -149,6 +195,10 @@ class Hooks implements FeedHooks {
 
   #outboxKey(target: string, group: string): string {
     return `${this.#o.prefix}:feed-outbox:${target}|${group}`;
+  }
+
+  #lockKeyOf(target: string, group: string): string {
+    return `${this.#o.prefix}:feed-lock:${target}|${group}`;
   }
 
   #poll(): void {
@@ -202,21 +252,30 @@ class Hooks implements FeedHooks {
       if (fresh.length === 0) return;
       // Sent without waiting one by one: the commands still leave in order on one connection,
       // so each outbox keeps the feed's order.
-      await Promise.all(fresh.flatMap((c) => this.#route(c)));
+      const touched = new Map<string, Set<string>>();
+      await Promise.all(fresh.flatMap((c) => this.#route(c, touched)));
+      await Promise.all([...touched].map(([target, groups]) => this.#addBatch(target, [...groups])));
       this.#cursor = (fresh.at(-1) as DocChange).seq;
       await this.#meta.setMeta(HOOKS_CURSOR, String(this.#cursor));
       if (changes.length < 500) return;
     }
   }
 
-  /** The outbox appends `c` makes, one per target its filter covers. */
-  #route(c: DocChange): Promise<void>[] {
-    const pushes: Promise<void>[] = [];
+  /**
+   * The outbox appends `c` makes, one per target its filter covers. Webhook outboxes get
+   * their job per batch (`#addBatch`): their groups are collected in `touched`.
+   */
+  #route(c: DocChange, touched: Map<string, Set<string>>): Promise<unknown>[] {
+    const pushes: Promise<unknown>[] = [];
     for (const t of this.#targets.values()) {
       if (!t.filter.matches(c.key)) continue;
       if (t.kind === 'webhook') {
         const item: Delivery = { id: String(c.seq), body: xcapDiffBody(this.#o.xcapRoot(), [{ key: c.key, previousEtag: c.oldEtag, newEtag: c.newEtag }]) };
-        pushes.push(this.#push(t, docKeyString(c.key), JSON.stringify(item), 0));
+        const group = docKeyString(c.key);
+        pushes.push(this.#conn.rpush(this.#outboxKey(t.name, group), JSON.stringify(item)));
+        let groups = touched.get(t.name);
+        if (!groups) touched.set(t.name, (groups = new Set()));
+        groups.add(group);
       } else if (c.key.xui !== null && presenceRelevant(c.key.auid)) {
         const item: Touch = { key: c.key, previousEtag: c.oldEtag, newEtag: c.newEtag, seq: c.seq };
         pushes.push(this.#push(t, c.key.xui, JSON.stringify(item), t.server.coalesceMs));
@@ -231,7 +290,8 @@ class Hooks implements FeedHooks {
     for (const t of this.#targets.values()) {
       const mine = docs.filter((d) => t.filter.matches(d.key));
       if (t.kind === 'webhook') {
-        await this.#push(t, '*full-state*', JSON.stringify({ id: `full-${position}`, body: xcapDiffBody(this.#o.xcapRoot(), mine) } satisfies Delivery), 0);
+        await this.#conn.rpush(this.#outboxKey(t.name, FULL_STATE), JSON.stringify({ id: `full-${position}`, body: xcapDiffBody(this.#o.xcapRoot(), mine) } satisfies Delivery));
+        await this.#addBatch(t.name, [FULL_STATE]);
         continue;
       }
       for (const d of mine) {
@@ -241,38 +301,39 @@ class Hooks implements FeedHooks {
     }
   }
 
+  /** Appends to a presence outbox and schedules its user's (deduplicated, delayed) job. */
   async #push(t: Target, group: string, item: string, delay: number): Promise<void> {
     await this.#conn.rpush(this.#outboxKey(t.name, group), item);
-    const { attempts, backoffMs } = this.#o.config.delivery;
     await this.#queue.add(t.kind, { target: t.name, group } satisfies JobData, {
+      ...this.#retries(),
       deduplication: { id: `${t.name}|${group}`, keepLastIfActive: true },
-      attempts,
-      backoff: { type: 'exponential', delay: backoffMs },
-      removeOnComplete: true,
-      removeOnFail: 1000,
       ...(delay > 0 ? { delay } : {}),
     });
+  }
+
+  /** One job delivering the outboxes of `groups` (already appended to) to webhook `target`. */
+  async #addBatch(target: string, groups: string[]): Promise<void> {
+    await this.#queue.add('webhook', { target, groups } satisfies JobData, this.#retries());
+  }
+
+  #retries() {
+    const { attempts, backoffMs } = this.#o.config.delivery;
+    return { attempts, backoff: { type: 'exponential', delay: backoffMs }, removeOnComplete: true, removeOnFail: 1000 };
   }
 
   async #process(job: Job<JobData>): Promise<void> {
     const t = this.#targets.get(job.data.target);
     if (!t) return; // A target no longer configured: its outbox is left alone.
     const kind = t.kind === 'webhook' ? 'webhook' : t.server.kind;
-    // One worker per outbox at a time, whatever BullMQ does with retried and replaced jobs:
-    // two would deliver the same head item and then drop two.
-    const lock = `${this.#o.prefix}:feed-lock:${t.name}|${job.data.group}`;
-    const token = randomUUID();
-    if ((await this.#conn.set(lock, token, 'PX', 120_000, 'NX')) !== 'OK') throw new Error(`${t.name} ${job.data.group} is being delivered by another worker`);
     try {
-      if (t.kind === 'webhook') await this.#deliverWebhooks(t.webhook, job.data.group);
-      else await this.#refreshPresence(t.server, job.data.group);
+      if (t.kind === 'webhook') await this.#deliverBatch(t.webhook, job);
+      else await this.#refreshPresence(t.server, (job.data as { group: string }).group);
       await this.#recordOk(t.name, kind);
     } catch (err) {
+      if (err instanceof OutboxBusy) throw err;
       this.#failing.add(t.name);
       await this.#status.failed(t.name, kind, Date.now(), (err as Error).message).catch(() => {});
       throw err;
-    } finally {
-      await this.#conn.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lock, token).catch(() => {});
     }
   }
 
@@ -288,22 +349,77 @@ class Hooks implements FeedHooks {
     await this.#status.ok(target, kind, now);
   }
 
-  /** Delivers the document's outbox in order; an item leaves only once the endpoint took it. */
-  async #deliverWebhooks(w: WebhookConfig, group: string): Promise<void> {
-    const key = this.#outboxKey(w.name, group);
-    for (;;) {
-      const items = await this.#conn.lrange(key, 0, 49);
-      if (items.length === 0) return;
-      for (const raw of items) {
-        const item = JSON.parse(raw) as Delivery;
-        await postWebhook(w, item);
-        await this.#conn.lpop(key);
+  /**
+   * Drains the outboxes of the job's documents, `delivery.concurrency` at once. Those not
+   * drained (a failed delivery, or another worker holding the outbox) stay in the job for
+   * its retry, and only they: a retry does not repeat what was delivered.
+   */
+  async #deliverBatch(w: WebhookConfig, job: Job<JobData>): Promise<void> {
+    // A job queued by a version that made one job per document names one group.
+    const groups = 'groups' in job.data ? job.data.groups : [job.data.group];
+    const left: string[] = [];
+    let failure: Error | undefined;
+    let next = 0;
+    const lane = async () => {
+      while (next < groups.length) {
+        const group = groups[next++] as string;
+        try {
+          if (await this.#drainOutbox(w, group)) continue;
+        } catch (err) {
+          failure ??= err as Error;
+        }
+        left.push(group);
       }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#o.config.delivery.concurrency, groups.length) }, lane));
+    if (left.length === 0) return;
+    await job.updateData({ target: w.name, groups: left });
+    throw failure ?? new OutboxBusy(`${w.name}: ${left.length} document(s) being delivered by another worker`);
+  }
+
+  /**
+   * Delivers one document's outbox in order; an item leaves only once the endpoint took it.
+   * False when another worker holds the outbox: it delivers what is queued unless it fails,
+   * in which case its own job retries.
+   */
+  async #drainOutbox(w: WebhookConfig, group: string): Promise<boolean> {
+    const lock = this.#lockKeyOf(w.name, group);
+    const key = this.#outboxKey(w.name, group);
+    const token = randomUUID();
+    const agent = this.#agents.get(w.name) as HttpAgent;
+    let items = await this.#conn.feedTake(lock, key, token, OUTBOX_LOCK_MS, CHUNK);
+    if (items === null) return false;
+    while (items !== null && items.length > 0) {
+      let delivered = 0;
+      try {
+        for (const raw of items) {
+          await postWebhook(w, agent, JSON.parse(raw) as Delivery);
+          delivered++;
+        }
+      } catch (err) {
+        await this.#conn.feedAck(lock, key, token, delivered, OUTBOX_LOCK_MS, CHUNK, 'stop').catch(() => null);
+        throw err;
+      }
+      items = await this.#conn.feedAck(lock, key, token, delivered, OUTBOX_LOCK_MS, CHUNK, 'more');
     }
+    return true;
   }
 
   /** Calls the server once for every change of `user` queued so far; they leave the outbox only once all calls succeeded. */
   async #refreshPresence(s: PresenceServerConfig, user: string): Promise<void> {
+    // One worker per outbox at a time, whatever BullMQ does with retried and replaced jobs:
+    // two would call for the same items and then drop them twice.
+    const lock = this.#lockKeyOf(s.name, user);
+    const token = randomUUID();
+    if ((await this.#conn.set(lock, token, 'PX', OUTBOX_LOCK_MS, 'NX')) !== 'OK') throw new Error(`${s.name} ${user} is being delivered by another worker`);
+    try {
+      await this.#callPresence(s, user);
+    } finally {
+      await this.#conn.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lock, token).catch(() => {});
+    }
+  }
+
+  async #callPresence(s: PresenceServerConfig, user: string): Promise<void> {
     const key = this.#outboxKey(s.name, user);
     const items = await this.#conn.lrange(key, 0, -1);
     if (items.length === 0) return;
@@ -319,15 +435,36 @@ class Hooks implements FeedHooks {
   }
 }
 
-/** One signed POST; anything but 2xx is a failure (the job retries). */
-async function postWebhook(w: WebhookConfig, item: Delivery): Promise<void> {
-  const headers = { 'Content-Type': XCAP_DIFF_TYPE, ...signatureHeaders(w.secret, item.id, Math.floor(Date.now() / 1000), item.body) };
-  let res: Response;
-  try {
-    res = await fetch(w.url, { method: 'POST', headers, body: item.body, signal: AbortSignal.timeout(w.timeoutMs) });
-  } catch (err) {
-    throw new Error(`webhook ${w.name}: ${w.url} unreachable (${(err as Error).message})`, { cause: err });
-  }
-  await res.arrayBuffer().catch(() => undefined);
-  if (res.status < 200 || res.status > 299) throw new Error(`webhook ${w.name}: ${w.url} answered ${res.status}`);
+/** The group of a webhook's full-state delivery (not a document key: those have no `*`). */
+const FULL_STATE = '*full-state*';
+
+/** Another worker holds the outbox: retried, but not a failure of the endpoint. */
+class OutboxBusy extends Error {
+  override readonly name = 'OutboxBusy';
+}
+
+/**
+ * One signed POST over the webhook's keep-alive agent; anything but 2xx, or no answer
+ * within `timeoutMs`, is a failure (the job retries). node:http with an agent of our own
+ * rather than fetch: the agent bounds the connections per endpoint (`maxSockets`) and
+ * keeps them open between deliveries.
+ */
+function postWebhook(w: WebhookConfig, agent: HttpAgent, item: Delivery): Promise<void> {
+  const body = Buffer.from(item.body);
+  const headers = { 'Content-Type': XCAP_DIFF_TYPE, 'Content-Length': String(body.length), ...signatureHeaders(w.secret, item.id, Math.floor(Date.now() / 1000), item.body) };
+  const send = /^https:/i.test(w.url) ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(w.url, { method: 'POST', headers, agent, timeout: w.timeoutMs }, (res) => {
+      res.resume();
+      res.once('error', (err) => reject(new Error(`webhook ${w.name}: ${w.url} broke off its answer (${err.message})`)));
+      res.once('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status <= 299) resolve();
+        else reject(new Error(`webhook ${w.name}: ${w.url} answered ${status}`));
+      });
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer within ${w.timeoutMs} ms`)));
+    req.once('error', (err) => reject(new Error(`webhook ${w.name}: ${w.url} unreachable (${err.message})`, { cause: err })));
+    req.end(body);
+  });
 }
