@@ -10,7 +10,7 @@ import { unsafeSettings } from '../config/warnings.ts';
 import { createXcapService, runObserver, startConfiguredHooks, startConfiguredSync, startGateway, type Gateway } from '../gateway.ts';
 import { connectToPrimary, serveWorkers } from '../http/primary-ipc.ts';
 import { localWriter } from '../http/xcap-writes.ts';
-import { loadTls, TlsFileError } from '../http/tls.ts';
+import { loadTls, TlsFileError, type LoadedTls } from '../http/tls.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { serveClusterMetrics } from '../metrics/cluster.ts';
 import { Metrics } from '../metrics/registry.ts';
@@ -109,16 +109,25 @@ export const serveCommand: Command = {
   },
 };
 
-/** SIGHUP in a process that listens: the new certificate for new connections, or the old one kept and the bad file named. */
-function reloadCertificate(gateway: Gateway, log: Logger): void {
+/**
+ * What a SIGHUP did, logged: `reload` re-reads the `server.tls` files (`undefined`: none are
+ * configured) and `done` logs the certificate put in service; a file that cannot be used is
+ * one error naming it, and the certificate in service stays.
+ */
+function onHangup(log: Logger, reload: () => LoadedTls | undefined, done: (loaded: LoadedTls) => void): void {
   try {
-    const loaded = gateway.reloadTls();
+    const loaded = reload();
     if (loaded === undefined) log.info('SIGHUP: server.tls is not set, no certificate to reload');
-    else log.info({ serial: loaded.serial, validTo: loaded.validTo }, 'SIGHUP: TLS certificate reloaded; new connections use it');
+    else done(loaded);
   } catch (err) {
     if (!(err instanceof TlsFileError)) throw err;
     log.error({ file: err.file, err: err.message }, `SIGHUP: TLS certificate not reloaded, the previous one stays in service: ${err.message}`);
   }
+}
+
+/** SIGHUP in a process that listens: new connections get the new certificate. */
+function reloadCertificate(gateway: Gateway, log: Logger): void {
+  onHangup(log, () => gateway.reloadTls(), (l) => log.info({ serial: l.serial, validTo: l.validTo }, 'SIGHUP: TLS certificate reloaded; new connections use it'));
 }
 
 /**
@@ -129,20 +138,11 @@ function reloadCertificate(gateway: Gateway, log: Logger): void {
  */
 function forwardHangup(config: Config, log: Logger, listening: ReadonlySet<number>): void {
   const tls = config.server.tls;
-  if (tls === undefined) {
-    log.info('SIGHUP: server.tls is not set, no certificate to reload');
-    return;
-  }
-  try {
-    loadTls(tls);
-  } catch (err) {
-    if (!(err instanceof TlsFileError)) throw err;
-    log.error({ file: err.file, err: err.message }, `SIGHUP: TLS certificate not reloaded, the previous one stays in service: ${err.message}`);
-    return;
-  }
-  const all = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && listening.has(w.id) && !w.isDead());
-  for (const w of all) w.process.kill('SIGHUP');
-  log.info({ workers: all.length }, 'SIGHUP: the HTTP workers re-read the TLS certificate');
+  onHangup(log, () => tls && loadTls(tls), (l) => {
+    const all = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && listening.has(w.id) && !w.isDead());
+    for (const w of all) w.process.kill('SIGHUP');
+    log.info({ workers: all.length, serial: l.serial }, 'SIGHUP: the HTTP workers re-read the TLS certificate');
+  });
 }
 
 function stopSignal(): Promise<string> {

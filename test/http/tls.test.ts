@@ -157,6 +157,22 @@ for (const workers of [1, 2]) {
   });
 }
 
+describe('serve without server.tls', () => {
+  it('SIGHUP to the primary does not stop it: it says there is nothing to reload and keeps serving', async () => {
+    const store = tempData();
+    const server = await startServe(store, ['--workers', '2']);
+    try {
+      await server.logged('primary: every HTTP worker listens', 1);
+      process.kill(server.proc.pid as number, 'SIGHUP');
+      await server.logged('SIGHUP: server.tls is not set, no certificate to reload', 1);
+      expect((await fetch(`${new URL(server.url).origin}/healthz`)).status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+      store.remove();
+    }
+  });
+});
+
 describe('serve with unusable server.tls files', () => {
   it('does not start: exit 2 and the file named', async () => {
     const store = tempData();
