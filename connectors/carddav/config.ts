@@ -41,11 +41,12 @@ const credentialsSchema = z
   .object({
     /**
      * User name sent to the server; `{user}` is the collection's user (scope `users`
-     * bindings template it). A name without `{user}` is one service account for every
-     * address book (it needs delegated access to them).
+     * bindings template it; `{user}@example.com` for mail-address logins). A name
+     * without `{user}` is one service account for every address book: it needs delegated
+     * access to them and an `addressBook` template (discovery would find its own book).
      * @defaultValue `'{user}'`
      */
-    username: z.string().min(1).default('{user}').describe('User name sent to the server; {user} is the collection\'s user; a fixed name is one service account with delegated access to every address book.'),
+    username: z.string().min(1).default('{user}').describe('User name sent to the server; {user} is the collection\'s user ({user}@example.com for mail-address logins); a fixed name is one service account with delegated access to every address book, and then needs addressBook.'),
     /** Environment variable holding the one password (service account, or the same for everyone). */
     passwordEnv: z.string().min(1).optional().describe('Environment variable holding the password (service account).'),
     /** File holding the one password (trailing newline ignored). */
@@ -88,11 +89,12 @@ const carddavFields = z
     /** Cards per addressbook-multiget REPORT (servers limit it; 100 is safe everywhere). @defaultValue `100` */
     multigetBatch: z.number().int().min(1).max(100).default(100).describe('Cards per addressbook-multiget REPORT (at most 100).'),
     /**
-     * Change detection: `sync-collection` (RFC 6578, a stored token) or `ctag` (getctag,
-     * then a getetag listing; for servers without sync-collection).
+     * Change detection: `sync-collection` (RFC 6578, a stored token; an address book
+     * whose server answers it as an unsupported report, 501 or DAV:supported-report, is
+     * asked by getctag from then on) or `ctag` (getctag, then a getetag listing, always).
      * @defaultValue `'sync-collection'`
      */
-    changeDetection: z.enum(['sync-collection', 'ctag']).default('sync-collection').describe('sync-collection (RFC 6578 token) or ctag (getctag, then a getetag listing) for servers without it.'),
+    changeDetection: z.enum(['sync-collection', 'ctag']).default('sync-collection').describe('sync-collection (RFC 6578 token; falls back to ctag by itself where the server answers it with 501 or DAV:supported-report) or ctag (getctag, then a getetag listing).'),
     mapping: carddavMappingSchema.prefault({}).describe('How a vCard becomes an item (uri, display-name, extra fields).'),
     write: z
       .object({
