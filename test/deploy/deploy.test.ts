@@ -10,7 +10,7 @@
  * verify` and the sysusers file through `systemd-sysusers --dry-run`.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,7 @@ import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
+import { XcapClient } from '../helpers/digest-client.ts';
 import { freePort, spawnService, stopChild, tempDir, waitForPort } from '../services/process.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -523,6 +524,63 @@ describe('deploy/systemd', () => {
     const { stdout, stderr } = await run('systemd-analyze', ['verify', `--root=${root}`, '--man=no', '--generators=no', ...units]);
     expect(stderr).toBe('');
     expect(stdout).toBe('');
+  });
+
+  it('every system call serve makes, from start-up through Digest PUT and GET, /metrics and SIGTERM, is inside the units\' SystemCallFilter', async () => {
+    // The groups as this systemd defines them (`systemd-analyze syscall-filter`), expanded.
+    const groups = new Map<string, string[]>();
+    let current: string[] = [];
+    for (const line of (await run('systemd-analyze', ['syscall-filter'])).stdout.split('\n')) {
+      if (/^@\S+$/.test(line)) groups.set(line, (current = []));
+      else if (/^\s+[@a-z_0-9-]+$/.test(line)) current.push(line.trim());
+    }
+    const expand = (name: string): string[] => (name.startsWith('@') ? (groups.get(name) ?? []).flatMap(expand) : [name]);
+    const filters = units.map((u) => unitKeys(u).get('SystemCallFilter') ?? []);
+    expect(new Set(filters.map((f) => f.join('\n'))).size, 'both units filter alike').toBe(1);
+    // Each SystemCallFilter= line allows its sets, or with a leading ~ denies them.
+    const lines = filters[0]!.map((l) => ({ deny: l.startsWith('~'), names: l.replace(/^~/, '').split(/\s+/).flatMap(expand) }));
+    expect(lines[0]?.deny, 'an allow list first').toBe(false);
+    const denied = new Set(lines.filter((l) => l.deny).flatMap((l) => l.names));
+    const allowed = new Set([...expand('@default'), ...lines.filter((l) => !l.deny).flatMap((l) => l.names)].filter((c) => !denied.has(c)));
+    expect(allowed.has('read') && !allowed.has('reboot')).toBe(true);
+
+    const dir = tempDir('syscalls');
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    writeFileSync(join(dir, 'xcap-bridge.yaml'), `server: { host: 127.0.0.1, port: ${port} }\nstore: { kind: sqlite, dataDir: ${join(dir, 'data')} }\nauth: { allowBasic: false }\nlog: { level: warn }\n`);
+    await run(process.execPath, [join(ROOT, 'bin/xcap-bridge.js'), 'user', 'add', 'sip:alice@example.com', '--password', 'alice-secret', '--config', join(dir, 'xcap-bridge.yaml')]);
+    const trace = join(dir, 'trace');
+    // With two HTTP workers, as the unit's default (one per core) runs it: strace follows the forks.
+    const serve = spawnService('strace', ['-f', '-qq', '-o', trace, process.execPath, join(ROOT, 'bin/xcap-bridge.js'), 'serve', '--workers', '2', '--config', join(dir, 'xcap-bridge.yaml')]);
+    try {
+      await waitForPort(port, serve.child, serve.output, 120_000);
+      const base = `http://127.0.0.1:${port}`;
+      // The port answers once the first worker listens: wait until /healthz does.
+      for (let i = 0; !(await fetch(`${base}/healthz`).then((r) => r.ok, () => false)); i++) {
+        expect(i, 'healthz answers').toBeLessThan(1200);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const phone = new XcapClient(base, { username: 'alice', password: 'alice-secret' });
+      const doc = '<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="friends"/></resource-lists>\n';
+      const index = '/xcap-root/resource-lists/users/sip:alice@example.com/index';
+      expect((await phone.request('PUT', index, { body: doc, headers: { 'Content-Type': 'application/resource-lists+xml' } })).status).toBe(201);
+      expect((await phone.request('GET', index)).status).toBe(200);
+      expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    } finally {
+      // SIGTERM to serve itself (strace's child): strace ends with its exit status. A signal
+      // to strace would detach it and leave serve running.
+      const exited = new Promise<number | null>((r) => serve.child.once('exit', r));
+      const children = readFileSync(`/proc/${serve.child.pid}/task/${serve.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+      process.kill(children[0]!, 'SIGTERM');
+      expect(await exited).toBe(0);
+    }
+    const used = new Set<string>();
+    for (const line of readFileSync(trace, 'utf8').split('\n')) {
+      const m = /^\d+\s+([a-z_0-9]+)\(/.exec(line);
+      if (m) used.add(m[1]!);
+    }
+    expect(used.size).toBeGreaterThan(40);
+    expect([...used].filter((c) => !allowed.has(c)).sort()).toEqual([]);
   });
 
   it('the configuration the units read is accepted, with the store in the state directory', async () => {
