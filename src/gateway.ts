@@ -36,6 +36,7 @@ import { FeedHub } from './feed/hub.ts';
 import { startPruner } from './feed/pruner.ts';
 import { startFeedHooks, type FeedHooks } from './feed/hooks/engine.ts';
 import { startLegacyMirror } from './migrate/start-mirror.ts';
+import { LEGACY_CURSOR } from './migrate/config.ts';
 import { HookStatusTable } from './feed/hooks/status.ts';
 import { createXcapDiffHandler, XCAP_DIFF_PATH } from './http/xcap-diff-handler.ts';
 import { createPhonebookHandler } from './phonebook/handler.ts';
@@ -254,8 +255,10 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
  */
 export function startConfiguredHooks(config: Config, store: DocumentStore, log: Logger, clock: FeedClock, localRoot: () => string): Promise<FeedHooks | undefined> {
   const fixed = config.changeFeed.xcapRoot ?? config.server.publicRoots[0];
+  const held = config.legacy === undefined ? undefined : SyncState.open(store.sql);
   return startFeedHooks({
     store,
+    ...(held && { heldUntil: async () => Number((await (await held).getMeta(LEGACY_CURSOR)) ?? 0) }),
     config: config.changeFeed,
     xcapRoot: fixed === undefined ? localRoot : () => fixed,
     redisUrl: config.redis.url,

@@ -19,6 +19,7 @@ import { openStore } from '../store/open.ts';
 import { SyncActivity } from '../sync/activity.ts';
 import { realClock } from '../feed/clock.ts';
 import { startPruner } from '../feed/pruner.ts';
+import { startLegacyMirror } from '../migrate/start-mirror.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
 
 const HELP = `Usage: xcap-bridge serve [options]
@@ -187,6 +188,8 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   const stopMetrics = metrics ? serveClusterMetrics(metrics) : () => {};
   const pruner = startPruner(store, config.changeFeed.retention, realClock, log);
   const hooks = await startConfiguredHooks(config, store, log, realClock, () => `${config.server.tls ? 'https' : 'http'}://${config.server.host}:${config.server.port}${config.server.root}`);
+  // The workers run no mirror (they start without sync): the primary keeps the legacy table fed.
+  const mirror = config.legacy === undefined ? undefined : await startLegacyMirror(config.legacy, xcap.writer, xcap.registry, log);
   const stopTelling = serveWorkers(localWriter(xcap.service, config.server), (...args) => store.put(...args), sync, log);
   // Writes carry their bodies as bytes: the structured clone sends them without JSON.
   cluster.setupPrimary({ serialization: 'advanced' });
@@ -229,6 +232,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   stopTelling();
   await pruner.stop();
   await hooks?.stop();
+  await mirror?.stop();
   stopMetrics();
   await sync?.stop();
   await xcap.pool?.close();

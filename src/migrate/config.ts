@@ -27,3 +27,10 @@ export const legacySchema = z
   .strict();
 
 export type LegacyConfig = z.output<typeof legacySchema>;
+
+/**
+ * sync_meta row: the feed position through which the legacy mirror has written the legacy
+ * rows (the highest any running mirror reached). The change-feed hooks announce changes
+ * only up to it, so a presence server reading its `xcap` table is refreshed after the row.
+ */
+export const LEGACY_CURSOR = 'legacy-cursor';

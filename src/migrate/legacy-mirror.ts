@@ -19,6 +19,10 @@
  * - A failing database (network, restart) is retried with backoff doubling up to
  *   `maxBackoffMs`; the change-feed cursor only moves past a change once its row is
  *   written, so nothing is lost and each row is written whole in one statement.
+ * - The cursor is also saved (sync_meta `legacy-cursor`, the highest any mirror reached):
+ *   the change-feed hooks refresh presence servers only for changes up to it, so the
+ *   presence server re-reads the row after it is written. A legacy edit brought over is a
+ *   store change like any other and refreshes them too.
  *
  * The mirror starts from the state it finds: changes made while it was not running are
  * brought over by `import sql` (legacy → here) or `export sql` (here → legacy).
@@ -29,6 +33,8 @@ import { ConnectorError } from '../../connectors/errors.ts';
 import { EtagMismatch, type DocKey, type DocumentStore } from '../store/types.ts';
 import type { DocumentWriter } from '../xcap/document-writer.ts';
 import { HttpError } from '../xcap/errors.ts';
+import { SyncState } from '../sync/state.ts';
+import { LEGACY_CURSOR } from './config.ts';
 import type { UsageLookup } from '../xcap/service.ts';
 
 /** Origin of the documents the mirror writes into the store (skipped when pushing). */
@@ -58,6 +64,7 @@ export class LegacyMirror {
   /** Legacy row → the document it mirrors, for deletes seen by the pull. */
   #docs = new Map<string, DocKey>();
   #cursor = 0;
+  #meta: SyncState | undefined;
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #running: Promise<void> | undefined;
@@ -77,6 +84,9 @@ export class LegacyMirror {
   /** Takes the current feed position and table snapshot, then runs until `stop`. */
   async start(): Promise<void> {
     this.#cursor = await this.#store.lastSeq();
+    this.#meta = await SyncState.open(this.#store.sql);
+    // Changes before now are not this mirror's to write (import/export bring them over): nothing waits for them.
+    await this.#saveCursor();
     await this.#snapshotTable();
     this.#unsubscribe = this.#store.subscribe(() => this.kick());
     this.#schedule(this.#pollMs);
@@ -177,7 +187,14 @@ export class LegacyMirror {
         }
         this.#cursor = c.seq;
       }
+      await this.#saveCursor();
     }
+  }
+
+  /** Raises the saved cursor to this mirror's (another mirror may be ahead: every mirror writes every change). */
+  async #saveCursor(): Promise<void> {
+    const meta = this.#meta as SyncState;
+    if (Number((await meta.getMeta(LEGACY_CURSOR)) ?? -1) < this.#cursor) await meta.setMeta(LEGACY_CURSOR, String(this.#cursor));
   }
 
   /** Legacy → store: rows whose ETag moved since the snapshot, and rows that vanished. */

@@ -178,3 +178,71 @@ describe('Kamailio presence server refreshed by xcap-bridge (JSON-RPC over xhttp
     await until(async () => (await hook())?.failures === 0, 'the status back to ok');
   });
 });
+
+/**
+ * Side by side with a legacy Kamailio (docs/migration.md): presence_xml with
+ * integrated_xcap_server=1 reads pres-rules from its own `xcap` table, which the legacy
+ * mirror writes after each store change. The refresh must reach Kamailio after the row is
+ * written: here the row is locked by another transaction when alice PUTs the blocking rules,
+ * so the mirror's write waits; a refresh sent meanwhile would make Kamailio re-read the old
+ * (allowing) rules and NOTIFY bob as active. Only once the lock goes is the row written and
+ * Kamailio refreshed, so the NOTIFY after the PUT is the terminating one.
+ */
+describe('legacy Kamailio fed by the mirror, refreshed after the legacy row is written', () => {
+  it('pres-rules PUT → mirror writes the xcap row (held by a lock) → refresh after it → bob terminated, no NOTIFY from the old rules; a legacy edit refreshes too', async () => {
+    const kam = await startKamailio({ postgres: inject('services').postgres });
+    const gw = await startTestGateway({
+      users: [ALICE, BOB, ADMIN],
+      config: {
+        redis: { url: inject('services').redis, prefix: `kaml-${randomUUID()}` },
+        legacy: { url: kam.dbUrl, dialect: 'kamailio', direction: 'both', pollMs: 100 },
+        changeFeed: { presenceServers: [{ name: 'kamailio', kind: 'kamailio', url: kam.rpcUrl, coalesceMs: 0 }], delivery: { backoffMs: 200 } },
+      },
+    });
+    const db = new pg.Client({ connectionString: kam.dbUrl });
+    await db.connect();
+    const docUri = `/xcap-root${RULES}`;
+    const row = async () => (await db.query<{ doc: Buffer }>('SELECT doc FROM xcap WHERE doc_uri = $1', [docUri])).rows[0]?.doc.toString('utf8');
+    const dir = tempDir('sipp-legacy');
+    try {
+      const alice = gw.client('alice', ALICE.password);
+      expect((await alice.put(RULES, rules('allow'), POLICY)).status).toBe(201);
+      await until(async () => (await row()) === rules('allow'), 'the mirror to write the allowing rules');
+      const trace = join(dir, 'bob.msg');
+      const sipp = spawn('setpriv', ['--pdeathsig', 'SIGKILL', 'sipp', `127.0.0.1:${kam.sipPort}`, '-sf', SCENARIO, '-m', '1', '-i', '127.0.0.1', '-p', String(await freePort()),
+        '-trace_msg', '-message_file', trace, '-timeout', '300s', '-nostdin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let sippOut = '';
+      sipp.stdout.on('data', (b: Buffer) => (sippOut = (sippOut + b.toString()).slice(-4000)));
+      sipp.stderr.on('data', (b: Buffer) => (sippOut = (sippOut + b.toString()).slice(-4000)));
+      const exited = new Promise<number | null>((r) => sipp.once('exit', (code) => r(code)));
+      const read = () => (existsSync(trace) ? readFileSync(trace, 'utf8') : '');
+      await until(() => notifies(read()).length >= 1, `the first NOTIFY (sipp: ${sippOut}; kamailio: ${kam.log().slice(-2000)})`);
+      expect(notifies(read())[0], kam.log().slice(-4000)).toMatch(/Subscription-State: active/i);
+      // Another client holds the row: the mirror's write of the next PUT waits for it.
+      const locker = new pg.Client({ connectionString: kam.dbUrl });
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM xcap WHERE doc_uri = $1 FOR UPDATE', [docUri]);
+      expect((await alice.put(RULES, rules('block'), POLICY)).status).toBe(200);
+      await until(async () => (await db.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")).rows[0]?.n !== '0', 'the mirror to wait for the lock');
+      await locker.query('COMMIT');
+      await locker.end();
+      expect(await exited, `sipp: ${sippOut}`).toBe(0);
+      expect(await row()).toBe(rules('block'));
+      expect(notifies(read())).toHaveLength(2);
+      expect(notifies(read())[1]).toMatch(/Subscription-State: terminated/i);
+      const update = '"method":"presence.updateWatchers","params":["sip:alice@example.com","presence"]';
+      const updates = () => kam.log().split(update).length - 1;
+      expect(updates()).toBeGreaterThan(0);
+      // An edit made through the legacy server comes back to XCAP and refreshes Kamailio too.
+      const before = updates();
+      await db.query("UPDATE xcap SET doc = $1, etag = 'sr-legacy-edit' WHERE doc_uri = $2", [Buffer.from(rules('allow')), docUri]);
+      await until(async () => (await alice.get(RULES)).body === rules('allow'), 'the legacy edit over XCAP');
+      await until(() => updates() > before, 'the refresh after the legacy edit');
+    } finally {
+      await db.end();
+      await gw.stop();
+      await kam.stop();
+    }
+  });
+});

@@ -5,6 +5,8 @@
  * `/RPC` (each request body is logged, so a test reads what Kamailio received), db_postgres
  * on a fresh database of the suite's PostgreSQL with Kamailio's own tables
  * (/usr/share/kamailio/postgres). Loopback ports, a temp dir, dies with the runner.
+ * Without `xcap`, presence_xml runs with integrated_xcap_server=1: it reads pres-rules
+ * from its `xcap` table as Kamailio's own xcap_server writes them (a legacy set-up).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,8 +30,8 @@ export interface Kamailio {
 export interface KamailioOptions {
   /** Base URL of the suite's PostgreSQL (inject('services').postgres). */
   readonly postgres: string;
-  /** xcap-bridge as xcap_client reaches it: host, root path and port. */
-  readonly xcap: { readonly host: string; readonly root: string; readonly port: number; readonly login: string; readonly password: string };
+  /** xcap-bridge as xcap_client reaches it: host, root path and port; none for integrated_xcap_server=1. */
+  readonly xcap?: { readonly host: string; readonly root: string; readonly port: number; readonly login: string; readonly password: string };
   /** Ports to reuse (a restart on the same ports); fresh ones when unset. */
   readonly ports?: { readonly sip: number; readonly http: number };
   /** Database to reuse (a restart keeps its tables); a fresh one when unset. */
@@ -49,7 +51,15 @@ export async function startKamailio(o: KamailioOptions): Promise<StartedKamailio
   const kamDb = `postgres://${u.username || 'postgres'}${u.password ? `:${u.password}` : ''}@${u.hostname}:${u.port}${u.pathname}`;
   // presence_xml splits xcap_server at its last colon for the port, and xcap_client hands
   // "<userinfo>@<host><root>" to libcurl as the URL: credentials and root fit in front.
-  const xcapServer = `${o.xcap.login}:${o.xcap.password}@${o.xcap.host}${o.xcap.root}:${o.xcap.port}`;
+  const x = o.xcap;
+  const xcapClient =
+    x === undefined
+      ? 'modparam("presence_xml", "integrated_xcap_server", 1)'
+      : `loadmodule "xcap_client.so"
+modparam("presence_xml", "integrated_xcap_server", 0)
+modparam("presence_xml", "xcap_server", "${x.login}:${x.password}@${x.host}${x.root}:${x.port}")
+modparam("xcap_client", "db_url", "${kamDb}")
+modparam("xcap_client", "periodical_query", 0)`;
   const cfg = `#!KAMAILIO
 debug=2
 log_stderror=yes
@@ -75,7 +85,6 @@ loadmodule "xhttp.so"
 loadmodule "jsonrpcs.so"
 loadmodule "presence.so"
 loadmodule "presence_xml.so"
-loadmodule "xcap_client.so"
 loadmodule "pua.so"
 loadmodule "rls.so"
 modparam("jsonrpcs", "transport", 1)
@@ -83,11 +92,8 @@ modparam("presence", "db_url", "${kamDb}")
 modparam("presence", "server_address", "sip:127.0.0.1:${ports.sip}")
 modparam("presence", "subs_db_mode", 3)
 modparam("presence_xml", "db_url", "${kamDb}")
-modparam("presence_xml", "integrated_xcap_server", 0)
 modparam("presence_xml", "force_active", 0)
-modparam("presence_xml", "xcap_server", "${xcapServer}")
-modparam("xcap_client", "db_url", "${kamDb}")
-modparam("xcap_client", "periodical_query", 0)
+${xcapClient}
 modparam("pua", "db_url", "${kamDb}")
 modparam("rls", "db_url", "${kamDb}")
 modparam("rls", "server_address", "sip:rls@127.0.0.1:${ports.sip}")

@@ -22,6 +22,11 @@
  *   (status.ts) for `sync status` and the admin API. XCAP never waits for any of this.
  * - **Pruned past the cursor.** Webhooks get one full-state delivery (id `full-<position>`),
  *   presence servers a refresh of every user with a relevant document.
+ * - **Held for the legacy table.** With `legacy:` the presence server reads a user's
+ *   documents from its own `xcap` table, which the legacy mirror writes after the store:
+ *   a refresh sent before the row is written would re-read the old document. So the
+ *   dispatcher announces changes only up to the position the mirror has written
+ *   (`heldUntil`, the `legacy-cursor` meta row), webhooks included (one cursor, one order).
  */
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -78,6 +83,11 @@ export interface FeedHooksOptions {
   readonly prefix: string;
   readonly clock: FeedClock;
   readonly log: Logger;
+  /**
+   * The feed position through which changes may be announced (their side effects the
+   * targets depend on are done: the legacy mirror wrote their rows); every change when absent.
+   */
+  readonly heldUntil?: () => Promise<number>;
 }
 
 export interface FeedHooks {
@@ -248,7 +258,9 @@ class Hooks implements FeedHooks {
         this.#cursor = pruned;
         await this.#meta.setMeta(HOOKS_CURSOR, String(this.#cursor));
       }
-      const fresh = changes.filter((c) => c.seq > this.#cursor);
+      const ready = this.#o.heldUntil === undefined ? Infinity : await this.#o.heldUntil();
+      const fresh = changes.filter((c) => c.seq > this.#cursor && c.seq <= ready);
+      // Held changes are looked at again on the next poll (every POLL_MS), once the mirror moved on.
       if (fresh.length === 0) return;
       // Sent without waiting one by one: the commands still leave in order on one connection,
       // so each outbox keeps the feed's order.
@@ -257,7 +269,7 @@ class Hooks implements FeedHooks {
       await Promise.all([...touched].map(([target, groups]) => this.#addBatch(target, [...groups])));
       this.#cursor = (fresh.at(-1) as DocChange).seq;
       await this.#meta.setMeta(HOOKS_CURSOR, String(this.#cursor));
-      if (changes.length < 500) return;
+      if (changes.length < 500 || fresh.length < changes.length) return;
     }
   }
 
