@@ -108,6 +108,8 @@ CREATE INDEX IF NOT EXISTS ${UNIQUE_TABLE}_doc ON ${UNIQUE_TABLE} (auid, tree, x
 CREATE TABLE IF NOT EXISTS ${STORE_META_TABLE} (name TEXT PRIMARY KEY, value TEXT NOT NULL);`;
 
 const KEY_WHERE = 'auid = ? AND tree = ? AND xui = ? AND path = ?';
+/** A unique value for a document unless another one holds it (then nothing changes). */
+const HOLD_UNIQUE_SQL = `INSERT INTO ${UNIQUE_TABLE} (auid, value, tree, xui, path) VALUES (?, ?, ?, ?, ?) ON CONFLICT (auid, value) DO NOTHING`;
 /** SQL expression: the highest pruned seq, 0 when none. */
 const PRUNED_THROUGH = `COALESCE((SELECT through FROM ${PRUNED_TABLE} WHERE id = 1), 0)`;
 
@@ -314,7 +316,7 @@ class SqliteStore implements DocumentStore {
       const docs = this.#prepare(`SELECT tree, xui, path, body FROM ${DOCUMENTS_TABLE} WHERE auid = ? ORDER BY tree, xui, path`).all(auid) as unknown as Array<{
         tree: number; xui: string; path: string; body: string;
       }>;
-      const insert = this.#prepare(`INSERT INTO ${UNIQUE_TABLE} (auid, value, tree, xui, path) VALUES (?, ?, ?, ?, ?) ON CONFLICT (auid, value) DO NOTHING`);
+      const insert = this.#prepare(HOLD_UNIQUE_SQL);
       for (const d of docs) {
         for (const value of distinct(valuesOf(d.body))) insert.run(auid, value, d.tree, d.xui, d.path);
       }
@@ -388,7 +390,7 @@ class SqliteStore implements DocumentStore {
   /** Inside a write: the document at `k` holds exactly `values` (WriteOptions.unique), or UniqueValueTaken. */
   #holdUnique(k: [string, number, string, string], values: readonly string[]): void {
     this.#prepare(`DELETE FROM ${UNIQUE_TABLE} WHERE ${KEY_WHERE}`).run(...k);
-    const insert = this.#prepare(`INSERT INTO ${UNIQUE_TABLE} (auid, value, tree, xui, path) VALUES (?, ?, ?, ?, ?) ON CONFLICT (auid, value) DO NOTHING`);
+    const insert = this.#prepare(HOLD_UNIQUE_SQL);
     for (const value of distinct(values)) {
       if (Number(insert.run(k[0], value, k[1], k[2], k[3]).changes) === 0) throw new UniqueValueTaken(value);
     }

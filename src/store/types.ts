@@ -239,7 +239,9 @@ export interface DocumentStore {
   /**
    * Calls `listener` after each change committed through this store instance and, where
    * the database can notify (PostgreSQL LISTEN/NOTIFY), for changes made by other
-   * processes too. Returns an unsubscribe function. Listeners must not throw.
+   * processes too. Returns an unsubscribe function. Listeners must not throw. A wake-up
+   * only: a notification may never come (another Citus node, a pooling proxy), so readers
+   * of the feed also poll `changes()` at a bounded interval.
    */
   subscribe(listener: (change: DocChange) => void): () => void;
 
