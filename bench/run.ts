@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Modules here that are not benchmarks. */
-const NOT_BENCHES = new Set(['run', 'fixtures', 'profile-top']);
+const NOT_BENCHES = new Set(['run', 'fixtures', 'profile-top', 'wrk']);
 
 const benches = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && !NOT_BENCHES.has(basename(f, '.ts')))

@@ -17,7 +17,7 @@
  * proof that a 2xx was flushed: under strace throughput is not comparable, so it is apart).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -25,6 +25,7 @@ import { freshPostgresDatabase } from '../test/services/databases.ts';
 import { startPostgres } from '../test/services/postgres.ts';
 import { freePort, stopChild, tempDir, waitForPort } from '../test/services/process.ts';
 import { resourceLists } from './fixtures.ts';
+import { fmt, load, median, spawnLogged, tail, treePids, wrk, type Measured } from './wrk.ts';
 
 const { values } = parseArgs({
   options: {
@@ -128,31 +129,6 @@ async function postmasterPid(url: string): Promise<number> {
   return Number(readFileSync(join(rows[0]?.setting ?? '', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
-/** CPU time (user + system, in clock ticks) of `pid` and every process below it. */
-function treeCpuTicks(pid: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Fields after the parenthesised command name: state ppid ... utime(14) stime(15).
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
-  }
-  let total = 0;
-  const todo = [pid];
-  while (todo.length > 0) {
-    const p = todo.pop() as number;
-    total += stats.get(p)?.ticks ?? 0;
-    for (const [child, s] of stats) if (s.ppid === p) todo.push(child);
-  }
-  return total;
-}
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 interface Side {
   readonly name: string;
@@ -164,64 +140,10 @@ interface Side {
   readonly pids: () => number[];
 }
 
-interface Measured {
-  readonly rps: number;
-  readonly requests: number;
-  readonly non2xx: number;
-  readonly errors: number;
-  readonly cpuMsPer1000: number;
-}
+
 
 async function runWrk(side: Side, c: Case, dir: string): Promise<Measured> {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`];
-  for (const [k, v] of Object.entries(side.headers)) args.push('-H', `${k}: ${v}`);
-  if (c.put) {
-    const bodyFile = join(dir, `${c.name.replace(/\W+/g, '-')}.body`);
-    writeFileSync(bodyFile, c.put.body);
-    const script = join(dir, 'put.lua');
-    writeFileSync(script, `local f = io.open(${JSON.stringify(bodyFile)}, "rb")\nwrk.method = "PUT"\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = ${JSON.stringify(c.put.type)}\n`);
-    args.push('-s', script);
-  }
-  args.push(side.base + c.path);
-  const cpuBefore = side.pids().reduce((s, p) => s + treeCpuTicks(p), 0);
-  const r = await run('wrk', args);
-  const cpuAfter = side.pids().reduce((s, p) => s + treeCpuTicks(p), 0);
-  const out = r.stdout;
-  if (r.status !== 0 || !/ [1-9]\d* requests in/.test(out)) {
-    throw new Error(`${side.name} answered nothing to ${c.name}:\n${r.stderr}${out}\n${side.name} output:\n${side.output()}`);
-  }
-  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
-  const requests = num(/(\d+) requests in/);
-  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: num(/Requests\/sec:\s+([\d.]+)/),
-    requests,
-    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
-    errors: errs ? errs.slice(1).reduce((s, v) => s + Number(v), 0) : 0,
-    cpuMsPer1000: requests > 0 ? (((cpuAfter - cpuBefore) / TICKS_PER_SECOND) * 1000 * 1000) / requests : 0,
-  };
-}
-
-/** The pids of every process in the trees below `roots`. */
-function treePids(roots: number[]): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const text = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parent.set(Number(name), Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const todo = [...roots];
-  while (todo.length > 0) {
-    const p = todo.pop() as number;
-    out.push(p);
-    for (const [child, pp] of parent) if (pp === p) todo.push(child);
-  }
-  return out;
+  return wrk({ url: side.base + c.path, headers: side.headers, connections, seconds, put: c.put, dir, pids: side.pids(), describe: () => `${side.name} on ${c.name}; its output:\n${side.output()}` });
 }
 
 /** One wrk run of `c` with strace counting the fdatasync/fsync calls of the side's processes. */
@@ -238,18 +160,6 @@ async function countFlushes(side: Side, c: Case, dir: string): Promise<{ request
   return { requests: m.requests, flushes: calls('fdatasync') + calls('fsync') };
 }
 
-/** Runs a command to its end without blocking the event loop (the servers' output must keep flowing). */
-function run(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 async function check(side: Side, c: Case): Promise<void> {
   const init: RequestInit = { headers: { ...side.headers, ...(c.put ? { 'Content-Type': c.put.type } : {}) } };
@@ -259,24 +169,9 @@ async function check(side: Side, c: Case): Promise<void> {
   if (res.status !== 200 && res.status !== 201) throw new Error(`${side.name}: ${c.name} answered ${res.status} ${text}`);
 }
 
-function spawnLogged(cmd: string, args: string[], cwd: string, logFile: string): ChildProcess {
-  const fd = openSync(logFile, 'a');
-  const child = spawn('setpriv', ['--pdeathsig', 'SIGTERM', cmd, ...args], { cwd, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  return child;
-}
 
-function tail(file: string): string {
-  return readFileSync(file, 'utf8').slice(-2000);
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 ensureKamailio();
 const dir = tempDir('vs-kamailio');
@@ -321,7 +216,6 @@ try {
     for (const c of CASES) await check(side, c);
   }
 
-  const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   process.stdout.write(
     `vs Kamailio ${execFileSync(KAMAILIO, ['-v']).toString().split('\n')[0]?.replace('version: ', '')}: wrk -t1 -c${connections} -d${seconds}s, ` +
       `${rounds} rounds, Node ${process.versions.node}, serve ${['--port', String(bridgePort), ...(values['serve-arg'] ?? [])].join(' ')}\n`,
