@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../appusage/types.ts';
 import type { DeploymentDomain } from '../auth/deployment-domain.ts';
-import type { Logger } from '../log.ts';
+import { requestLogger, type Logger } from '../log.ts';
 import { BadRequest, MethodNotAllowed, PayloadTooLarge } from '../xcap/errors.ts';
 import { LocalRoots } from '../xcap/local-roots.ts';
 import { parseXcapUri, type XcapUri } from '../xcap/uri.ts';
@@ -51,6 +51,7 @@ export type XcapHandler = (req: IncomingMessage, res: ServerResponse) => Promise
 export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
   const { service, auth, log } = opts;
   const writes = opts.writes ?? localWriter(service, opts);
+  const logRequest = opts.logRequests ? requestLogger(log) : undefined;
   const leniencyByAgent = new Map<string, ReadonlySet<string>>();
   let seq = 0;
   const idPrefix = `${process.pid.toString(36)}-`;
@@ -110,12 +111,9 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
   return (req, res) => {
     const started = performance.now();
     const reqId = header(req, 'x-request-id') ?? idPrefix + (++seq).toString(36);
-    if (opts.logRequests) {
+    if (logRequest) {
       res.once('finish', () => {
-        log.info(
-          { reqId, method: req.method, url: req.url, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 },
-          'request',
-        );
+        logRequest({ reqId, method: req.method, url: req.url ?? '', status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
       });
     }
     return handle(req, res, reqId).catch((err: unknown) => {

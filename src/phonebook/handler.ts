@@ -24,7 +24,7 @@ import type { DeploymentDomain } from '../auth/deployment-domain.ts';
 import { authorize, sameXui } from '../auth/authorize.ts';
 import type { Authenticator } from '../http/xcap-handler.ts';
 import { renderError } from '../http/error-handler.ts';
-import type { Logger } from '../log.ts';
+import { requestLogger, type Logger } from '../log.ts';
 import { docKeyString, type DocKey, type DocumentStore } from '../store/types.ts';
 import type { DocumentWriter } from '../xcap/document-writer.ts';
 import { Forbidden, MethodNotAllowed, NotFound } from '../xcap/errors.ts';
@@ -280,12 +280,14 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
     res.end();
   }
 
+  const logRequest = opts.logRequests ? requestLogger(log) : undefined;
   return async (req, res) => {
-    if (opts.logRequests) {
+    if (logRequest) {
       const started = performance.now();
       res.once('finish', () => {
         const url = (req.url ?? '').replace(/([?&]token=)[^&]*/g, '$1…');
-        log.info({ reqId: req.headers['x-request-id'], method: req.method, url, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 }, 'request');
+        const reqId = req.headers['x-request-id'];
+        logRequest({ reqId: Array.isArray(reqId) ? reqId.join(', ') : reqId, method: req.method, url, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
       });
     }
     try {

@@ -138,3 +138,43 @@ describe('serve: SIGTERM drains a request in flight, then exits 0', () => {
     }
   });
 });
+
+describe('serve: one JSON line per request (log.requests, on by default)', () => {
+  let server: ServeProcess;
+  let store: { data: string; remove: () => void };
+  beforeAll(async () => {
+    store = tempData();
+    await addUser(store, 'sip:alice@example.com', 'alice-secret');
+    server = await startServe(store);
+  });
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+    store.remove();
+  });
+
+  it('each answer has its line, with the X-Request-Id it was given, method, URL as requested, status and time', async () => {
+    const c = new XcapClient(server.url, CREDS, { mode: 'basic' });
+    const answers = [await c.put(ALICE_RL, contacts(), RL_TYPE), await c.get(ALICE_RL), await c.get(`${ALICE_RL}/~~/resource-lists/list%5B@name=%22nope%22%5D`), await c.delete(ALICE_RL)];
+    const ids = answers.map((r) => r.headers.get('x-request-id') as string);
+    // Lines are written in chunks (at least every second): wait for the last one.
+    await server.logged(`"reqId":"${ids[3]}"`, 1);
+    const lines = server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"request"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const path = new URL(server.url).pathname + ALICE_RL;
+    expect(lines.map(({ level, reqId, method, url, status, msg }) => ({ level, reqId, method, url, status, msg }))).toEqual([
+      { level: 30, reqId: ids[0], method: 'PUT', url: path, status: 201, msg: 'request' },
+      { level: 30, reqId: ids[1], method: 'GET', url: path, status: 200, msg: 'request' },
+      { level: 30, reqId: ids[2], method: 'GET', url: `${path}/~~/resource-lists/list%5B@name=%22nope%22%5D`, status: 404, msg: 'request' },
+      { level: 30, reqId: ids[3], method: 'DELETE', url: path, status: 200, msg: 'request' },
+    ]);
+    for (const l of lines) {
+      expect(typeof l.ms).toBe('number');
+      expect(typeof l.time).toBe('number');
+      // The pid of the process that answered, which named the request id after itself.
+      expect((l.pid as number).toString(36)).toBe((l.reqId as string).split('-')[0]);
+    }
+  });
+});
