@@ -2,13 +2,13 @@
 # Installs the Debian packages the test suite starts as throwaway services: slapd, Redis
 # (also as a cluster, with redis-cli), PostgreSQL, Radicale behind apache2 (Digest front),
 # Kamailio with its presence/XML/PostgreSQL modules and sipp, Chromium for the status page,
-# MariaDB for the SQL connector and the legacy-table import, strace for the system calls the
-# systemd units' filter must allow (test/deploy).
+# MariaDB for the SQL connector and the legacy-table import, systemd (systemd-analyze verify)
+# and strace for the units in deploy/systemd and the system calls their filter must allow (test/deploy).
 # Idempotent; does nothing when everything is present. Needs root to install.
 set -euo pipefail
 want=(slapd ldap-utils redis-server redis-tools postgresql radicale apache2 kamailio
   kamailio-presence-modules kamailio-xml-modules kamailio-postgres-modules
-  kamailio-utils-modules sip-tester chromium mariadb-server strace)
+  kamailio-utils-modules sip-tester chromium mariadb-server systemd strace)
 need=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
