@@ -78,10 +78,15 @@ export const workerCommand: Command = {
     const connectors = await createConnectors(config.connectors, { logger: log });
     const sync = await startSync({ store, writer: new DocumentWriter({ store, usages }), redis: config.redis, prefix: config.redis.prefix, bindings: config.bindings, connectors, connectorOptions: connectorReadOptions(config.connectors), users: await listableUsers(config.auth, store), logger: log, runWorkers: true, watchChanges: false, concurrency, onRun: runObserver(metrics, await SyncActivity.open(store.sql), log) });
     if (!sync.running()) log.warn('worker waits for Redis');
+    // A SIGHUP sent to every xcap-bridge process (a certificate renewal hook) must not end a
+    // worker mid-run by its default action: it has nothing to reload.
+    const hangup = () => log.info('SIGHUP: the worker has nothing to reload');
+    process.on('SIGHUP', hangup);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
     });
+    process.off('SIGHUP', hangup);
     log.info('worker stopping: draining running jobs');
     try {
       await probes?.close();

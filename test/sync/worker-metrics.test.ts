@@ -93,6 +93,13 @@ describe('xcap-bridge worker --metrics-port', () => {
     ]);
   });
 
+  it('a SIGHUP (a certificate renewal hook signalling every process) is logged and the worker keeps serving', async () => {
+    child.kill('SIGHUP');
+    await logged('SIGHUP: the worker has nothing to reload');
+    expect(child.exitCode).toBe(null);
+    expect((await fetch(`${new URL(metricsUrl()).origin}/healthz`)).status).toBe(200);
+  });
+
   it('a --metrics-port that is not a port is a usage error (exit 2)', async () => {
     const code = await new Promise<number | null>((done) => execFile(process.execPath, [BIN, 'worker', '--metrics-port', 'http'], (err) => done(err ? Number(err.code) : 0)));
     expect(code).toBe(2);
