@@ -133,7 +133,14 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     const feedClock = opts.feedClock ?? realClock;
     // Where sync runs, the change feed is pruned too (HTTP-only workers leave it to that process).
     const pruner = opts.sync === false ? undefined : startPruner(store, config.changeFeed.retention, feedClock, log);
-    const hub = new FeedHub({ store, clock: feedClock, pollMs: config.changeFeed.sse.pollMs, log });
+    const hub = new FeedHub({
+      store,
+      clock: feedClock,
+      pollMs: config.changeFeed.sse.pollMs,
+      coalesceMs: config.changeFeed.sse.coalesceMs,
+      log,
+      ...(opts.primary ? { commits: opts.primary.onCommit } : {}),
+    });
     const xcapDiff = createXcapDiffHandler({
       store,
       hub,
@@ -143,7 +150,6 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       root: config.server.root,
       publicRoots: config.server.publicRoots,
       clock: feedClock,
-      coalesceMs: config.changeFeed.sse.coalesceMs,
       heartbeatMs: config.changeFeed.sse.heartbeatSeconds * 1000,
       log,
     });

@@ -117,10 +117,13 @@ export const changeFeedSchema = z
       .object({
         /**
          * Changes within this many milliseconds of the first are sent as one event
-         * (per document: the first previous-etag, the last new-etag).
-         * @defaultValue `20`
+         * (per document: the first previous-etag, the last new-etag). The window opens when
+         * a process's feed reader first sees a change, once for all its streams; it is the
+         * floor of the time a change takes to reach a stream, and caps a stream at
+         * 1000/coalesceMs events per second. `0`: every read of the feed is its own event.
+         * @defaultValue `10`
          */
-        coalesceMs: z.number().int().min(0).default(20).describe('Changes within this many milliseconds of the first go out as one event.'),
+        coalesceMs: z.number().int().min(0).default(10).describe('Changes within this many milliseconds of the first go out as one event (once per process, for all streams).'),
         /**
          * Seconds between heartbeat comments on an idle stream.
          * @defaultValue `15`

@@ -38,15 +38,19 @@ export interface CompiledFilter {
   readonly auids: readonly string[] | undefined;
   /** The users a full-state listing has to cover (undefined: everyone and the global tree). */
   readonly users: readonly string[] | undefined;
+  /** Equal for filters that match the same documents (the same lists, in any order). */
+  readonly key: string;
 }
 
 export function compileFilter(f: FeedFilter): CompiledFilter {
   const auids = f.auids && new Set(f.auids);
   const users = f.users && new Set(f.users);
   const docs = f.documents && new Set(f.documents.map((d) => docKeyString(parseDocSelector(d))));
+  const sorted = (xs: readonly string[] | undefined) => (xs ? [...new Set(xs)].sort() : null);
   return {
     auids: f.auids,
     users: f.users,
+    key: JSON.stringify([sorted(f.auids), sorted(f.users), docs ? [...docs].sort() : null]),
     matches(key) {
       if (auids && !auids.has(key.auid)) return false;
       if (users && (key.xui === null || !users.has(key.xui))) return false;

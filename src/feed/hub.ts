@@ -6,18 +6,33 @@
  * The store is the source: the hub reads `changes()` from its own position whenever the
  * store says something was committed (this process's writes; other processes' through
  * PostgreSQL NOTIFY) and every `pollMs` (other processes on SQLite, which cannot notify).
- * So a stream sees every change whichever process wrote it or serves the stream.
+ * So a stream sees every change whichever process wrote it or serves the stream. In an HTTP
+ * worker of `serve --workers`, the primary (which makes every write) says when it
+ * committed (`commits`), so a worker does not wait for its next poll.
+ *
+ * Coalescing happens here, once for every listener: changes read within `coalesceMs` of the
+ * first are handed out together when the window closes (after one more read), and a
+ * listener folds them into one event. Listeners with the same filter share the work of
+ * rendering it (`FeedBatch.shared`).
  */
 import type { Logger } from '../log.ts';
 import type { DocChange, DocumentStore } from '../store/types.ts';
 import type { FeedClock } from './clock.ts';
 
+/** One coalescing window's changes, handed to every listener. */
+export interface FeedBatch {
+  /** In seq order. */
+  readonly changes: readonly DocChange[];
+  /** `make()` once per `key` for this batch, the same value for every listener asking with that key. */
+  shared<T>(key: string, make: () => T): T;
+}
+
 /** What the hub tells a listener. Calls must not throw and must return quickly. */
 export interface FeedListener {
   /** Called once, synchronously inside `add`: every change with seq above `position` will be delivered. */
   onAttached(position: number): void;
-  /** The next changes, in seq order. */
-  onChanges(changes: readonly DocChange[]): void;
+  /** The next changes (possibly some at or below the position it attached at). */
+  onChanges(batch: FeedBatch): void;
   /** The hub's own position was pruned: changes were missed, the listener must start over. */
   onMissed(): void;
 }
@@ -27,6 +42,10 @@ export interface FeedHubOptions {
   readonly clock: FeedClock;
   /** Milliseconds between polls while anyone listens. */
   readonly pollMs: number;
+  /** Changes within this many milliseconds of the first are handed out together. */
+  readonly coalesceMs: number;
+  /** Another source of "something was committed" (an HTTP worker: the primary's word); returns an unsubscribe. */
+  readonly commits?: (listener: () => void) => () => void;
   readonly log: Logger;
   /** Changes read per query. @defaultValue `500` */
   readonly pageSize?: number;
@@ -38,6 +57,10 @@ export class FeedHub {
   #position = 0;
   #started: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
+  #unsubscribeCommits: (() => void) | undefined;
+  /** Changes read in the open coalescing window (none open: empty and no timer). */
+  #window: DocChange[] = [];
+  #cancelWindow: (() => void) | undefined;
   #cancelPoll: (() => void) | undefined;
   /** Reads run one after another. */
   #chain: Promise<void> = Promise.resolve();
@@ -85,7 +108,9 @@ export class FeedHub {
   async close(): Promise<void> {
     this.#closed = true;
     this.#unsubscribe?.();
+    this.#unsubscribeCommits?.();
     this.#cancelPoll?.();
+    this.#cancelWindow?.();
     this.#listeners.clear();
     await this.#chain;
   }
@@ -93,6 +118,7 @@ export class FeedHub {
   async #start(): Promise<void> {
     this.#position = await this.#o.store.lastSeq();
     this.#unsubscribe = this.#o.store.subscribe(() => void this.pull());
+    this.#unsubscribeCommits = this.#o.commits?.(() => void this.pull());
   }
 
   #schedulePoll(): void {
@@ -113,13 +139,38 @@ export class FeedHub {
         const pruned = await this.#o.store.prunedThrough();
         if (pruned > this.#position) {
           this.#position = pruned;
+          // Full state at the new position covers what the window held.
+          this.#window = [];
           for (const l of [...this.#listeners]) l.onMissed();
         }
       }
-      if (batch.length === 0) return;
-      this.#position = Math.max(this.#position, (batch.at(-1) as DocChange).seq);
-      for (const l of [...this.#listeners]) l.onChanges(batch);
-      if (batch.length < limit) return;
+      if (batch.length > 0) {
+        this.#position = Math.max(this.#position, (batch.at(-1) as DocChange).seq);
+        this.#window.push(...batch);
+      }
+      if (batch.length < limit) break;
     }
+    if (this.#window.length === 0 || this.#cancelWindow) return;
+    if (this.#o.coalesceMs === 0) return this.#emit();
+    this.#cancelWindow = this.#o.clock.setTimeout(() => {
+      // One more read first, so the window's batch holds everything committed by its end.
+      void this.pull().finally(() => this.#emit());
+    }, this.#o.coalesceMs);
+  }
+
+  #emit(): void {
+    this.#cancelWindow = undefined;
+    const changes = this.#window;
+    this.#window = [];
+    if (changes.length === 0 || this.#closed) return;
+    const memo = new Map<string, unknown>();
+    const batch: FeedBatch = {
+      changes,
+      shared<T>(key: string, make: () => T): T {
+        if (!memo.has(key)) memo.set(key, make());
+        return memo.get(key) as T;
+      },
+    };
+    for (const l of [...this.#listeners]) l.onChanges(batch);
   }
 }

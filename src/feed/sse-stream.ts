@@ -4,10 +4,10 @@
  * - The first event is the full state of what the filter covers (every document with its
  *   new-etag, no previous-etag), unless `Last-Event-ID` names a position the feed still
  *   holds: then the stream resumes after it. Event ids are change-feed positions.
- * - Live changes come from the process's FeedHub; those within `coalesceMs` of the first
- *   are folded into one event (per document: first previous-etag, last new-etag). When the
- *   window closes the hub reads the feed once more first, so the event holds every change
- *   committed by then.
+ * - Live changes come from the process's FeedHub, one coalescing window at a time; a
+ *   window's changes are folded into one event (per document: first previous-etag, last
+ *   new-etag). Streams with the same filter and root render that event once between them
+ *   and write the same bytes.
  * - Backpressure: a client whose socket does not take the next event stops receiving from
  *   the hub; once it drains it reads on from its own position in the store, page by page,
  *   and rejoins the hub when caught up. Nothing piles up in memory for a slow client, and
@@ -18,7 +18,7 @@ import type { Logger } from '../log.ts';
 import type { DocChange, DocumentStore } from '../store/types.ts';
 import type { FeedClock } from './clock.ts';
 import type { CompiledFilter } from './filter.ts';
-import type { FeedHub, FeedListener } from './hub.ts';
+import type { FeedBatch, FeedHub, FeedListener } from './hub.ts';
 import { foldChange, xcapDiffBody, type DiffEntry, type PendingDiff } from './xcap-diff.ts';
 
 export interface StreamOptions {
@@ -29,7 +29,6 @@ export interface StreamOptions {
   /** Absolute XCAP root written in each body. */
   readonly xcapRoot: string;
   readonly clock: FeedClock;
-  readonly coalesceMs: number;
   readonly heartbeatMs: number;
   readonly log: Logger;
   /** Called once the stream has ended. */
@@ -48,11 +47,13 @@ export class XcapDiffStream implements FeedListener {
   #pending: PendingDiff = new Map();
   /** Position the full state was taken at: its event id. */
   #fullStateAt = 0;
-  #cancelFlush: (() => void) | undefined;
+  /** Streams with equal keys render a batch to the same bytes. */
+  readonly #shareKey: string;
   #cancelHeartbeat: (() => void) | undefined;
 
   constructor(o: StreamOptions) {
     this.#o = o;
+    this.#shareKey = `${o.filter.key}\n${o.xcapRoot}`;
   }
 
   /** Sends the headers, then full state or the changes after `lastEventId`. */
@@ -89,10 +90,18 @@ export class XcapDiffStream implements FeedListener {
     }
   }
 
-  onChanges(changes: readonly DocChange[]): void {
+  onChanges(batch: FeedBatch): void {
+    const { changes } = batch;
+    if (this.#mode === 'live' && this.#pending.size === 0 && (changes[0] as DocChange).seq > this.#seen) {
+      // Every change of the batch is new to this stream, as to any other live one: the shared rendering fits.
+      const event = batch.shared(this.#shareKey, () => this.#render(changes));
+      this.#seen = (changes.at(-1) as DocChange).seq;
+      if (event !== null) this.#writeEvent(event, this.#seen);
+      return;
+    }
     if (this.#mode !== 'live' && this.#mode !== 'starting') return;
     this.#fold(changes, this.#pending);
-    if (this.#mode === 'live') this.#scheduleFlush();
+    if (this.#mode === 'live') this.#sendPending();
   }
 
   onMissed(): void {
@@ -104,7 +113,6 @@ export class XcapDiffStream implements FeedListener {
     if (this.#mode === 'closed') return;
     this.#mode = 'closed';
     this.#o.hub.remove(this);
-    this.#cancelFlush?.();
     this.#cancelHeartbeat?.();
     if (!this.#o.res.writableEnded) this.#o.res.end();
     this.#o.onEnd();
@@ -119,15 +127,17 @@ export class XcapDiffStream implements FeedListener {
     }
   }
 
-  #scheduleFlush(): void {
-    if (this.#cancelFlush || this.#pending.size === 0) return;
-    this.#cancelFlush = this.#o.clock.setTimeout(() => void this.#flush(), this.#o.coalesceMs);
+  /** The event for `changes` as this stream's filter sees them; null when none concerns it. */
+  #render(changes: readonly DocChange[]): Buffer | null {
+    const folded: PendingDiff = new Map();
+    for (const c of changes) if (this.#o.filter.matches(c.key)) foldChange(folded, c);
+    const entries = [...folded.values()];
+    if (!entries.some((e) => e.previousEtag !== null || e.newEtag !== null)) return null;
+    return sseEvent(xcapDiffBody(this.#o.xcapRoot, entries), (changes.at(-1) as DocChange).seq);
   }
 
-  async #flush(): Promise<void> {
-    this.#cancelFlush = undefined;
-    await this.#o.hub.pull();
-    if (this.#mode !== 'live') return;
+  #sendPending(): void {
+    if (this.#pending.size === 0) return;
     const entries = [...this.#pending.values()];
     this.#pending = new Map();
     this.#send(entries);
@@ -146,13 +156,10 @@ export class XcapDiffStream implements FeedListener {
     if (this.#mode !== 'starting') return;
     this.#mode = 'live';
     // The full state is an event even when empty: it says "nothing here yet" at this position.
-    this.#write(xcapDiffBody(this.#o.xcapRoot, entries), this.#fullStateAt);
-    this.#scheduleFlush();
+    if (this.#writeEvent(sseEvent(xcapDiffBody(this.#o.xcapRoot, entries), this.#fullStateAt), this.#fullStateAt)) this.#sendPending();
   }
 
   #restartWithFullState(): void {
-    this.#cancelFlush?.();
-    this.#cancelFlush = undefined;
     this.#pending = new Map();
     this.#seen = this.#fullStateAt = this.#o.hub.position;
     this.#mode = 'starting';
@@ -185,20 +192,18 @@ export class XcapDiffStream implements FeedListener {
   /** Writes one change event; false when the socket is full (the stream then lags until it drains). */
   #send(entries: DiffEntry[]): boolean {
     if (!entries.some((e) => e.previousEtag !== null || e.newEtag !== null)) return true;
-    return this.#write(xcapDiffBody(this.#o.xcapRoot, entries), this.#seen);
+    return this.#writeEvent(sseEvent(xcapDiffBody(this.#o.xcapRoot, entries), this.#seen), this.#seen);
   }
 
-  #write(body: string, id: number): boolean {
+  /** Writes one event (whose id is `id`); false when the socket is full (the stream then lags until it drains). */
+  #writeEvent(event: Buffer, id: number): boolean {
     const { res } = this.#o;
     if (this.#mode === 'closed') return false;
-    const data = body.replace(/\n$/, '').split('\n').join('\ndata: ');
-    if (res.write(`id: ${id}\ndata: ${data}\n\n`)) return true;
+    if (res.write(event)) return true;
     // Queued, but the socket is full. What was folded after this event is dropped and read again from the store.
     this.#seen = id;
     this.#mode = 'lagging';
     this.#pending = new Map();
-    this.#cancelFlush?.();
-    this.#cancelFlush = undefined;
     res.once('drain', () => void this.#catchUp());
     return false;
   }
@@ -215,4 +220,10 @@ export class XcapDiffStream implements FeedListener {
     this.#o.log.warn({ err: (err as Error).message }, 'xcap-diff stream failed; closing it (the client resumes with Last-Event-ID)');
     this.close();
   }
+}
+
+/** One server-sent event: `id`, then the body's lines as `data:` lines. */
+function sseEvent(body: string, id: number): Buffer {
+  const data = body.replace(/\n$/, '').split('\n').join('\ndata: ');
+  return Buffer.from(`id: ${id}\ndata: ${data}\n\n`);
 }

@@ -24,7 +24,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log.ts';
-import { EtagMismatch, StoreUnavailable, UniqueValueTaken, type DocKey, type WriteExpectation, type WriteResult } from '../store/types.ts';
+import { EtagMismatch, StoreUnavailable, UniqueValueTaken, type DocKey, type DocumentStore, type WriteExpectation, type WriteResult } from '../store/types.ts';
 import type { StorePut } from '../xcap/document-writer.ts';
 import { HttpError, XcapConflict } from '../xcap/errors.ts';
 import { sendToPrimary, sendToWorker } from './worker-channel.ts';
@@ -78,6 +78,15 @@ interface Answer {
   /** A WriteOutcome (xcap-write), a WriteResult (store-put), nothing (sync-enqueue). */
   readonly outcome?: WriteOutcome | WriteResult;
   readonly error?: WireError;
+}
+
+/**
+ * Primary → workers, at most once per event-loop turn: the primary committed changes. A
+ * worker's change-feed hub reads the feed at once instead of at its next poll (SQLite
+ * cannot notify across processes).
+ */
+interface FeedCommit {
+  readonly t: 'feed-commit';
 }
 
 /** Primary → workers, when one starts and every second: whether its sync engine runs. */
@@ -168,6 +177,20 @@ export function serveWorkers(writer: XcapWriter, put: StorePut, sync: SyncHandle
   return () => clearInterval(timer);
 }
 
+/** In the primary: tells every HTTP worker when the store committed (FeedCommit). Returns a stop function. */
+export function tellWorkersOfCommits(store: Pick<DocumentStore, 'subscribe'>): () => void {
+  let queued = false;
+  const tellAll = () => {
+    queued = false;
+    for (const w of Object.values(cluster.workers ?? {})) if (w) sendToWorker(w, { t: 'feed-commit' } satisfies FeedCommit);
+  };
+  return store.subscribe(() => {
+    if (queued) return;
+    queued = true;
+    setImmediate(tellAll);
+  });
+}
+
 /**
  * Collects items per destination and hands each destination's items to `flush` once, at
  * the end of the current event-loop turn (setImmediate runs after the turn's I/O callbacks).
@@ -197,15 +220,22 @@ export interface Primary {
   readonly put: StorePut;
   /** The primary's sync engine as the admin API sees it; undefined without bindings. */
   readonly sync: SyncHandle | undefined;
+  /** Calls `listener` whenever the primary says it committed changes; returns an unsubscribe. */
+  readonly onCommit: (listener: () => void) => () => void;
 }
 
 export function connectToPrimary(hasBindings: boolean): Primary {
   const waiting = new Map<number, { resolve: (o: WriteOutcome | WriteResult | undefined) => void; reject: (e: Error) => void }>();
   let next = 0;
   let syncRunning = false;
+  const commitListeners = new Set<() => void>();
   process.on('message', (msg: unknown) => {
-    const m = msg as Partial<Answers | SyncRunning> | null;
+    const m = msg as Partial<Answers | SyncRunning | FeedCommit> | null;
     if (m === null || typeof m !== 'object') return;
+    if (m.t === 'feed-commit') {
+      for (const l of commitListeners) l();
+      return;
+    }
     if (m.t === 'sync-running') {
       syncRunning = (m as SyncRunning).running;
       return;
@@ -249,6 +279,10 @@ export function connectToPrimary(hasBindings: boolean): Primary {
       const result = (await ask({ t: 'store-put', put: { key, body, expect, origin, etag, unique: opts?.unique } })) as WriteResult;
       opts?.onCommit?.(result);
       return result;
+    },
+    onCommit: (listener) => {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
     },
     sync: hasBindings
       ? {

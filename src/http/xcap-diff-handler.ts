@@ -37,7 +37,6 @@ export interface XcapDiffHandlerOptions {
   /** `server.publicRoots`: the first is written as the `xcap-root` of each body. */
   readonly publicRoots: readonly string[];
   readonly clock: FeedClock;
-  readonly coalesceMs: number;
   readonly heartbeatMs: number;
   readonly log: Logger;
 }
@@ -80,7 +79,6 @@ export function createXcapDiffHandler(o: XcapDiffHandlerOptions): XcapDiffHandle
       filter,
       xcapRoot: o.publicRoots[0] ?? `${requestOrigin(req) ?? 'http://localhost'}${o.root}`,
       clock: o.clock,
-      coalesceMs: o.coalesceMs,
       heartbeatMs: o.heartbeatMs,
       log: o.log,
       onEnd: () => streams.delete(stream),

@@ -136,6 +136,32 @@ for (const store of ['sqlite', 'postgres'] as const) {
       expect(entries(await nth(c, 3)).map((d) => d.sel)).toEqual([ALICE_FRIENDS]);
     });
 
+    it('one window, many streams: streams with the same filter get the same event, each stream only what its filter covers', async () => {
+      await start();
+      const a1 = await stream(ALICE);
+      const a2 = await stream(ALICE, '?user=sip:alice@example.com');
+      const all = await stream(ADMIN);
+      const rules = await stream(ADMIN, '?auid=pres-rules');
+      for (const c of [a1, a2, all, rules]) await nth(c, 1);
+      // Both writes land in one window: the clock does not move until nth() below.
+      const mine = await alice().put(`/${ALICE_RL}`, contacts(), RL_TYPE);
+      const bobs = await bob().put(`/${BOB_RL}`, contacts(), RL_TYPE);
+      const second = await nth(a1, 2);
+      expect(entries(second)).toEqual([{ sel: ALICE_RL, previous: null, next: etag(mine.headers) }]);
+      expect(await nth(a2, 2)).toEqual(second);
+      expect(entries(await nth(all, 2))).toEqual([
+        { sel: ALICE_RL, previous: null, next: etag(mine.headers) },
+        { sel: BOB_RL, previous: null, next: etag(bobs.headers) },
+      ]);
+      expect(Number(all.events[1]!.id)).toBe(Number(second.id));
+      // Nothing of pres-rules changed: that stream's next event is the next pres-rules change.
+      const rulesDoc = 'pres-rules/users/sip:alice@example.com/index';
+      const policy = `<?xml version="1.0" encoding="UTF-8"?>\n<cr:ruleset xmlns:cr="urn:ietf:params:xml:ns:common-policy"/>\n`;
+      const r = await alice().put(`/${rulesDoc}`, policy, 'application/auth-policy+xml');
+      expect(r.status).toBe(201);
+      expect(entries(await nth(rules, 2))).toEqual([{ sel: rulesDoc, previous: null, next: etag(r.headers) }]);
+    });
+
     it('Last-Event-ID resumes after the last event seen, without full state and without missing a change', async () => {
       await start();
       const c = await stream(ALICE);
