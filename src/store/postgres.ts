@@ -375,11 +375,14 @@ class PostgresStore implements DocumentStore {
     return new Map(rows.map((row) => [row.value, keyFromColumns(auid, row.tree, row.xui, row.path)]));
   }
 
-  backfillUnique(auid: string, valuesOf: (body: string) => readonly string[]): Promise<void> {
-    return this.#transaction(async (client) => {
+  async backfillUnique(auid: string, valuesOf: (body: string) => readonly string[]): Promise<void> {
+    const marked = `SELECT 1 FROM ${STORE_META_TABLE} WHERE name = $1`;
+    // Once done, one read and no lock.
+    if ((await this.#prepared(marked, [backfilledMark(auid)])).rowCount) return;
+    await this.#transaction(async (client) => {
       // Processes starting together: one backfills, the others wait here and then find the mark.
       await client.query('SELECT pg_advisory_xact_lock($1)', [BACKFILL_LOCK]);
-      if ((await client.query(`SELECT 1 FROM ${STORE_META_TABLE} WHERE name = $1`, [backfilledMark(auid)])).rowCount) return;
+      if ((await client.query(marked, [backfilledMark(auid)])).rowCount) return;
       const docs = await client.query<{ tree: number; xui: string; path: string; body: string }>(
         `SELECT tree, xui, path, body FROM ${DOCUMENTS_TABLE} WHERE auid = $1 ORDER BY tree, xui, path`,
         [auid],

@@ -310,9 +310,12 @@ class SqliteStore implements DocumentStore {
   }
 
   async backfillUnique(auid: string, valuesOf: (body: string) => readonly string[]): Promise<void> {
+    const marked = () => this.#prepare(`SELECT 1 FROM ${STORE_META_TABLE} WHERE name = ?`).get(backfilledMark(auid)) !== undefined;
+    // Once done, a read: processes that only read (serve's HTTP workers) take no write lock for it.
+    if (await this.#read(marked)) return;
     // In one write transaction: a second process waits for the file lock, then finds the mark.
     await this.#write(undefined, () => {
-      if (this.#prepare(`SELECT 1 FROM ${STORE_META_TABLE} WHERE name = ?`).get(backfilledMark(auid)) !== undefined) return undefined;
+      if (marked()) return undefined;
       const docs = this.#prepare(`SELECT tree, xui, path, body FROM ${DOCUMENTS_TABLE} WHERE auid = ? ORDER BY tree, xui, path`).all(auid) as unknown as Array<{
         tree: number; xui: string; path: string; body: string;
       }>;
