@@ -8,7 +8,7 @@
  * Started by the test files that need it (beforeAll), not by the global setup: only the
  * CardDAV tests use it.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, spawnService, stopChild, tempDir, waitForPort, type Service } from './process.ts';
 
@@ -26,6 +26,8 @@ export interface RadicaleService extends Service {
    * second card with a known UID). Radicale reads it like any other.
    */
   writeStored(path: string, file: string, text: string): void;
+  /** CPU seconds the Radicale process used so far (user + system, from /proc): the bench's split of a run. */
+  cpuSeconds(): number;
   /** Freezes the process (SIGSTOP): connections are accepted by the kernel and never answered, until `thaw()`. */
   freeze(): void;
   thaw(): void;
@@ -104,6 +106,11 @@ export async function startRadicale(opts: RadicaleOptions = {}): Promise<Radical
     addUser: (user, password) => appendFileSync(users, `${user}:${password}\n`),
     writeStored: (path, file, text) => writeFileSync(join(dir, 'collections', 'collection-root', ...path.split('/').filter(Boolean), file), text),
     stop: () => stopChild(child!, dir),
+    cpuSeconds: () => {
+      // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name.
+      const fields = readFileSync(`/proc/${child!.pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     freeze: () => void child?.kill('SIGSTOP'),
     thaw: () => void child?.kill('SIGCONT'),
     halt: async () => {
