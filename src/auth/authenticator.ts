@@ -16,6 +16,7 @@ import { Unauthorized } from '../xcap/errors.ts';
 import { BasicAuth, basicChallenge } from './basic.ts';
 import { DigestAuth, parseDigestCredentials } from './digest.ts';
 import type { DigestAlgorithm, UserSource } from './types.ts';
+import { ha1For } from './hash.ts';
 
 /** The parts of an HTTP request authentication looks at (an express Request fits). */
 export interface AuthRequest {
@@ -80,7 +81,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   });
   const basic = allowBasic ? new BasicAuth(users, { cacheTtlMs: opts.basicCacheTtlMs, now: opts.now }) : undefined;
   const dummy = randomBytes(32).toString('hex');
-  const dummyHa1: Record<DigestAlgorithm, string> = { MD5: dummy.slice(0, 32), 'SHA-256': dummy };
+  const dummyHa1: Record<DigestAlgorithm, string> = { MD5: dummy.slice(0, 32), 'SHA-256': dummy, 'SHA-512-256': dummy };
 
   function refuse(realm: string, withBasic: boolean, stale = false, reason?: string): Unauthorized {
     const challenges = digest.challenges(realm, stale);
@@ -92,7 +93,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
     const creds = parseDigestCredentials(header);
     if (creds === undefined || creds.realm !== realm || !algorithms.includes(creds.algorithm)) throw refuse(realm, withBasic);
     const user = await users.findByLogin(creds.username, realm);
-    const ha1 = creds.algorithm === 'MD5' ? user?.ha1.md5 : user?.ha1.sha256;
+    const ha1 = user === undefined ? undefined : ha1For(user.ha1, creds.algorithm);
     const verdict = digest.verify(creds, req.method, req.url, ha1 ?? dummyHa1[creds.algorithm]);
     if (verdict === 'fail' || user === undefined || ha1 === undefined) throw refuse(realm, withBasic);
     if (verdict === 'stale') throw refuse(realm, withBasic, true);

@@ -169,7 +169,7 @@ export class DigestAuth {
 /**
  * Parses an `Authorization` value starting with `Digest ` (scheme matched case-insensitively
  * by the caller). Returns undefined when required fields are missing, empty or malformed, a
- * parameter is given twice, the algorithm is not MD5/SHA-256, qop is other than `auth`, or
+ * parameter is given twice, the algorithm is not MD5/SHA-256/SHA-512-256, qop is other than `auth`, or
  * `userhash=true` (never offered).
  */
 export function parseDigestCredentials(header: string): DigestCredentials | undefined {
@@ -183,7 +183,7 @@ export function parseDigestCredentials(header: string): DigestCredentials | unde
   if (!username || !realm || !nonce || !uri || !response) return undefined;
   if (f.userhash !== undefined && f.userhash.toLowerCase() !== 'false') return undefined;
   const alg = f.algorithm === undefined ? 'MD5' : f.algorithm.toUpperCase();
-  if (alg !== 'MD5' && alg !== 'SHA-256') return undefined;
+  if (alg !== 'MD5' && alg !== 'SHA-256' && alg !== 'SHA-512-256') return undefined;
   const base = { username, realm, nonce, uri, response: response.toLowerCase(), algorithm: alg as DigestAlgorithm };
   if (f.qop === undefined) {
     if (f.nc !== undefined || f.cnonce !== undefined) return undefined;

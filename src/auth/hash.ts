@@ -3,10 +3,10 @@
  * Basic and the user sources agree on encoding (UTF-8 in, lowercase hex out).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { DigestAlgorithm } from './types.ts';
+import type { DigestAlgorithm, UserRecord } from './types.ts';
 
 /** Node's name for each Digest algorithm. */
-const NODE_HASH: Record<DigestAlgorithm, string> = { MD5: 'md5', 'SHA-256': 'sha256' };
+const NODE_HASH: Record<DigestAlgorithm, string> = { MD5: 'md5', 'SHA-256': 'sha256', 'SHA-512-256': 'sha512-256' };
 
 /** H(data) as lowercase hex. */
 export function hashHex(algorithm: DigestAlgorithm, data: string): string {
@@ -18,9 +18,14 @@ export function computeHa1(algorithm: DigestAlgorithm, login: string, realm: str
   return hashHex(algorithm, `${login}:${realm}:${password}`);
 }
 
-/** Both HA1 values of one login form. */
-export function computeHa1Pair(login: string, realm: string, password: string): { md5: string; sha256: string } {
-  return { md5: computeHa1('MD5', login, realm, password), sha256: computeHa1('SHA-256', login, realm, password) };
+/** The HA1 a user record holds for `algorithm`, if any. */
+export function ha1For(ha1: UserRecord['ha1'], algorithm: DigestAlgorithm): string | undefined {
+  return algorithm === 'MD5' ? ha1.md5 : algorithm === 'SHA-256' ? ha1.sha256 : ha1.sha512t256;
+}
+
+/** Every HA1 value of one login form. */
+export function computeHa1Pair(login: string, realm: string, password: string): { md5: string; sha256: string; sha512t256: string } {
+  return { md5: computeHa1('MD5', login, realm, password), sha256: computeHa1('SHA-256', login, realm, password), sha512t256: computeHa1('SHA-512-256', login, realm, password) };
 }
 
 /**

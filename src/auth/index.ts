@@ -74,7 +74,8 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
     nonceTtlSeconds: cfg.nonceTtlSeconds,
     // MD5 first: clients that read only the first WWW-Authenticate (Python's urllib, many
     // phones) know only MD5 and fail on a SHA-256 challenge; SHA-256 clients still find theirs.
-    algorithms: ['MD5', 'SHA-256'],
+    // SHA-512-256 only where the source keeps its HA1 (OpenSIPS 3.2 ha1_sha512t256, a password).
+    algorithms: ['MD5', 'SHA-256', 'SHA-512-256'],
     now,
   });
   return {

@@ -2,8 +2,10 @@
  * The local user table, kept in the store's own database through its `SqlRunner` (SQLite
  * or PostgreSQL, same SQL). Managed with `xcap-bridge user add|remove|list`.
  *
- * Table `xcap_users`: one row per XUI with its realm and four HA1 values (MD5 and SHA-256,
- * for the login `alice` and for `alice@example.com`), never the password. The realm is
+ * Table `xcap_users`: one row per XUI with its realm and six HA1 values (MD5, SHA-256 and
+ * SHA-512/256, for the login `alice` and for `alice@example.com`), never the password.
+ * Rows made before the SHA-512/256 columns existed have them empty: SHA-512-256 is then not
+ * offered (`algorithms`, fixed at open) until every such user has a new password. The realm is
  * fixed when the user is added: it must be the realm the server challenges with (the XUI's
  * domain unless `auth.realm` is set), so changing `auth.realm` means re-adding users.
  *
@@ -50,7 +52,9 @@ CREATE TABLE IF NOT EXISTS xcap_users (
   ha1_sha256 TEXT NOT NULL,
   full_ha1_md5 TEXT NOT NULL,
   full_ha1_sha256 TEXT NOT NULL,
-  created_at BIGINT NOT NULL
+  created_at BIGINT NOT NULL,
+  ha1_sha512t256 TEXT NOT NULL DEFAULT '',
+  full_ha1_sha512t256 TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS xcap_users_login ON xcap_users (login, realm);
 CREATE INDEX IF NOT EXISTS xcap_users_full_login ON xcap_users (full_login, realm);
@@ -62,20 +66,36 @@ interface LoginRow extends Record<string, unknown> {
   admin: number | string;
   md5: string;
   sha256: string;
+  sha512t256: string;
 }
 
+/** The SHA-512/256 columns, added to tables made before them. */
+const SHA512T256_COLUMNS = ['ha1_sha512t256', 'full_ha1_sha512t256'];
+
 export class LocalUsers implements UserSource {
-  readonly algorithms: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
+  readonly algorithms: readonly DigestAlgorithm[];
   private readonly sql: SqlRunner;
 
-  private constructor(sql: SqlRunner) {
+  private constructor(sql: SqlRunner, algorithms: readonly DigestAlgorithm[]) {
     this.sql = sql;
+    this.algorithms = algorithms;
   }
 
-  /** Creates the table if missing (idempotent) and returns the source. */
+  /**
+   * Creates the table if missing and adds the SHA-512/256 columns to an older one
+   * (idempotent), and returns the source.
+   */
   static async open(sql: SqlRunner): Promise<LocalUsers> {
     await sql.exec(SCHEMA);
-    return new LocalUsers(sql);
+    if (sql.dialect === 'postgres') {
+      await sql.exec(SHA512T256_COLUMNS.map((c) => `ALTER TABLE xcap_users ADD COLUMN IF NOT EXISTS ${c} TEXT NOT NULL DEFAULT ''`).join(';\n'));
+    } else {
+      const have = new Set((await sql.query<{ name: string }>('SELECT name FROM pragma_table_info(\'xcap_users\')')).map((r) => r.name));
+      const missing = SHA512T256_COLUMNS.filter((c) => !have.has(c));
+      if (missing.length > 0) await sql.exec(missing.map((c) => `ALTER TABLE xcap_users ADD COLUMN ${c} TEXT NOT NULL DEFAULT ''`).join(';\n'));
+    }
+    const [lacking] = await sql.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM xcap_users WHERE ha1_sha512t256 = ''");
+    return new LocalUsers(sql, Number(lacking?.n ?? 0) === 0 ? ['SHA-256', 'MD5', 'SHA-512-256'] : ['SHA-256', 'MD5']);
   }
 
   /**
@@ -91,9 +111,9 @@ export class LocalUsers implements UserSource {
     const short = computeHa1Pair(parts.user, realm, password);
     const long = computeHa1Pair(full, realm, password);
     const inserted = await this.sql.run(
-      `INSERT INTO xcap_users (xui, login, full_login, realm, admin, ha1_md5, ha1_sha256, full_ha1_md5, full_ha1_sha256, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (xui) DO NOTHING`,
-      [xui, parts.user, full, realm, opts.admin ? 1 : 0, short.md5, short.sha256, long.md5, long.sha256, Date.now()],
+      `INSERT INTO xcap_users (xui, login, full_login, realm, admin, ha1_md5, ha1_sha256, ha1_sha512t256, full_ha1_md5, full_ha1_sha256, full_ha1_sha512t256, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (xui) DO NOTHING`,
+      [xui, parts.user, full, realm, opts.admin ? 1 : 0, short.md5, short.sha256, short.sha512t256, long.md5, long.sha256, long.sha512t256, Date.now()],
     );
     if (inserted === 0) throw new UserExists(xui);
   }
@@ -108,7 +128,10 @@ export class LocalUsers implements UserSource {
     if (row === undefined) return false;
     const short = computeHa1Pair(row.login, row.realm, password);
     const long = computeHa1Pair(row.full_login, row.realm, password);
-    const n = await this.sql.run('UPDATE xcap_users SET ha1_md5 = ?, ha1_sha256 = ?, full_ha1_md5 = ?, full_ha1_sha256 = ? WHERE xui = ?', [short.md5, short.sha256, long.md5, long.sha256, xui]);
+    const n = await this.sql.run(
+      'UPDATE xcap_users SET ha1_md5 = ?, ha1_sha256 = ?, ha1_sha512t256 = ?, full_ha1_md5 = ?, full_ha1_sha256 = ?, full_ha1_sha512t256 = ? WHERE xui = ?',
+      [short.md5, short.sha256, short.sha512t256, long.md5, long.sha256, long.sha512t256, xui],
+    );
     return n > 0;
   }
 
@@ -145,12 +168,12 @@ export class LocalUsers implements UserSource {
     // `alice@example.com` is the full form; `alice` the user part, which two domains sharing
     // one configured realm could both have: then it names nobody (LIMIT 2 to see that).
     const sql = username.includes('@')
-      ? 'SELECT xui, admin, full_ha1_md5 AS md5, full_ha1_sha256 AS sha256 FROM xcap_users WHERE full_login = ? AND realm = ? LIMIT 2'
-      : 'SELECT xui, admin, ha1_md5 AS md5, ha1_sha256 AS sha256 FROM xcap_users WHERE login = ? AND realm = ? LIMIT 2';
+      ? 'SELECT xui, admin, full_ha1_md5 AS md5, full_ha1_sha256 AS sha256, full_ha1_sha512t256 AS sha512t256 FROM xcap_users WHERE full_login = ? AND realm = ? LIMIT 2'
+      : 'SELECT xui, admin, ha1_md5 AS md5, ha1_sha256 AS sha256, ha1_sha512t256 AS sha512t256 FROM xcap_users WHERE login = ? AND realm = ? LIMIT 2';
     // Every request whose login is not in the authenticators' caches comes here.
     const rows = await this.sql.query<LoginRow>(sql, [username, realm], { prepared: true });
     const row = rows[0];
     if (row === undefined || rows.length > 1) return undefined;
-    return { xui: row.xui, admin: Number(row.admin) === 1, ha1: { md5: row.md5, sha256: row.sha256 } };
+    return { xui: row.xui, admin: Number(row.admin) === 1, ha1: { md5: row.md5, sha256: row.sha256, ...(row.sha512t256 !== '' && { sha512t256: row.sha512t256 }) } };
   }
 }

@@ -11,7 +11,7 @@ import type { DigestAlgorithm, UserInfo, UserRecord, UserSource } from './types.
  */
 export function chainSources(sources: readonly UserSource[]): UserSource {
   if (sources.length === 1) return sources[0] as UserSource;
-  const algorithms = (['SHA-256', 'MD5'] as const).filter((a) => sources.every((s) => s.algorithms.includes(a)));
+  const algorithms = (['SHA-256', 'MD5', 'SHA-512-256'] as const).filter((a) => sources.every((s) => s.algorithms.includes(a)));
   return {
     algorithms,
     async find(xui) {

@@ -5,9 +5,9 @@
  * What the tables keep, per schema preset:
  * - `kamailio`, `opensips` (OpenSIPS up to 3.1): ha1 = MD5(user:domain:pw) for the login
  *   `alice`, ha1b = MD5(user@domain:domain:pw) for the login `alice@example.com`.
- * - `opensips32` (3.2 and later): ha1, ha1_sha256 = SHA-256(user:domain:pw) (SHA-256 Digest
- *   with no password reset) and ha1_sha512t256 (not offered: this server's Digest speaks
- *   MD5 and SHA-256).
+ * - `opensips32` (3.2 and later): ha1, ha1_sha256 = SHA-256(user:domain:pw) and
+ *   ha1_sha512t256 = SHA-512/256(user:domain:pw): SHA-256 and SHA-512-256 Digest (RFC 7616)
+ *   with no password reset.
  * - `openxcap`: OpenXCAP's configurable columns (username, domain, password, ha1).
  * Every column name can be overridden; `passwordColumn` names a plaintext password column
  * where the legacy setup kept one (then any realm and both algorithms work).
@@ -39,6 +39,8 @@ export interface SubscriberColumns {
   readonly ha1b?: string;
   /** SHA-256 HA1 for the login `user` (realm = domain). */
   readonly ha1Sha256?: string;
+  /** SHA-512/256 HA1 for the login `user` (realm = domain). */
+  readonly ha1Sha512t256?: string;
   /** Plaintext password. */
   readonly password?: string;
 }
@@ -46,7 +48,7 @@ export interface SubscriberColumns {
 const PRESETS: Record<SubscriberSchema, SubscriberColumns> = {
   kamailio: { username: 'username', domain: 'domain', ha1: 'ha1', ha1b: 'ha1b' },
   opensips: { username: 'username', domain: 'domain', ha1: 'ha1', ha1b: 'ha1b' },
-  opensips32: { username: 'username', domain: 'domain', ha1: 'ha1', ha1Sha256: 'ha1_sha256' },
+  opensips32: { username: 'username', domain: 'domain', ha1: 'ha1', ha1Sha256: 'ha1_sha256', ha1Sha512t256: 'ha1_sha512t256' },
   openxcap: { username: 'username', domain: 'domain', ha1: 'ha1' },
 };
 
@@ -83,8 +85,12 @@ export class SubscriberUsers implements UserSource {
     this.#table = o.table ?? 'subscriber';
     this.#cols = subscriberColumns(o);
     this.#admins = new Set(o.admins ?? []);
-    const sha = this.#cols.ha1Sha256 !== undefined || this.#cols.password !== undefined;
-    this.algorithms = sha ? ['MD5', 'SHA-256'] : ['MD5'];
+    const password = this.#cols.password !== undefined;
+    this.algorithms = [
+      'MD5',
+      ...(this.#cols.ha1Sha256 !== undefined || password ? (['SHA-256'] as const) : []),
+      ...(this.#cols.ha1Sha512t256 !== undefined || password ? (['SHA-512-256'] as const) : []),
+    ];
   }
 
   async #run<T>(f: () => Promise<T>): Promise<T> {
@@ -97,7 +103,7 @@ export class SubscriberUsers implements UserSource {
 
   async #row(username: string, domain: string): Promise<Row | undefined> {
     const c = this.#cols;
-    const wanted = [c.ha1, c.ha1b, c.ha1Sha256, c.password].filter((x): x is string => x !== undefined);
+    const wanted = [c.ha1, c.ha1b, c.ha1Sha256, c.ha1Sha512t256, c.password].filter((x): x is string => x !== undefined);
     return this.#run(() =>
       this.#database.db.selectFrom(this.#table).select([c.username, ...wanted]).where(c.username, '=', username).where(c.domain, '=', domain).limit(1).executeTakeFirst() as Promise<Row | undefined>,
     );
@@ -130,9 +136,10 @@ export class SubscriberUsers implements UserSource {
     const legacy = realm === domain;
     const md5 = (legacy ? col(full ? c.ha1b : c.ha1) : undefined) ?? fromPassword('MD5');
     const sha256 = (legacy && !full ? col(c.ha1Sha256) : undefined) ?? fromPassword('SHA-256');
-    if (md5 === undefined && sha256 === undefined) return undefined;
+    const sha512t256 = (legacy && !full ? col(c.ha1Sha512t256) : undefined) ?? fromPassword('SHA-512-256');
+    if (md5 === undefined && sha256 === undefined && sha512t256 === undefined) return undefined;
     const xui = `sip:${user}@${domain}`;
-    return { xui, admin: this.#admins.has(xui), ha1: { ...(md5 && { md5 }), ...(sha256 && { sha256 }) } };
+    return { xui, admin: this.#admins.has(xui), ha1: { ...(md5 && { md5 }), ...(sha256 && { sha256 }), ...(sha512t256 && { sha512t256 }) } };
   }
 
   async realms(): Promise<readonly string[]> {

@@ -10,16 +10,20 @@
  * - REALM: the Digest/Basic realm. Unless `auth.realm` is configured, it is the domain of
  *   the XUI in the request URI (`example.com`), or the deployment's domain for the global
  *   tree (`auth.defaultDomain`, else the one realm all users share: deployment-domain.ts).
- * - HA1: `H(login ":" realm ":" password)` as lowercase hex (RFC 7616 §3.4.2), with H = MD5
- *   or SHA-256. It depends on the login form, so a source keeps one HA1 per form and
+ * - HA1: `H(login ":" realm ":" password)` as lowercase hex (RFC 7616 §3.4.2), with H = MD5,
+ *   SHA-256 or SHA-512/256. It depends on the login form, so a source keeps one HA1 per form and
  *   algorithm; passwords are never stored.
  *
  * Deliberately not here: challenge/response logic (digest.ts, basic.ts) and authorization
  * (authorize.ts).
  */
 
-/** Digest algorithms this server speaks (RFC 7616 §3.3); `-sess` variants are not offered. */
-export type DigestAlgorithm = 'MD5' | 'SHA-256';
+/**
+ * Digest algorithms this server speaks (RFC 7616 §3.3); `-sess` variants are not offered.
+ * `SHA-512-256` is SHA-512/256 (FIPS 180-4), offered where a source keeps its HA1
+ * (OpenSIPS 3.2's `ha1_sha512t256`, or a plaintext password).
+ */
+export type DigestAlgorithm = 'MD5' | 'SHA-256' | 'SHA-512-256';
 
 /** A user as listed and authorized: identity and role, no secrets. */
 export interface UserInfo {
@@ -35,7 +39,7 @@ export interface UserRecord extends UserInfo {
    * HA1 per algorithm for exactly the (login, realm) pair of the lookup, lowercase hex.
    * An algorithm the source cannot provide is absent (htdigest files hold MD5 only).
    */
-  readonly ha1: { readonly md5?: string; readonly sha256?: string };
+  readonly ha1: { readonly md5?: string; readonly sha256?: string; readonly sha512t256?: string };
 }
 
 export interface UserSource {

@@ -220,6 +220,7 @@ const subscriberSchema = z
         ha1: z.string().min(1).optional().describe('MD5 HA1 for the login user (default ha1).'),
         ha1b: z.string().min(1).optional().describe('MD5 HA1 for the login user@domain (default ha1b on kamailio/opensips).'),
         ha1Sha256: z.string().min(1).optional().describe('SHA-256 HA1 (default ha1_sha256 on opensips32).'),
+        ha1Sha512t256: z.string().min(1).optional().describe('SHA-512/256 HA1 (default ha1_sha512t256 on opensips32).'),
       })
       .strict()
       .default({})

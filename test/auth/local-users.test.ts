@@ -10,6 +10,7 @@ import { basicAuthorization } from './helpers.ts';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const sha512t256 = (s: string) => createHash('sha512-256').update(s).digest('hex');
 
 const dialects: Array<[string, () => Promise<DocumentStore>]> = [
   ['sqlite', () => openSqliteStore(':memory:')],
@@ -26,16 +27,17 @@ describe.each(dialects)('local user table on %s', (_name, open) => {
   });
   afterAll(() => store.close());
 
-  it('stores HA1 for both login forms and both algorithms, never the password', async () => {
+  it('stores HA1 for both login forms and every algorithm, never the password', async () => {
     await users.add('sip:alice@example.com', 'wonderland');
     expect(await users.findByLogin('alice', 'example.com')).toEqual({
       xui: 'sip:alice@example.com',
       admin: false,
-      ha1: { md5: md5('alice:example.com:wonderland'), sha256: sha256('alice:example.com:wonderland') },
+      ha1: { md5: md5('alice:example.com:wonderland'), sha256: sha256('alice:example.com:wonderland'), sha512t256: sha512t256('alice:example.com:wonderland') },
     });
     expect((await users.findByLogin('alice@example.com', 'example.com'))?.ha1).toEqual({
       md5: md5('alice@example.com:example.com:wonderland'),
       sha256: sha256('alice@example.com:example.com:wonderland'),
+      sha512t256: sha512t256('alice@example.com:example.com:wonderland'),
     });
     const rows = await store.sql.query('SELECT * FROM xcap_users');
     expect(JSON.stringify(rows)).not.toContain('wonderland');
@@ -71,6 +73,27 @@ describe.each(dialects)('local user table on %s', (_name, open) => {
     await users.add('sip:kim@b.example', 'pw-b', { realm: 'xcap' });
     expect(await users.findByLogin('kim', 'xcap')).toBeUndefined();
     expect((await users.findByLogin('kim@b.example', 'xcap'))?.xui).toBe('sip:kim@b.example');
+  });
+
+  it('a table made before the SHA-512/256 columns gains them; SHA-512-256 is offered once no user lacks its HA1', async () => {
+    const old = await open();
+    try {
+      // The table as earlier versions made it, with one user added then.
+      await old.sql.exec(`CREATE TABLE xcap_users (xui TEXT PRIMARY KEY, login TEXT NOT NULL, full_login TEXT NOT NULL, realm TEXT NOT NULL, admin INTEGER NOT NULL,
+        ha1_md5 TEXT NOT NULL, ha1_sha256 TEXT NOT NULL, full_ha1_md5 TEXT NOT NULL, full_ha1_sha256 TEXT NOT NULL, created_at BIGINT NOT NULL)`);
+      await old.sql.run("INSERT INTO xcap_users VALUES ('sip:old@example.com', 'old', 'old@example.com', 'example.com', 0, ?, ?, ?, ?, 0)", [
+        md5('old:example.com:pw'), sha256('old:example.com:pw'), md5('old@example.com:example.com:pw'), sha256('old@example.com:example.com:pw'),
+      ]);
+      const before = await LocalUsers.open(old.sql);
+      expect(before.algorithms).toEqual(['SHA-256', 'MD5']);
+      expect((await before.findByLogin('old', 'example.com'))?.ha1).toEqual({ md5: md5('old:example.com:pw'), sha256: sha256('old:example.com:pw') });
+      expect(await before.setPassword('sip:old@example.com', 'new-pw')).toBe(true);
+      const after = await LocalUsers.open(old.sql);
+      expect(after.algorithms).toEqual(['SHA-256', 'MD5', 'SHA-512-256']);
+      expect((await after.findByLogin('old', 'example.com'))?.ha1.sha512t256).toBe(sha512t256('old:example.com:new-pw'));
+    } finally {
+      await old.close();
+    }
   });
 
   it('authenticates through the authenticator', async () => {

@@ -1,7 +1,7 @@
 /**
  * The legacy `subscriber` table as a user source (src/auth/subscriber.ts): the user source
  * contract on real PostgreSQL and MariaDB for each project's schema, and Digest logins over
- * HTTP with the stored ha1, ha1b and ha1_sha256 (no password needed).
+ * HTTP with the stored ha1, ha1b, ha1_sha256 and ha1_sha512t256 (no password needed).
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,6 +21,7 @@ afterAll(() => maria?.stop());
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const sha512t256 = (s: string) => createHash('sha512-256').update(s).digest('hex');
 const serverUrl = (engine: SqlEngine) => (engine === 'postgres' ? inject('services').postgres : maria.url);
 
 /** Adds a subscriber the way kamctl / opensips-cli do: HA1 columns computed with realm = domain. */
@@ -32,7 +33,7 @@ async function addSubscriber(db: FreshDatabase, engine: SqlEngine, project: Lega
   const pw = keepPassword ? password : '';
   if (project === 'opensips32') {
     await db.query(`INSERT INTO subscriber (username, domain, password, ha1, ha1_sha256, ha1_sha512t256) VALUES (${ph(6)})`, [
-      user, domain, pw, md5(`${user}:${domain}:${password}`), sha256(`${user}:${domain}:${password}`), 'x'.repeat(64),
+      user, domain, pw, md5(`${user}:${domain}:${password}`), sha256(`${user}:${domain}:${password}`), sha512t256(`${user}:${domain}:${password}`),
     ]);
   } else {
     await db.query(`INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES (${ph(5)})`, [
@@ -69,7 +70,7 @@ for (const engine of ['postgres', 'mysql'] as const) {
 
 describe('Digest logins against a legacy subscriber table over HTTP (realm = the SIP domain)', () => {
   for (const [engine, project, schema] of [['postgres', 'kamailio', 'kamailio'], ['mysql', 'opensips32', 'opensips32']] as const) {
-    it(`${engine} ${schema}: ${schema === 'kamailio' ? 'MD5 with ha1 (alice) and ha1b (alice@example.com)' : 'MD5 with ha1 and SHA-256 with ha1_sha256'}; a wrong password is 401`, async () => {
+    it(`${engine} ${schema}: ${schema === 'kamailio' ? 'MD5 with ha1 (alice) and ha1b (alice@example.com)' : 'MD5 with ha1, SHA-256 with ha1_sha256 and SHA-512-256 with ha1_sha512t256'}; a wrong password is 401`, async () => {
       const db = await freshSqlDatabase(engine, serverUrl(engine), `digest_${schema}`);
       await db.exec(legacySchema(project, engine));
       await addSubscriber(db, engine, project, 'sip:carol@example.com', 'carol-legacy-pw', false);
@@ -77,7 +78,7 @@ describe('Digest logins against a legacy subscriber table over HTTP (realm = the
       try {
         const path = '/resource-lists/users/sip:carol@example.com/index';
         const body = '<?xml version="1.0" encoding="UTF-8"?><resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="l"/></resource-lists>';
-        const logins: [string, 'MD5' | 'SHA-256'][] = schema === 'kamailio' ? [['carol', 'MD5'], ['carol@example.com', 'MD5']] : [['carol', 'MD5'], ['carol', 'SHA-256']];
+        const logins: [string, 'MD5' | 'SHA-256' | 'SHA-512-256'][] = schema === 'kamailio' ? [['carol', 'MD5'], ['carol@example.com', 'MD5']] : [['carol', 'MD5'], ['carol', 'SHA-256'], ['carol', 'SHA-512-256']];
         for (const [login, algorithm] of logins) {
           const client = gw.client(login, 'carol-legacy-pw', { algorithm });
           const put = await client.put(path, body, 'application/resource-lists+xml');
@@ -88,7 +89,7 @@ describe('Digest logins against a legacy subscriber table over HTTP (realm = the
         }
         const first = await gw.client('carol', 'x').get(path);
         const algorithms = (first.headers.get('www-authenticate') ?? '').match(/algorithm=[\w-]+/g);
-        expect(algorithms).toEqual(schema === 'kamailio' ? ['algorithm=MD5'] : ['algorithm=MD5', 'algorithm=SHA-256']);
+        expect(algorithms).toEqual(schema === 'kamailio' ? ['algorithm=MD5'] : ['algorithm=MD5', 'algorithm=SHA-256', 'algorithm=SHA-512-256']);
         expect(first.status).toBe(401);
         expect((await gw.client('carol', 'wrong-pw').get(path)).status).toBe(401);
       } finally {

@@ -27,7 +27,7 @@ export interface UserSourceTraits {
   readonly anyRealm?: boolean;
 }
 
-const H = { MD5: 'md5', 'SHA-256': 'sha256' } as const;
+const H = { MD5: 'md5', 'SHA-256': 'sha256', 'SHA-512-256': 'sha512-256' } as const;
 const ha1 = (alg: keyof typeof H, login: string, realm: string, pw: string) => createHash(H[alg]).update(`${login}:${realm}:${pw}`).digest('hex');
 
 function login(form: LoginForm, xui: string): string {
@@ -59,11 +59,13 @@ export function userSourceContract(name: string, traits: UserSourceTraits, facto
         const u = await h.source.findByLogin(l, 'example.com');
         expect(u?.xui, `login ${l}`).toBe('sip:alice@example.com');
         const got = u!.ha1;
-        expect(got.md5 ?? got.sha256, `login ${l}: some HA1`).toBeDefined();
-        if (got.md5 !== undefined) expect(got.md5).toBe(ha1('MD5', l, 'example.com', 'alice-pw'));
-        if (got.sha256 !== undefined) expect(got.sha256).toBe(ha1('SHA-256', l, 'example.com', 'alice-pw'));
+        const byAlgorithm = { MD5: got.md5, 'SHA-256': got.sha256, 'SHA-512-256': got.sha512t256 };
+        expect(got.md5 ?? got.sha256 ?? got.sha512t256, `login ${l}: some HA1`).toBeDefined();
+        for (const [alg, value] of Object.entries(byAlgorithm) as [keyof typeof H, string | undefined][]) {
+          if (value !== undefined) expect(value, `${alg} for ${l}`).toBe(ha1(alg, l, 'example.com', 'alice-pw'));
+        }
         // What the source declares it must serve for the user form, the one every client can use.
-        if (form === 'user') for (const alg of h.source.algorithms) expect(alg === 'MD5' ? got.md5 : got.sha256, `${alg} for ${l}`).toBeDefined();
+        if (form === 'user') for (const alg of h.source.algorithms) expect(byAlgorithm[alg], `${alg} for ${l}`).toBeDefined();
       }
     });
 

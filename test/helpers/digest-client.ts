@@ -67,7 +67,9 @@ export function parseChallenges(headers: Headers): Challenge[] {
   return out;
 }
 
-const H = (alg: string, s: string) => createHash(alg.toUpperCase() === 'SHA-256' ? 'sha256' : 'md5').update(s).digest('hex');
+/** RFC 7616 §3.3 algorithm names → node's hash names (SHA-512-256 is SHA-512/256). */
+const NODE_HASH: Record<string, string> = { MD5: 'md5', 'SHA-256': 'sha256', 'SHA-512-256': 'sha512-256' };
+const H = (alg: string, s: string) => createHash(NODE_HASH[alg.toUpperCase()] ?? 'md5').update(s).digest('hex');
 
 export function digestHeader(ch: Challenge, creds: Credentials, method: string, uri: string, nc: number, cnonce = randomBytes(8).toString('hex')): string {
   const ha1 = H(ch.algorithm, `${creds.username}:${ch.realm}:${creds.password}`);
@@ -94,7 +96,7 @@ export class XcapClient {
   readonly mode: 'digest' | 'basic';
   readonly algorithm: string;
 
-  constructor(base: string, creds?: Credentials, opts: { mode?: 'digest' | 'basic'; algorithm?: 'MD5' | 'SHA-256' } = {}) {
+  constructor(base: string, creds?: Credentials, opts: { mode?: 'digest' | 'basic'; algorithm?: 'MD5' | 'SHA-256' | 'SHA-512-256' } = {}) {
     this.base = base;
     this.creds = creds;
     this.mode = opts.mode ?? 'digest';

@@ -32,7 +32,7 @@ export interface TestGateway {
   /** The PostgreSQL URL of the store, when it is PostgreSQL (for child processes writing beside the server). */
   readonly databaseUrl: string | undefined;
   /** A Digest (default) or Basic client for `login` (e.g. `alice`) with `password`. */
-  client(login?: string, password?: string, opts?: { mode?: 'digest' | 'basic'; algorithm?: 'MD5' | 'SHA-256' }): XcapClient;
+  client(login?: string, password?: string, opts?: { mode?: 'digest' | 'basic'; algorithm?: 'MD5' | 'SHA-256' | 'SHA-512-256' }): XcapClient;
   stop(): Promise<void>;
 }
 

@@ -69,8 +69,8 @@ describe('RFC 4825 §5.7 / DESIGN §3 access control over HTTP', () => {
   });
 
   describe('authentication', () => {
-    it('Digest MD5 and SHA-256 with qop=auth, logins "alice" and "alice@example.com"', async () => {
-      for (const algorithm of ['MD5', 'SHA-256'] as const) {
+    it('Digest MD5, SHA-256 and SHA-512-256 with qop=auth, logins "alice" and "alice@example.com"', async () => {
+      for (const algorithm of ['MD5', 'SHA-256', 'SHA-512-256'] as const) {
         for (const login of ['alice', 'alice@example.com']) {
           const c = gw.client(login, 'alice-secret', { algorithm });
           const r = await c.get(ALICE_RL);
@@ -80,11 +80,11 @@ describe('RFC 4825 §5.7 / DESIGN §3 access control over HTTP', () => {
       }
     });
 
-    it('the challenge offers MD5 then SHA-256 with qop="auth", plus Basic, in the XUI domain as realm', async () => {
+    it('the challenge offers MD5, then SHA-256 and SHA-512-256 with qop="auth", plus Basic, in the XUI domain as realm', async () => {
       const r = await rawRequest('GET', gw.url + ALICE_RL, {});
       const ch = parseChallenges(r.headers);
       // MD5 first: clients that read only the first challenge (Python urllib, many phones) know only MD5.
-      expect(ch.map((c) => c.algorithm)).toEqual(['MD5', 'SHA-256']);
+      expect(ch.map((c) => c.algorithm)).toEqual(['MD5', 'SHA-256', 'SHA-512-256']);
       for (const c of ch) {
         expect(c.qop).toBe('auth');
         expect(c.realm).toBe('example.com');

@@ -26,7 +26,7 @@ describe('plain HTTP, auth.allowBasicOverHttp off (the default)', () => {
   it('the challenge offers Digest only', async () => {
     const r = await rawRequest('GET', gw.url + ALICE_RL, {});
     expect(r.status).toBe(401);
-    expect(parseChallenges(r.headers).map((c) => c.algorithm)).toEqual(['MD5', 'SHA-256']);
+    expect(parseChallenges(r.headers).map((c) => c.algorithm)).toEqual(['MD5', 'SHA-256', 'SHA-512-256']);
     expect(offersBasic(r.headers)).toBe(false);
   });
 
@@ -35,7 +35,7 @@ describe('plain HTTP, auth.allowBasicOverHttp off (the default)', () => {
     expect(put.status).toBe(401);
     expect(put.body).toContain(`phrase="${REFUSED}"`);
     expect(offersBasic(put.headers)).toBe(false);
-    expect(parseChallenges(put.headers)).toHaveLength(2);
+    expect(parseChallenges(put.headers)).toHaveLength(3);
     const digest = gw.client('alice', 'alice-secret');
     expect((await digest.get(ALICE_RL)).status).toBe(404);
   });
