@@ -10,7 +10,7 @@
  *    throwaway redis-server. A backlog, so the rate is the delivery path's, not the writer's.
  *    The receiver also checks each document's deliveries arrive in feed order, once each.
  *
- *   npx node bench/change-feed.ts [--streams 1000] [--changes 20] [--deliveries 5000] [--documents N] [--only sse|webhooks] [--workers auto|N]
+ *   npx node bench/change-feed.ts [--streams 1000] [--changes 20] [--deliveries 5000] [--documents N] [--only sse|webhooks] [--workers auto|N] [--concurrency 32]
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     documents: { type: 'string' },
     only: { type: 'string' },
     workers: { type: 'string', default: 'auto' },
+    concurrency: { type: 'string', default: '32' },
   },
 });
 const STREAMS = Number(values.streams);
@@ -79,6 +80,7 @@ writeFileSync(cfg, [
   `redis: { url: "${redis.url}", prefix: bench }`,
   'log: { level: warn, requests: false }',
   'changeFeed:',
+  `  delivery: { concurrency: ${Number(values.concurrency)} }`,
   '  webhooks:',
   `    - { name: bench, url: "http://127.0.0.1:${hookPort}/hook", secret: "whsec_${Buffer.alloc(32, 7).toString('base64')}", filter: { auids: [pres-rules] } }`,
   '',
