@@ -186,11 +186,16 @@ class Hooks implements FeedHooks {
     await this.#chain;
     await this.#worker?.close();
     if (this.#leader) {
-      await this.#conn.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, this.#lockKey, this.#token).catch(() => {});
+      await this.#release(this.#lockKey, this.#token);
     }
     await this.#queue.close();
     this.#conn.disconnect();
     for (const a of this.#agents.values()) a.destroy();
+  }
+
+  /** Deletes lock `key` if `token` still holds it; Redis being away is ignored (the lock expires). */
+  async #release(key: string, token: string): Promise<void> {
+    await this.#conn.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, key, token).catch(() => {});
   }
 
   #warnOnce(err: Error): void {
@@ -427,7 +432,7 @@ class Hooks implements FeedHooks {
     try {
       await this.#callPresence(s, user);
     } finally {
-      await this.#conn.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lock, token).catch(() => {});
+      await this.#release(lock, token);
     }
   }
 
