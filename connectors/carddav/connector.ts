@@ -15,6 +15,7 @@
  *   then reads everything again). With `changeDetection: ctag`: getctag, and a getetag
  *   listing only when it moved; a server that answers sync-collection as an unsupported
  *   report (501, or 403/405/400 with DAV:supported-report) gets the same from then on,
+ *   and one without getctag (and sync-token) a getetag listing per run, its digest as ctag;
  *   the stored sync token reading as `token-expired` once. Either way an unchanged
  *   address book costs one request.
  *   A delete the connector cannot name (it has not seen that address book since it
@@ -25,7 +26,7 @@
  *   without ETag (the server rewrote the card) gives a version that matches nothing: the
  *   next run reads the card again.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ChangeSet, Connector, ConnectorCapabilities, ItemFields, ItemRef, ItemWrite, RemoteItem } from '../types.ts';
 import { NotFound, Rejected, VersionMismatch } from '../errors.ts';
@@ -70,6 +71,8 @@ class Book {
   complete = false;
   /** The server answered sync-collection as an unsupported report: getctag is asked instead. */
   noSyncCollection = false;
+  /** The server gives neither getctag nor sync-token for it: each run lists its ETags. */
+  noCtag = false;
 
   put(card: Card): void {
     const old = this.byHref.get(card.href);
@@ -223,16 +226,25 @@ export class CarddavConnector implements Connector {
   /** getctag first; a getetag listing only when it moved. */
   async #ctagChanges(t: Target, since: string | undefined): Promise<ChangeSet | 'token-expired'> {
     const book = this.#book(t.key);
-    const ms = await this.#propfind(t, t.url, '0', [[CALSERVER, 'getctag'], [DAV, 'sync-token']], 'getctag');
-    const self = ms.responses[0];
-    const ctag = self ? (prop(self, CALSERVER, 'getctag') ?? prop(self, DAV, 'sync-token')) : undefined;
-    if (ctag === undefined) throw new Rejected(`CardDAV getctag on ${t.url.pathname}: the server returns neither getctag nor sync-token; use changeDetection: sync-collection`);
-    const token = encodeToken({ u: t.key, c: ctag });
+    let ctag: string | undefined;
+    if (!book.noCtag) {
+      const ms = await this.#propfind(t, t.url, '0', [[CALSERVER, 'getctag'], [DAV, 'sync-token']], 'getctag');
+      const self = ms.responses[0];
+      ctag = self ? (prop(self, CALSERVER, 'getctag') ?? prop(self, DAV, 'sync-token')) : undefined;
+      if (ctag === undefined) {
+        book.noCtag = true;
+        this.#deps.logger?.warn({ collection: t.url.pathname }, `CardDAV: ${t.url.pathname} has neither getctag nor sync-token; each run lists its ETags instead`);
+      }
+    }
+    // Without one, the getetag listing is the question and a digest of it stands in for the ctag.
+    const listed = ctag === undefined;
+    if (listed) ctag = `listing:${listingDigest(await this.#refresh(t))}`;
+    const token = encodeToken({ u: t.key, c: ctag as string });
     if (since !== undefined && since === ctag && book.snapshots.has(ctag)) return { token, upserted: [], deleted: [] };
     const before = since === undefined ? undefined : book.snapshots.get(since);
     if (since !== undefined && before === undefined) return 'token-expired';
-    await this.#refresh(t);
-    book.snapshot(ctag);
+    if (!listed) await this.#refresh(t);
+    book.snapshot(ctag as string);
     const upserted = this.#usable(t, book).filter((c) => before?.get(c.href)?.etag !== c.etag).map(item);
     const deleted = before === undefined ? [] : [...new Set([...before.values()].map((c) => c.uid))].filter((uid) => !book.byUid.has(uid));
     return { token, upserted, deleted };
@@ -504,6 +516,12 @@ export class CarddavConnector implements Connector {
     const etag = answer.headers.get('etag');
     return { etag: etag === null ? '' : stripWeak(etag), text: answer.body };
   }
+}
+
+/** A digest of what a getetag listing showed (cards and unreadable ones, by href and ETag). */
+function listingDigest(book: Book): string {
+  const lines = [...[...book.byHref.values()].map((c) => `${c.href} ${c.etag}`), ...[...book.unreadable].map(([href, etag]) => `${href} ${etag}`)].sort();
+  return createHash('sha256').update(lines.join('\n')).digest('base64url');
 }
 
 function item(card: Card): RemoteItem {

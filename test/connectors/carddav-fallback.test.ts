@@ -3,8 +3,12 @@
  * the sync-collection REPORT with 501, or with 403 and a DAV:supported-report error (what
  * servers without RFC 6578 answer), and passes everything else on. The connector, left at
  * `changeDetection: sync-collection`, must notice and use getctag and a getetag listing
- * for that address book: the connector contract suite, and what it asks the server.
+ * for that address book: the connector contract suite, and what it asks the server. A
+ * third front also strips getctag and sync-token from PROPFIND answers (mod_substitute):
+ * then each run is one getetag listing.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,9 +20,12 @@ import { freePort, tempDir } from '../services/process.ts';
 import { startRadicale, type RadicaleService } from '../services/radicale.ts';
 import { cardText, DavPeer, seedCards, unique } from './carddav-fixtures.ts';
 
+const run = promisify(execFile);
 const PASSWORD = `pw-${unique()}`;
 let radicale: RadicaleService;
 const fronts = new Map<501 | 403, ApacheDigestService>();
+/** Refuses sync-collection and strips getctag and sync-token from PROPFIND answers. */
+let bare: ApacheDigestService;
 let passwords: string;
 
 /** Another client of the Radicale behind the front (which trusts X-Remote-User): acts as alice. */
@@ -32,11 +39,13 @@ const peer = () => new AlicePeer(radicale.url, 'alice', 'unused');
 beforeAll(async () => {
   radicale = await startRadicale({ auth: 'http_x_remote_user' });
   for (const status of [501, 403] as const) fronts.set(status, await startApacheDigest({ port: await freePort(), radicalePort: radicale.port, users: { alice: PASSWORD }, refuseSyncCollection: status }));
+  bare = await startApacheDigest({ port: await freePort(), radicalePort: radicale.port, users: { alice: PASSWORD }, refuseSyncCollection: 501, hideCtag: true });
   passwords = join(tempDir('carddav-fallback'), 'passwords');
   writeFileSync(passwords, `alice:${PASSWORD}\n`);
 });
 afterAll(async () => {
   for (const f of fronts.values()) await f.stop();
+  await bare?.stop();
   await radicale?.stop();
 });
 
@@ -133,3 +142,56 @@ for (const status of [501, 403] as const) {
     });
   });
 }
+
+connectorContract('carddav (no sync-collection, no getctag: getetag listing)', { write: true, conditionalWrite: true, changeFeed: true, watch: false }, async () => {
+  const book = `/alice/ab-${unique()}/`;
+  await peer().mkAddressBook(book);
+  const c = connector(bare);
+  return {
+    connector: c,
+    collection: new URL(book, bare.url).href,
+    missingCollection: new URL(`/alice/missing-${unique()}/`, bare.url).href,
+    sample,
+    seed: (items) => seedCards(peer(), book, items),
+    external: {
+      update: async (id, fields) => void (await peer().putCard(book, id, cardText(id, fields))),
+      remove: (id) => peer().deleteCard(book, id),
+    },
+    cleanup: async () => {
+      await c.close();
+      await peer().deleteBook(book);
+    },
+  };
+});
+
+describe('carddav: a server with neither sync-collection nor getctag', () => {
+  it('after the first run, each run is one getetag listing (PROPFIND Depth 1) that finds edits and deletes; an unchanged book reports nothing', async () => {
+    const requests: string[] = [];
+    const c = connector(bare, requests);
+    const book = `/alice/ab-${unique()}/`;
+    await peer().mkAddressBook(book);
+    const [one, two] = await seedCards(peer(), book, [sample(1), sample(2)]);
+    const url = new URL(book, bare.url).href;
+    const first = await c.changes(url);
+    if (first === 'token-expired') throw new Error('a first read cannot expire');
+    expect(first.upserted).toHaveLength(2);
+    // The front really strips them (curl --digest through it), where Radicale itself has both.
+    const body = '<propfind xmlns="DAV:" xmlns:CS="http://calendarserver.org/ns/"><prop><CS:getctag/><sync-token/></prop></propfind>';
+    const { stdout } = await run('curl', ['-s', '--digest', '-u', `alice:${PASSWORD}`, '-X', 'PROPFIND', '-H', 'Depth: 0', '--data', body, `${bare.url}${book}`]);
+    expect(stdout).toContain('<multistatus');
+    expect(stdout, stdout).not.toMatch(/getctag>|sync-token>/);
+    expect(await (await peer().fetch('PROPFIND', book, { headers: { Depth: '0' }, body })).text()).toMatch(/<CS:getctag>"/);
+
+    requests.length = 0;
+    expect(await c.changes(url, first.token)).toEqual({ token: first.token, upserted: [], deleted: [] });
+    expect(requests).toEqual([`PROPFIND ${book}`]);
+
+    await peer().putCard(book, one!.id, cardText(one!.id, { ...sample(1), 'display-name': 'Renamed' }));
+    await peer().deleteCard(book, two!.id);
+    const moved = await c.changes(url, first.token);
+    if (moved === 'token-expired') throw new Error('the token must hold');
+    expect(moved.upserted.map((i) => [i.id, i.fields['display-name']])).toEqual([[one!.id, 'Renamed']]);
+    expect(moved.deleted).toEqual([two!.id]);
+    await c.close();
+  });
+});

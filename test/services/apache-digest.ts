@@ -43,6 +43,12 @@ export interface ApacheDigestOptions {
    * the connector's addressbook-multigets carry `Depth: 1`, and those pass.
    */
   readonly refuseSyncCollection?: 501 | 403;
+  /**
+   * mod_substitute strips getctag and sync-token from every XML answer (Radicale writes
+   * them as `<CS:getctag>` and `<sync-token>`): with `refuseSyncCollection`, a server
+   * with neither sync-collection nor getctag.
+   */
+  readonly hideCtag?: boolean;
 }
 
 const MODULES = ['mpm_event', 'alias', 'authn_core', 'authn_file', 'authz_core', 'authz_user', 'auth_digest', 'proxy', 'proxy_http', 'headers'];
@@ -69,6 +75,7 @@ export async function startApacheDigest(opts: ApacheDigestOptions & { readonly p
       'Group nogroup',
       `Mutex file:${dir} default`,
       ...MODULES.map((m) => `LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so`),
+      ...(opts.hideCtag ? ['LoadModule substitute_module /usr/lib/apache2/modules/mod_substitute.so'] : []),
       ...(opts.refuseSyncCollection === undefined
         ? []
         : [
@@ -91,6 +98,9 @@ export async function startApacheDigest(opts: ApacheDigestOptions & { readonly p
       `  AuthDigestNonceLifetime ${opts.nonceLifetimeSeconds ?? 300}`,
       '  Require valid-user',
       '  RequestHeader set X-Remote-User expr=%{REMOTE_USER}',
+      ...(opts.hideCtag
+        ? ['  SetOutputFilter SUBSTITUTE', '  Substitute "s|<CS:getctag>[^<]*</CS:getctag>||"', '  Substitute "s|<sync-token>[^<]*</sync-token>||"']
+        : []),
       ...(opts.unsetPutEtag ? ['  <If "%{REQUEST_METHOD} == \'PUT\'">', '    Header unset ETag', '  </If>'] : []),
       '</Location>',
       '',
