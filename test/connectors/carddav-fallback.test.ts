@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectorContract } from '../conformance/connector.suite.ts';
+import { connectorContract, type ConnectorHarness } from '../conformance/connector.suite.ts';
 import { CarddavConnector, carddavConnectorSchema } from '../../connectors/carddav/index.ts';
 import type { ItemFields } from '../../connectors/types.ts';
 import { startApacheDigest, type ApacheDigestService } from '../services/apache-digest.ts';
@@ -58,28 +58,32 @@ function sample(i: number): ItemFields {
   return { uri: `sip:user${i}@example.com`, 'display-name': `User ${i}`, mail: `user${i}@example.com` };
 }
 
+/** The contract suite's harness on a fresh address book reached through `front`. */
+async function harness(front: ApacheDigestService): Promise<ConnectorHarness> {
+  const book = `/alice/ab-${unique()}/`;
+  await peer().mkAddressBook(book);
+  const c = connector(front);
+  return {
+    connector: c,
+    collection: new URL(book, front.url).href,
+    missingCollection: new URL(`/alice/missing-${unique()}/`, front.url).href,
+    sample,
+    seed: (items) => seedCards(peer(), book, items),
+    external: {
+      update: async (id, fields) => void (await peer().putCard(book, id, cardText(id, fields))),
+      remove: (id) => peer().deleteCard(book, id),
+    },
+    cleanup: async () => {
+      await c.close();
+      await peer().deleteBook(book);
+    },
+  };
+}
+
+const CAPABILITIES = { write: true, conditionalWrite: true, changeFeed: true, watch: false };
+
 for (const status of [501, 403] as const) {
-  connectorContract(`carddav (sync-collection answered ${status}, getctag)`, { write: true, conditionalWrite: true, changeFeed: true, watch: false }, async () => {
-    const front = fronts.get(status) as ApacheDigestService;
-    const book = `/alice/ab-${unique()}/`;
-    await peer().mkAddressBook(book);
-    const c = connector(front);
-    return {
-      connector: c,
-      collection: new URL(book, front.url).href,
-      missingCollection: new URL(`/alice/missing-${unique()}/`, front.url).href,
-      sample,
-      seed: (items) => seedCards(peer(), book, items),
-      external: {
-        update: async (id, fields) => void (await peer().putCard(book, id, cardText(id, fields))),
-        remove: (id) => peer().deleteCard(book, id),
-      },
-      cleanup: async () => {
-        await c.close();
-        await peer().deleteBook(book);
-      },
-    };
-  });
+  connectorContract(`carddav (sync-collection answered ${status}, getctag)`, CAPABILITIES, () => harness(fronts.get(status) as ApacheDigestService));
 
   describe(`carddav: a front answering sync-collection with ${status}`, () => {
     it('the front really refuses sync-collection and passes multiget and PROPFIND on', async () => {
@@ -98,30 +102,9 @@ for (const status of [501, 403] as const) {
 
     it('falls back once: the first run lists every card, later runs ask getctag only (one request when nothing changed) and see edits and deletes', async () => {
       const front = fronts.get(status) as ApacheDigestService;
-      const requests: string[] = [];
-      const c = connector(front, requests);
-      const book = `/alice/ab-${unique()}/`;
-      await peer().mkAddressBook(book);
-      const [one, two] = await seedCards(peer(), book, [sample(1), sample(2)]);
-      const url = new URL(book, front.url).href;
-      const first = await c.changes(url);
-      if (first === 'token-expired') throw new Error('a first read cannot expire');
-      expect(first.upserted.map((i) => i.id).sort()).toEqual([one!.id, two!.id].sort());
-
-      requests.length = 0;
-      const quiet = await c.changes(url, first.token);
-      expect(quiet).toEqual({ token: first.token, upserted: [], deleted: [] });
-      expect(requests).toEqual([`PROPFIND ${book}`]);
-
-      await peer().putCard(book, one!.id, cardText(one!.id, { ...sample(1), 'display-name': 'Renamed' }));
-      await peer().deleteCard(book, two!.id);
-      const moved = await c.changes(url, first.token);
-      if (moved === 'token-expired') throw new Error('the token must hold');
-      expect(moved.upserted.map((i) => [i.id, i.fields['display-name']])).toEqual([[one!.id, 'Renamed']]);
-      expect(moved.deleted).toEqual([two!.id]);
+      const book = await runsSeeEditsAndDeletes(front);
       // No second sync-collection was tried after the first refusal.
       expect(front.requests().filter((r) => r === `REPORT ${book} ${status}`)).toHaveLength(1);
-      await c.close();
     });
 
     it('a sync token stored before the server lost sync-collection reads as expired once, then getctag takes over', async () => {
@@ -143,55 +126,46 @@ for (const status of [501, 403] as const) {
   });
 }
 
-connectorContract('carddav (no sync-collection, no getctag: getetag listing)', { write: true, conditionalWrite: true, changeFeed: true, watch: false }, async () => {
-  const book = `/alice/ab-${unique()}/`;
-  await peer().mkAddressBook(book);
-  const c = connector(bare);
-  return {
-    connector: c,
-    collection: new URL(book, bare.url).href,
-    missingCollection: new URL(`/alice/missing-${unique()}/`, bare.url).href,
-    sample,
-    seed: (items) => seedCards(peer(), book, items),
-    external: {
-      update: async (id, fields) => void (await peer().putCard(book, id, cardText(id, fields))),
-      remove: (id) => peer().deleteCard(book, id),
-    },
-    cleanup: async () => {
-      await c.close();
-      await peer().deleteBook(book);
-    },
-  };
-});
+connectorContract('carddav (no sync-collection, no getctag: getetag listing)', CAPABILITIES, () => harness(bare));
 
 describe('carddav: a server with neither sync-collection nor getctag', () => {
   it('after the first run, each run is one getetag listing (PROPFIND Depth 1) that finds edits and deletes; an unchanged book reports nothing', async () => {
-    const requests: string[] = [];
-    const c = connector(bare, requests);
-    const book = `/alice/ab-${unique()}/`;
-    await peer().mkAddressBook(book);
-    const [one, two] = await seedCards(peer(), book, [sample(1), sample(2)]);
-    const url = new URL(book, bare.url).href;
-    const first = await c.changes(url);
-    if (first === 'token-expired') throw new Error('a first read cannot expire');
-    expect(first.upserted).toHaveLength(2);
+    const book = await runsSeeEditsAndDeletes(bare);
     // The front really strips them (curl --digest through it), where Radicale itself has both.
     const body = '<propfind xmlns="DAV:" xmlns:CS="http://calendarserver.org/ns/"><prop><CS:getctag/><sync-token/></prop></propfind>';
     const { stdout } = await run('curl', ['-s', '--digest', '-u', `alice:${PASSWORD}`, '-X', 'PROPFIND', '-H', 'Depth: 0', '--data', body, `${bare.url}${book}`]);
     expect(stdout).toContain('<multistatus');
     expect(stdout, stdout).not.toMatch(/getctag>|sync-token>/);
     expect(await (await peer().fetch('PROPFIND', book, { headers: { Depth: '0' }, body })).text()).toMatch(/<CS:getctag>"/);
-
-    requests.length = 0;
-    expect(await c.changes(url, first.token)).toEqual({ token: first.token, upserted: [], deleted: [] });
-    expect(requests).toEqual([`PROPFIND ${book}`]);
-
-    await peer().putCard(book, one!.id, cardText(one!.id, { ...sample(1), 'display-name': 'Renamed' }));
-    await peer().deleteCard(book, two!.id);
-    const moved = await c.changes(url, first.token);
-    if (moved === 'token-expired') throw new Error('the token must hold');
-    expect(moved.upserted.map((i) => [i.id, i.fields['display-name']])).toEqual([[one!.id, 'Renamed']]);
-    expect(moved.deleted).toEqual([two!.id]);
-    await c.close();
   });
 });
+
+/**
+ * Two cards; a first run reads both; an unchanged run is one PROPFIND and reports nothing;
+ * after a peer edits one and deletes the other, the next run reports exactly that.
+ * Returns the address book's path.
+ */
+async function runsSeeEditsAndDeletes(front: ApacheDigestService): Promise<string> {
+  const requests: string[] = [];
+  const c = connector(front, requests);
+  const book = `/alice/ab-${unique()}/`;
+  await peer().mkAddressBook(book);
+  const [one, two] = await seedCards(peer(), book, [sample(1), sample(2)]);
+  const url = new URL(book, front.url).href;
+  const first = await c.changes(url);
+  if (first === 'token-expired') throw new Error('a first read cannot expire');
+  expect(first.upserted.map((i) => i.id).sort()).toEqual([one!.id, two!.id].sort());
+
+  requests.length = 0;
+  expect(await c.changes(url, first.token)).toEqual({ token: first.token, upserted: [], deleted: [] });
+  expect(requests).toEqual([`PROPFIND ${book}`]);
+
+  await peer().putCard(book, one!.id, cardText(one!.id, { ...sample(1), 'display-name': 'Renamed' }));
+  await peer().deleteCard(book, two!.id);
+  const moved = await c.changes(url, first.token);
+  if (moved === 'token-expired') throw new Error('the token must hold');
+  expect(moved.upserted.map((i) => [i.id, i.fields['display-name']])).toEqual([[one!.id, 'Renamed']]);
+  expect(moved.deleted).toEqual([two!.id]);
+  await c.close();
+  return book;
+}
