@@ -16,6 +16,7 @@ import { rawRequest } from '../helpers/digest-client.ts';
 import { ALICE, BOB, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { AS_ADMIN } from '../http/admin-helpers.ts';
 import { children, contacts, RL_TYPE, xml } from '../http/helpers.ts';
+import { startServe, tempData } from '../http/serve-process.ts';
 
 const run = promisify(execFile);
 const ALICE_RL = '/resource-lists/users/sip:alice@example.com/index';
@@ -222,5 +223,26 @@ describe('webhooks: Standard Webhooks 1.0 over BullMQ', () => {
     await until(() => rcv.got.length >= 3, 'the three deliveries once the receiver listens');
     expect(rcv.got.map((r) => documents(r.body)[0]!.next)).toEqual(etags);
     expect(rcv.got).toHaveLength(3);
+  });
+});
+
+describe('serve with a webhook configured', () => {
+  it('exits 0 on SIGTERM with one process and with workers: the hooks leave no Redis connection open', async () => {
+    const rcv = await receiver();
+    const store = tempData();
+    const cfg = join(store.data, 'hooks.yaml');
+    writeFileSync(cfg, [
+      `redis: { url: "${inject('services').redis}", prefix: "wh-${randomUUID()}" }`,
+      'changeFeed:',
+      `  webhooks: [{ name: hook, url: "${rcv.url}", secret: "${SECRET}" }]`,
+      '',
+    ].join('\n'));
+    for (const workers of ['1', '2']) {
+      const serve = await startServe(store, ['--workers', workers, '--config', cfg]);
+      await serve.logged('serving XCAP at', Number(workers));
+      expect(await serve.stop()).toBe(0);
+    }
+    store.remove();
+    rcv.server.close();
   });
 });

@@ -131,6 +131,8 @@ class Hooks implements FeedHooks {
   /** Keep-alive connections per webhook, at most `delivery.concurrency` each. */
   readonly #agents = new Map<string, HttpAgent>();
   #worker: Worker<JobData> | undefined;
+  /** The worker's connection: BullMQ leaves a connection it was given open, so stop() closes it. */
+  #workerConn: Redis | undefined;
   readonly #token = randomUUID();
   #leader = false;
   #cursor = 0;
@@ -168,8 +170,9 @@ class Hooks implements FeedHooks {
   async start(): Promise<void> {
     // The position to start from is fixed now, before any request is served, so the first change is not skipped.
     if ((await this.#meta.getMeta(HOOKS_CURSOR)) === undefined) await this.#meta.setMeta(HOOKS_CURSOR, String(await this.#o.store.lastSeq()));
+    this.#workerConn = this.#conn.duplicate();
     const worker = new Worker<JobData>(HOOKS_QUEUE, (job) => this.#process(job), {
-      connection: this.#conn.duplicate(),
+      connection: this.#workerConn,
       prefix: this.#o.prefix,
       concurrency: this.#o.config.delivery.concurrency,
     });
@@ -185,6 +188,7 @@ class Hooks implements FeedHooks {
     this.#unsubscribe?.();
     await this.#chain;
     await this.#worker?.close();
+    this.#workerConn?.disconnect();
     if (this.#leader) {
       await this.#release(this.#lockKey, this.#token);
     }
