@@ -12,22 +12,11 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { freePort, stopChild, tempDir, waitForPort } from '../test/services/process.ts';
 import { resourceLists } from './fixtures.ts';
-import { fmt, load, median, spawnLogged, tail, wrk, type Measured } from './wrk.ts';
+import { fmt, load, median, spawnLogged, tail, wrkBenchOptions, wrk, type Measured } from './wrk.ts';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '5' },
-    seconds: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '32' },
-    'serve-arg': { type: 'string', multiple: true, default: [] },
-  },
-});
-const rounds = Number(values.rounds);
-const seconds = Number(values.seconds);
-const connections = Number(values.connections);
+const { rounds, seconds, connections, serveArgs } = wrkBenchOptions(5);
 
 const CLI = join(resolve(import.meta.dirname, '..'), 'bin', 'xcap-bridge.js');
 const XUI = 'sip:alice@example.com';
@@ -54,7 +43,7 @@ async function start(dir: string, name: string, requests: boolean): Promise<Serv
   writeFileSync(join(home, 'xcap-bridge.yaml'), `auth: { allowBasicOverHttp: true }\nlog: { requests: ${requests} }\n`);
   const port = await freePort();
   const log = join(home, 'serve.log');
-  const child = spawnLogged(process.execPath, [CLI, 'serve', '--port', String(port), ...(values['serve-arg'] ?? [])], home, log);
+  const child = spawnLogged(process.execPath, [CLI, 'serve', '--port', String(port), ...serveArgs], home, log);
   await waitForPort(port, child, () => tail(log));
   const base = `http://127.0.0.1:${port}`;
   const seed = await fetch(base + DOC_PATH, { method: 'PUT', headers: { ...HEADERS, 'Content-Type': 'application/resource-lists+xml' }, body: resourceLists(100) });
@@ -67,7 +56,7 @@ const servers: Server[] = [];
 try {
   servers.push(await start(dir, 'log on', true), await start(dir, 'log off', false));
   const [on, off] = servers as [Server, Server];
-  process.stdout.write(`request log on vs off: wrk -t1 -c${connections} -d${seconds}s, ${rounds} rounds, Node ${process.versions.node}, serve ${(values['serve-arg'] ?? []).join(' ') || '(defaults)'}\n`);
+  process.stdout.write(`request log on vs off: wrk -t1 -c${connections} -d${seconds}s, ${rounds} rounds, Node ${process.versions.node}, serve ${serveArgs.join(' ') || '(defaults)'}\n`);
   // Warm-up, not counted: the first seconds of a process are JIT compilation.
   for (const s of servers) for (const c of CASES) await wrk({ url: s.base + c.path, headers: HEADERS, connections, seconds: 2, put: c.put, dir, pids: [], describe: () => tail(s.log) });
   const cpu = new Map(CASES.map((c) => [c.name, { on: [] as number[], off: [] as number[], rpsOn: [] as number[], rpsOff: [] as number[] }]));

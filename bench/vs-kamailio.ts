@@ -19,25 +19,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freshPostgresDatabase } from '../test/services/databases.ts';
 import { startPostgres } from '../test/services/postgres.ts';
 import { freePort, stopChild, tempDir, waitForPort } from '../test/services/process.ts';
 import { resourceLists } from './fixtures.ts';
-import { fmt, load, median, spawnLogged, tail, treePids, wrk, type Measured } from './wrk.ts';
+import { fmt, load, median, spawnLogged, tail, wrkBenchOptions, treePids, wrk, type Measured } from './wrk.ts';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '32' },
-    'serve-arg': { type: 'string', multiple: true, default: [] },
-  },
-});
-const rounds = Number(values.rounds);
-const seconds = Number(values.seconds);
-const connections = Number(values.connections);
+const { rounds, seconds, connections, serveArgs } = wrkBenchOptions(3);
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin', 'xcap-bridge.js');
@@ -196,7 +185,7 @@ try {
   writeFileSync(join(bridgeDir, 'xcap-bridge.yaml'), 'auth: { allowBasicOverHttp: true }\n');
   const bridgePort = await freePort();
   const logFile = join(bridgeDir, 'serve.log');
-  bridge = spawnLogged(process.execPath, [CLI, 'serve', '--port', String(bridgePort), ...(values['serve-arg'] ?? [])], bridgeDir, logFile);
+  bridge = spawnLogged(process.execPath, [CLI, 'serve', '--port', String(bridgePort), ...serveArgs], bridgeDir, logFile);
   await waitForPort(bridgePort, bridge, () => tail(logFile));
 
   const pgPid = await postmasterPid(postgres.url);
@@ -218,7 +207,7 @@ try {
 
   process.stdout.write(
     `vs Kamailio ${execFileSync(KAMAILIO, ['-v']).toString().split('\n')[0]?.replace('version: ', '')}: wrk -t1 -c${connections} -d${seconds}s, ` +
-      `${rounds} rounds, Node ${process.versions.node}, serve ${['--port', String(bridgePort), ...(values['serve-arg'] ?? [])].join(' ')}\n`,
+      `${rounds} rounds, Node ${process.versions.node}, serve ${['--port', String(bridgePort), ...serveArgs].join(' ')}\n`,
   );
   const ratios = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
   for (let round = 1; round <= rounds; round++) {

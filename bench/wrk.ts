@@ -6,6 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 
 /** CPU time (user + system, in clock ticks) of `pid` and every process below it. */
 export function treeCpuTicks(pid: number): number {
@@ -143,3 +144,16 @@ export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** The machine's 1, 5 and 15 minute load averages. */
 export const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** The options of a side-by-side wrk bench: rounds, seconds and connections per case, extra `serve` arguments. */
+export function wrkBenchOptions(defaultRounds: number): { rounds: number; seconds: number; connections: number; serveArgs: string[] } {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: String(defaultRounds) },
+      seconds: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '32' },
+      'serve-arg': { type: 'string', multiple: true, default: [] },
+    },
+  });
+  return { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), serveArgs: values['serve-arg'] ?? [] };
+}
