@@ -93,13 +93,10 @@ async function startServe(): Promise<ChildProcess> {
   await waitForPort(port, child, () => '');
   return child;
 }
-/** SIGTERM, then SIGKILL after 15 s: the primary of `serve --workers` can stay alive after logging "stopped". */
 async function stopServe(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
-  const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
-  clearTimeout(kill);
 }
 let serve = await startServe();
 
