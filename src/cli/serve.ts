@@ -102,10 +102,14 @@ export const serveCommand: Command = {
     const signal = await stopSignal();
     process.off('SIGHUP', hangup);
     log.info({ signal }, 'shutting down: draining in-flight requests');
-    await gateway.stop();
+    try {
+      await gateway.stop();
+    } finally {
+      // A worker's IPC channel to the primary would keep it alive after the drain (or a
+      // failed stop), and the primary waits for every worker to exit.
+      cluster.worker?.disconnect();
+    }
     log.info('stopped');
-    // A worker's IPC channel to the primary would keep it alive after the drain.
-    cluster.worker?.disconnect();
     return EXIT_OK;
   },
 };

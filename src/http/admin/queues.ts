@@ -34,5 +34,7 @@ export function mountQueueDashboard(app: express.Express, kit: AdminKit, opts: Q
   app.use(QUEUES_PATH, (req, res, next) => {
     kit.admin(req).then(() => next(), (err: unknown) => kit.fail(err, req, res));
   }, board.getRouter() as express.Router);
-  return () => queue.close();
+  // close() sends commands, which a connection still reconnecting (Redis restarted) refuses
+  // at once: then just drop the connection, or the process would stay alive with it.
+  return () => queue.close().catch(() => queue.disconnect());
 }
