@@ -24,7 +24,7 @@ import { freshPostgresDatabase } from '../test/services/databases.ts';
 import { startPostgres } from '../test/services/postgres.ts';
 import { freePort, stopChild, tempDir, waitForPort } from '../test/services/process.ts';
 import { resourceLists } from './fixtures.ts';
-import { fmt, load, median, spawnLogged, tail, wrkBenchOptions, treePids, wrk, type Measured } from './wrk.ts';
+import { ensureDebianPackages, fmt, load, median, spawnLogged, tail, wrkBenchOptions, treePids, wrk, type Measured } from './wrk.ts';
 
 const { rounds, seconds, connections, serveArgs } = wrkBenchOptions(3);
 
@@ -56,14 +56,7 @@ const CASES: readonly Case[] = [
 /** Kamailio and the three modules, from Debian when missing (the lock shared with other installs). */
 function ensureKamailio(): void {
   const modules = ['xcap_server', 'xhttp', 'db_postgres', 'sl', 'pv'];
-  if (existsSync(KAMAILIO) && modules.every((m) => existsSync(`${KAMAILIO_MODULES}/${m}.so`)) && existsSync(KAMAILIO_SQL)) return;
-  process.stderr.write('installing kamailio, kamailio-xml-modules, kamailio-postgres-modules from Debian\n');
-  const apt = ['-o', 'DPkg::Lock::Timeout=600'];
-  execFileSync('apt-get', [...apt, 'update'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', ...apt, '--no-install-recommends', 'kamailio', 'kamailio-xml-modules', 'kamailio-postgres-modules'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
+  ensureDebianPackages(['kamailio', 'kamailio-xml-modules', 'kamailio-postgres-modules'], [KAMAILIO, KAMAILIO_SQL, ...modules.map((m) => `${KAMAILIO_MODULES}/${m}.so`)]);
 }
 
 function kamailioConfig(port: number, dbUrl: string): string {

@@ -4,7 +4,7 @@
  * the way it does wall-clock rates), servers started with their output in a file, medians.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -79,8 +79,24 @@ export interface WrkRun {
   readonly describe: () => string;
 }
 
-/** One `wrk -t1` run; throws when not one request was answered. */
+/**
+ * Installs Debian `packages` unless every path in `present` exists (the dpkg lock is waited
+ * for: a test run may be installing too).
+ */
+export function ensureDebianPackages(packages: string[], present: string[]): void {
+  if (present.every((p) => existsSync(p))) return;
+  process.stderr.write(`installing ${packages.join(', ')} from Debian\n`);
+  const apt = ['-o', 'DPkg::Lock::Timeout=600'];
+  execFileSync('apt-get', [...apt, 'update'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', ...apt, '--no-install-recommends', ...packages], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+/** One `wrk -t1` run (wrk installed from Debian when missing); throws when not one request was answered. */
 export async function wrk(o: WrkRun): Promise<Measured> {
+  ensureDebianPackages(['wrk'], ['/usr/bin/wrk']);
   const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`];
   for (const [k, v] of Object.entries(o.headers)) args.push('-H', `${k}: ${v}`);
   if (o.put) {

@@ -57,12 +57,28 @@ async function main(argv: string[]): Promise<number> {
   return (await entry.load()).run(rest);
 }
 
+/**
+ * A command ends by closing what it opened, and the process then exits by itself (output
+ * flushed). Should a connection still hold it (a Redis client left reconnecting, say), an
+ * operator's SIGTERM must still end it: it exits, naming what was open.
+ */
+function exitIfStillHeld(code: number): void {
+  setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+    process.stderr.write(`xcap-bridge: exiting; still open ${LEFT_OPEN_MS / 1000} s after the command ended: ${open.join(', ')}\n`);
+    process.exit(code);
+  }, LEFT_OPEN_MS).unref();
+}
+const LEFT_OPEN_MS = 5000;
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    exitIfStillHeld(code);
   },
   (err: unknown) => {
     process.stderr.write(`xcap-bridge: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
+    exitIfStillHeld(1);
   },
 );

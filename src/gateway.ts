@@ -197,7 +197,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
           forgetUsers: () => auth.forgetUsers(),
           activity,
           ...(config.auth.nonceSecret === undefined ? {} : { secret: config.auth.nonceSecret }),
-          queueRedis: config.bindings.length > 0 ? { url: config.redis.url, prefix: config.redis.prefix } : undefined,
+          queueRedis: config.bindings.length > 0 ? { url: config.redis.url, cluster: config.redis.cluster, prefix: config.redis.prefix } : undefined,
           log,
         });
       },

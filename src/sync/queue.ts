@@ -336,22 +336,20 @@ class Engine {
     if (this.#poll) clearInterval(this.#poll);
     for (const stop of this.#unwatch) stop();
     clearTimeout(this.#wakeTimer);
-    // Commands wait while Redis is away (maxRetriesPerRequest null): do not wait for ever.
-    await Promise.race([Promise.all([this.#checking, this.#draining, this.#waking]), sleep(this.#o.drainTimeoutMs ?? 30000)]);
+    // One deadline for the whole stop: commands wait while Redis is away (maxRetriesPerRequest
+    // null), and after a Redis restart BullMQ's close has been seen never to settle.
+    const deadline = Date.now() + (this.#o.drainTimeoutMs ?? 30000);
+    const until = <T>(p: Promise<T>) => Promise.race([p.then(() => true, () => true), sleep(Math.max(0, deadline - Date.now())).then(() => false)]);
+    await until(Promise.all([this.#checking, this.#draining, this.#waking]));
     for (const [event, fn] of this.#connListeners) this.#conn.off(event, fn);
-    if (this.#worker) {
-      // Graceful first (running jobs finish); a worker wedged by a lost Redis connection is closed by force.
-      const graceful = this.#worker.close();
-      const timedOut = await Promise.race([graceful.then(() => false), sleep(this.#o.drainTimeoutMs ?? 30000).then(() => true)]);
-      if (timedOut) {
-        // Seen after a Redis restart: BullMQ's close then never settles. Cut the sockets instead.
-        this.#o.log.warn('sync worker did not drain in time; closing it by force');
-        this.#workerConn?.disconnect();
-        await Promise.race([this.#worker.close(true), sleep(1000)]);
-      }
-    }
-    await Promise.race([this.#queue.close(), sleep(this.#o.drainTimeoutMs ?? 30000)]);
+    // Graceful first (running jobs finish); what is still open at the deadline is cut.
+    const closed = (this.#worker === undefined || (await until(this.#worker.close()))) && (await until(this.#queue.close()));
+    if (!closed) this.#o.log.warn('sync did not drain in time; closing its Redis connections by force');
     this.#workerConn?.disconnect();
+    if (!closed) {
+      this.#worker?.close(true).catch(() => {});
+      this.#queue.disconnect().catch(() => {});
+    }
     if (this.#ownConn) await Promise.race([this.#conn.quit().catch(() => {}), sleep(1000)]).finally(() => this.#conn.disconnect());
   }
 

@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MemoryConnector } from '../../connectors/memory/index.ts';
 import { ALICE, type TestGateway } from '../helpers/gateway.ts';
-import type { XcapClient } from '../helpers/digest-client.ts';
+import { rawRequest, type XcapClient } from '../helpers/digest-client.ts';
+import { AS_ADMIN } from '../http/admin-helpers.ts';
 import { EL_TYPE, RL_TYPE } from '../http/helpers.ts';
 import {
   ALICE_COLL, ALICE_INDEX, entryPath, entryXml, etagOf, FRIENDS, getDoc, listOf, memoryOf, remoteByUri, remoteIdOf,
@@ -237,6 +238,14 @@ describe(`${redis.name}: issue 4: a scheduled binding picks up remote changes on
     expect(keys.length).toBeGreaterThan(0);
     for (const k of keys) expect(k.startsWith(`${prefix}:`), k).toBe(true);
     expect(prefix.startsWith('{')).toBe(redis.name === 'Redis Cluster');
+  });
+
+  it('the queue dashboard (/admin/queues) reads that same queue: the runs so far are there as completed jobs', async () => {
+    const api = await rawRequest('GET', `${t.origin}/admin/queues/api/queues`, AS_ADMIN);
+    expect(api.status).toBe(200);
+    const queues = (JSON.parse(api.body) as { queues: { name: string; counts: { completed: number } }[] }).queues;
+    expect(queues.map((q) => q.name)).toEqual(['sync']);
+    expect(queues[0]?.counts.completed).toBeGreaterThan(0);
   });
 });
 }

@@ -33,10 +33,10 @@ afterAll(async () => {
   await redis.stop();
 });
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30000): Promise<void> {
+async function until(check: () => Promise<boolean> | boolean, what: string | (() => string), timeoutMs = 30000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -140,17 +140,21 @@ describe('a Redis outage as `serve` logs it (child process)', () => {
     child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
     const count = (msg: string) => out.split('\n').filter((l) => l.includes(`"msg":"${msg}`)).length;
-    await until(() => count('sync run') === 1, 'the first tick');
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    // On a timeout, what serve logged says where it stood.
+    const waiting = (what: string) => () => `${what}; serve's output:\n${out.slice(-6000)}`;
+    await until(() => count('sync run') === 1, waiting('the first tick'));
     await redis.restartEmpty();
-    await until(() => count('Redis is reachable again') === 1, 'sync back on', 40000);
-    await until(() => count('sync run') === 2, 'a run from the re-created scheduler');
+    await until(() => count('Redis is reachable again') === 1, waiting('sync back on'), 40000);
+    await until(() => count('sync run') === 2, waiting('a run from the re-created scheduler'));
     child.kill('SIGTERM');
-    await new Promise((r) => child?.once('exit', r));
+    await until(() => exited, waiting('serve to exit after SIGTERM'), 40000);
     const lines = out.split('\n').filter((l) => l !== '');
     for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
     expect(count('Redis connection lost')).toBe(1);
     expect(count('Redis is reachable again')).toBe(1);
-  });
+  }, 180_000);
 });
 
 describe('sync status names a binding that stopped running (stale)', () => {

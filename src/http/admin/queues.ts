@@ -11,13 +11,14 @@ import { Queue } from 'bullmq';
 import type express from 'express';
 import type { Logger } from '../../log.ts';
 import { QUEUE_NAME } from '../../sync/queue.ts';
+import { createRedisConnection, queuePrefix, type RedisTarget } from '../../sync/redis-connection.ts';
 import type { AdminKit } from '../admin.ts';
 
 export const QUEUES_PATH = '/admin/queues';
 
 export interface QueueRoutesOptions {
-  /** The sync queue's Redis and key prefix; `undefined` (no bindings): no dashboard. */
-  readonly queueRedis: { readonly url: string; readonly prefix: string } | undefined;
+  /** The sync queue's Redis (server or cluster) and configured key prefix; `undefined` (no bindings): no dashboard. */
+  readonly queueRedis: (RedisTarget & { readonly prefix: string }) | undefined;
   readonly log: Logger;
 }
 
@@ -25,7 +26,10 @@ export interface QueueRoutesOptions {
 export function mountQueueDashboard(app: express.Express, kit: AdminKit, opts: QueueRoutesOptions): () => Promise<void> {
   const redis = opts.queueRedis;
   if (!redis) return async () => {};
-  const queue = new Queue(QUEUE_NAME, { connection: { url: redis.url, maxRetriesPerRequest: 1, enableOfflineQueue: false }, prefix: redis.prefix });
+  // A connection of ours, not one BullMQ makes: BullMQ's close and disconnect wait for its
+  // own reconnection first, which after a Redis restart was seen never to end.
+  const conn = createRedisConnection(redis, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const queue = new Queue(QUEUE_NAME, { connection: conn, prefix: queuePrefix(redis.prefix, redis) });
   // Redis away: the dashboard's requests fail; the server must not.
   queue.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'queue dashboard: Redis'));
   const board = new ExpressAdapter();
@@ -34,7 +38,6 @@ export function mountQueueDashboard(app: express.Express, kit: AdminKit, opts: Q
   app.use(QUEUES_PATH, (req, res, next) => {
     kit.admin(req).then(() => next(), (err: unknown) => kit.fail(err, req, res));
   }, board.getRouter() as express.Router);
-  // close() sends commands, which a connection still reconnecting (Redis restarted) refuses
-  // at once: then just drop the connection, or the process would stay alive with it.
-  return () => queue.close().catch(() => queue.disconnect());
+  // Nothing of the dashboard's is pending once HTTP has drained: the connection is dropped.
+  return async () => conn.disconnect();
 }
