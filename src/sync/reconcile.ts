@@ -403,6 +403,31 @@ function summarize(decisions: Decision[], sizes: { xcap: number; remote: number 
   return { decisions, xcap, remote, conflicts, sizes, skippedDuplicates };
 }
 
+/**
+ * `plan` with the writes of `items` replaced by recorded conflicts: their remote writes kept
+ * losing to concurrent changes of the remote (412 on every re-read and re-plan), so the
+ * run writes neither side of them and the operator sees both (`sync conflicts`). The
+ * XCAP side is what the run meant to write (empty for a delete), the remote side the item
+ * as last read (empty when it was not there to read). The state row stays as it was.
+ */
+export function recordRaces(plan: Plan, items: ReadonlySet<string>, remote: ReadonlyMap<string, RemoteSnapshot>, state: readonly ItemState[]): Plan {
+  if (items.size === 0) return plan;
+  const rows = new Map(state.map((s) => [s.id, s] as const));
+  const decisions = plan.decisions.map((d): Decision => {
+    if (!items.has(d.item) || !d.remote) return d;
+    const r = d.remote;
+    const row = d.stateId === null ? undefined : rows.get(d.stateId);
+    return {
+      item: d.item,
+      stateId: d.stateId,
+      reason: 'conflict-remote-race-recorded',
+      next: row ? rowOf(row) : 'drop',
+      conflict: { xcap: r.op === 'delete' ? {} : r.fields, remote: r.op === 'create' ? {} : (remote.get(r.id)?.fields ?? {}) },
+    };
+  });
+  return summarize(decisions, plan.sizes, plan.skippedDuplicates);
+}
+
 export interface DeleteLimits {
   /** Largest share of a side's items one plan may delete (0..1). */
   readonly maxDeleteShare: number;

@@ -3,8 +3,9 @@
  * read both sides (run/read.ts), plan with reconcile() and the mass-delete guard
  * (run/plan.ts), then apply: remote items one by one, each conditional on the version
  * read, then the XCAP document once through the DocumentWriter the XCAP service writes
- * with, conditional on the ETag read (run/apply.ts). A lost race throws a retryable error;
- * the retry re-reads everything.
+ * with, conditional on the ETag read (run/apply.ts). A remote write that lost its race
+ * (412) makes the run read and plan again, up to MAX_REPLANS times; any other lost race
+ * throws a retryable error, and the retry re-reads everything.
  *
  * Runs are not locked here; the queue (queue.ts) guarantees one run per binding+scope.
  */
@@ -18,6 +19,7 @@ import type { DocCache } from './doc-cache.ts';
 import type { SyncState } from './state.ts';
 import { applyPlan } from './run/apply.ts';
 import { planSides } from './run/plan.ts';
+import { RemoteRaceLost } from './run/errors.ts';
 import { readSides } from './run/read.ts';
 
 export { isRetryable, RetryableSyncError } from './run/errors.ts';
@@ -68,26 +70,44 @@ export interface RunReport {
 
 const ZERO: PlanCounts = { create: 0, update: 0, delete: 0 };
 
+/**
+ * How often one run re-reads and re-plans after a remote write lost its race (412: the
+ * item changed on the remote since it was read). An item that lost this often is recorded
+ * as a conflict instead, and the rest of the plan is written.
+ */
+export const MAX_REPLANS = 3;
+
 export async function runSync(ctx: RunContext, binding: Binding, scope: Scope, opts: RunOptions = {}): Promise<RunReport> {
   const now = ctx.now ?? Date.now;
   const b = binding.config;
   const started = now();
+  const losses = new Map<string, number>();
   try {
-    const sides = await readSides(ctx, binding, scope, opts);
-    if ('unchanged' in sides) {
-      if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: sides.docEtag, remoteToken: sides.token, configHash: binding.fingerprint, summary: sides.summary });
-      return { binding: b.name, scope, outcome: 'unchanged', fullRead: false, xcap: ZERO, remote: ZERO, conflicts: 0 };
+    for (let replans = 0; ; replans++) {
+      const sides = await readSides(ctx, binding, scope, opts);
+      if ('unchanged' in sides) {
+        if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: true, docEtag: sides.docEtag, remoteToken: sides.token, configHash: binding.fingerprint, summary: sides.summary });
+        return { binding: b.name, scope, outcome: 'unchanged', fullRead: false, xcap: ZERO, remote: ZERO, conflicts: 0 };
+      }
+      const lost = new Set([...losses].filter(([, n]) => n >= MAX_REPLANS).map(([item]) => item));
+      const { plan, counts, refusal } = planSides(sides, binding, opts, lost);
+      const { stored, list } = sides;
+      if (stored && list && (refusal || opts.dryRun)) ctx.docs?.put(b.name, scope, { etag: stored.etag, list, chars: stored.body.length, valid: sides.listValid });
+      if (refusal) {
+        if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: false, error: refusal, summary: counts });
+        return { binding: b.name, scope, outcome: 'refused', fullRead: sides.fullRead, refused: refusal, plan, ...counts };
+      }
+      if (opts.dryRun) return { binding: b.name, scope, outcome: 'planned', fullRead: sides.fullRead, plan, ...counts };
+      try {
+        await applyPlan(ctx, binding, scope, sides, plan, opts, started);
+      } catch (err) {
+        // What was written is in the state; the next read sees the remote's change.
+        if (!(err instanceof RemoteRaceLost) || replans === MAX_REPLANS) throw err;
+        losses.set(err.item, (losses.get(err.item) ?? 0) + 1);
+        continue;
+      }
+      return { binding: b.name, scope, outcome: 'applied', fullRead: sides.fullRead, plan, ...counts };
     }
-    const { plan, counts, refusal } = planSides(sides, binding, opts);
-    const { stored, list } = sides;
-    if (stored && list && (refusal || opts.dryRun)) ctx.docs?.put(b.name, scope, { etag: stored.etag, list, chars: stored.body.length, valid: sides.listValid });
-    if (refusal) {
-      if (!opts.dryRun) await ctx.state.recordRun(b.name, scope, started, { ok: false, error: refusal, summary: counts });
-      return { binding: b.name, scope, outcome: 'refused', fullRead: sides.fullRead, refused: refusal, plan, ...counts };
-    }
-    if (opts.dryRun) return { binding: b.name, scope, outcome: 'planned', fullRead: sides.fullRead, plan, ...counts };
-    await applyPlan(ctx, binding, scope, sides, plan, opts, started);
-    return { binding: b.name, scope, outcome: 'applied', fullRead: sides.fullRead, plan, ...counts };
   } catch (err) {
     if (!opts.dryRun) {
       await ctx.state.recordRun(b.name, scope, started, { ok: false, error: describe(err) }).catch(() => {});

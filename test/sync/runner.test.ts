@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Unavailable } from '../../connectors/errors.ts';
+import { Unavailable, VersionMismatch } from '../../connectors/errors.ts';
 import { bindingSchema, compileBinding } from '../../src/sync/binding.ts';
-import { runSync, isRetryable, scopesOf } from '../../src/sync/runner.ts';
+import { MAX_REPLANS, runSync, isRetryable, scopesOf } from '../../src/sync/runner.ts';
 import { EtagMismatch } from '../../src/store/types.ts';
 import { binding, BINDING_INPUT, GLOBAL_DOC, listsDoc, person, remoteContent, STORES, syncFixture, xcapEntries, type SyncFixture } from './helpers.ts';
 
@@ -264,6 +264,76 @@ describe.each(STORES)('%s store', (kind) => {
       expect(isRetryable(err)).toBe(true);
       expect((await f.state.getScope('dir', 'global'))!.lastError).toMatch(/unavailable/);
       expect((await xcapEntries(f.store)).size).toBe(1);
+    });
+  });
+
+  describe('a remote write that loses its race (412) is read and planned again, then recorded as a conflict', () => {
+    /** Both sides hold person 1 and person 2; XCAP then renames both. */
+    async function renamedOnXcap(policy: 'xcap-wins' | 'remote-wins' = 'xcap-wins') {
+      const bnd = binding({ direction: 'both', policy });
+      await f.store.put(GLOBAL_DOC, listsDoc([person(1), person(2)]), 'absent');
+      await runSync(ctx(), bnd, 'global');
+      const cur = (await f.store.get(GLOBAL_DOC))!;
+      await f.store.put(GLOBAL_DOC, listsDoc([person(1, 'XCAP One'), person(2, 'XCAP Two')]), { etag: cur.etag }, 'xcap');
+      return bnd;
+    }
+    const remoteName = (uri: string) => remoteContent(f.remote).find((p) => p.uri === uri)?.['display-name'];
+
+    it('the remote item edited while the run wrote it: the same run reads it again and the policy decides', async () => {
+      const bnd = await renamedOnXcap('remote-wins');
+      const [first] = [...f.remote.snapshot('people')].filter(([, p]) => p.uri === person(1).uri);
+      const hold = f.remote.hold('write');
+      const run = runSync(ctx(), bnd, 'global');
+      await hold.reached;
+      f.remote.seed('people', [{ id: first![0], fields: person(1, 'Remote One') }]);
+      hold.release();
+      const r = await run;
+      expect(r).toMatchObject({ outcome: 'applied', conflicts: 0 });
+      expect((await xcapEntries(f.store)).get(person(1).uri!)?.['display-name']).toBe('Remote One');
+      expect(remoteName(person(1).uri!)).toBe('Remote One');
+      expect(remoteName(person(2).uri!)).toBe('XCAP Two');
+      expect(await f.state.listConflicts('dir')).toEqual([]);
+    });
+
+    it('lost twice, then written: no conflict, three write attempts for the item', async () => {
+      const bnd = await renamedOnXcap();
+      f.remote.failNext('write', new VersionMismatch('412 Precondition Failed'), 2);
+      const before = f.remote.calls.write;
+      const r = await runSync(ctx(), bnd, 'global');
+      expect(r).toMatchObject({ outcome: 'applied', conflicts: 0 });
+      expect(f.remote.calls.write - before).toBe(4);
+      expect(remoteName(person(1).uri!)).toBe('XCAP One');
+      expect(remoteName(person(2).uri!)).toBe('XCAP Two');
+    });
+
+    it(`lost ${MAX_REPLANS} times: a conflict with both sides, the rest written, neither side of it changed; a later run writes it`, async () => {
+      const bnd = await renamedOnXcap();
+      f.remote.failNext('write', new VersionMismatch('412 Precondition Failed'), MAX_REPLANS);
+      const before = f.remote.calls.write;
+      const r = await runSync(ctx(), bnd, 'global');
+      expect(r).toMatchObject({ outcome: 'applied', conflicts: 1 });
+      // The first item written lost MAX_REPLANS times (the order of the plan's decisions is the state's), the other once.
+      expect(f.remote.calls.write - before).toBe(MAX_REPLANS + 1);
+      const conflicts = await f.state.listConflicts('dir', 'global');
+      expect(conflicts).toHaveLength(1);
+      const [lost, won] = conflicts[0]!.remote.uri === person(1).uri ? [1, 2] : [2, 1];
+      const xcapName: Record<number, string> = { 1: 'XCAP One', 2: 'XCAP Two' };
+      expect(conflicts).toMatchObject([{ xcap: person(lost, xcapName[lost]), remote: person(lost) }]);
+      expect(remoteName(person(lost).uri!)).toBe(person(lost)['display-name']);
+      expect(remoteName(person(won).uri!)).toBe(xcapName[won]);
+      expect((await xcapEntries(f.store)).get(person(lost).uri!)?.['display-name']).toBe(xcapName[lost]);
+      const again = await runSync(ctx(), bnd, 'global');
+      expect(again).toMatchObject({ outcome: 'applied', conflicts: 0 });
+      expect(remoteName(person(lost).uri!)).toBe(xcapName[lost]);
+      expect(await f.state.listConflicts('dir')).toEqual([]);
+    });
+
+    it('a run that keeps losing races on other items after its re-plans fails retryably, and says so', async () => {
+      const bnd = await renamedOnXcap();
+      f.remote.failNext('write', new VersionMismatch('412 Precondition Failed'), 99);
+      const err = await runSync(ctx(), bnd, 'global').then(() => null, (e: unknown) => e);
+      expect(isRetryable(err)).toBe(true);
+      expect((await f.state.getScope('dir', 'global'))!.lastError).toMatch(/remote item changed during sync/);
     });
   });
 

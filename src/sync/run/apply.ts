@@ -5,7 +5,7 @@
  * origin `sync:<binding>`), then the state. State rows are written for what succeeded, so
  * a retry after a partial run finds equal content and writes nothing.
  */
-import { NotFound as RemoteNotFound } from '../../../connectors/errors.ts';
+import { NotFound as RemoteNotFound, VersionMismatch } from '../../../connectors/errors.ts';
 import type { Element } from '@xmldom/xmldom';
 import type { CandidateDocument } from '../../appusage/types.ts';
 import type { WriteResult } from '../../store/types.ts';
@@ -15,7 +15,7 @@ import type { BoundList, ItemMapping } from '../mapping/element-list.ts';
 import type { Decision, Plan } from '../reconcile.ts';
 import type { RunContext, RunOptions } from '../runner.ts';
 import type { ItemUpsert } from '../state.ts';
-import { RetryableSyncError } from './errors.ts';
+import { RemoteRaceLost, RetryableSyncError } from './errors.ts';
 import type { Sides } from './read.ts';
 
 /** Writes the plan; resolves with the bound document's ETag afterwards (`null`: no document). */
@@ -42,8 +42,10 @@ export async function applyPlan(ctx: RunContext, binding: Binding, scope: Scope,
   const xcapPending: { d: Decision; ref?: { id: string; version: string } }[] = [];
   const remoteTotal = plan.remote.create + plan.remote.update + plan.remote.delete;
   let done = 0;
+  let writing: Decision | undefined;
   try {
     for (const d of plan.decisions) {
+      writing = d;
       let ref: { id: string; version: string } | undefined;
       const r = d.remote;
       if (r) {
@@ -60,6 +62,7 @@ export async function applyPlan(ctx: RunContext, binding: Binding, scope: Scope,
     await persist();
     // The item moved under us (changed or deleted since read): re-read on retry.
     if (err instanceof RemoteNotFound) throw new RetryableSyncError(`remote item vanished during sync: ${err.message}`, { cause: err });
+    if (err instanceof VersionMismatch && writing) throw new RemoteRaceLost(writing.item, err);
     throw err;
   }
 

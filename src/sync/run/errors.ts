@@ -10,6 +10,21 @@ export class RetryableSyncError extends Error {
   }
 }
 
+/**
+ * A remote write of the run lost its race: the item changed on the remote since it was read
+ * (the connector's VersionMismatch, a 412). The runner re-reads and re-plans; left to the
+ * queue, it is a retry like any lost race.
+ */
+export class RemoteRaceLost extends RetryableSyncError {
+  /** The plan decision's item id (stable across re-plans). */
+  readonly item: string;
+  constructor(item: string, cause: Error) {
+    super(`remote item changed during sync: ${cause.message}`, { cause });
+    this.name = 'RemoteRaceLost';
+    this.item = item;
+  }
+}
+
 /** True when a retry with backoff may succeed. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof RetryableSyncError || err instanceof EtagMismatch || err instanceof StoreUnavailable) return true;

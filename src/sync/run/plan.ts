@@ -14,7 +14,7 @@
  */
 import type { Binding } from '../binding.ts';
 import { hashFields } from '../hash.ts';
-import { checkDeleteLimits, reconcile, type Decision, type ItemState, type Plan, type PlanCounts } from '../reconcile.ts';
+import { checkDeleteLimits, reconcile, recordRaces, type Decision, type ItemState, type Plan, type PlanCounts } from '../reconcile.ts';
 import type { RunOptions } from '../runner.ts';
 import type { Sides } from './read.ts';
 
@@ -25,7 +25,11 @@ export interface PlannedRun {
   readonly refusal: string | null;
 }
 
-export function planSides(sides: Sides, binding: Binding, opts: Pick<RunOptions, 'force'>): PlannedRun {
+/**
+ * `lostRaces`: items whose remote writes lost their race too often in this run (see
+ * runner.ts): they become recorded conflicts instead of writes.
+ */
+export function planSides(sides: Sides, binding: Binding, opts: Pick<RunOptions, 'force'>, lostRaces: ReadonlySet<string> = new Set()): PlannedRun {
   const b = binding.config;
   const reconciled = reconcile({
     xcap: sides.xcap,
@@ -42,7 +46,8 @@ export function planSides(sides: Sides, binding: Binding, opts: Pick<RunOptions,
     },
     ...(sides.sizes ? { sizes: sides.sizes } : {}),
   });
-  const plan = sides.listMissing ? reproject(reconciled, sides.state, binding.mapping.keyField) : reconciled;
+  const planned = sides.listMissing ? reproject(reconciled, sides.state, binding.mapping.keyField) : reconciled;
+  const plan = recordRaces(planned, lostRaces, sides.remote, sides.state);
   return {
     plan,
     counts: { xcap: plan.xcap, remote: plan.remote, conflicts: plan.conflicts },
