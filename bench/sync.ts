@@ -1,5 +1,5 @@
 /**
- * Sync benchmarks (DESIGN §8, issue 4 §7), printing each result's ratio to its target:
+ * Sync benchmarks (issue 4 §7), printing each result's ratio to its target:
  * 1. reconcile() of 100,000 items with 10 changes (target < 1 s), state and snapshots
  *    prepared beforehand, as the runner hands them over;
  * 2. hashing 100,000 items' fields (the runner's cost besides reconcile);

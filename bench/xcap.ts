@@ -1,5 +1,5 @@
 /**
- * XCAP request-path benchmark (DESIGN §8, issue 3 item 10). Starts `xcap-bridge serve` as
+ * XCAP request-path benchmark (issue 3 item 10). Starts `xcap-bridge serve` as
  * a child process on a temp SQLite store, creates a user and a 100-entry resource-lists
  * document, then drives it with autocannon (Basic auth, keep-alive) and prints req/s,
  * p50 latency and the ratio to each target.

@@ -1,5 +1,5 @@
 /**
- * The default XCAP authorization (DESIGN §3): a user reaches only `users/<own xui>/`; the
+ * The default XCAP authorization: a user reaches only `users/<own xui>/`; the
  * global tree is readable by every authenticated user and writable by admins only; admins
  * reach every user's documents (to manage them). Application usages may refuse more
  * through `AppUsage.authorize`; the HTTP layer calls both.

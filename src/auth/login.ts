@@ -1,5 +1,5 @@
 /**
- * How a user's XUI relates to the names clients log in with (DESIGN §3): XUI
+ * How a user's XUI relates to the names clients log in with: XUI
  * `sip:alice@example.com` ⇄ logins `alice` (realm `example.com`) and `alice@example.com`.
  */
 

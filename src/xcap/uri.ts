@@ -2,7 +2,7 @@
  * XCAP URI parsing (RFC 4825 §6): `{root}/{auid}/{global|users/{xui}}/{doc path}[/~~/{node selector}][?xmlns(p=ns)...]`.
  *
  * The parser takes the raw request target (path + query, as on the request line) and
- * returns its decoded parts. It accepts what deployed clients send (DESIGN §3):
+ * returns its decoded parts. It accepts what deployed clients send:
  * - raw `sip:`, `@`, `:` in XUIs, and raw or percent-encoded `"` `[` `]` `/` `?` in selectors;
  * - a fully percent-encoded selector whose `?` (start of the xmlns() query) is `%3F` (Doubango);
  * - the selector right after `~~` with or without the separating `/`;

@@ -25,7 +25,7 @@ const allowed = (p: Principal, k: DocKey, a: Access): boolean => {
 const principals = { alice, admin };
 const keys = { own, ownOtherCase, bobs, upperUser, global };
 
-describe('DESIGN §3 authorization (RFC 4825 §5.7 users tree, global tree)', () => {
+describe('authorization (RFC 4825 §5.7 users tree, global tree)', () => {
   it.each([
     ['alice', 'own', 'read', true],
     ['alice', 'own', 'write', true],

@@ -1,5 +1,5 @@
 /**
- * Access control through HTTP (DESIGN §3 Auth): a user reaches only `users/<own xui>/`;
+ * Access control through HTTP: a user reaches only `users/<own xui>/`;
  * the global tree is read-only except for admins; Digest (MD5, SHA-256, qop=auth, expiry,
  * nc replay) and Basic; failures are 401 with a challenge or 403, never a hint of what exists.
  */
@@ -10,7 +10,7 @@ import { ALICE_RL, contacts, EL_TYPE, enc, RL_TYPE } from './helpers.ts';
 
 const BOB_RL = '/resource-lists/users/sip:bob@example.com/index';
 
-describe('RFC 4825 §5.7 / DESIGN §3 access control over HTTP', () => {
+describe('RFC 4825 §5.7 access control over HTTP', () => {
   let gw: TestGateway;
   /** The server's clock: it moves only when a test moves it, so no nonce expires on a slow machine. */
   let clock = Date.now();

@@ -1,5 +1,5 @@
 /**
- * DESIGN §3 "What real clients send", one test each, through HTTP: the bytes deployed
+ * What real clients send, one test each, through HTTP: the bytes deployed
  * phones and softphones put on the wire, and what they need back.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ export function presRulesDoc(who: string): string {
 `;
 }
 
-describe('DESIGN §3 what real clients send, over HTTP', () => {
+describe('what real clients send, over HTTP', () => {
   let gw: TestGateway;
   let c: XcapClient;
   beforeAll(async () => {

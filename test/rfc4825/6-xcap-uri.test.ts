@@ -83,7 +83,7 @@ describe('RFC 4825 §4 XUI canonical form', () => {
   });
 });
 
-describe('DESIGN §3 realm suffix on the root (eyeBeam/Bria)', () => {
+describe('realm suffix on the root (eyeBeam/Bria)', () => {
   it('keeps the suffix in rootPath and gives the realm to a bare user', () => {
     const u = parse('/xcap-root@example.com/resource-lists/users/alice/index', {
       root: '/xcap-root',

@@ -43,7 +43,7 @@ afterEach(async () => {
   await f.store.close();
 });
 
-describe('sync queue (DESIGN §5, BullMQ on Redis)', () => {
+describe('sync queue (BullMQ on Redis)', () => {
   it('an XCAP change reaches the remote without a manual trigger; the sync write is not echoed', async () => {
     handle = await start([binding({ direction: 'push' }).config]);
     await f.store.put(GLOBAL_DOC, listsDoc([person(1)]), 'absent', 'xcap');

@@ -1,5 +1,5 @@
 /**
- * Scheduled sync survives Redis losing its data (DESIGN §5: job schedulers are re-created
+ * Scheduled sync survives Redis losing its data (job schedulers are re-created
  * when Redis comes back without them), on throwaway Redis servers of these tests' own
  * (FLUSHALL and restarts would hurt the shared one). The schedules tick once a minute, so
  * any run seen after the loss comes from a re-created scheduler's first tick, not from
@@ -61,7 +61,7 @@ async function schedulerIds(prefix: string): Promise<string[]> {
   }
 }
 
-describe('job schedulers come back after Redis lost its data (DESIGN §5)', () => {
+describe('job schedulers come back after Redis lost its data', () => {
   let f: SyncFixture;
   let handle: SyncHandle | undefined;
   const lines: Record<string, unknown>[] = [];
