@@ -162,6 +162,25 @@ describe('Kamailio presence server refreshed by xcap-bridge (JSON-RPC over xhttp
     expect(kam.log()).not.toMatch(/rls[^\n]*ERROR/);
   });
 
+  it('a pidf-manipulation PUT reaches Kamailio as presence.refreshWatchers type 2 with the document\'s URI and name, answered without an error', async () => {
+    const alice = gw.client('alice', ALICE.password);
+    const path = '/pidf-manipulation/users/sip:alice@example.com/index';
+    const call = `"method":"presence.refreshWatchers","params":["sip:alice@example.com","presence",2,"${gw.origin}/xcap-root${path}","index"]`;
+    const hook = async () => {
+      const body = JSON.parse((await rawRequest('GET', `${gw.origin}/admin/sync/status`, AS_ADMIN)).body) as { hooks: Array<{ target: string; failures: number; lastOkAt: number | null }> };
+      return body.hooks.find((h) => h.target === 'kamailio');
+    };
+    const okBefore = (await hook())?.lastOkAt ?? 0;
+    const pidf = '<?xml version="1.0" encoding="UTF-8"?>\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:alice@example.com"><tuple id="desk"><status><basic>open</basic></status></tuple></presence>';
+    expect((await alice.put(path, pidf, 'application/pidf+xml')).status).toBe(201);
+    await until(() => kam.log().includes(call), `presence.refreshWatchers type 2 in Kamailio's log (${kam.log().slice(-2000)})`);
+    // A JSON-RPC error answer fails the delivery: a newer success without failures is Kamailio accepting the call.
+    await until(async () => {
+      const h = await hook();
+      return (h?.lastOkAt ?? 0) > okBefore && h?.failures === 0;
+    }, 'the hook status ok after the call', 60_000);
+  });
+
   it('Kamailio down: XCAP keeps serving, the call is retried with backoff and reaches Kamailio once it is back', async () => {
     await kam.stop();
     const alice = gw.client('alice', ALICE.password);
