@@ -3,6 +3,7 @@
  * imported only when its command runs, so `--help` and a typo answer without loading the
  * server, the sync engine and their libraries.
  */
+import './fast-string-prototype.ts';
 import type { Command } from './cli/command.ts';
 import { EXIT_USAGE } from './cli/exit-codes.ts';
 
