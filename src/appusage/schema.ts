@@ -60,9 +60,10 @@ export interface SchemaValidator {
    * `validateDom` for a document that was valid before only `edited` (and what is below
    * it) changed: true when it is certainly valid now, judged from `edited`, its ancestors
    * and their children's start tags instead of the whole document. False means nothing.
-   * `length` is the length of the document's text.
+   * `length` is the length of the document's text. `shallow`: only `edited`'s start tag
+   * and its own content changed (CandidateDocument.shallow).
    */
-  validateEdit?(doc: Document, edited: Element, length: number): boolean;
+  validateEdit?(doc: Document, edited: Element, length: number, shallow?: boolean): boolean;
 }
 
 export interface LoadSchemaOptions {
@@ -163,8 +164,8 @@ class FastFirstValidator implements SchemaValidator {
     return this.#fast.checkDom(doc) === 'accept';
   }
 
-  validateEdit(doc: Document, edited: Element, length: number): boolean {
-    return this.#fast.checkEdit(doc, edited, length) === 'accept';
+  validateEdit(doc: Document, edited: Element, length: number, shallow = false): boolean {
+    return this.#fast.checkEdit(doc, edited, length, shallow) === 'accept';
   }
 }
 

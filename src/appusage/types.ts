@@ -42,6 +42,11 @@ export interface CandidateDocument {
    * the usage may judge that part and the constraints it takes part in instead of the whole.
    */
   readonly edited?: Element;
+  /**
+   * With `edited`: only its start tag and its own content differ, not what is inside its
+   * child elements (an attribute PUT or DELETE, the DELETE of one of its children).
+   */
+  readonly shallow?: boolean;
 }
 
 /**

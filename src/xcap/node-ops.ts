@@ -145,11 +145,11 @@ export function putElement(doc: EditableDocument, sel: NodeSelector, body: strin
  * AttValue without quotes (references are decoded, literal whitespace becomes spaces),
  * written into the start tag as sent. The quotes around it stay unless the body holds
  * that quote character.
- * @returns created: true if the attribute did not exist.
+ * @returns created: true if the attribute did not exist; the element that carries it.
  * @throws MethodNotAllowed for a namespace selector; NotXmlAttValue; NoParent when the
  *   element does not exist; CannotInsert when the element would no longer be selected.
  */
-export function putAttribute(doc: EditableDocument, sel: NodeSelector, value: string, documentUri: string): { created: boolean } {
+export function putAttribute(doc: EditableDocument, sel: NodeSelector, value: string, documentUri: string): { created: boolean; element: Element } {
   refuseNamespaceSelector(sel);
   const t = sel.terminal;
   if (t === null || t.kind !== 'attribute') throw new TypeError('putAttribute needs an attribute selector');
@@ -200,16 +200,17 @@ export function putAttribute(doc: EditableDocument, sel: NodeSelector, value: st
     throw new CannotInsert('the node selector would not select the attribute after the PUT');
   }
   doc.text = newText;
-  return { created: old === null };
+  return { created: old === null, element: el };
 }
 
 /**
  * DELETE of an element or attribute (RFC 4825 §7.5, §7.8, §8.2). The whitespace before
  * a deleted element, when it is all the text between the element and what precedes it,
  * goes with it, so indentation stays tidy; an attribute goes with the whitespace before it.
+ * @returns the element whose start tag (an attribute's DELETE) or children (an element's) changed.
  * @throws MethodNotAllowed for a namespace selector; NotFound; CannotDelete.
  */
-export function deleteNode(doc: EditableDocument, sel: NodeSelector): void {
+export function deleteNode(doc: EditableDocument, sel: NodeSelector): Element {
   refuseNamespaceSelector(sel);
   const { dom, text } = doc;
   const el = selectElement(dom, sel);
@@ -224,11 +225,11 @@ export function deleteNode(doc: EditableDocument, sel: NodeSelector): void {
     const at = attributeSpan(text, elementSpan(text, el), a);
     el.removeAttributeNode(a);
     doc.text = splice(text, whitespaceStart(text, at.start), at.valueEnd + 1, '');
-    return;
+    return el;
   }
   if (el === dom.documentElement) throw new CannotDelete('the root element cannot be deleted; delete the document');
   const span = elementSpan(text, el);
-  const parent = el.parentNode!;
+  const parent = el.parentNode as Element;
   const next = el.nextSibling;
   const ws = whitespaceBefore(el);
   const wsStart = whitespaceStart(text, span.start);
@@ -243,6 +244,7 @@ export function deleteNode(doc: EditableDocument, sel: NodeSelector): void {
     throw new CannotDelete('the node selector would select another element after the DELETE');
   }
   doc.text = splice(text, withWs ? wsStart : span.start, span.end, '');
+  return parent;
 }
 
 /** Whether an attribute terminal names a namespace declaration, which the node selector's data model has no attribute for. */

@@ -230,12 +230,14 @@ export class XcapService {
       checkWrite(req.conditions, current?.etag);
       if (!current) throw new NoParent(rootOf(req.uri));
       const doc = this.takeForWrite(key, current);
-      const edit = (): { created: boolean; element?: Element } =>
-        sel.terminal?.kind === 'attribute' ? putAttribute(doc, sel, text, req.uri.documentUri) : putElement(doc, sel, text, req.uri.documentUri);
+      const attribute = sel.terminal?.kind === 'attribute';
+      const edit = (): { created: boolean; element: Element } =>
+        attribute ? putAttribute(doc, sel, text, req.uri.documentUri) : putElement(doc, sel, text, req.uri.documentUri);
       const managed = this.managed?.forKey(key);
       const done = managed ? managed.guardEdit(doc.dom, sel, edit) : edit();
-      // Only the new element differs from a document known valid: the usage may judge that part.
-      return this.commit(req, key, current.etag, doc, done.created ? 201 : 200, turn, doc.valid ? done.element : undefined);
+      // Only the new element (or the start tag of the attribute's element) differs from a
+      // document known valid: the usage may judge that part.
+      return this.commit(req, key, current.etag, doc, done.created ? 201 : 200, turn, doc.valid ? { element: done.element, shallow: attribute } : undefined);
     });
   }
 
@@ -257,9 +259,9 @@ export class XcapService {
       }
       const doc = this.takeForWrite(key, current);
       const managed = this.managed?.forKey(key);
-      if (managed) managed.guardEdit(doc.dom, sel, () => deleteNode(doc, sel));
-      else deleteNode(doc, sel);
-      return this.commit(req, key, current.etag, doc, 200, turn);
+      const changed = managed ? managed.guardEdit(doc.dom, sel, () => deleteNode(doc, sel)) : deleteNode(doc, sel);
+      // Only that element's start tag or list of children differs from a document known valid.
+      return this.commit(req, key, current.etag, doc, 200, turn, doc.valid ? { element: changed, shallow: true } : undefined);
     });
   }
 
@@ -283,7 +285,7 @@ export class XcapService {
   /**
    * Validates and stores a modified document (conditional on `etag`, or on absence when
    * undefined); on success its DOM becomes the cached DOM of the new ETag. `edited`: the
-   * one element that differs from a document known valid (CandidateDocument.edited).
+   * one element that differs from a document known valid (CandidateDocument.edited, .shallow).
    */
   private async commit(
     req: Request,
@@ -292,12 +294,12 @@ export class XcapService {
     doc: EditableDocument,
     status: 200 | 201,
     turn: Turn,
-    edited?: Element,
+    edited?: { readonly element: Element; readonly shallow: boolean },
   ): Promise<WriteOutcome> {
     const { text, dom } = doc;
     const res = await this.writer.write({
       ...this.writeOf(req, key, text, etag === undefined ? 'absent' : { etag }),
-      candidate: { text, dom: () => dom, parsed: dom, ...(edited === undefined ? {} : { edited }) },
+      candidate: { text, dom: () => dom, parsed: dom, ...(edited === undefined ? {} : { edited: edited.element, shallow: edited.shallow }) },
       // The next writer of this document may start from this DOM as soon as it is committed;
       // validated without leniency, it is valid for every client.
       onCommit: (r) => {

@@ -11,7 +11,7 @@ describe('RFC 4825 §7.7 create or replace an attribute', () => {
   it('creates an attribute (201) and reads it back', () => {
     const doc = contacts();
     const s = sel(`${FRIENDS}/entry[1]/@note`);
-    expect(putAttribute(doc, s, 'hello', DOC_URI)).toEqual({ created: true });
+    expect(putAttribute(doc, s, 'hello', DOC_URI).created).toBe(true);
     expect(getNode(doc, s).body).toBe('hello');
     expect(text(doc)).toContain('<entry uri="sip:bob@example.com" note="hello">');
   });
@@ -19,7 +19,7 @@ describe('RFC 4825 §7.7 create or replace an attribute', () => {
   it('replaces an attribute (200), keeping its qualified name', () => {
     const doc = contacts();
     const s = sel(`${FRIENDS}/entry[3]/@z:id`, { z: CP });
-    expect(putAttribute(doc, s, 'd2', DOC_URI)).toEqual({ created: false });
+    expect(putAttribute(doc, s, 'd2', DOC_URI).created).toBe(false);
     expect(getNode(doc, s).body).toBe('d2');
     expect(text(doc)).toContain('cp:id="d2"');
   });
@@ -86,7 +86,7 @@ describe('RFC 4825 §7.7 create or replace an attribute', () => {
   it('allows a value that keeps the element selected', () => {
     const doc = contacts();
     const s = sel(`${FRIENDS}/entry[@uri="sip:bob@example.com"]/@uri`);
-    expect(putAttribute(doc, s, 'sip:bob@example.com', DOC_URI)).toEqual({ created: false });
+    expect(putAttribute(doc, s, 'sip:bob@example.com', DOC_URI).created).toBe(false);
     expect(text(doc)).toBe(contacts().text);
   });
 

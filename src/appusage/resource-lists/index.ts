@@ -92,10 +92,11 @@ function checkAnchor(anchor: string): void {
 
 /**
  * Whether the §3.4.5 ref and anchor rules hold for the entry-ref and external elements in
- * `el` and below it. False sends the document to the full check, which words the failure.
+ * `el` and below it (`shallow`: `el` alone). False sends the document to the full check,
+ * which words the failure.
  */
-function refsHold(el: Element): boolean {
-  const found = [el, ...Array.from(el.getElementsByTagNameNS(RESOURCE_LISTS_NS, '*'))];
+function refsHold(el: Element, shallow: boolean): boolean {
+  const found = shallow ? [el] : [el, ...Array.from(el.getElementsByTagNameNS(RESOURCE_LISTS_NS, '*'))];
   try {
     for (const e of found) {
       if (e.namespaceURI !== RESOURCE_LISTS_NS) continue;
@@ -135,12 +136,14 @@ export const resourceLists: AppUsage = {
   scopes: { global: true, users: true },
 
   validate(doc, ctx) {
-    // An element PUT on a document known valid: the new element, its siblings' keys (the
-    // schema's xs:unique covers every §3.4.5 uniqueness rule) and its ref/anchor rules.
+    // An edit of a document known valid: the edited element (an element PUT: all of it; an
+    // attribute write or a child's DELETE: its start tag and children), its siblings' keys
+    // (the schema's xs:unique covers every §3.4.5 uniqueness rule) and its ref/anchor rules.
     // Anything doubtful gets the whole-document check below, which words the refusal.
     const edited = doc.edited;
     if (edited !== undefined && doc.parsed !== undefined && !ctx.lenient.has(ENTRY_WITHOUT_URI)) {
-      if (schema.validateEdit?.(doc.parsed, edited, doc.text.length) === true && refsHold(edited)) return;
+      const shallow = doc.shallow === true;
+      if (schema.validateEdit?.(doc.parsed, edited, doc.text.length, shallow) === true && refsHold(edited, shallow)) return;
     }
     // The root holds only <list> children (schema), so the list walk covers it too.
     const walk = () => checkListConstraints(rootElement(doc.dom()), 'resource-lists');

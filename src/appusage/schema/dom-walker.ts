@@ -69,15 +69,18 @@ export function walkDocument(doc: Document, sink: XmlSink): Verdict {
  * nothing outside `edited` changed. 'unsure' when the sink has no `knownElement`, or for
  * anything `walkDocument` would be unsure of in the parts walked. `length` is the length of
  * the document's text (held to the walk's size limit, as a full walk would).
+ * `shallow`: only `edited`'s start tag and its own content changed, not what is inside its
+ * child elements (an attribute written or removed, a child deleted), so its children are
+ * given as `knownElement`s too.
  */
-export function walkEdit(doc: Document, edited: Element, length: number, sink: XmlSink): Verdict {
+export function walkEdit(doc: Document, edited: Element, length: number, sink: XmlSink, shallow = false): Verdict {
   if (sink.knownElement === undefined || length > MAX_LENGTH) return 'unsure';
   const chain: Element[] = [];
   for (let n: Node | null = edited; n !== null && n.nodeType === 1; n = n.parentNode) chain.push(n as Element);
   if (chain[chain.length - 1]?.parentNode !== doc) return 'unsure';
   chain.reverse();
   try {
-    new Walk(sink).document(doc, chain);
+    new Walk(sink).document(doc, chain, shallow);
     return 'accept';
   } catch (e) {
     if (e === UNSURE) return 'unsure';
@@ -105,8 +108,8 @@ class Walk {
     this.sink = sink;
   }
 
-  /** The document; with `chain` (root to edited element), only the edited element's subtree in full. */
-  document(doc: Document, chain?: readonly Element[]): void {
+  /** The document; with `chain` (root to edited element), only the edited element's subtree in full (`shallow`: its own content). */
+  document(doc: Document, chain?: readonly Element[], shallow = false): void {
     let root = false;
     for (let n = doc.firstChild; n !== null; n = n.nextSibling) {
       switch (n.nodeType) {
@@ -114,7 +117,7 @@ class Walk {
           if (root) throw UNSURE;
           root = true;
           if (chain === undefined) this.element(n as Element);
-          else this.along(chain, 0);
+          else this.along(chain, 0, shallow);
           break;
         case 3:
           if (!BLANK.test((n as Node & { data: string }).data)) throw UNSURE;
@@ -168,13 +171,14 @@ class Walk {
   }
 
   /**
-   * `chain[i]` on the way to the edited element `chain[chain.length - 1]`: that one in full;
-   * an ancestor with its own tags, text and comments, its child on the chain walked the same
-   * way and its other element children as known elements.
+   * `chain[i]` on the way to the edited element `chain[chain.length - 1]`: that one in full
+   * (`shallow`: as an ancestor with no child on the chain); an ancestor with its own tags,
+   * text and comments, its child on the chain walked the same way and its other element
+   * children as known elements.
    */
-  along(chain: readonly Element[], i: number): void {
+  along(chain: readonly Element[], i: number, shallow: boolean): void {
     const el = chain[i] as Element;
-    if (i === chain.length - 1) {
+    if (i === chain.length - 1 && !shallow) {
       this.element(el);
       return;
     }
@@ -183,7 +187,7 @@ class Walk {
     for (let n = el.firstChild; n !== null; n = n.nextSibling) {
       switch (n.nodeType) {
         case 1:
-          if (n === next) this.along(chain, i + 1);
+          if (n === next) this.along(chain, i + 1, shallow);
           else this.known(n as Element);
           break;
         case 3:

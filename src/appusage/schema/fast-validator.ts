@@ -86,10 +86,11 @@ export class FastValidator implements XmlSink {
    * (with what is below it) changed: `edited` is walked in full, its ancestors' own content
    * and their other children's start tags (content models, xs:unique keys among siblings)
    * are checked, and nothing else. 'unsure' when an ID is involved (IDs are unique across
-   * the whole document). `length` is the length of the document's text.
+   * the whole document). `length` is the length of the document's text. `shallow`: only
+   * `edited`'s start tag and its own content changed, not its children (walkEdit).
    */
-  checkEdit(doc: Document, edited: Element, length: number): Verdict {
-    const verdict = this.#run((d: Document, sink: XmlSink) => walkEdit(d, edited, length, sink), doc);
+  checkEdit(doc: Document, edited: Element, length: number, shallow = false): Verdict {
+    const verdict = this.#run((d: Document, sink: XmlSink) => walkEdit(d, edited, length, sink, shallow), doc);
     return verdict === 'accept' && this.#ids.size > 0 ? 'unsure' : verdict;
   }
 

@@ -1,14 +1,17 @@
 /**
  * Differential tests of element-PUT validation (RFC 4825 §7.4, RFC 4826 §3.4.5): when only
  * one element of a valid resource-lists document changed, the usage judges that element,
- * its siblings' keys and its ref/anchor rules instead of the whole document. Over random
- * valid documents and random element replacements and inserts, the verdict and the error
+ * its siblings' keys and its ref/anchor rules instead of the whole document (for an
+ * attribute write or removal, or a child's DELETE, only its start tag and children). Over
+ * random valid documents and random element replacements and inserts, attribute writes,
+ * removals and element DELETEs, the verdict and the error
  * (condition and phrase) must be exactly those of validating the whole document, and a fast
  * 'accept' of the edit must be a libxml2 accept of the stored text.
  */
 import type { Document, Element } from '@xmldom/xmldom';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { childElements } from '../../../src/appusage/common/dom.ts';
 import { schemaFile } from '../../../src/appusage/common/paths.ts';
 import { resourceLists } from '../../../src/appusage/resource-lists/index.ts';
 import { compileValidators } from '../../../src/appusage/schema.ts';
@@ -80,6 +83,56 @@ function applyEdit(dom: Document, e: Edit): Element | undefined {
   return el;
 }
 
+/**
+ * Edits that change one element's start tag or children only (CandidateDocument.shallow):
+ * an attribute written or removed (RFC 4825 §7.7, §7.8) or a child deleted (§7.5). `key`
+ * is the attribute the element's siblings must not repeat; `sibling` copies a same-named
+ * sibling's value of the attribute, so repeats are common.
+ */
+const SIBLING = '(a sibling value)';
+const shallowEdit = fc.record({
+  kind: fc.constantFrom('set', 'set', 'remove', 'delete'),
+  at: fc.nat(),
+  attr: fc.constantFrom('key', 'key', 'key', 'key', 'uri', 'name', 'bogus', 'x:flag', 'xml:lang'),
+  value: fc.constantFrom(SIBLING, SIBLING, SIBLING, SIBLING, 'sip:new@x', 'new', GOOD_REF, '/abs', 'ftp://h/x', 'http://xcap.example.com/x', 'en', 'not a language', ''),
+});
+type ShallowEdit = typeof shallowEdit extends fc.Arbitrary<infer E> ? E : never;
+
+const KEY: Record<string, string> = { list: 'name', entry: 'uri', 'entry-ref': 'ref', external: 'anchor' };
+const NS_OF: Record<string, string> = { x: 'urn:x', xml: 'http://www.w3.org/XML/1998/namespace' };
+
+/** Applies `e` to the DOM; the element whose start tag or children changed, or undefined when it cannot. */
+function applyShallowEdit(dom: Document, e: ShallowEdit): Element | undefined {
+  const all = Array.from(dom.getElementsByTagNameNS('*', '*'));
+  // A key is written on the elements that have one.
+  const some = e.kind === 'set' && e.attr === 'key' ? all.filter((x) => x.namespaceURI === RL && KEY[x.localName ?? ''] !== undefined) : all;
+  const el = some[e.at % some.length];
+  if (el === undefined) return undefined;
+  const attr = e.attr === 'key' ? (KEY[el.localName ?? ''] ?? 'name') : e.attr;
+  const colon = attr.indexOf(':');
+  const ns = colon < 0 ? null : (NS_OF[attr.slice(0, colon)] as string);
+  const local = colon < 0 ? attr : attr.slice(colon + 1);
+  if (e.kind === 'delete') {
+    if (el === dom.documentElement) return undefined;
+    const parent = el.parentNode as Element;
+    parent.removeChild(el);
+    return parent;
+  }
+  if (e.kind === 'remove') {
+    if (!el.hasAttributeNS(ns, local)) return undefined;
+    el.removeAttributeNS(ns, local);
+    return el;
+  }
+  let value: string = e.value;
+  if (value === SIBLING) {
+    const siblings = childElements(el.parentNode as Element, el.namespaceURI ?? '', el.localName ?? '').filter((x) => x !== el && x.hasAttributeNS(ns, local));
+    if (siblings.length === 0) return undefined;
+    value = siblings[e.at % siblings.length]!.getAttributeNS(ns, local) as string;
+  }
+  el.setAttributeNS(ns, attr, value);
+  return el;
+}
+
 /** The outcome of a validation: passed, or the error's class and phrase. */
 async function outcome(run: () => unknown): Promise<string> {
   try {
@@ -130,6 +183,41 @@ describe('RFC 4825 §7.4 element PUT judged by the edited element: same verdict 
     // Neither side of the property is vacuous.
     expect(judgedAlone).toBeGreaterThan(100);
     expect(refused).toBeGreaterThan(100);
+  });
+
+  it('every attribute write or removal and every element DELETE gets the whole-document verdict and phrase', async () => {
+    let judgedAlone = 0;
+    let refused = 0;
+    let repeats = 0;
+    await fc.assert(
+      fc.asyncProperty(document, fc.array(shallowEdit, { minLength: 1, maxLength: 4 }), async (base, edits) => {
+        fc.pre((await outcome(() => resourceLists.validate({ text: base, dom: () => parseDocument(base) }, ctx))) === 'valid');
+        let dom = parseDocument(base);
+        for (const e of edits) {
+          const edited = applyShallowEdit(dom, e);
+          if (edited === undefined) return;
+          const text = serialize(dom);
+          const whole = await outcome(() => resourceLists.validate({ text, dom: () => parseDocument(text) }, ctx));
+          const candidate: CandidateDocument = { text, dom: () => dom, parsed: dom, edited, shallow: true };
+          expect(await outcome(() => resourceLists.validate(candidate, ctx)), text).toBe(whole);
+          if (fast?.checkEdit(dom, edited, text.length, true) === 'accept') {
+            judgedAlone++;
+            expect(() => libxml2.validate(text), text).not.toThrow();
+          }
+          if (whole !== 'valid') {
+            refused++;
+            if (whole.startsWith('UniquenessFailure')) repeats++;
+            return;
+          }
+          dom = parseDocument(text);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+    expect(judgedAlone).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
+    // Repeats among siblings are what a shallow judgement can miss: they must be common.
+    expect(repeats).toBeGreaterThan(15);
   });
 
   it('an entry replaced in a 1,000-entry list is judged alone, without the whole-document walk', () => {
