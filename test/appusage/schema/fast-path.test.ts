@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { schemaFile } from '../../../src/appusage/common/paths.ts';
 import { compileValidators, loadSchema } from '../../../src/appusage/schema.ts';
 import { NotWellFormed, SchemaValidationError } from '../../../src/xcap/errors.ts';
+import { parseDocument, serialize } from '../../../src/xcap/xml.ts';
 
 const RL = 'urn:ietf:params:xml:ns:resource-lists';
 const opts = { imports: [schemaFile('common/xml.xsd')] };
@@ -77,6 +78,27 @@ describe('RFC 4826 §3.2 resource-lists through the fast path', () => {
   it('leaves values it does not model (xml:lang with spaces, odd URIs) to libxml2', () => {
     expect(fast?.check(`<resource-lists xmlns="${RL}"><list><display-name xml:lang=" en">x</display-name></list></resource-lists>`)).toBe('unsure');
     expect(fast?.check(`<resource-lists xmlns="${RL}"><list><entry uri="sip:[::1]"/></list></resource-lists>`)).toBe('unsure');
+  });
+});
+
+describe('RFC 4825 §7.5 DELETE judged from the parent (RFC 3863 PIDF: a tuple needs its status)', () => {
+  const { fast, libxml2 } = compileValidators(schemaFile('pidf-manipulation/pidf.xsd'), opts);
+  const PIDF = 'urn:ietf:params:xml:ns:pidf';
+  const text = `<presence xmlns="${PIDF}" entity="pres:a@example.com"><tuple id="t1"><status><basic>open</basic></status><contact>sip:a@example.com</contact></tuple></presence>`;
+
+  it('refuses the DELETE of a required child and not that of an optional one, as libxml2 judges the result', () => {
+    // 'unsure' rather than 'accept' for the optional child: the tuple's id is an xs:ID, unique across the whole document.
+    for (const [child, verdict] of [
+      ['status', 'reject'],
+      ['contact', 'unsure'],
+    ] as const) {
+      const dom = parseDocument(text);
+      const tuple = dom.getElementsByTagNameNS(PIDF, 'tuple').item(0)!;
+      tuple.removeChild(dom.getElementsByTagNameNS(PIDF, child).item(0)!);
+      const after = serialize(dom);
+      expect(fast?.checkEdit(dom, tuple, after.length, true), child).toBe(verdict);
+      expect(phraseOf(() => libxml2.validate(after)).type, child).toBe(verdict === 'reject' ? 'SchemaValidationError' : 'none');
+    }
   });
 });
 
