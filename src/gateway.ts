@@ -31,6 +31,7 @@ import { startSync, type StartSyncOptions, type SyncHandle } from './sync/queue.
 import { connectorReadOptions, createConnectors } from './connectors.ts';
 import { DocumentWriter, type StorePut } from './xcap/document-writer.ts';
 import { XcapService } from './xcap/service.ts';
+import { FollowedEtags } from './xcap/read-cache.ts';
 import { realClock, type FeedClock } from './feed/clock.ts';
 import { FeedHub } from './feed/hub.ts';
 import { startPruner } from './feed/pruner.ts';
@@ -94,7 +95,7 @@ export interface GatewayOptions {
  * (DocumentWriter): `store` by default, the primary's in an HTTP worker of `serve`. The
  * caller closes `pool` when it stops.
  */
-export async function createXcapService(config: Config, store: DocumentStore, log: Logger, now?: () => number, put?: StorePut) {
+export async function createXcapService(config: Config, store: DocumentStore, log: Logger, now?: () => number, put?: StorePut, etags?: FollowedEtags) {
   const registryOptions = { custom: config.usages.custom, presContentMaxBytes: config.usages.presContentMaxBytes };
   const registry = await createRegistry(registryOptions);
   const { validationThreads: threads, validationThreadMinBytes: minChars } = config.server;
@@ -106,7 +107,7 @@ export async function createXcapService(config: Config, store: DocumentStore, lo
     const xmlLimits = { maxDepth: config.server.maxXmlDepth, maxAttributes: config.server.maxXmlAttributes };
     // One writer for clients and sync: both obey the same validation and conditional write.
     const writer = new DocumentWriter({ store, usages: registry, pool, put });
-    const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits, writer });
+    const service = new XcapService({ store, usages: registry, authorize: auth.authorize, managed, xmlLimits, writer, etags, storedBytes: config.server.readCache.bytes });
     return { registry, auth, managed, writer, service, pool };
   } catch (err) {
     await pool?.close();
@@ -118,8 +119,22 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
   const store = await openStore(config.store);
   let validationPool: ValidationPool | undefined;
   try {
+    const feedClock = opts.feedClock ?? realClock;
+    const hub = new FeedHub({
+      store,
+      clock: feedClock,
+      pollMs: config.changeFeed.sse.pollMs,
+      coalesceMs: config.changeFeed.sse.coalesceMs,
+      log,
+      ...(opts.primary ? { commits: opts.primary.onCommit } : {}),
+    });
+    // Where the store has no change counter, the change feed keeps the ETags of polls true.
+    const { etags: etagCount, maxStaleMs } = config.server.readCache;
+    const etags = store.changeCounter === undefined && etagCount > 0
+      ? new FollowedEtags({ size: etagCount, maxStaleMs, clock: feedClock, syncedAt: () => hub.syncedAt })
+      : undefined;
     // An HTTP worker of serve validates whole documents itself, and the primary stores them.
-    const xcap = await createXcapService(config, store, log, opts.now, opts.primary?.put);
+    const xcap = await createXcapService(config, store, log, opts.now, opts.primary?.put, etags);
     validationPool = xcap.pool;
     const { registry, auth, managed, writer, service } = xcap;
     // Fails the start when users are in several realms and none is configured for the global tree.
@@ -130,17 +145,9 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     const syncState = await SyncState.open(store.sql);
     const hookStatus = await HookStatusTable.open(store.sql);
     const health = () => readHealth(syncState, config.bindings);
-    const feedClock = opts.feedClock ?? realClock;
     // Where sync runs, the change feed is pruned too (HTTP-only workers leave it to that process).
     const pruner = opts.sync === false ? undefined : startPruner(store, config.changeFeed.retention, feedClock, log);
-    const hub = new FeedHub({
-      store,
-      clock: feedClock,
-      pollMs: config.changeFeed.sse.pollMs,
-      coalesceMs: config.changeFeed.sse.coalesceMs,
-      log,
-      ...(opts.primary ? { commits: opts.primary.onCommit } : {}),
-    });
+    if (etags) await hub.add(etags);
     const xcapDiff = createXcapDiffHandler({
       store,
       hub,

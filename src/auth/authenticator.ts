@@ -14,9 +14,10 @@ import { randomBytes } from 'node:crypto';
 import type { Principal } from '../appusage/types.ts';
 import { Unauthorized } from '../xcap/errors.ts';
 import { BasicAuth, basicChallenge } from './basic.ts';
-import { DigestAuth, parseDigestCredentials } from './digest.ts';
+import { DigestAuth, parseDigestCredentials, type DigestVerdict } from './digest.ts';
 import type { DigestAlgorithm, UserSource } from './types.ts';
 import { ha1For } from './hash.ts';
+import { findAccepted, type CachedUsers } from './sources.ts';
 
 /** The parts of an HTTP request authentication looks at (an express Request fits). */
 export interface AuthRequest {
@@ -31,7 +32,8 @@ export interface AuthRequest {
 }
 
 export interface AuthenticatorOptions {
-  readonly users: UserSource;
+  /** With `refresh` (cachedSource), credentials a cached answer refuses are checked against the source once more. */
+  readonly users: UserSource & Partial<Pick<CachedUsers, 'refresh'>>;
   /** Accept and offer Basic on TLS connections (`encrypted` requests). */
   readonly allowBasic: boolean;
   /**
@@ -92,10 +94,13 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
   async function viaDigest(req: AuthRequest, header: string, realm: string, withBasic: boolean): Promise<Principal> {
     const creds = parseDigestCredentials(header);
     if (creds === undefined || creds.realm !== realm || !algorithms.includes(creds.algorithm)) throw refuse(realm, withBasic);
-    const user = await users.findByLogin(creds.username, realm);
-    const ha1 = user === undefined ? undefined : ha1For(user.ha1, creds.algorithm);
-    const verdict = digest.verify(creds, req.method, req.url, ha1 ?? dummyHa1[creds.algorithm]);
-    if (verdict === 'fail' || user === undefined || ha1 === undefined) throw refuse(realm, withBasic);
+    let verdict = 'fail' as DigestVerdict;
+    const user = await findAccepted(users, creds.username, realm, (u) => {
+      const ha1 = u === undefined ? undefined : ha1For(u.ha1, creds.algorithm);
+      verdict = digest.verify(creds, req.method, req.url, ha1 ?? dummyHa1[creds.algorithm]);
+      return verdict !== 'fail' && ha1 !== undefined;
+    });
+    if (user === undefined) throw refuse(realm, withBasic);
     if (verdict === 'stale') throw refuse(realm, withBasic, true);
     return { xui: user.xui, admin: user.admin };
   }

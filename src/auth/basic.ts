@@ -14,6 +14,7 @@ import { hash, randomBytes } from 'node:crypto';
 import type { Principal } from '../appusage/types.ts';
 import { computeHa1, safeEqual } from './hash.ts';
 import { quote } from './digest.ts';
+import { findAccepted, type CachedUsers } from './sources.ts';
 import type { DigestAlgorithm, UserSource } from './types.ts';
 
 export interface BasicOptions {
@@ -55,17 +56,19 @@ export function parseBasicCredentials(header: string): { username: string; passw
 }
 
 export class BasicAuth {
-  private readonly users: UserSource;
+  private readonly users: UserSource & Partial<Pick<CachedUsers, 'refresh'>>;
   private readonly ttlMs: number;
   private readonly size: number;
   private readonly now: () => number;
   private readonly cache = new Map<string, { principal: Principal; until: number }>();
   /** The last login per connection; gone with the connection. */
-  private readonly byConnection = new WeakMap<object, { header: string; realm: string; principal: Principal; until: number }>();
+  private readonly byConnection = new WeakMap<object, { header: string; realm: string; principal: Principal; until: number; generation: number }>();
+  /** Bumped by `forget`: a connection's login from before is not reused. */
+  private generation = 0;
   /** Compared against for unknown users, so they take the same path as a wrong password. */
   private readonly dummy: { md5: string; sha256: string };
 
-  constructor(users: UserSource, opts: BasicOptions = {}) {
+  constructor(users: UserSource & Partial<Pick<CachedUsers, 'refresh'>>, opts: BasicOptions = {}) {
     this.users = users;
     this.ttlMs = opts.cacheTtlMs ?? 10_000;
     this.size = opts.cacheSize ?? 10_000;
@@ -77,6 +80,7 @@ export class BasicAuth {
   /** Drops every cached check (a user was removed or given a new password). */
   forget(): void {
     this.cache.clear();
+    this.generation++;
   }
 
   /**
@@ -86,31 +90,32 @@ export class BasicAuth {
   async verify(header: string, realm: string, connection?: object): Promise<Principal | undefined> {
     const now = this.now();
     const same = connection === undefined ? undefined : this.byConnection.get(connection);
-    if (same !== undefined && same.header === header && same.realm === realm && same.until > now) return same.principal;
+    if (same !== undefined && same.header === header && same.realm === realm && same.until > now && same.generation === this.generation) return same.principal;
     const key = hash('sha256', `${realm}\0${header}`, 'base64');
     const hit = this.cache.get(key);
     if (hit !== undefined) {
       if (hit.until > now) {
-        if (connection !== undefined) this.byConnection.set(connection, { header, realm, ...hit });
+        if (connection !== undefined) this.byConnection.set(connection, { header, realm, ...hit, generation: this.generation });
         return hit.principal;
       }
       this.cache.delete(key);
     }
     const creds = parseBasicCredentials(header);
     if (creds === undefined) return undefined;
-    const user = await this.users.findByLogin(creds.username, realm);
-    // Prefer SHA-256 when the source has it; unknown users compare against the dummy.
-    const alg: DigestAlgorithm = user?.ha1.sha256 !== undefined || user?.ha1.md5 === undefined ? 'SHA-256' : 'MD5';
-    const stored = alg === 'MD5' ? (user?.ha1.md5 ?? this.dummy.md5) : (user?.ha1.sha256 ?? this.dummy.sha256);
-    const ok = safeEqual(computeHa1(alg, creds.username, realm, creds.password), stored);
-    if (!ok || user === undefined) return undefined;
+    const user = await findAccepted(this.users, creds.username, realm, (u) => {
+      // Prefer SHA-256 when the source has it; unknown users compare against the dummy.
+      const alg: DigestAlgorithm = u?.ha1.sha256 !== undefined || u?.ha1.md5 === undefined ? 'SHA-256' : 'MD5';
+      const stored = alg === 'MD5' ? (u?.ha1.md5 ?? this.dummy.md5) : (u?.ha1.sha256 ?? this.dummy.sha256);
+      return safeEqual(computeHa1(alg, creds.username, realm, creds.password), stored) && u !== undefined;
+    });
+    if (user === undefined) return undefined;
     const principal: Principal = { xui: user.xui, admin: user.admin };
     if (this.cache.size >= this.size) {
       const oldest = this.cache.keys().next();
       if (!oldest.done) this.cache.delete(oldest.value);
     }
     this.cache.set(key, { principal, until: now + this.ttlMs });
-    if (connection !== undefined) this.byConnection.set(connection, { header, realm, principal, until: now + this.ttlMs });
+    if (connection !== undefined) this.byConnection.set(connection, { header, realm, principal, until: now + this.ttlMs, generation: this.generation });
     return principal;
   }
 }

@@ -23,7 +23,7 @@ export interface Auth {
   readonly domain: DeploymentDomain;
   /**
    * Forgets cached logins and lookups in this process, after a user was added, removed or
-   * given a new password here (other processes see it within their 5 s cache).
+   * given a new password here (other processes: after at most `auth.loginCacheSeconds`).
    */
   forgetUsers(): void;
   /** Releases the connections of sources that hold their own (the legacy subscriber table). */
@@ -63,7 +63,7 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
   }
   if (cfg.nonceSecret === undefined) log.info('auth.nonceSecret unset: nonces are valid on this process only');
   const all = chainSources(sources);
-  const cached = cachedSource(all);
+  const cached = cachedSource(all, { ttlMs: cfg.loginCacheSeconds * 1000, size: cfg.loginCacheSize, ...(now ? { now } : {}) });
   // A configured realm is every user's realm, not a domain: the users cannot tell one then.
   const domain = new DeploymentDomain(cfg.defaultDomain ?? (cfg.realm === undefined ? undefined : NO_USERS_DOMAIN), cached);
   const authenticator = createAuthenticator({

@@ -37,7 +37,7 @@ export function chainSources(sources: readonly UserSource[]): UserSource {
 }
 
 export interface CacheOptions {
-  /** How long an answer (found or not) is reused. @defaultValue 5000 */
+  /** How long a found user is reused. @defaultValue 5000 */
   readonly ttlMs?: number;
   /** Most cached answers; the oldest go first. @defaultValue 10000 */
   readonly size?: number;
@@ -45,22 +45,52 @@ export interface CacheOptions {
   readonly now?: () => number;
 }
 
+/** How long "no such user" is reused: a user added elsewhere can log in after at most this. */
+const MISS_TTL_MS = 5000;
+/** A login is asked again of the source (`refresh`) at most this often. */
+const REFRESH_MS = 1000;
+
+/** A source behind `cachedSource`. */
+export interface CachedUsers extends UserSource {
+  /** Drops every cached answer (a user was added, removed or given a new password here). */
+  forget(): void;
+  /**
+   * The source's own answer now, cached in place of the old one; undefined (not asked) when
+   * this login was refreshed less than a second ago, so a stream of wrong passwords for one
+   * name costs at most one lookup a second.
+   */
+  refresh(username: string, realm: string): Promise<UserRecord | undefined> | undefined;
+}
+
 /**
  * Caches `findByLogin` answers, misses included (so known and unknown users cost the same
- * and a flood of bad names cannot hammer the database beyond `size` distinct names per TTL).
- * A user added, removed or given a new password is seen after at most `ttlMs`, and so is a
- * change in `realms` (cached the same way). `find` is not on the request path and is
- * passed through.
+ * and a flood of bad names cannot hammer the database beyond `size` distinct names per
+ * five seconds). A found user is reused for `ttlMs`, "no such user" for at most 5 s, and so
+ * is `realms`. Credentials the cached answer refuses are checked once more against the
+ * source (`findAccepted`), so a new password or a new user works at once wherever it was
+ * set; a removed user or an old password is refused after at most `ttlMs` (at once in the
+ * process that made the change, `forget`). `find` is not on the request path and is passed
+ * through.
  */
-export function cachedSource(source: UserSource, opts: CacheOptions = {}): UserSource & { forget(): void } {
+export function cachedSource(source: UserSource, opts: CacheOptions = {}): CachedUsers {
   const ttlMs = opts.ttlMs ?? 5000;
   const size = opts.size ?? 10_000;
   const clock = opts.now ?? Date.now;
-  const cache = new Map<string, { user: UserRecord | undefined; until: number }>();
+  const cache = new Map<string, { user: UserRecord | undefined; until: number; refreshed?: number }>();
   let realms: { value: Promise<readonly string[]>; until: number } | undefined;
+  const lookUp = async (key: string, username: string, realm: string, refreshed?: number) => {
+    const now = clock();
+    const user = await source.findByLogin(username, realm);
+    cache.delete(key);
+    if (cache.size >= size) {
+      const oldest = cache.keys().next();
+      if (!oldest.done) cache.delete(oldest.value);
+    }
+    cache.set(key, { user, until: now + (user === undefined ? Math.min(ttlMs, MISS_TTL_MS) : ttlMs), ...(refreshed === undefined ? {} : { refreshed }) });
+    return user;
+  };
   return {
     algorithms: source.algorithms as readonly DigestAlgorithm[],
-    /** Drops every cached answer (a user was added, removed or given a new password here). */
     forget() {
       cache.clear();
       realms = undefined;
@@ -70,7 +100,7 @@ export function cachedSource(source: UserSource, opts: CacheOptions = {}): UserS
       const now = clock();
       if (realms === undefined || realms.until <= now) {
         const value = source.realms();
-        realms = { value, until: now + ttlMs };
+        realms = { value, until: now + Math.min(ttlMs, MISS_TTL_MS) };
         // A failed lookup is not cached: the next request asks again.
         value.catch(() => {
           if (realms?.value === value) realms = undefined;
@@ -80,17 +110,35 @@ export function cachedSource(source: UserSource, opts: CacheOptions = {}): UserS
     },
     async findByLogin(username, realm) {
       const key = `${username}\0${realm}`;
-      const now = clock();
       const hit = cache.get(key);
-      if (hit !== undefined && hit.until > now) return hit.user;
-      const user = await source.findByLogin(username, realm);
-      cache.delete(key);
-      if (cache.size >= size) {
-        const oldest = cache.keys().next();
-        if (!oldest.done) cache.delete(oldest.value);
-      }
-      cache.set(key, { user, until: now + ttlMs });
-      return user;
+      if (hit !== undefined && hit.until > clock()) return hit.user;
+      return lookUp(key, username, realm);
+    },
+    refresh(username, realm) {
+      const key = `${username}\0${realm}`;
+      const now = clock();
+      const last = cache.get(key)?.refreshed;
+      if (last !== undefined && now - last < REFRESH_MS) return undefined;
+      return lookUp(key, username, realm, now);
     },
   };
+}
+
+/**
+ * The user `username` names in `realm` when `accepts` takes them (their HA1s verify the
+ * credentials; `undefined` for no such user). Refused on a cached answer, the source is
+ * asked again (CachedUsers.refresh): the password or the user may be new since.
+ */
+export async function findAccepted(
+  users: UserSource & Partial<Pick<CachedUsers, 'refresh'>>,
+  username: string,
+  realm: string,
+  accepts: (user: UserRecord | undefined) => boolean,
+): Promise<UserRecord | undefined> {
+  const user = await users.findByLogin(username, realm);
+  if (accepts(user)) return user;
+  const fresh = users.refresh?.(username, realm);
+  if (fresh === undefined) return undefined;
+  const again = await fresh;
+  return accepts(again) ? again : undefined;
 }

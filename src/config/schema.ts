@@ -154,6 +154,38 @@ export const serverSchema = z
       .strict()
       .optional()
       .describe('Serve HTTPS with these PEM files (re-read on SIGHUP); unset = plain HTTP.'),
+    readCache: z
+      .object({
+        /**
+         * Document ETags each HTTP process keeps (about 150 bytes each), the one read from the
+         * database longest ago first out, so that a conditional GET naming the current ETag (a phone's poll) is
+         * answered 304 without asking the database. PostgreSQL only: on SQLite every read
+         * checks the file's change counter, which costs no query. The change feed keeps them
+         * true (`maxStaleMs`); a plain GET, and a poll with another ETag, always ask the
+         * database. `0`: every poll reads the document's ETag from the database.
+         * @defaultValue `100000`
+         */
+        etags: z.number().int().min(0).default(100_000).describe('Document ETags kept per HTTP process so a poll with the current one gets 304 without a query (PostgreSQL; 0: none).'),
+        /**
+         * How late a poll may see a change another process made, in milliseconds: a kept
+         * ETag answers only while this process has read the change feed up to date within
+         * this time (it reads on every NOTIFY, and every `changeFeed.sse.pollMs` where NOTIFY
+         * does not reach). Writes through this process are seen at once. Keep it well above
+         * `changeFeed.sse.pollMs`, or polls fall back to the database whenever a read is late.
+         * @defaultValue `1000`
+         */
+        maxStaleMs: z.number().int().positive().default(1000).describe("How late (ms) a poll may see another process's change: kept ETags answer only while the change feed was read up to date within this."),
+        /**
+         * Bytes of stored documents each HTTP process keeps, least recently read first out,
+         * so that a GET answers with the bytes it answered with before (after checking the
+         * ETag) instead of reading the body again.
+         * @defaultValue `33554432` (32 MiB)
+         */
+        bytes: z.number().int().min(0).default(32 * 1024 * 1024).describe('Bytes of stored documents kept per HTTP process for GETs (the ETag is still checked).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('What each HTTP process keeps between requests for GETs (docs/scaling.md).'),
     /**
      * Seconds to wait for in-flight requests on SIGTERM before closing anyway.
      * @defaultValue `10`
@@ -288,6 +320,23 @@ export const authSchema = z
      * @defaultValue random per process (per `serve`, with `--workers`)
      */
     nonceSecret: z.string().min(16).optional().describe('Secret signing nonces; set it for several replicas (serve --workers shares one without it).'),
+    /**
+     * Seconds each HTTP process reuses a user found by their login (their HA1s), so that a
+     * phone polling every few minutes costs no user lookup per poll. Credentials a cached
+     * user fails are checked against the user sources once more, so a new password (or a
+     * new user) works at once wherever it was set. A removed user or an old password is
+     * refused at once by the process whose admin API made the change, and by every other
+     * process (other HTTP workers, other replicas, after `user remove`) after at most this
+     * long. "No such user" is reused for 5 seconds at most.
+     * @defaultValue `300`
+     */
+    loginCacheSeconds: z.number().min(0).default(300).describe('Seconds a found user is reused per process; a new password works at once, an old one or a removed user is refused elsewhere after at most this.'),
+    /**
+     * Most logins each HTTP process keeps (about 500 bytes each), oldest first out; above
+     * the number of active users, polls past it ask the user table again.
+     * @defaultValue `100000`
+     */
+    loginCacheSize: z.number().int().min(1).default(100_000).describe('Most logins kept per HTTP process (about 500 bytes each).'),
     /**
      * Apache htdigest file used in addition to the local user table.
      * @defaultValue unset

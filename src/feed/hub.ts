@@ -55,6 +55,9 @@ export class FeedHub {
   readonly #o: FeedHubOptions;
   readonly #listeners = new Set<FeedListener>();
   #position = 0;
+  /** Clock time when the last read that reached the store's end began (see `syncedAt`). */
+  #readThrough: number | undefined;
+  #syncedAt: number | undefined;
   #started: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
   #unsubscribeCommits: (() => void) | undefined;
@@ -75,6 +78,15 @@ export class FeedHub {
   /** Every change with seq at or below this has been delivered. */
   get position(): number {
     return this.#position;
+  }
+
+  /**
+   * Every change committed before this time (the clock's milliseconds) has been handed to
+   * the listeners: the start of the last read that reached the end of the feed, once its
+   * changes are out of the coalescing window. Undefined before the hub started.
+   */
+  get syncedAt(): number | undefined {
+    return this.#syncedAt;
   }
 
   /** Adds a listener (starting the hub on first use); it learns its starting position through `onAttached`. */
@@ -116,7 +128,9 @@ export class FeedHub {
   }
 
   async #start(): Promise<void> {
+    const started = this.#o.clock.now();
     this.#position = await this.#o.store.lastSeq();
+    this.#readThrough = this.#syncedAt = started;
     this.#unsubscribe = this.#o.store.subscribe(() => void this.pull());
     this.#unsubscribeCommits = this.#o.commits?.(() => void this.pull());
   }
@@ -132,6 +146,10 @@ export class FeedHub {
 
   async #readAll(): Promise<void> {
     const limit = this.#o.pageSize ?? 500;
+    const started = this.#o.clock.now();
+    // Committed when this read began: reaching it, the read has seen all of that (a hole, a
+    // writer still committing below it, stops `changes()` short of it).
+    const last = await this.#o.store.lastSeq();
     for (;;) {
       const batch = await this.#o.store.changes(this.#position, limit);
       if (batch.length > 0 && (batch[0] as DocChange).seq !== this.#position + 1) {
@@ -150,6 +168,8 @@ export class FeedHub {
       }
       if (batch.length < limit) break;
     }
+    if (this.#position >= last) this.#readThrough = started;
+    if (this.#window.length === 0) this.#syncedAt = this.#readThrough;
     if (this.#window.length === 0 || this.#cancelWindow) return;
     if (this.#o.coalesceMs === 0) return this.#emit();
     this.#cancelWindow = this.#o.clock.setTimeout(() => {
@@ -172,5 +192,6 @@ export class FeedHub {
       },
     };
     for (const l of [...this.#listeners]) l.onChanges(batch);
+    this.#syncedAt = this.#readThrough;
   }
 }

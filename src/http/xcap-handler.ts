@@ -104,6 +104,7 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
       method === 'PUT'
         ? await writes({ ...write, body: await readBody(req, await service.bodyLimit(xreq, opts.maxBodyBytes)), contentType: req.headers['content-type'] })
         : await writes(write);
+    service.wrote(uri, method === 'DELETE' && uri.selector === null ? null : r.etag);
     res.writeHead(r.status, { ETag: `"${r.etag}"`, 'Content-Length': 0 });
     res.end();
   }

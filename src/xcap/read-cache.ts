@@ -5,6 +5,8 @@
  * when it has one (no query at all while nothing was written), else the stored ETag (a
  * one-column read instead of the body).
  */
+import type { FeedClock } from '../feed/clock.ts';
+import type { FeedBatch, FeedListener } from '../feed/hub.ts';
 import type { DocKey, DocumentStore } from '../store/types.ts';
 
 /** Something cached for one stored version of a document. */
@@ -72,4 +74,95 @@ export class StoredBytes {
     this.#size -= e.bytes.length;
     this.#entries.delete(k);
   }
+}
+
+/**
+ * Document ETags as last read, for a store without a change counter (PostgreSQL): a
+ * conditional GET whose ETag is the one kept here is answered 304 without a query. Kept
+ * true by the change feed this process follows (FeedHub: NOTIFY and every poll): each
+ * change drops its document, and nothing is trusted while the feed has not been read up to
+ * date within `maxStaleMs`. So a poll may see another process's change up to `maxStaleMs`
+ * late, never later; a write through this process drops its document at once (`changed`).
+ */
+export class FollowedEtags implements FeedListener {
+  readonly #size: number;
+  readonly #maxStaleMs: number;
+  readonly #clock: FeedClock;
+  readonly #syncedAt: () => number | undefined;
+  readonly #etags = new Map<string, string>();
+  /** Changes seen so far; a read `mark`s it when it begins. */
+  #count = 0;
+  /** The count and new ETag of the last change of each recently changed document. */
+  readonly #changed = new Map<string, { readonly n: number; readonly etag: string | null | undefined }>();
+  /** Reads that began at or before this count may have missed a change (forgotten, or the feed was missed). */
+  #forgotThrough = 0;
+
+  /**
+   * @param syncedAt when the feed was last read up to date (FeedHub.syncedAt)
+   * @param size most ETags kept, the one read from the store longest ago first out; 0 keeps none
+   */
+  constructor(opts: { readonly size: number; readonly maxStaleMs: number; readonly clock: FeedClock; readonly syncedAt: () => number | undefined }) {
+    this.#size = opts.size;
+    this.#maxStaleMs = opts.maxStaleMs;
+    this.#clock = opts.clock;
+    this.#syncedAt = opts.syncedAt;
+  }
+
+  /** The kept ETag of `k`, while the feed is fresh enough to vouch for it. */
+  get(k: string): string | undefined {
+    const synced = this.#syncedAt();
+    if (synced === undefined || this.#clock.now() - synced > this.#maxStaleMs) return undefined;
+    return this.#etags.get(k);
+  }
+
+  /** Taken before reading a document from the store, for `set`. */
+  mark(): number {
+    return this.#count;
+  }
+
+  /** Keeps `etag` as `k`'s, read from the store after `mark`, unless a change seen meanwhile made it old. */
+  set(k: string, etag: string, mark: number): void {
+    if (this.#size === 0 || mark < this.#forgotThrough) return;
+    const last = this.#changed.get(k);
+    // ETags are never reused for a key: a later change to this very ETag leaves it current.
+    if (last !== undefined && last.n > mark && last.etag !== etag) return;
+    this.#etags.delete(k);
+    this.#etags.set(k, etag);
+    if (this.#etags.size > this.#size) this.#etags.delete(this.#etags.keys().next().value as string);
+  }
+
+  /** `k` was written (new ETag `etag`, null when deleted, undefined when not known). */
+  changed(k: string, etag: string | null | undefined): void {
+    const n = ++this.#count;
+    if (this.#etags.get(k) !== etag) this.#etags.delete(k);
+    this.#changed.delete(k);
+    this.#changed.set(k, { n, etag });
+    // Enough to cover the reads in flight; a read older than what is kept is not trusted.
+    if (this.#changed.size > CHANGES_KEPT) {
+      const [oldest, c] = this.#changed.entries().next().value as [string, { n: number }];
+      this.#changed.delete(oldest);
+      this.#forgotThrough = c.n;
+    }
+  }
+
+  onAttached(): void {}
+
+  onChanges(batch: FeedBatch): void {
+    for (const c of batch.changes) this.changed(docCacheKey(c.key), c.newEtag);
+  }
+
+  /** Changes were missed: nothing kept can be vouched for. */
+  onMissed(): void {
+    this.#etags.clear();
+    this.#changed.clear();
+    this.#forgotThrough = ++this.#count;
+  }
+}
+
+/** Recent changes remembered for the reads in flight (FollowedEtags.set). */
+const CHANGES_KEPT = 10_000;
+
+/** The key of a document in the caches of the read path. */
+export function docCacheKey(key: DocKey): string {
+  return `${key.auid}\u0000${key.xui ?? ''}\u0000${key.path}`;
 }

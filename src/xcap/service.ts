@@ -34,7 +34,7 @@ import { isUtf8Charset, parseMediaType } from './media-type.ts';
 import { acceptsUntypedDocument } from './untyped-document.ts';
 import { decodeUtf8, parseDocument, serialize } from './xml.ts';
 import { prescanDocument, prescanXml, type XmlLimits } from './xml-prescan.ts';
-import { StoredBytes, stillCurrent, type CachedVersion } from './read-cache.ts';
+import { docCacheKey, StoredBytes, stillCurrent, type CachedVersion, type FollowedEtags } from './read-cache.ts';
 import type { XcapUri } from './uri.ts';
 
 export const MIME_ELEMENT = 'application/xcap-el+xml';
@@ -88,6 +88,10 @@ export interface XcapServiceOptions {
   xmlLimits: XmlLimits;
   /** The writer shared with the sync engine; by default one on `store` and `usages`. */
   writer?: DocumentWriter;
+  /** ETags that answer a conditional GET without a query (a store without a change counter). */
+  etags?: FollowedEtags | undefined;
+  /** Most bytes of stored documents kept for GETs. @defaultValue 32 MiB */
+  storedBytes?: number;
 }
 
 /** How often an unconditional write is re-run after losing a race to another process. */
@@ -102,6 +106,7 @@ export class XcapService {
   private readonly domCache = new Map<string, CachedDom>();
   private readonly domCacheSize: number;
   private readonly storedBytes: StoredBytes;
+  private readonly etags: FollowedEtags | undefined;
   private readonly xmlLimits: XmlLimits;
   /** Tail of the queue of writes per document key, in this process. */
   private readonly writing = new Map<string, Promise<unknown>>();
@@ -113,7 +118,8 @@ export class XcapService {
     this.managed = opts.managed;
     this.writer = opts.writer ?? new DocumentWriter({ store: opts.store, usages: opts.usages });
     this.domCacheSize = opts.domCacheSize ?? 256;
-    this.storedBytes = new StoredBytes(opts.store);
+    this.storedBytes = new StoredBytes(opts.store, opts.storedBytes);
+    this.etags = opts.etags;
     this.xmlLimits = opts.xmlLimits;
   }
 
@@ -123,9 +129,17 @@ export class XcapService {
     this.usageAuthorize(req, usage, key, 'read');
     const generated = await usage.generated?.(key, this.context(req, key), req.principal);
     if (generated === undefined && req.uri.selector === null) {
+      const k = docCacheKey(key);
+      const { ifNoneMatch, ifMatch } = req.conditions;
+      // A poll naming the ETag this process last read: 304 on the change feed's word. Any
+      // other ETag (the client's own write, say) or a plain GET asks the store.
+      const known = ifNoneMatch !== undefined && ifMatch === undefined ? this.etags?.get(k) : undefined;
+      if (known !== undefined && matches(ifNoneMatch as string, known, 'weak')) throw new NotModified(`"${known}"`);
+      const mark = this.etags?.mark();
       // The stored bytes as they are: cached by ETag, checked against the store per request.
-      const stored = await this.storedBytes.get(key, cacheKey(key));
+      const stored = await this.storedBytes.get(key, k);
       if (!stored) throw new NotFound();
+      if (mark !== undefined) this.etags?.set(k, stored.etag, mark);
       checkRead(req.conditions, stored.etag);
       return { body: stored.bytes, contentType: usage.mimeType, etag: stored.etag };
     }
@@ -141,9 +155,18 @@ export class XcapService {
     return { body: node.body, contentType: node.contentType, etag: doc.etag };
   }
 
+  /**
+   * A write through this process has been answered: `etag` is the document's new ETag, null
+   * if it was deleted. The ETag kept for conditional GETs follows at once.
+   */
+  wrote(uri: XcapUri, etag: string | null): void {
+    const usage = this.usages.get(uri.auid);
+    if (usage && this.etags) this.etags.changed(docCacheKey(keyOf(usage, uri)), etag);
+  }
+
   /** The cached DOM of `key` when it is still the stored version (only its ETag is read, if anything). */
   private async currentDom(key: DocKey): Promise<CachedDom | undefined> {
-    const hit = this.domCache.get(cacheKey(key));
+    const hit = this.domCache.get(docCacheKey(key));
     return hit !== undefined && (await stillCurrent(this.store, key, hit)) ? hit : undefined;
   }
 
@@ -350,7 +373,7 @@ export class XcapService {
 
   /** Parsed DOM for read-only use, with its span memo, cached by key and ETag. Callers must not mutate it. */
   private cachedForRead(key: DocKey, doc: Pick<StoredDoc, 'etag' | 'body'>): CachedDom {
-    const hit = this.domCache.get(cacheKey(key));
+    const hit = this.domCache.get(docCacheKey(key));
     if (hit && hit.etag === doc.etag) return hit;
     return this.remember(key, doc.etag, parseDocument(doc.body), doc.body);
   }
@@ -360,14 +383,14 @@ export class XcapService {
    * copy would cost more than a parse), so a failed write leaves no altered DOM behind.
    */
   private takeForWrite(key: DocKey, doc: StoredDoc): EditableDocument & { readonly valid: boolean } {
-    const k = cacheKey(key);
+    const k = docCacheKey(key);
     const hit = this.domCache.get(k);
     this.domCache.delete(k);
     return hit && hit.etag === doc.etag ? { text: doc.body, dom: hit.dom, valid: hit.valid } : { text: doc.body, dom: parseDocument(doc.body), valid: false };
   }
 
   private forget(key: DocKey): void {
-    this.domCache.delete(cacheKey(key));
+    this.domCache.delete(docCacheKey(key));
   }
 
   /**
@@ -377,7 +400,7 @@ export class XcapService {
   private remember(key: DocKey, etag: string, dom: Document, text: string, valid = false): CachedDom {
     const entry: CachedDom = { etag, dom, text, spans: new WeakMap(), valid };
     if (this.domCacheSize === 0) return entry;
-    const k = cacheKey(key);
+    const k = docCacheKey(key);
     this.domCache.delete(k);
     if (this.domCache.size >= this.domCacheSize) {
       const oldest = this.domCache.keys().next().value;
@@ -394,7 +417,7 @@ export class XcapService {
    * lost to another process is re-run unless the client made the write conditional.
    */
   private retrying(req: Request, key: DocKey, attempt: (turn: Turn) => Promise<WriteOutcome>): Promise<WriteOutcome> {
-    const k = cacheKey(key);
+    const k = docCacheKey(key);
     let done = () => {};
     const committed = new Promise<void>((r) => (done = r));
     const turn: Turn = { done };
@@ -447,9 +470,6 @@ function keyOf(usage: AppUsage, uri: XcapUri): DocKey {
   return { auid: usage.auid, xui: uri.xui, path: usage.canonicalPath ? usage.canonicalPath(uri.docPath) : uri.docPath };
 }
 
-function cacheKey(key: DocKey): string {
-  return `${key.auid}\u0000${key.xui ?? ''}\u0000${key.path}`;
-}
 
 /** The XCAP root URI as the client addressed it. */
 function rootOf(uri: XcapUri): string {

@@ -18,6 +18,7 @@ import { tempDir } from '../services/process.ts';
 import { freshPostgresDatabase } from '../services/databases.ts';
 import { addUser, startServe, type ServeProcess } from '../http/serve-process.ts';
 import { ALICE_XUI, RL_TYPE } from '../http/helpers.ts';
+import { SseClient } from '../helpers/sse-client.ts';
 
 const auth = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
 const doc = (name: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="${name}"/></resource-lists>\n`;
@@ -27,12 +28,18 @@ function put(url: string, path: string, body: string, headers: Record<string, st
   return fetch(docUrl(url, path), { method: 'PUT', headers: { Authorization: auth, 'Content-Type': RL_TYPE, ...headers }, body });
 }
 
+/** A phone's poll: GET with If-None-Match. */
+function poll(url: string, path: string, etag: string): Promise<Response> {
+  return fetch(docUrl(url, path), { headers: { Authorization: auth, 'If-None-Match': etag } });
+}
+
 describe('three serve replicas on one PostgreSQL', () => {
   let databaseUrl: string;
   let replicas: ServeProcess[];
   beforeAll(async () => {
     databaseUrl = await freshPostgresDatabase(inject('services').postgres, 'three');
     await addUser({ databaseUrl }, ALICE_XUI, 'secret');
+    await addUser({ databaseUrl }, 'sip:admin@example.com', 'admin-secret', true);
     replicas = await Promise.all([0, 1, 2].map(() => startServe({ databaseUrl }, ['--workers', '1'], { XCAP_BRIDGE_NONCE_SECRET: 'shared-secret-of-the-replicas' })));
   });
   afterAll(async () => {
@@ -76,6 +83,43 @@ describe('three serve replicas on one PostgreSQL', () => {
     }
   });
 
+  it("a poll at one replica gets another replica's write once its change feed has it (its /xcap-diff stream shows it)", async () => {
+    const [a, b] = replicas as [ServeProcess, ServeProcess];
+    const e1 = (await put(a.url, 'poll', doc('v1'))).headers.get('etag') as string;
+    // The first poll reads the ETag from the database, the second is answered from the kept one.
+    expect((await poll(a.url, 'poll', e1)).status).toBe(304);
+    expect((await poll(a.url, 'poll', e1)).status).toBe(304);
+    const stream = await SseClient.open(`${new URL(a.url).origin}/xcap-diff`, { username: 'alice', password: 'secret' });
+    try {
+      await expect.poll(() => stream.events.length, { timeout: 60_000 }).toBeGreaterThan(0);
+      const e2 = (await put(b.url, 'poll', doc('v2'))).headers.get('etag') as string;
+      await expect.poll(() => stream.events.some((e) => e.data.includes(`new-etag="${e2.slice(1, -1)}"`)), { timeout: 60_000 }).toBe(true);
+      const after = await poll(a.url, 'poll', e1);
+      expect(after.status).toBe(200);
+      expect(after.headers.get('etag')).toBe(e2);
+      expect(await after.text()).toBe(doc('v2'));
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('the writer sees its own write at once on every replica: its new ETag, the new body, its DELETE', async () => {
+    const [a, b, c] = replicas as [ServeProcess, ServeProcess, ServeProcess];
+    const e1 = (await put(a.url, 'own', doc('v1'))).headers.get('etag') as string;
+    for (const r of [a, b, c]) expect((await poll(r.url, 'own', e1)).status).toBe(304);
+    const e2 = (await put(b.url, 'own', doc('v2'))).headers.get('etag') as string;
+    // No replica waits for its change feed: an ETag other than the kept one, or a plain GET, asks the database.
+    for (const r of [a, c]) {
+      expect((await poll(r.url, 'own', e2)).status).toBe(304);
+      const got = await fetch(docUrl(r.url, 'own'), { headers: { Authorization: auth } });
+      expect(got.headers.get('etag')).toBe(e2);
+      expect(await got.text()).toBe(doc('v2'));
+    }
+    // The replica that deleted it answers the next poll 404, whatever ETag it kept.
+    expect((await fetch(docUrl(c.url, 'own'), { method: 'DELETE', headers: { Authorization: auth } })).status).toBe(200);
+    expect((await poll(c.url, 'own', e2)).status).toBe(404);
+  });
+
   it('one replica killed with SIGKILL while clients write to all three: no write answered 2xx is lost', async () => {
     const WRITERS = 12;
     const acked = new Array<number>(WRITERS).fill(0);
@@ -114,6 +158,22 @@ describe('three serve replicas on one PostgreSQL', () => {
       expect([acked[i], (acked[i] as number) + 1]).toContain(stored);
     }
     replicas[2] = await startServe({ databaseUrl }, ['--workers', '1'], { XCAP_BRIDGE_NONCE_SECRET: 'shared-secret-of-the-replicas' });
+  });
+
+  // Last: alice's password stays changed.
+  it("a password changed through one replica's admin API works at once on the others, which had the old one cached", async () => {
+    const basic = (pw: string) => `Basic ${Buffer.from(`alice:${pw}`).toString('base64')}`;
+    const get = (url: string, pw: string) => fetch(docUrl(url, 'race'), { headers: { Authorization: basic(pw) } });
+    for (const r of replicas) expect((await get(r.url, 'secret')).status).toBe(200);
+    const changed = await fetch(`${new URL(replicas[0]!.url).origin}/admin/users/${encodeURIComponent(ALICE_XUI)}/password`, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ password: 'secret-2' }),
+    });
+    expect(changed.status).toBe(204);
+    for (const r of replicas) expect((await get(r.url, 'secret-2')).status).toBe(200);
+    // The replica that made the change forgets the old password at once (the others after auth.loginCacheSeconds).
+    expect((await get(replicas[0]!.url, 'secret')).status).toBe(401);
   });
 });
 

@@ -9,8 +9,10 @@
  *   GET    /admin/users/XUI/documents        [{auid, document, etag, modified}]
  *
  * An XUI the server does not know is 404 and nothing is created for it. Passwords are never
- * logged or echoed. A change takes effect at once in the process that made it and within
- * the login cache's 5 s in the others (`serve --workers N`, other replicas).
+ * logged or echoed. A new user or password works at once everywhere (a refused cached login
+ * is looked up again); a removed user or an old password is refused at once in the process
+ * that made the change and after `auth.loginCacheSeconds` in the others (`serve --workers N`,
+ * other replicas).
  */
 import { addLocalUser, SecondRealm } from '../../auth/add-user.ts';
 import { EmptyPassword, InvalidXui, UserExists, type LocalUsers } from '../../auth/local-users.ts';
