@@ -254,6 +254,7 @@ try {
   const t0 = performance.now() + 100;
   const end = t0 + SECONDS * 1000;
   let errors = 0;
+  let lastAnswer = 0;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -281,7 +282,8 @@ try {
           errors++;
           continue;
         }
-        latencies[kind].push(performance.now() - due);
+        lastAnswer = performance.now();
+        latencies[kind].push(lastAnswer - due);
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
         const etag = answer.headers.get('etag');
         if (answer.status < 300 && etag !== null) etags[i] = etag.replaceAll('"', '');
@@ -302,7 +304,8 @@ try {
   const cpuMs = (pids.reduce((s, p) => s + cpuTicks(p), 0) - cpuBefore) * 10;
   const all = Object.values(latencies).flat().sort((a, b) => a - b);
   const total = all.length;
-  const reached = total / SECONDS;
+  // Over the time the answers took: a server that falls behind answers past the end.
+  const reached = total / (Math.max(end, lastAnswer) - t0) * 1000;
   const ms = (xs: number[], p: number) => percentile(xs, p).toFixed(1);
   const lines = [
     `users ${USERS}, ${SECONDS} s, asked ${RATE} req/s evenly over ${CONNECTIONS} connections, ${values.cold ? 'cold (no warm-up)' : 'after every user polled once on each HTTP worker'}; serve: ${pids.length} processes (defaults), PostgreSQL ${values['database-url'] ? 'given' : 'throwaway, durable defaults'}`,
