@@ -45,9 +45,11 @@ export interface SchemaValidator {
    * Throws `SchemaValidationError` whose phrase is libxml2's first complaint (namespace
    * URIs elided) and its line, `NotWellFormed` if `text` does not parse at all (libxml2's
    * complaint reworded, src/xcap/xml-phrases.ts), or `ConstraintFailure` when it nests
-   * deeper than libxml2 accepts.
+   * deeper than libxml2 accepts. `beforeLibxml2` is called when the fast path neither
+   * accepted the text nor located a repeat in it, before libxml2 judges it: a usage whose
+   * own checks run on such a document anyway may run them there, and throw.
    */
-  validate(text: string): boolean | undefined;
+  validate(text: string, beforeLibxml2?: () => void): boolean | undefined;
 
   /**
    * Tries to accept a DOM without its text: true when the document the lean serializer
@@ -145,7 +147,7 @@ class FastFirstValidator implements SchemaValidator {
     this.#libxml2 = libxml2;
   }
 
-  validate(text: string): boolean | undefined {
+  validate(text: string, beforeLibxml2?: () => void): boolean | undefined {
     const verdict = this.#fast.check(text);
     if (verdict === 'accept') return this.#fast.sawWatched;
     const dup = verdict === 'reject' ? this.#fast.duplicate : null;
@@ -156,6 +158,7 @@ class FastFirstValidator implements SchemaValidator {
       const repeated = at === undefined ? undefined : { steps: at.steps, attribute: dup.attribute, value: dup.value, siblings: at.siblings };
       throw new SchemaValidationError(`the ${dup.attribute} ${clipValue(dup.value)} is repeated among <${dup.element}> siblings`, repeated);
     }
+    beforeLibxml2?.();
     this.#libxml2.validate(text);
     return undefined;
   }
@@ -176,7 +179,8 @@ class LibxmlSchemaValidator implements SchemaValidator {
     this.#xsd = xsd;
   }
 
-  validate(text: string): undefined {
+  validate(text: string, beforeLibxml2?: () => void): undefined {
+    beforeLibxml2?.();
     let doc: XmlDocument;
     try {
       // fromBuffer: libxml2-wasm's string path converts far more slowly than Buffer.from.

@@ -18,6 +18,7 @@ import { childElements, rootElement } from '../common/dom.ts';
 import { schemaFile } from '../common/paths.ts';
 import { requireUniqueAttribute, step, uniquenessFailure } from '../common/unique.ts';
 import { loadSchema } from '../schema.ts';
+import { scan, type Attributes, type XmlSink } from '../schema/scanner.ts';
 import type { AppUsage } from '../types.ts';
 
 export const RESOURCE_LISTS_NS = 'urn:ietf:params:xml:ns:resource-lists';
@@ -61,6 +62,107 @@ export function checkListConstraints(container: Element, path: string): void {
     if (ext.hasAttribute('anchor')) checkAnchor(ext.getAttribute('anchor') as string);
   }
   lists.forEach((list, i) => checkListConstraints(list, `${path}/${step('list', i)}`));
+}
+
+/** The children `checkListConstraints` reads, in the order it checks them, and the attribute each must not repeat. */
+const KINDS = ['list', 'entry', 'entry-ref', 'external'] as const;
+const KEYS = ['name', 'uri', 'ref', 'anchor'] as const;
+
+/** One kind of child of a container being scanned: how many so far, their key values, the first repeat. */
+interface Kind {
+  count: number;
+  readonly values: Set<string>;
+  repeat: { readonly index: number; readonly value: string } | null;
+}
+
+/** The root, or a `<list>` in a container, while the text is scanned. */
+interface Container {
+  readonly path: string;
+  readonly kinds: readonly Kind[];
+  /** The first ref and anchor rule failures among its children, and the first failure of a child list. */
+  badRef: ConstraintFailure | null;
+  badAnchor: ConstraintFailure | null;
+  child: Error | null;
+}
+
+/**
+ * `checkListConstraints` of the root from the text, by one scan instead of a DOM: the same
+ * failure (the first in its order: repeats by kind, ref rules, anchor rules, then child lists
+ * in turn), null when there is none, undefined when the scanner cannot vouch for the text
+ * (not well-formed, or a construct it leaves to libxml2).
+ */
+export function listConstraintsOfText(text: string): Error | null | undefined {
+  const sink = new ListConstraints();
+  return scan(text, sink) === 'accept' ? sink.failure : undefined;
+}
+
+class ListConstraints implements XmlSink {
+  readonly wantsText = false;
+  failure: Error | null = null;
+  /** Per open element: its container state, or null when checkListConstraints does not look inside it. */
+  readonly #open: Array<Container | null> = [];
+
+  startElement(ns: string, local: string, attrs: Attributes): undefined {
+    if (this.#open.length === 0) {
+      this.#open.push(container('resource-lists'));
+      return;
+    }
+    const parent = this.#open[this.#open.length - 1] as Container | null;
+    const k = ns === RESOURCE_LISTS_NS && parent !== null ? KINDS.indexOf(local as (typeof KINDS)[number]) : -1;
+    if (k < 0 || parent === null) {
+      this.#open.push(null);
+      return;
+    }
+    const kind = parent.kinds[k] as Kind;
+    const index = kind.count++;
+    let value: string | undefined;
+    for (let i = 0; i < attrs.count; i++) if (attrs.ns[i] === '' && attrs.local[i] === KEYS[k]) value = attrs.value[i] as string;
+    if (value !== undefined) {
+      if (kind.repeat === null && kind.values.has(value)) kind.repeat = { index, value };
+      kind.values.add(value);
+    }
+    const v = value ?? '';
+    if (local === 'entry-ref' && parent.badRef === null) parent.badRef = refFailure(() => checkRef(v));
+    else if (local === 'external' && value !== undefined && parent.badAnchor === null) parent.badAnchor = refFailure(() => checkAnchor(v));
+    this.#open.push(local === 'list' ? container(`${parent.path}/${step('list', index)}`) : null);
+  }
+
+  endElement(): undefined {
+    const closed = this.#open.pop();
+    if (closed === null || closed === undefined) return;
+    let failure: Error | null = null;
+    for (let k = 0; k < KINDS.length && failure === null; k++) {
+      const kind = closed.kinds[k] as Kind;
+      if (kind.repeat !== null) failure = uniquenessFailure(`${closed.path}/${step(KINDS[k] as string, kind.repeat.index)}/@${KEYS[k]}`, kind.repeat.value, (v) => kind.values.has(v));
+    }
+    failure ??= closed.badRef ?? closed.badAnchor ?? closed.child;
+    const parent = this.#open[this.#open.length - 1];
+    if (parent === undefined) this.failure = failure;
+    else if (parent !== null) parent.child ??= failure;
+  }
+
+  text(): undefined {
+    return undefined;
+  }
+
+  comment(): undefined {
+    return undefined;
+  }
+}
+
+function container(path: string): Container {
+  return { path, kinds: KINDS.map(() => ({ count: 0, values: new Set<string>(), repeat: null })), badRef: null, badAnchor: null, child: null };
+}
+
+/** The ConstraintFailure `check` throws, or null. */
+function refFailure(check: () => void): ConstraintFailure | null {
+  try {
+    check();
+    return null;
+  } catch (err) {
+    if (err instanceof ConstraintFailure) return err;
+    throw err;
+  }
 }
 
 /**
@@ -149,15 +251,26 @@ export const resourceLists: AppUsage = {
     const walk = () => checkListConstraints(rootElement(doc.dom()), 'resource-lists');
     // Whether the document holds entry-ref or external elements, when the scan said so.
     let refs: boolean | undefined;
+    // Set once the walk's rules were checked from the text, without a DOM.
+    let walked = false;
+    // A document the fast path does not accept gets the walk anyway (a refusal's words, or
+    // the ref/anchor rules): from the text and before libxml2, so a large one with many
+    // repeats (libxml2 pays per repeat) costs a scan, not libxml2 and a DOM.
+    const walkText = (): void => {
+      const failure = listConstraintsOfText(doc.text);
+      if (failure === undefined) return;
+      walked = true;
+      if (failure !== null) throw failure;
+    };
     try {
       if (ctx.lenient.has(ENTRY_WITHOUT_URI)) schema.validate(withPlaceholderUris(doc.dom(), doc.text));
       // An edited DOM is checked as it is; only a doubtful one is validated from its text.
-      else if (doc.parsed === undefined || schema.validateDom?.(doc.parsed) !== true) refs = schema.validate(doc.text);
+      else if (doc.parsed === undefined || schema.validateDom?.(doc.parsed) !== true) refs = schema.validate(doc.text, walkText);
     } catch (err) {
       // The schema's identity constraints reject duplicates: a repeat the schema check
       // located is named from its steps; otherwise the walk names the field and suggests
       // free values (uniqueness-failure) when that is what went wrong.
-      if (err instanceof SchemaValidationError) {
+      if (err instanceof SchemaValidationError && !walked) {
         const r = err.repeated;
         const field = r === undefined ? undefined : repeatedField(r);
         if (r !== undefined && field !== undefined) throw uniquenessFailure(field, r.value, (v) => r.siblings.has(v));
@@ -166,6 +279,6 @@ export const resourceLists: AppUsage = {
       throw err;
     }
     // ref/anchor rules are beyond the schema; documents without those elements skip the walk.
-    if (refs ?? REF_OR_EXTERNAL.test(doc.text)) walk();
+    if (!walked && (refs ?? REF_OR_EXTERNAL.test(doc.text))) walk();
   },
 };

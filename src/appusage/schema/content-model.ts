@@ -44,6 +44,8 @@ export interface ElementDecl {
   /** 'any' is xs:anyType: content and attributes are assessed laxly. */
   type: ComplexType | SimpleType | 'any';
   readonly uniques: readonly UniqueConstraint[];
+  /** Declared nillable: only then may an instance carry xsi:nil. */
+  readonly nillable: boolean;
 }
 
 /** A particle tree as written in the schema (before occurrence expansion). */

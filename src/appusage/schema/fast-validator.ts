@@ -182,13 +182,16 @@ export class FastValidator implements XmlSink {
       frame.type = type;
       frame.simple = type.simple;
       frame.state = type.model === null ? null : type.model.start;
-      const v = this.#attributes(type, attrs);
+      const v = this.#attributes(type, attrs, decl);
       if (v !== undefined) return v;
     } else {
       frame.mode = SIMPLE;
       frame.simple = type;
-      for (let i = 0; i < attrs.count; i++) if (attrs.ns[i] === XSI_NS) return 'unsure';
-      if (attrs.count > 0) return 'reject';
+      for (let i = 0; i < attrs.count; i++) {
+        if (attrs.ns[i] !== XSI_NS) return 'reject';
+        const v = xsi(attrs.local[i] as string, decl);
+        if (v !== undefined) return v;
+      }
     }
     this.wantsText = frame.mode === SIMPLE;
     return undefined;
@@ -257,20 +260,31 @@ export class FastValidator implements XmlSink {
     frame.decl = decl;
     for (let i = 0; i < attrs.count; i++) {
       const ns = attrs.ns[i] as string;
-      if (ns === XSI_NS) return 'unsure';
+      if (ns === XSI_NS) {
+        // An element without a declaration: whether libxml2 checks xsi:nil there is not modelled.
+        const v = decl === null ? 'unsure' : xsi(attrs.local[i] as string, decl);
+        if (v !== undefined) return v;
+        this.#stringKey[i] = false;
+        continue;
+      }
       const v = this.#attributeValue(ns === '' ? undefined : this.#globalAttribute(ns, attrs.local[i] as string), attrs, i);
       if (v !== undefined) return v;
     }
     return undefined;
   }
 
-  #attributes(type: ComplexType, attrs: Attributes): Verdict | undefined {
+  #attributes(type: ComplexType, attrs: Attributes, element: ElementDecl): Verdict | undefined {
     let required = 0;
     const declared = type.attrs;
     for (let i = 0; i < attrs.count; i++) {
       const ns = attrs.ns[i] as string;
       const local = attrs.local[i] as string;
-      if (ns === XSI_NS) return 'unsure';
+      if (ns === XSI_NS) {
+        const v = xsi(local, element);
+        if (v !== undefined) return v;
+        this.#stringKey[i] = false;
+        continue;
+      }
       let decl: AttributeDecl | undefined;
       for (let k = 0; k < declared.length; k++) {
         const d = declared[k] as AttributeDecl;
@@ -342,6 +356,18 @@ export class FastValidator implements XmlSink {
     }
     return undefined;
   }
+}
+
+/**
+ * An xsi:* attribute (`local`) on an instance of `decl`: undefined when libxml2 lets it be
+ * whatever its value. xsi:schemaLocation and xsi:noNamespaceSchemaLocation (what clients
+ * send) are hints libxml2 ignores when it validates against a compiled schema; xsi:nil on an
+ * element not declared nillable is refused, whatever its value; xsi:type (another type) and
+ * anything else are not modelled.
+ */
+function xsi(local: string, decl: ElementDecl): Verdict | undefined {
+  if (local === 'schemaLocation' || local === 'noNamespaceSchemaLocation') return undefined;
+  return local === 'nil' && !decl.nillable ? 'reject' : 'unsure';
 }
 
 /** XSD whitespace collapse; values without whitespace (the usual case) are returned as they are. */

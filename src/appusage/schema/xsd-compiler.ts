@@ -127,7 +127,8 @@ class Compiler {
     const form = node.getAttribute('form');
     const qualified = global || (form ? form === 'qualified' : doc.qualifiedElements);
     const uniques: UniqueConstraint[] = [];
-    const decl: ElementDecl = { ns: qualified ? doc.targetNs : '', local: intern(required(node, 'name')), type: 'any', uniques };
+    const nillable = ['true', '1'].includes(node.getAttribute('nillable')?.trim() ?? '');
+    const decl: ElementDecl = { ns: qualified ? doc.targetNs : '', local: intern(required(node, 'name')), type: 'any', uniques, nillable };
     this.#elements.set(node, decl);
     const typeName = node.getAttribute('type');
     let inline: AnyType | undefined;

@@ -18,6 +18,7 @@ import { parseDocument, serialize } from '../../../src/xcap/xml.ts';
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'appusage');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
 const RL = 'urn:ietf:params:xml:ns:resource-lists';
+const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 
 interface Usage {
   readonly name: string;
@@ -168,7 +169,7 @@ const FRAGMENTS = [
   '&amp;', '&lt;', '&bogus;', '&#0;', '&#x1F600;', '&#xD800;', '&#65;', '&#x;', '&#1114112;', '&#X41;', '&apos',
   ']]>', ']]', '<!-- c -->', '<!---->', '<!-- a -- b -->', '<!--->', '<![CDATA[x]]>', '<?pi x?>', '<?xml version="1.0"?>', '<!DOCTYPE x>',
   ' xmlns:x="urn:x"', ' xmlns=""', ' xmlns:x=""', ' xmlns:xml="urn:x"', ' x:a="1"', ' y:a="1"', ' a="1"', ' a="1" a="2"', ' xml:lang="en"', ' xml:lang="e n"',
-  ' xml:space="preserve"', ' xsi:type="x"', ' uri="sip:dup@example.com"', ' name="a"', ' id="r1"', ' id="1x"',
+  ' xml:space="preserve"', ' xsi:type="x"', ...[' xsi:schemaLocation="urn:x a.xsd"', ' xsi:noNamespaceSchemaLocation="%%"', ' xsi:nil="false"', ' xsi:nil="1"', ' xsi:nil="no"', ' xsi:type="x"'].map((a) => ` xmlns:xsi="${XSI}"${a}`), ' uri="sip:dup@example.com"', ' name="a"', ' id="r1"', ' id="1x"',
   `<entry uri="sip:dup@example.com"/>`, '<entry/>', '<list name="a"/>', '<display-name>x</display-name>', '<foo/>', '<x:ext xmlns:x="urn:other"/>',
   '<rl:entry xmlns:rl="urn:ietf:params:xml:ns:resource-lists" uri="sip:z@example.com"/>', '<ext xmlns="">t</ext>', '<y:e/>', '</list>', '</entry>', '<a></b>',
   'é', 'ü', '\u00b7', '\u0300', '\u2028', '\u0001', '\u000b', '\uFFFE', '\uFFFD', '\uD800', '\uD83D\uDE00', '\u0000', '\u3000', '\u212B',

@@ -75,6 +75,23 @@ describe('RFC 4826 §3.2 resource-lists through the fast path', () => {
     expect(() => schema.validate(text)).not.toThrow();
   });
 
+  it('takes xsi:schemaLocation hints as libxml2 does (ignored), refuses xsi:nil on elements not nillable, leaves xsi:type to libxml2', () => {
+    const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
+    const doc = (root: string, list: string) =>
+      `<resource-lists xmlns="${RL}" xmlns:xsi="${XSI}"${root}><list name="a"${list}><entry uri="sip:a@x"><display-name>A</display-name></entry></list></resource-lists>`;
+    for (const [root, list, verdict] of [
+      [` xsi:schemaLocation="${RL} resource-lists.xsd"`, '', 'accept'],
+      [' xsi:schemaLocation="odd"', ' xsi:noNamespaceSchemaLocation="%%"', 'accept'],
+      ['', ' xsi:nil="false"', 'reject'],
+      ['', ' xsi:nil="maybe"', 'reject'],
+      [' xsi:type="x"', '', 'unsure'],
+    ] as const) {
+      const text = doc(root, list);
+      expect(fast?.check(text), text).toBe(verdict);
+      if (verdict !== 'unsure') expect(phraseOf(() => libxml2.validate(text)).type, text).toBe(verdict === 'accept' ? 'none' : 'SchemaValidationError');
+    }
+  });
+
   it('leaves values it does not model (xml:lang with spaces, odd URIs) to libxml2', () => {
     expect(fast?.check(`<resource-lists xmlns="${RL}"><list><display-name xml:lang=" en">x</display-name></list></resource-lists>`)).toBe('unsure');
     expect(fast?.check(`<resource-lists xmlns="${RL}"><list><entry uri="sip:[::1]"/></list></resource-lists>`)).toBe('unsure');
