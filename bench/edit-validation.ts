@@ -10,22 +10,13 @@
 import { performance } from 'node:perf_hooks';
 import type { Element } from '@xmldom/xmldom';
 import { resourceLists } from '../src/appusage/resource-lists/index.ts';
-import type { CandidateDocument, UsageContext } from '../src/appusage/types.ts';
-import type { DocumentStore } from '../src/store/types.ts';
-import { LocalRoots } from '../src/xcap/local-roots.ts';
+import type { CandidateDocument } from '../src/appusage/types.ts';
 import { deleteNode, putAttribute, putElement, type EditableDocument } from '../src/xcap/node-ops.ts';
 import { parseSelector } from '../src/xcap/selector/parse.ts';
 import { parseDocument } from '../src/xcap/xml.ts';
-import { RL_NS } from './fixtures.ts';
+import { RL_CONTEXT, RL_NS } from './fixtures.ts';
 
-const ctx: UsageContext = {
-  key: { auid: 'resource-lists', xui: 'sip:bench@example.com', path: 'index' },
-  // resource-lists never reads the store.
-  store: undefined as unknown as DocumentStore,
-  lenient: new Set(),
-  rootUri: '/xcap-root',
-  roots: new LocalRoots([]),
-};
+const ctx = RL_CONTEXT;
 
 /** `lists` lists named l0, l1, ... of `entries` entries each. */
 function document(lists: number, entries: number): string {

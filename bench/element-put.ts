@@ -8,25 +8,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { resourceLists } from '../src/appusage/resource-lists/index.ts';
-import type { UsageContext } from '../src/appusage/types.ts';
-import type { DocumentStore } from '../src/store/types.ts';
-import { LocalRoots } from '../src/xcap/local-roots.ts';
 import { putElement } from '../src/xcap/node-ops.ts';
 import { parseSelector } from '../src/xcap/selector/parse.ts';
 import { parseDocument, serialize } from '../src/xcap/xml.ts';
-import { RL_NS, resourceLists as resourceListsText } from './fixtures.ts';
+import { RL_CONTEXT, RL_NS, resourceLists as resourceListsText } from './fixtures.ts';
 
 const text = resourceListsText(100);
 const selText = 'resource-lists/list[@name="friends"]/entry[@uri="sip:user50@example.com"]';
 const body = '<entry uri="sip:user50@example.com"><display-name>Fifty</display-name></entry>';
-const ctx: UsageContext = {
-  key: { auid: 'resource-lists', xui: 'sip:bench@example.com', path: 'index' },
-  // resource-lists never reads the store.
-  store: undefined as unknown as DocumentStore,
-  lenient: new Set(),
-  rootUri: '/xcap-root',
-  roots: new LocalRoots([]),
-};
+const ctx = RL_CONTEXT;
 
 /** Mean µs per call of `fn` over `n` calls, after a warm-up. */
 function measure(fn: () => void, n = 5000): number {

@@ -8,22 +8,12 @@ import { performance } from 'node:perf_hooks';
 import { schemaFile } from '../src/appusage/common/paths.ts';
 import { resourceLists } from '../src/appusage/resource-lists/index.ts';
 import { compileValidators } from '../src/appusage/schema.ts';
-import type { UsageContext } from '../src/appusage/types.ts';
-import type { DocumentStore } from '../src/store/types.ts';
-import { LocalRoots } from '../src/xcap/local-roots.ts';
 import { parseDocument } from '../src/xcap/xml.ts';
-import { resourceLists as resourceListsText } from './fixtures.ts';
+import { RL_CONTEXT, resourceLists as resourceListsText } from './fixtures.ts';
 
 const text = resourceListsText(100);
 const doc = parseDocument(text);
-// resource-lists never reads the store; a context without one is enough here.
-const ctx: UsageContext = {
-  key: { auid: 'resource-lists', xui: 'sip:bench@example.com', path: 'index' },
-  store: undefined as unknown as DocumentStore,
-  lenient: new Set(),
-  rootUri: '/xcap-root',
-  roots: new LocalRoots([]),
-};
+const ctx = RL_CONTEXT;
 const { fast, libxml2 } = compileValidators(schemaFile('resource-lists/resource-lists.xsd'), {
   imports: [schemaFile('common/xml.xsd')],
 });
