@@ -4,6 +4,11 @@
  * - The first event is the full state of what the filter covers (every document with its
  *   new-etag, no previous-etag), unless `Last-Event-ID` names a position the feed still
  *   holds: then the stream resumes after it. Event ids are change-feed positions.
+ * - The full state is listed after the stream attached to the hub, so it may already show
+ *   changes the hub delivers afterwards (another process's write the hub had not read yet).
+ *   Up to the feed's end as of the listing, a change is sent only if it starts from the
+ *   ETag the client was last told for that document (none: absent); the others are
+ *   already in what it was told. ETags are unique per write, so this is exact.
  * - Live changes come from the process's FeedHub, one coalescing window at a time; a
  *   window's changes are folded into one event (per document: first previous-etag, last
  *   new-etag). Streams with the same filter and root render that event once between them
@@ -15,10 +20,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
-import type { DocChange, DocumentStore } from '../store/types.ts';
 import type { FeedClock } from './clock.ts';
 import type { CompiledFilter } from './filter.ts';
 import type { FeedBatch, FeedHub, FeedListener } from './hub.ts';
+import { docKeyString, type DocChange, type DocumentStore } from '../store/types.ts';
 import { foldChange, xcapDiffBody, type DiffEntry, type PendingDiff } from './xcap-diff.ts';
 
 export interface StreamOptions {
@@ -47,6 +52,11 @@ export class XcapDiffStream implements FeedListener {
   #pending: PendingDiff = new Map();
   /** Position the full state was taken at: its event id. */
   #fullStateAt = 0;
+  /** Changes the hub delivered while the full state was being listed, sorted out once it is. */
+  #early: DocChange[] = [];
+  /** After full state, up to seq `#toldThrough`: the ETag the client was last told per document (absent: none). */
+  #told: Map<string, string> | undefined;
+  #toldThrough = 0;
   /** Streams with equal keys render a batch to the same bytes. */
   readonly #shareKey: string;
   #cancelHeartbeat: (() => void) | undefined;
@@ -92,16 +102,17 @@ export class XcapDiffStream implements FeedListener {
 
   onChanges(batch: FeedBatch): void {
     const { changes } = batch;
-    if (this.#mode === 'live' && this.#pending.size === 0 && (changes[0] as DocChange).seq > this.#seen) {
+    if (this.#mode === 'live' && this.#pending.size === 0 && this.#told === undefined && (changes[0] as DocChange).seq > this.#seen) {
       // Every change of the batch is new to this stream, as to any other live one: the shared rendering fits.
       const event = batch.shared(this.#shareKey, () => this.#render(changes));
       this.#seen = (changes.at(-1) as DocChange).seq;
       if (event !== null) this.#writeEvent(event, this.#seen);
       return;
     }
-    if (this.#mode !== 'live' && this.#mode !== 'starting') return;
+    if (this.#mode === 'starting') this.#early.push(...changes);
+    if (this.#mode !== 'live') return;
     this.#fold(changes, this.#pending);
-    if (this.#mode === 'live') this.#sendPending();
+    this.#sendPending();
   }
 
   onMissed(): void {
@@ -118,13 +129,22 @@ export class XcapDiffStream implements FeedListener {
     this.#o.onEnd();
   }
 
-  /** Folds the changes after `#seen` that match the filter into `into`. */
+  /** Folds the changes after `#seen` that match the filter, and that the full state did not already show, into `into`. */
   #fold(changes: readonly DocChange[], into: PendingDiff): void {
+    const told = this.#told;
     for (const c of changes) {
       if (c.seq <= this.#seen) continue;
       this.#seen = c.seq;
-      if (this.#o.filter.matches(c.key)) foldChange(into, c);
+      if (!this.#o.filter.matches(c.key)) continue;
+      if (told !== undefined && c.seq <= this.#toldThrough) {
+        const id = docKeyString(c.key);
+        if (c.oldEtag !== (told.get(id) ?? null)) continue;
+        if (c.newEtag === null) told.delete(id);
+        else told.set(id, c.newEtag);
+      }
+      foldChange(into, c);
     }
+    if (this.#seen >= this.#toldThrough) this.#told = undefined;
   }
 
   /** The event for `changes` as this stream's filter sees them; null when none concerns it. */
@@ -145,22 +165,34 @@ export class XcapDiffStream implements FeedListener {
 
   async #sendFullState(): Promise<void> {
     const entries: DiffEntry[] = [];
+    const told = new Map<string, string>();
     const { filter, store } = this.#o;
     for (const auid of filter.auids ?? [undefined]) {
       for (const xui of filter.users ?? [undefined]) {
         for await (const d of store.list({ ...(auid === undefined ? {} : { auid }), ...(xui === undefined ? {} : { xui }) })) {
-          if (filter.matches(d.key)) entries.push({ key: d.key, previousEtag: null, newEtag: d.etag });
+          if (!filter.matches(d.key)) continue;
+          entries.push({ key: d.key, previousEtag: null, newEtag: d.etag });
+          told.set(docKeyString(d.key), d.etag);
         }
       }
     }
+    // Every change the listing can show has a seq at or below this.
+    const through = await store.lastSeq();
     if (this.#mode !== 'starting') return;
     this.#mode = 'live';
+    this.#told = told;
+    this.#toldThrough = through;
+    const early = this.#early;
+    this.#early = [];
+    this.#fold(early, this.#pending);
     // The full state is an event even when empty: it says "nothing here yet" at this position.
     if (this.#writeEvent(sseEvent(xcapDiffBody(this.#o.xcapRoot, entries), this.#fullStateAt), this.#fullStateAt)) this.#sendPending();
   }
 
   #restartWithFullState(): void {
     this.#pending = new Map();
+    this.#early = [];
+    this.#told = undefined;
     this.#seen = this.#fullStateAt = this.#o.hub.position;
     this.#mode = 'starting';
     void this.#sendFullState().catch((err: unknown) => this.#fail(err));
@@ -200,8 +232,10 @@ export class XcapDiffStream implements FeedListener {
     const { res } = this.#o;
     if (this.#mode === 'closed') return false;
     if (res.write(event)) return true;
-    // Queued, but the socket is full. What was folded after this event is dropped and read again from the store.
+    // Queued, but the socket is full. What was folded after this event is dropped and read again from the store
+    // (the ETags told may have moved past it, so changes the full state showed may then come again: at least once).
     this.#seen = id;
+    this.#told = undefined;
     this.#mode = 'lagging';
     this.#pending = new Map();
     res.once('drain', () => void this.#catchUp());

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open.ts';
 import { ADMIN, ALICE, BOB, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 import { SseClient, type SseEvent } from '../helpers/sse-client.ts';
@@ -134,6 +135,23 @@ for (const store of ['sqlite', 'postgres'] as const) {
       clock.advance(coalesceMs * 10);
       await alice().put(`/${ALICE_FRIENDS}`, contacts(), RL_TYPE);
       expect(entries(await nth(c, 3)).map((d) => d.sel)).toEqual([ALICE_FRIENDS]);
+    });
+
+    it('a write the full state already shows is not announced again (another process wrote it just before the stream opened)', async () => {
+      await start();
+      const early = await stream(ALICE);
+      await nth(early, 1);
+      // Another process writes; this process's feed reader has not read it yet when the next stream opens.
+      const other = await openStore(store === 'postgres' ? { kind: 'postgres', url: gw.databaseUrl! } : { kind: 'sqlite', dataDir: gw.dataDir });
+      const written = await other.put(SHARED_KEY, contacts(), 'any', 'test').finally(() => other.close());
+      const c = await stream(ALICE);
+      expect(entries(await nth(c, 1))).toEqual([{ sel: ALICE_RL, previous: null, next: written.etag }]);
+      const f = await alice().put(`/${ALICE_FRIENDS}`, contacts(), RL_TYPE);
+      expect(entries(await nth(c, 2))).toEqual([{ sel: ALICE_FRIENDS, previous: null, next: etag(f.headers) }]);
+      // The stream that opened before the write is told of it.
+      await nth(early, 2);
+      while (!early.events.slice(1).flatMap(entries).some((d) => d.sel === ALICE_FRIENDS)) await nth(early, early.events.length + 1);
+      expect(early.events.slice(1).flatMap(entries).find((d) => d.sel === ALICE_RL)).toEqual({ sel: ALICE_RL, previous: null, next: written.etag });
     });
 
     it('one window, many streams: streams with the same filter get the same event, each stream only what its filter covers', async () => {
