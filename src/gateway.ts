@@ -176,7 +176,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
       : undefined;
     const bindingStatus = () => readBindingStatus(syncState, config.bindings);
     if (metrics && !opts.clusterWorker) await reportStoredState(metrics, store, config.bindings, sync);
-    const redisProbe = config.bindings.length > 0 ? new RedisProbe(config.redis.url) : undefined;
+    const redisProbe = config.bindings.length > 0 ? new RedisProbe(config.redis) : undefined;
     const scrape = metrics && (opts.clusterWorker ? workerScrape(metrics) : () => metrics.text());
     const localUsers = await LocalUsers.open(store.sql);
     const tls = config.server.tls;
@@ -274,7 +274,7 @@ export function startConfiguredHooks(config: Config, store: DocumentStore, log: 
     ...(held && { heldUntil: async () => Number((await (await held).getMeta(LEGACY_CURSOR)) ?? 0) }),
     config: config.changeFeed,
     xcapRoot: fixed === undefined ? localRoot : () => fixed,
-    redisUrl: config.redis.url,
+    redis: config.redis,
     prefix: config.redis.prefix,
     clock,
     log,

@@ -58,7 +58,7 @@ export const workerCommand: Command = {
     const metricsPort = flagPort ?? config.worker.metricsPort;
     // Counts only what this process does: the stored state (documents, lag, queue) is the gateway's scrape, not repeated per worker.
     const metrics = metricsPort === undefined ? undefined : new Metrics({ auids: [], root: config.server.root });
-    const redisProbe = metrics && new RedisProbe(config.redis.url);
+    const redisProbe = metrics && new RedisProbe(config.redis);
     // Before sync starts: a port that is taken fails the command before any job runs.
     let probes: Awaited<ReturnType<typeof listenProbes>> | undefined;
     if (metrics && metricsPort !== undefined) {

@@ -98,6 +98,9 @@ function section(raw: Tree, name: string): Tree {
 function applyEnv(raw: Tree, env: NodeJS.ProcessEnv): void {
   const redis = env.XCAP_BRIDGE_REDIS_URL ?? env.REDIS_URL;
   if (redis) section(raw, 'redis').url = redis;
+  // Comma-separated, as a list cannot be one variable otherwise; the schema checks each node.
+  const cluster = env.XCAP_BRIDGE_REDIS_CLUSTER;
+  if (cluster) section(raw, 'redis').cluster = cluster.split(',').map((n) => n.trim());
   const db = env.XCAP_BRIDGE_DATABASE_URL ?? env.DATABASE_URL;
   if (db) raw.store = { kind: 'postgres', url: db };
   const level = env.XCAP_BRIDGE_LOG_LEVEL ?? env.LOG_LEVEL;

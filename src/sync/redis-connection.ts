@@ -32,17 +32,19 @@ export function queuePrefix(prefix: string, target: RedisTarget | RedisConnectio
 
 /**
  * A connection to `target`. `options` are those of each node's connection; `retryStrategy`
- * becomes the cluster's `clusterRetryStrategy` too.
+ * becomes the cluster's `clusterRetryStrategy` too, and `enableOfflineQueue` is the
+ * cluster's (ioredis keeps its own queue for commands sent before the cluster is ready).
  */
 export function createRedisConnection(target: RedisTarget, options: RedisOptions): RedisConnection {
   if (!isCluster(target)) return new Redis(target.url, options);
   const nodes = (target.cluster ?? []).map(clusterNode);
   const auth = nodes.find((n) => n.password !== undefined);
-  const { lazyConnect, retryStrategy, ...nodeOptions } = options;
+  const { lazyConnect, retryStrategy, enableOfflineQueue, ...nodeOptions } = options;
   return new Cluster(
     nodes.map(({ host, port }) => ({ host, port })),
     {
       ...(lazyConnect === undefined ? {} : { lazyConnect }),
+      ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null } : {}),
       redisOptions: { ...nodeOptions, ...(auth ? { username: auth.username, password: auth.password } : {}) },
     },

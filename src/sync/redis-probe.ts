@@ -2,21 +2,22 @@
  * Whether the sync queue's Redis answers, for a readiness check in any process (the HTTP
  * workers of `serve --workers N` do not run the sync engine but still answer /readyz).
  * One connection of its own, opened on first use, that never queues commands: a probe must
- * answer at once, not when Redis comes back.
+ * answer at once, not when Redis comes back. On a cluster (`redis.cluster`) it connects to
+ * the cluster, as the queue does, and asks one of its nodes.
  */
-import { Redis } from 'ioredis';
 import { safeUrl } from '../log.ts';
+import { createRedisConnection, isCluster, type RedisConnection, type RedisTarget } from './redis-connection.ts';
 
 /** Milliseconds a probe waits for the connection or for PONG. */
 const WAIT_MS = 1000;
 
 export class RedisProbe {
-  readonly #url: string;
-  #conn: Redis | undefined;
+  readonly #target: RedisTarget;
+  #conn: RedisConnection | undefined;
   #lastError: string | undefined;
 
-  constructor(url: string) {
-    this.#url = url;
+  constructor(target: RedisTarget) {
+    this.#target = target;
   }
 
   /** `null` when Redis answered PING, else why not (without the URL's password). */
@@ -27,7 +28,7 @@ export class RedisProbe {
       await within(conn.ping(), 'no PONG');
       return null;
     } catch (err) {
-      return `Redis at ${safeUrl(this.#url)} does not answer: ${this.#lastError ?? (err as Error).message}`;
+      return `${this.#where()} does not answer: ${this.#lastError ?? (err as Error).message}`;
     }
   }
 
@@ -36,9 +37,15 @@ export class RedisProbe {
     this.#conn = undefined;
   }
 
-  #connection(): Redis {
+  /** The target as a probe names it, without passwords. */
+  #where(): string {
+    const t = this.#target;
+    return isCluster(t) ? `Redis Cluster at ${(t.cluster ?? []).map((n) => (/^rediss?:\/\//.test(n) ? safeUrl(n) : n)).join(', ')}` : `Redis at ${safeUrl(t.url)}`;
+  }
+
+  #connection(): RedisConnection {
     if (this.#conn) return this.#conn;
-    const conn = new Redis(this.#url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: WAIT_MS, retryStrategy: () => WAIT_MS });
+    const conn = createRedisConnection(this.#target, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: WAIT_MS, retryStrategy: () => WAIT_MS });
     conn.on('error', (err: Error) => (this.#lastError = err.message));
     conn.on('ready', () => (this.#lastError = undefined));
     this.#conn = conn;
@@ -46,7 +53,7 @@ export class RedisProbe {
   }
 }
 
-function waitReady(conn: Redis): Promise<void> {
+function waitReady(conn: RedisConnection): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const ready = () => {
       clearTimeout(t);

@@ -66,6 +66,13 @@ describe('configuration', () => {
     expect(pg.store).toEqual({ kind: 'postgres', url: 'postgres://u:p@db/x' });
   });
 
+  it('XCAP_BRIDGE_REDIS_CLUSTER gives redis.cluster, nodes separated by commas, each checked as in the file', () => {
+    const f = configFile('redis: { cluster: ["10.0.0.9:7000"], prefix: q }\n');
+    const c = loadConfig(f, {}, { XCAP_BRIDGE_REDIS_CLUSTER: '10.0.0.1:7000, redis://u:p@10.0.0.2:7001' });
+    expect(c.redis).toMatchObject({ cluster: ['10.0.0.1:7000', 'redis://u:p@10.0.0.2:7001'], prefix: 'q' });
+    expect(() => loadConfig(f, {}, { XCAP_BRIDGE_REDIS_CLUSTER: '10.0.0.1:7000,,' })).toThrow(/redis\.cluster\[1\]: expected host:port/);
+  });
+
   it('${NAME} and ${NAME:-default} in values come from the environment; a lone reference keeps its YAML type; an unset one names the key', () => {
     const f = configFile('server: { host: "${HOST:-127.0.0.2}", port: "${PORT}" }\nauth: { defaultDomain: "sip.${DOMAIN}" }\n');
     const c = loadConfig(f, {}, { PORT: '9001', DOMAIN: 'example.org' });

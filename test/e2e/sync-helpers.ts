@@ -15,7 +15,7 @@ import { basicHeader, rawRequest, type ClientResponse } from '../helpers/digest-
 import { ADMIN, ALICE, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { enc, RL_NS } from '../http/helpers.ts';
 import { feedCursor, pendingJobs as pendingJobsUnder, withQueue } from '../sync/helpers.ts';
-import { startRedisCluster, type RedisClusterService } from '../services/redis-cluster.ts';
+import { redisSection } from '../helpers/redis-variants.ts';
 import { Cluster } from 'ioredis';
 import { createRedisConnection, queuePrefix, type RedisTarget } from '../../src/sync/redis-connection.ts';
 
@@ -35,33 +35,8 @@ export interface SyncGatewayOptions {
   readonly policy?: BindingInput['policy'];
   readonly schedule?: BindingInput['schedule'];
   readonly safety?: BindingInput['safety'];
-  /** Where the queue lives; the run's single Redis by default (see REDIS_VARIANTS). */
+  /** Where the queue lives; the run's single Redis by default (see test/helpers/redis-variants.ts). */
   readonly redis?: RedisTarget;
-}
-
-/** One Redis the sync tests run against: a name for `describe` and its target. */
-export interface RedisVariant {
-  readonly name: string;
-  target(): Promise<RedisTarget>;
-}
-
-let cluster: Promise<RedisClusterService> | undefined;
-
-/**
- * The sync engine's end-to-end cases run against a single Redis and a 6-node Redis
- * Cluster (three masters, one replica each; test/services/redis-cluster.ts), started once
- * per test file on first use; call `stopRedisCluster` in the file's `afterAll`.
- */
-export const REDIS_VARIANTS: readonly RedisVariant[] = [
-  { name: 'single Redis', target: async () => ({ url: inject('services').redis }) },
-  { name: 'Redis Cluster', target: async () => ({ url: inject('services').redis, cluster: (await (cluster ??= startRedisCluster())).nodes }) },
-];
-
-/** Stops the file's Redis Cluster if one was started. */
-export async function stopRedisCluster(): Promise<void> {
-  const started = cluster;
-  cluster = undefined;
-  await (await started)?.stop();
 }
 
 /** The real gateway with the `buddies` binding (direction both, users scope, list `friends`, field `mail`). */
@@ -82,7 +57,7 @@ export async function startSyncGateway(opts: SyncGatewayOptions): Promise<TestGa
   const target = opts.redis ?? { url: inject('services').redis };
   const t = await startTestGateway({
     config: {
-      redis: { url: target.url, prefix, ...(target.cluster ? { cluster: [...target.cluster] } : {}) },
+      redis: redisSection(target, prefix),
       connectors: { mem: { kind: 'memory', collections: ['buddies-alice', 'buddies-bob'] } },
       bindings: [binding],
     },

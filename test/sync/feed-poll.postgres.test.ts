@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startSync, type SyncHandle } from '../../src/sync/queue.ts';
 import { binding, listsDoc, person, remoteContent, syncFixture, type SyncFixture } from './helpers.ts';
+import { describeEachRedis } from '../helpers/redis-variants.ts';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -25,47 +26,49 @@ async function until(check: () => boolean, what: string, timeoutMs = 30_000): Pr
   }
 }
 
-describe('sync on PostgreSQL without NOTIFY', () => {
-  it('a change committed with no NOTIFY (as on another node) reaches the remote through the feed poll', async () => {
-    const f: SyncFixture = await syncFixture('postgres');
-    closers.push(() => f.store.close());
-    const handle: SyncHandle = await startSync({
-      store: f.store,
-      redis: inject('services').redis,
-      prefix: `t-${randomUUID()}`,
-      bindings: [binding({ direction: 'push' }).config],
-      connectors: new Map([['mem', f.remote]]),
-      logger: pino({ level: 'silent' }),
-      runWorkers: true,
-      feedPollMs: 200,
-      drainTimeoutMs: 2000,
+describeEachRedis((redis) => {
+  describe('sync on PostgreSQL without NOTIFY', () => {
+    it('a change committed with no NOTIFY (as on another node) reaches the remote through the feed poll', async () => {
+      const f: SyncFixture = await syncFixture('postgres');
+      closers.push(() => f.store.close());
+      const handle: SyncHandle = await startSync({
+        store: f.store,
+        redis: await redis.target(),
+        prefix: `t-${randomUUID()}`,
+        bindings: [binding({ direction: 'push' }).config],
+        connectors: new Map([['mem', f.remote]]),
+        logger: pino({ level: 'silent' }),
+        runWorkers: true,
+        feedPollMs: 200,
+        drainTimeoutMs: 2000,
+      });
+      closers.push(() => handle.stop());
+
+      const other = new pg.Client({ connectionString: await databaseUrl(f) });
+      await other.connect();
+      closers.push(() => other.end());
+      const now = Date.now();
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO xcap_documents (auid, tree, xui, path, etag, body, modified) VALUES ('resource-lists', 0, '', 'directory', 'elsewhere1', $1, $2)`,
+        [listsDoc([person(1)]), now],
+      );
+      await other.query(
+        `INSERT INTO xcap_changes (auid, tree, xui, path, old_etag, new_etag, origin, at, writer) VALUES ('resource-lists', 0, '', 'directory', NULL, 'elsewhere1', 'xcap', $1, 'another-node')`,
+        [now],
+      );
+      await other.query('COMMIT');
+
+      await until(() => remoteContent(f.remote).length === 1, 'the push of the entry written without NOTIFY');
+      expect(remoteContent(f.remote)).toEqual([person(1)]);
     });
-    closers.push(() => handle.stop());
-
-    const other = new pg.Client({ connectionString: await databaseUrl(f) });
-    await other.connect();
-    closers.push(() => other.end());
-    const now = Date.now();
-    await other.query('BEGIN');
-    await other.query(
-      `INSERT INTO xcap_documents (auid, tree, xui, path, etag, body, modified) VALUES ('resource-lists', 0, '', 'directory', 'elsewhere1', $1, $2)`,
-      [listsDoc([person(1)]), now],
-    );
-    await other.query(
-      `INSERT INTO xcap_changes (auid, tree, xui, path, old_etag, new_etag, origin, at, writer) VALUES ('resource-lists', 0, '', 'directory', NULL, 'elsewhere1', 'xcap', $1, 'another-node')`,
-      [now],
-    );
-    await other.query('COMMIT');
-
-    await until(() => remoteContent(f.remote).length === 1, 'the push of the entry written without NOTIFY');
-    expect(remoteContent(f.remote)).toEqual([person(1)]);
   });
-});
 
-/** The URL of the fixture's database, read back from PostgreSQL itself. */
-async function databaseUrl(f: SyncFixture): Promise<string> {
-  const [row] = await f.store.sql.query<{ db: string }>('SELECT current_database() AS db');
-  const u = new URL(inject('services').postgres);
-  u.pathname = `/${row?.db ?? ''}`;
-  return u.toString();
-}
+  /** The URL of the fixture's database, read back from PostgreSQL itself. */
+  async function databaseUrl(f: SyncFixture): Promise<string> {
+    const [row] = await f.store.sql.query<{ db: string }>('SELECT current_database() AS db');
+    const u = new URL(inject('services').postgres);
+    u.pathname = `/${row?.db ?? ''}`;
+    return u.toString();
+  }
+});

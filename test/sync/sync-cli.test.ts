@@ -1,7 +1,8 @@
 /**
  * `xcap-bridge sync` as operators call it (a real child process, real Redis): `run` takes
  * the same per-document Redis lock as the queue's workers, so a run by hand never overlaps a
- * worker's run of the same binding and document; it still runs when Redis is unreachable.
+ * worker's run of the same binding and document (on a single Redis and on a cluster); it
+ * still runs when Redis is unreachable.
  * The store is found as `serve` finds it (--config, --data, --database-url) and never
  * created by the commands that only read it; items are shown by uri and display name. On a
  * real slapd: a run in a fresh process does not read the directory whole because a delete
@@ -11,26 +12,25 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openStore } from '../../src/store/open.ts';
 import { SyncState } from '../../src/sync/state.ts';
 import type { Client } from 'ldapts';
 import { freshOu, ldapadd, PASSWORD_ENV, peopleLdif } from '../connectors/ldap-fixtures.ts';
 import { freshPostgresDatabase } from '../services/databases.ts';
+import { createRedisConnection, queuePrefix, type RedisTarget } from '../../src/sync/redis-connection.ts';
+import { describeEachRedis, NOWHERE_REDIS, redisYaml } from '../helpers/redis-variants.ts';
 
 const CLI = resolve('bin/xcap-bridge.js');
 const dir = mkdtempSync(join(tmpdir(), 'xcapb-synccli-'));
 const prefix = `synccli-${process.pid}-${Date.now()}`;
-let redis: Redis;
-
-function config(redisUrl: string): string {
+function config(target: RedisTarget): string {
   const file = join(dir, `cfg-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(
     file,
     [
       `store: { kind: sqlite, dataDir: ${join(dir, 'data')} }`,
-      `redis: { url: "${redisUrl}", prefix: ${prefix} }`,
+      redisYaml(target, prefix),
       'connectors:',
       '  mem: { kind: memory, collections: [people] }',
       'bindings:',
@@ -72,40 +72,47 @@ function pushConfig(dataDir: string): string {
 const ALICE_INDEX = { auid: 'resource-lists', xui: 'sip:alice@example.com', path: 'index' };
 const BOB = { uri: 'sip:bob@example.com', 'display-name': 'Bob' };
 
-beforeAll(() => {
-  redis = new Redis(inject('services').redis);
-});
 afterAll(async () => {
-  redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('xcap-bridge sync run (child process)', () => {
-  it('runs a binding and reports what it did', async () => {
-    const r = await run(['sync', 'run', 'dir', '--user', 'global', '--config', config(inject('services').redis)]);
-    expect(r.stderr).not.toMatch(/unreachable/);
-    expect(r.stdout).toMatch(/^dir global: /m);
-    expect(r.code).toBe(0);
-  });
+describeEachRedis((redis) => {
+  describe('xcap-bridge sync run (child process)', () => {
+    let target: RedisTarget;
+    beforeAll(async () => {
+      target = await redis.target();
+    });
 
-  it('does not run a document a worker is syncing (the Redis lock is held)', async () => {
-    const key = `${prefix}:sync-lock:dir|global`;
-    await redis.set(key, 'a-worker', 'PX', 60_000);
-    try {
-      const r = await run(['sync', 'run', 'dir', '--user', 'global', '--config', config(inject('services').redis)]);
-      expect(r.stdout).toMatch(/dir global: failed: .*being synced elsewhere/);
-      expect(r.code).toBe(1);
-      expect(await redis.get(key)).toBe('a-worker');
-    } finally {
-      await redis.del(key);
-    }
-  });
+    it('runs a binding and reports what it did', async () => {
+      const r = await run(['sync', 'run', 'dir', '--user', 'global', '--config', config(target)]);
+      expect(r.stderr).not.toMatch(/unreachable/);
+      expect(r.stdout).toMatch(/^dir global: /m);
+      expect(r.code).toBe(0);
+    });
 
-  it('runs without the lock, saying so, when Redis is unreachable', async () => {
-    const r = await run(['sync', 'run', 'dir', '--user', 'global', '--config', config('redis://127.0.0.1:1')]);
-    expect(r.stderr).toMatch(/Redis unreachable, running without the per-document lock/);
-    expect(r.stdout).toMatch(/^dir global: /m);
-    expect(r.code).toBe(0);
+    it('does not run a document a worker is syncing (the Redis lock is held)', async () => {
+      // The key the queue's workers lock with (hash-tagged on a cluster).
+      const key = `${queuePrefix(prefix, target)}:sync-lock:dir|global`;
+      const redis = createRedisConnection(target, {});
+      await redis.set(key, 'a-worker', 'PX', 60_000);
+      try {
+        const r = await run(['sync', 'run', 'dir', '--user', 'global', '--config', config(target)]);
+        expect(r.stdout).toMatch(/dir global: failed: .*being synced elsewhere/);
+        expect(r.code).toBe(1);
+        expect(await redis.get(key)).toBe('a-worker');
+      } finally {
+        await redis.del(key);
+        redis.disconnect();
+      }
+    });
+
+    it('runs without the lock, saying so, when Redis is unreachable', async () => {
+      // A cluster none of whose nodes answers, on the cluster.
+      const r = await run(['sync', 'run', 'dir', '--user', 'global', '--config', config({ url: NOWHERE_REDIS, ...(target.cluster && { cluster: ['127.0.0.1:1'] }) })]);
+      expect(r.stderr).toMatch(/Redis unreachable, running without the per-document lock/);
+      expect(r.stdout).toMatch(/^dir global: /m);
+      expect(r.code).toBe(0);
+    });
   });
 });
 

@@ -29,12 +29,13 @@
  *   (`heldUntil`, the `legacy-cursor` meta row), webhooks included (one cursor, one order).
  */
 import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Logger } from '../../log.ts';
 import { docKeyString, type DocChange, type DocumentStore } from '../../store/types.ts';
+import { createRedisConnection, queuePrefix, type RedisConnection, type RedisTarget } from '../../sync/redis-connection.ts';
 import { SyncState } from '../../sync/state.ts';
 import type { FeedClock } from '../clock.ts';
 import type { ChangeFeedConfig, PresenceServerConfig, WebhookConfig } from '../config.ts';
@@ -79,7 +80,9 @@ export interface FeedHooksOptions {
   readonly config: ChangeFeedConfig;
   /** Absolute XCAP root written in bodies (asked per body: the port may be known only once listening). */
   readonly xcapRoot: () => string;
-  readonly redisUrl: string;
+  /** The sync queue's Redis (a single server or a cluster). */
+  readonly redis: RedisTarget;
+  /** The configured key prefix (a hash tag on a cluster, as the sync queue's: every key below is in one slot). */
   readonly prefix: string;
   readonly clock: FeedClock;
   readonly log: Logger;
@@ -96,8 +99,8 @@ export interface FeedHooks {
 
 /** Presence: one user. Webhooks: the documents one dispatched batch touched. */
 type JobData = { target: string; group: string } | { target: string; groups: string[] };
-/** The Redis connection with the outbox scripts defined on it. */
-type OutboxRedis = Redis & {
+/** The Redis connection with the outbox scripts defined on it (both keys of a script share the prefix's slot). */
+type OutboxRedis = RedisConnection & {
   feedTake(lock: string, outbox: string, token: string, ttl: number, chunk: number): Promise<string[] | null>;
   feedAck(lock: string, outbox: string, token: string, delivered: number, ttl: number, chunk: number, next: 'more' | 'stop'): Promise<string[] | null>;
 };
@@ -132,8 +135,10 @@ class Hooks implements FeedHooks {
   readonly #agents = new Map<string, HttpAgent>();
   #worker: Worker<JobData> | undefined;
   /** The worker's connection: BullMQ leaves a connection it was given open, so stop() closes it. */
-  #workerConn: Redis | undefined;
+  #workerConn: RedisConnection | undefined;
   readonly #token = randomUUID();
+  /** Prefix of every key and of the BullMQ queue: `queuePrefix` of the configured one. */
+  readonly #prefix: string;
   #leader = false;
   #cursor = 0;
   #chain: Promise<void> = Promise.resolve();
@@ -154,7 +159,8 @@ class Hooks implements FeedHooks {
     this.#targets = new Map(targets.map((t) => [t.name, t]));
     this.#status = status;
     this.#meta = meta;
-    this.#conn = new Redis(o.redisUrl, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) }) as OutboxRedis;
+    this.#prefix = queuePrefix(o.prefix, o.redis);
+    this.#conn = createRedisConnection(o.redis, { maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(n * 200, 2000) }) as OutboxRedis;
     this.#conn.defineCommand('feedTake', { numberOfKeys: 2, lua: TAKE_LUA });
     this.#conn.defineCommand('feedAck', { numberOfKeys: 2, lua: ACK_LUA });
     for (const t of targets) {
@@ -163,17 +169,17 @@ class Hooks implements FeedHooks {
       this.#agents.set(t.name, /^https:/i.test(t.webhook.url) ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions));
     }
     this.#conn.on('error', (err: Error) => this.#warnOnce(err));
-    this.#queue = new Queue(HOOKS_QUEUE, { connection: this.#conn, prefix: o.prefix });
+    this.#queue = new Queue(HOOKS_QUEUE, { connection: this.#conn, prefix: this.#prefix });
     this.#queue.on('error', (err: Error) => this.#warnOnce(err));
   }
 
   async start(): Promise<void> {
     // The position to start from is fixed now, before any request is served, so the first change is not skipped.
     if ((await this.#meta.getMeta(HOOKS_CURSOR)) === undefined) await this.#meta.setMeta(HOOKS_CURSOR, String(await this.#o.store.lastSeq()));
-    this.#workerConn = this.#conn.duplicate();
+    this.#workerConn = this.#conn instanceof Cluster ? this.#conn.duplicate() : this.#conn.duplicate();
     const worker = new Worker<JobData>(HOOKS_QUEUE, (job) => this.#process(job), {
       connection: this.#workerConn,
-      prefix: this.#o.prefix,
+      prefix: this.#prefix,
       concurrency: this.#o.config.delivery.concurrency,
     });
     worker.on('error', (err) => this.#warnOnce(err));
@@ -209,15 +215,15 @@ class Hooks implements FeedHooks {
   }
 
   get #lockKey(): string {
-    return `${this.#o.prefix}:feed-leader`;
+    return `${this.#prefix}:feed-leader`;
   }
 
   #outboxKey(target: string, group: string): string {
-    return `${this.#o.prefix}:feed-outbox:${target}|${group}`;
+    return `${this.#prefix}:feed-outbox:${target}|${group}`;
   }
 
   #lockKeyOf(target: string, group: string): string {
-    return `${this.#o.prefix}:feed-lock:${target}|${group}`;
+    return `${this.#prefix}:feed-lock:${target}|${group}`;
   }
 
   #poll(): void {
