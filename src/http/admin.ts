@@ -35,6 +35,7 @@ import { mountStatusPage, type StatusPageOptions } from './admin/status-page.ts'
 import { mountUserRoutes, type UserRoutesOptions } from './admin/users.ts';
 import { BadRequest, Forbidden, MethodNotAllowed, NotFound, PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, type HttpError } from '../xcap/errors.ts';
 import { renderError } from './error-handler.ts';
+import { requestId } from './request-id.ts';
 import type { Authenticator } from './xcap-handler.ts';
 import { isEncrypted } from './tls.ts';
 
@@ -86,7 +87,7 @@ export function mountAdmin(app: express.Express, opts: AdminOptions): () => Prom
   /** Known paths (as patterns) and their methods, for 405 versus 404. */
   const routes: { pattern: RegExp; methods: string[] }[] = [];
   const fail = (err: unknown, req: express.Request, res: express.Response) =>
-    renderError(err, res, opts.log, String(req.headers['x-request-id'] ?? 'admin'), 'json');
+    renderError(err, res, opts.log, requestId(req), 'json');
   const admin = async (req: express.Request) => {
     const principal = await opts.auth.authenticate({ method: req.method, url: req.originalUrl, headers: req.headers, encrypted: isEncrypted(req) }, await opts.realm());
     if (!principal.admin) throw new Forbidden('admins only');

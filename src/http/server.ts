@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import express from 'express';
+import { requestNamer } from './request-id.ts';
 
 export interface HttpServer {
   readonly server: Server | HttpsServer;
@@ -56,8 +57,10 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     leave();
     observe?.(req.method ?? '', req.url ?? '', res.statusCode, (performance.now() - started) / 1000);
   };
+  const name = requestNamer();
   const handle: RequestListener = (req, res) => {
     inFlight++;
+    name(req, res);
     const started = observe ? performance.now() : 0;
     if (authorizationCount(req.rawHeaders) > 1) delete req.headers.authorization;
     const url = req.url ?? '';

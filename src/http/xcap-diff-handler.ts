@@ -19,6 +19,7 @@ import type { DocumentStore } from '../store/types.ts';
 import { Forbidden, MethodNotAllowed } from '../xcap/errors.ts';
 import { canonicalXui } from '../xcap/uri.ts';
 import { renderError } from './error-handler.ts';
+import { requestId } from './request-id.ts';
 import type { Authenticator } from './xcap-handler.ts';
 import { isEncrypted, requestOrigin } from './tls.ts';
 
@@ -91,7 +92,7 @@ export function createXcapDiffHandler(o: XcapDiffHandlerOptions): XcapDiffHandle
     handle(req, res) {
       handle(req, res).catch((err: unknown) => {
         if (res.headersSent) res.end();
-        else renderError(err, res, o.log, String(req.headers['x-request-id'] ?? 'xcap-diff'));
+        else renderError(err, res, o.log, requestId(req));
       });
     },
     closeAll() {

@@ -12,6 +12,7 @@ import { parseXcapUri, type XcapUri } from '../xcap/uri.ts';
 import type { XcapService, Request as XcapRequest } from '../xcap/service.ts';
 import type { ClientProfile } from './client-profiles.ts';
 import { renderError } from './error-handler.ts';
+import { requestId } from './request-id.ts';
 import { localWriter, type XcapWrite, type XcapWriter } from './xcap-writes.ts';
 import { isEncrypted, requestOrigin } from './tls.ts';
 
@@ -53,8 +54,6 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
   const writes = opts.writes ?? localWriter(service, opts);
   const logRequest = opts.logRequests ? requestLogger(log) : undefined;
   const leniencyByAgent = new Map<string, ReadonlySet<string>>();
-  let seq = 0;
-  const idPrefix = `${process.pid.toString(36)}-`;
 
   function leniency(ua: string | undefined): ReadonlySet<string> {
     if (!ua || opts.clients.length === 0) return NO_FLAGS;
@@ -72,7 +71,7 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
     return at >= 0 ? (uri.xui as string).slice(at + 1) : opts.domain.require();
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, reqId: string): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     if (!ALLOW.includes(method)) throw new MethodNotAllowed(ALLOW);
     const url = req.url ?? '/';
@@ -92,7 +91,6 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
       lenient,
       roots: LocalRoots.forRequest(opts.publicRoots, origin, opts.root, defaultDomain),
     };
-    res.setHeader('X-Request-Id', reqId);
     if (method === 'GET' || method === 'HEAD') {
       const r = await service.get(xreq);
       res.writeHead(200, { 'Content-Type': r.contentType, ETag: `"${r.etag}"`, 'Content-Length': typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.length });
@@ -111,13 +109,13 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
 
   return (req, res) => {
     const started = performance.now();
-    const reqId = header(req, 'x-request-id') ?? idPrefix + (++seq).toString(36);
+    const reqId = requestId(req);
     if (logRequest) {
       res.once('finish', () => {
         logRequest({ reqId, method: req.method, url: req.url ?? '', status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
       });
     }
-    return handle(req, res, reqId).catch((err: unknown) => {
+    return handle(req, res).catch((err: unknown) => {
       if (err instanceof PayloadTooLarge) res.setHeader('Connection', 'close');
       renderError(err, res, log, reqId);
     });

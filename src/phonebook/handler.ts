@@ -24,6 +24,7 @@ import type { DeploymentDomain } from '../auth/deployment-domain.ts';
 import { authorize, sameXui } from '../auth/authorize.ts';
 import type { Authenticator } from '../http/xcap-handler.ts';
 import { renderError } from '../http/error-handler.ts';
+import { requestId } from '../http/request-id.ts';
 import { requestLogger, type Logger } from '../log.ts';
 import { docKeyString, type DocKey, type DocumentStore } from '../store/types.ts';
 import type { DocumentWriter } from '../xcap/document-writer.ts';
@@ -286,8 +287,7 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
       const started = performance.now();
       res.once('finish', () => {
         const url = (req.url ?? '').replace(/([?&]token=)[^&]*/g, '$1…');
-        const reqId = req.headers['x-request-id'];
-        logRequest({ reqId: Array.isArray(reqId) ? reqId.join(', ') : reqId, method: req.method, url, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
+        logRequest({ reqId: requestId(req), method: req.method, url, status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
       });
     }
     try {
@@ -298,7 +298,7 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
       else if (method === 'PUT') await put(req, res, t, url.searchParams);
       else throw new MethodNotAllowed(t.format.name === 'polycom' ? ['GET', 'HEAD', 'PUT'] : ['GET', 'HEAD']);
     } catch (err) {
-      renderError(err, res, log, String(req.headers['x-request-id'] ?? ''), 'text');
+      renderError(err, res, log, requestId(req), 'text');
     }
   };
 }

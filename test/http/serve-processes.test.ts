@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshPostgresDatabase } from '../services/databases.ts';
-import { basicHeader, XcapClient } from '../helpers/digest-client.ts';
+import { basicHeader, rawRequest, XcapClient } from '../helpers/digest-client.ts';
 import { addUser, startServe, tempData, type ServeProcess } from './serve-process.ts';
 import { ALICE_RL, contacts, RL_TYPE } from './helpers.ts';
 
@@ -176,5 +176,39 @@ describe('serve: one JSON line per request (log.requests, on by default)', () =>
       // The pid of the process that answered, which named the request id after itself.
       expect((l.pid as number).toString(36)).toBe((l.reqId as string).split('-')[0]);
     }
+  });
+
+  it('every answer carries its X-Request-Id, the one its line has: the 401 challenge, 304, 400, 404 and 413 too', async () => {
+    const c = new XcapClient(server.url, CREDS, { mode: 'basic' });
+    const put = await c.put(ALICE_RL, contacts(), RL_TYPE);
+    expect(put.status).toBe(201);
+    const origin = new URL(server.url).origin;
+    const answers = [
+      await rawRequest('GET', server.url + ALICE_RL, {}),
+      await c.get(ALICE_RL, { 'If-None-Match': put.headers.get('etag') as string }),
+      await c.get(`${ALICE_RL}/~~/resource-lists/list%5B`),
+      await c.get('/no-such-usage/users/sip:alice@example.com/index'),
+      await c.put(ALICE_RL, Buffer.alloc(1024 * 1024 + 1, 'a'), RL_TYPE),
+      // The client's own id is kept.
+      await rawRequest('GET', server.url + ALICE_RL, { 'X-Request-Id': 'phone-42' }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([401, 304, 400, 404, 413, 401]);
+    const ids = answers.map((r) => r.headers.get('x-request-id'));
+    expect(ids[5]).toBe('phone-42');
+    // Each worker writes its lines in chunks (at least every second): wait for every one.
+    for (const id of ids) await server.logged(`"reqId":"${id}"`, 1);
+    const statusById = new Map(
+      server
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"'))
+        .map((l) => JSON.parse(l) as { reqId: string; status: number })
+        .map((l) => [l.reqId, l.status]),
+    );
+    expect(ids.map((id) => statusById.get(id as string))).toEqual([401, 304, 400, 404, 413, 401]);
+    // Outside the XCAP root (probes, admin API, unknown paths) answers are named as well.
+    const outside = await Promise.all([rawRequest('GET', `${origin}/no-such-path`, {}), rawRequest('GET', `${origin}/admin/users`, {})]);
+    expect(outside.map((r) => r.status)).toEqual([404, 401]);
+    for (const r of outside) expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-z]+-[0-9a-z]+$/);
   });
 });
