@@ -1,29 +1,32 @@
 /**
  * `xcap-bridge <command> ...`: dispatches to the command modules in src/cli/. Each module is
- * imported only when its command runs, so `--help` and a typo answer without loading the
- * server, the sync engine and their libraries.
+ * imported only when its command runs; a command's `--help` is printed from src/cli/help.ts,
+ * so it and a typo answer without loading the server, the sync engine and their libraries.
  */
 import './fast-string-prototype.ts';
 import type { Command } from './cli/command.ts';
 import { EXIT_USAGE } from './cli/exit-codes.ts';
+import * as help from './cli/help.ts';
 
 interface CommandEntry {
   readonly name: string;
   /** One line for the top-level help. */
   readonly summary: string;
+  /** What `<command> --help` prints. */
+  readonly help: string;
   readonly load: () => Promise<Command>;
 }
 
 const commands: readonly CommandEntry[] = [
-  { name: 'serve', summary: 'serve XCAP (and run sync bindings) until SIGTERM', load: async () => (await import('./cli/serve.ts')).serveCommand },
-  { name: 'user', summary: 'add, remove or list local users', load: async () => (await import('./cli/user.ts')).userCommand },
-  { name: 'worker', summary: 'run sync jobs from the Redis queue (scale out beside serve)', load: async () => (await import('./cli/worker.ts')).workerCommand },
-  { name: 'sync', summary: 'run a binding now, show sync status and conflicts, resolve conflicts', load: async () => (await import('./cli/sync.ts')).syncCommand },
-  { name: 'import', summary: 'import sql: copy a legacy XCAP server\'s documents (Kamailio, OpenSIPS, OpenXCAP)', load: async () => (await import('./cli/sql-migration.ts')).importCommand },
-  { name: 'export', summary: 'export sql: write the documents back into a legacy xcap table (roll-back)', load: async () => (await import('./cli/sql-migration.ts')).exportCommand },
-  { name: 'phonebook', summary: 'add, remove or list device tokens for the vendor phonebooks', load: async () => (await import('./cli/phonebook.ts')).phonebookCommand },
-  { name: 'sql', summary: 'sql install-triggers: the triggers a kind: sql connector needs on its table', load: async () => (await import('./cli/sql.ts')).sqlCommand },
-  { name: 'check-config', summary: 'validate the config file and print the bindings it defines', load: async () => (await import('./cli/check-config.ts')).checkConfigCommand },
+  { name: 'serve', summary: 'serve XCAP (and run sync bindings) until SIGTERM', help: help.SERVE_HELP, load: async () => (await import('./cli/serve.ts')).serveCommand },
+  { name: 'user', summary: 'add, remove or list local users', help: help.USER_HELP, load: async () => (await import('./cli/user.ts')).userCommand },
+  { name: 'worker', summary: 'run sync jobs from the Redis queue (scale out beside serve)', help: help.WORKER_HELP, load: async () => (await import('./cli/worker.ts')).workerCommand },
+  { name: 'sync', summary: 'run a binding now, show sync status and conflicts, resolve conflicts', help: help.SYNC_HELP, load: async () => (await import('./cli/sync.ts')).syncCommand },
+  { name: 'import', summary: 'import sql: copy a legacy XCAP server\'s documents (Kamailio, OpenSIPS, OpenXCAP)', help: help.IMPORT_HELP, load: async () => (await import('./cli/sql-migration.ts')).importCommand },
+  { name: 'export', summary: 'export sql: write the documents back into a legacy xcap table (roll-back)', help: help.EXPORT_HELP, load: async () => (await import('./cli/sql-migration.ts')).exportCommand },
+  { name: 'phonebook', summary: 'add, remove or list device tokens for the vendor phonebooks', help: help.PHONEBOOK_HELP, load: async () => (await import('./cli/phonebook.ts')).phonebookCommand },
+  { name: 'sql', summary: 'sql install-triggers: the triggers a kind: sql connector needs on its table', help: help.SQL_HELP, load: async () => (await import('./cli/sql.ts')).sqlCommand },
+  { name: 'check-config', summary: 'validate the config file and print the bindings it defines', help: help.CHECK_CONFIG_HELP, load: async () => (await import('./cli/check-config.ts')).checkConfigCommand },
 ];
 
 function usage(): string {
@@ -55,7 +58,20 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`xcap-bridge: unknown command "${name}"\n\n${usage()}\n`);
     return EXIT_USAGE;
   }
+  if (asksHelp(rest)) {
+    process.stdout.write(entry.help);
+    return 0;
+  }
   return (await entry.load()).run(rest);
+}
+
+/** `--help` or `-h` among the arguments before any `--` (the commands' parsers answer those with their help too). */
+function asksHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === '--help' || a === '-h') return true;
+  }
+  return false;
 }
 
 /**

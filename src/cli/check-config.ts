@@ -7,23 +7,12 @@
 import { connectorRegistry } from '../connectors.ts';
 import { configReference } from '../config/reference.ts';
 import { EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
-
-const HELP = `Usage: xcap-bridge check-config [--config FILE] [--reference]
-
-Validates the configuration, checks that the secrets and files the connectors name are
-there (without connecting), and prints the sync bindings it understood. Exit code 2 on
-any problem, each reported with the path of the bad key.
-
-Options:
-  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-  --reference           print the reference of every key and default (docs/configuration.md)
-  -h, --help            show this help
-`;
+import { CHECK_CONFIG_HELP } from './help.ts';
 
 export const checkConfigCommand: Command = {
   name: 'check-config',
   async run(argv) {
-    const parsed = parseCommandArgs('check-config', HELP, argv, { config: { type: 'string' }, reference: { type: 'boolean' } });
+    const parsed = parseCommandArgs('check-config', CHECK_CONFIG_HELP, argv, { config: { type: 'string' }, reference: { type: 'boolean' } });
     if (typeof parsed === 'number') return parsed;
     const { values } = parsed;
     if (values.reference) {

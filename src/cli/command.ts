@@ -50,12 +50,6 @@ export const STORE_OPTIONS = {
   'database-url': { type: 'string' },
 } as const satisfies ParseArgsOptionsConfig;
 
-/** Help lines of STORE_OPTIONS. */
-export const STORE_HELP = `  --data DIR            SQLite store directory (default ./data)
-  --store KIND          sqlite | postgres (default sqlite)
-  --database-url URL    PostgreSQL URL (implies --store postgres; or DATABASE_URL)
-`;
-
 /** Config overrides from STORE_OPTIONS values; a bad `--store` is printed as `name: ...` and becomes exit code 2. */
 export function storeOverrides(name: string, values: { data?: string | undefined; store?: string | undefined; 'database-url'?: string | undefined }): ConfigOverrides | number {
   if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'postgres') {

@@ -6,31 +6,13 @@
 import { parseXui } from '../auth/login.ts';
 import { openStore } from '../store/open.ts';
 import { DeviceTokens } from '../phonebook/tokens.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
-
-const HELP = `Usage: xcap-bridge phonebook token <subcommand> [options]
-
-Device tokens let a phone fetch its user's phonebooks (/phonebook/...?token=...)
-without the user's password. A token reads that user's lists and the global tree,
-never another user's, and cannot upload (Polycom uploads need the user's credentials).
-
-Subcommands:
-  token add <xui> [--label TEXT]   create a token for the user; printed once
-  token remove <id>                revoke the token with this id
-  token list [<xui>]               list tokens (id, user, label, created), never the secrets
-
-Options:
-  --label TEXT          what the token is for (e.g. "Yealink T54W, room 4.12")
-  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-${STORE_HELP}  -h, --help            show this help
-
-Exit status: 0 done, 1 failed (no such token, store error), 2 bad usage.
-`;
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
+import { PHONEBOOK_HELP } from './help.ts';
 
 export const phonebookCommand: Command = {
   name: 'phonebook',
   async run(argv) {
-    const parsed = parseCommandArgs('phonebook', HELP, argv, { label: { type: 'string' }, config: { type: 'string' }, ...STORE_OPTIONS }, true);
+    const parsed = parseCommandArgs('phonebook', PHONEBOOK_HELP, argv, { label: { type: 'string' }, config: { type: 'string' }, ...STORE_OPTIONS }, true);
     if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
     const [group, sub, ...rest] = positionals;

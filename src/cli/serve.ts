@@ -20,31 +20,13 @@ import { SyncActivity } from '../sync/activity.ts';
 import { realClock } from '../feed/clock.ts';
 import { startPruner } from '../feed/pruner.ts';
 import { startLegacyMirror } from '../migrate/start-mirror.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
-
-const HELP = `Usage: xcap-bridge serve [options]
-
-Serves XCAP at http://HOST:PORT<root> (root /xcap-root by default), or https:// with
-server.tls in the configuration. SIGHUP re-reads the TLS certificate and key (send it to
-the primary process with --workers: it tells its workers); SIGTERM drains and stops.
-
-Options:
-  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-  --host H              address to listen on (default 127.0.0.1)
-  --port N              TCP port (default 8080; 0 picks a free one)
-${STORE_HELP}  --redis-url URL       Redis for the sync queue (default redis://127.0.0.1:6379; or REDIS_URL)
-  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
-  --workers N|auto      HTTP worker processes sharing the port (default server.workers,
-                        auto: one per CPU; with N > 1 a primary stores every XCAP write
-                        and runs the sync engine, the workers validate whole documents;
-                        1: one process does everything)
-  -h, --help            show this help
-`;
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
+import { SERVE_HELP } from './help.ts';
 
 export const serveCommand: Command = {
   name: 'serve',
   async run(argv) {
-    const parsed = parseCommandArgs('serve', HELP, argv, {
+    const parsed = parseCommandArgs('serve', SERVE_HELP, argv, {
       config: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },

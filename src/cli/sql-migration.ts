@@ -14,55 +14,8 @@ import { exportToLegacyTable, importLegacyTable } from '../migrate/sql-import.ts
 import { openStore } from '../store/open.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
+import { EXPORT_HELP, IMPORT_HELP } from './help.ts';
 import { Progress } from './progress.ts';
-
-const LEGACY_HELP = `Legacy database:
-  --database-url URL    the legacy server's database: postgres://... or mysql://...
-                        (mariadb:// too); or LEGACY_DATABASE_URL
-  --dialect D           kamailio | opensips | openxcap | auto (default auto: Kamailio
-                        when doc_uri holds paths or the etag column is 128 wide, OpenXCAP
-                        when pres-rules documents are named index.xml, else OpenSIPS)
-  --table NAME          the legacy table (default xcap)
-  --xcap-root PATH      Kamailio's xcap_root, the start of every doc_uri (default /xcap-root)
-
-This server's store (as for serve):
-  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-  --data DIR            SQLite store directory (default ./data)
-  --store-url URL       PostgreSQL URL of this server's store (or DATABASE_URL)
-  -h, --help            show this help
-`;
-
-const IMPORT_HELP = `Usage: xcap-bridge import sql --database-url URL [options]
-
-Copies every document of a legacy XCAP server's xcap table into this server's store.
-Each document is validated against its application usage as a client's PUT would be;
-invalid ones are listed with the reason and not imported. A document is written whole
-or not at all, under its legacy ETag, so phones' cached ETags still match after the
-cut-over. Re-running is idempotent: documents already imported are unchanged, and ones
-changed here since are kept (listed) unless --replace.
-
-Options:
-  --dry-run             validate and report; write nothing
-  --lenient             accept <entry> without uri (Snom, Bria), as the server does for
-                        those clients
-  --replace             overwrite documents that changed here since they were imported
-${LEGACY_HELP}
-Progress goes to stderr (a bar on a terminal, a line every 5 s otherwise; nothing for
-short work), the list of problems and the summary to stdout.
-Exit status: 0 every document imported or unchanged, 1 some invalid or kept (or a
-database error), 2 bad usage.
-`;
-
-const EXPORT_HELP = `Usage: xcap-bridge export sql --database-url URL --dialect D [options]
-
-Writes every user document this server holds back into a legacy xcap table in the
-chosen dialect, for a roll-back: rows are inserted or updated by the table's unique key,
-with source = 0, port = 0 and this server's ETag (cut to the column when longer).
-Legacy rows without a document here are left alone.
-
-${LEGACY_HELP}
-Exit status: 0 done, 1 database error, 2 bad usage.
-`;
 
 const OPTIONS = {
   'database-url': { type: 'string' },

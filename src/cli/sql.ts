@@ -10,36 +10,16 @@ import { triggerDdl } from '../../connectors/sql/table/triggers.ts';
 import { translateSqlError } from '../../connectors/sql/errors.ts';
 import { sql } from 'kysely';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, type Command } from './command.ts';
-
-const HELP = `Usage: xcap-bridge sql install-triggers --connector NAME [--print] [--config FILE]
-
-Installs on the table of the sql connector NAME (connectors: in the configuration):
-  - a trigger stamping its version column from one counter on every INSERT and UPDATE,
-    whoever writes, so changes are found by version (none with updatedAt: the table's
-    writers set that column);
-  - a tombstone table (xb_<table>_tombstones) filled on DELETE, so deletes are found
-    without listing the table;
-  - on PostgreSQL a NOTIFY on channel xcap_bridge_sql after each change, which wakes
-    xcap-bridge at once (MySQL/MariaDB are polled every pollMs).
-Re-running is safe. The database user needs the right to create triggers.
-
-Options:
-  --connector NAME      the connector (kind: sql) whose table gets the triggers
-  --print               print the SQL instead of running it (for a DBA)
-  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-  -h, --help            show this help
-
-Exit status: 0 done, 1 database error, 2 bad usage or configuration.
-`;
+import { SQL_HELP } from './help.ts';
 
 export const sqlCommand: Command = {
   name: 'sql',
   async run(argv) {
-    const parsed = parseCommandArgs('sql', HELP, argv, { connector: { type: 'string' }, print: { type: 'boolean' }, config: { type: 'string' } }, true);
+    const parsed = parseCommandArgs('sql', SQL_HELP, argv, { connector: { type: 'string' }, print: { type: 'boolean' }, config: { type: 'string' } }, true);
     if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
     if (positionals.length !== 1 || positionals[0] !== 'install-triggers') {
-      process.stderr.write(`sql: the subcommand is install-triggers\n\n${HELP}`);
+      process.stderr.write(`sql: the subcommand is install-triggers\n\n${SQL_HELP}`);
       return EXIT_USAGE;
     }
     if (values.connector === undefined) {

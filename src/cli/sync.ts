@@ -19,36 +19,15 @@ import { HookStatusTable, hookStatusLine } from '../feed/hooks/status.ts';
 import { SyncState } from '../sync/state.ts';
 import { DocumentWriter } from '../xcap/document-writer.ts';
 import { Progress } from './progress.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
-
-const HELP = `Usage: xcap-bridge sync <subcommand> [options]
-
-Subcommands:
-  run <binding> [--dry-run] [--user XUI] [--force] [--full]
-                        run one binding now (every user's document, or --user's);
-                        --dry-run prints the plan and writes nothing; --force skips the
-                        mass-delete guard; --full reads both sides whole instead of the
-                        changes since the last run (a changed configuration does that too)
-  status                per binding: STALE when two scheduled ticks were missed, and why;
-                        per document: last run, lag, error, open conflicts
-  conflicts [binding]   list open conflicts with both sides' content
-  resolve <binding> <scope> <uri> --take xcap|remote
-                        settle the conflict of the item with that key (an entry's uri);
-                        the next run of that document applies it
-
-Options:
-  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-${STORE_HELP}  -h, --help            show this help
-
-status, conflicts, resolve and run --dry-run read the store a server wrote; they never create one.
-`;
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
+import { SYNC_HELP } from './help.ts';
 
 export const syncCommand: Command = {
   name: 'sync',
   async run(argv) {
     const parsed = parseCommandArgs(
       'sync',
-      HELP,
+      SYNC_HELP,
       argv,
       { config: { type: 'string' }, ...STORE_OPTIONS, 'dry-run': { type: 'boolean' }, force: { type: 'boolean' }, full: { type: 'boolean' }, user: { type: 'string' }, take: { type: 'string' } },
       true,
@@ -57,11 +36,11 @@ export const syncCommand: Command = {
     const { values, positionals } = parsed;
     const [sub, ...args] = positionals;
     if (sub === undefined) {
-      process.stderr.write(HELP);
+      process.stderr.write(SYNC_HELP);
       return EXIT_USAGE;
     }
     if (!['run', 'status', 'conflicts', 'resolve'].includes(sub)) {
-      process.stderr.write(`sync: unknown subcommand "${sub}"\n\n${HELP}`);
+      process.stderr.write(`sync: unknown subcommand "${sub}"\n\n${SYNC_HELP}`);
       return EXIT_USAGE;
     }
     const overrides = storeOverrides('sync', values);

@@ -13,34 +13,7 @@ import { EmptyPassword, LocalUsers, UserExists } from '../auth/local-users.ts';
 import { parseXui } from '../auth/login.ts';
 import { openStore } from '../store/open.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Command } from './command.ts';
-
-const HELP = `Usage: xcap-bridge user <subcommand> [options]
-
-Manages the local XCAP users (stored as Digest HA1 values, never as passwords).
-
-Subcommands:
-  add <xui>       add a user, e.g. sip:alice@example.com; clients log in as
-                  "alice" or "alice@example.com"
-  remove <xui>    remove a user
-  list            list users (XUI, and "admin" for admins)
-
-Options for add:
-  --password PW         the password (visible in ps; prefer the next two)
-  --password-file F     read the password from the first line of F
-                        (else the XCAP_BRIDGE_PASSWORD environment variable)
-  --admin               may write the global tree and every user's documents
-  --realm R             Digest realm (default: auth.realm from the config,
-                        else the XUI's domain); must be what the server challenges with.
-                        Users in a second realm need auth.defaultDomain in the config.
-
-Store options (as for serve):
-  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-  --data DIR            SQLite store directory (default ./data)
-  --database-url URL    PostgreSQL URL (or DATABASE_URL)
-  -h, --help            show this help
-
-Exit status: 0 done, 1 failed (user exists, no such user, store error), 2 bad usage.
-`;
+import { USER_HELP } from './help.ts';
 
 type Values = ReturnType<typeof parse>['values'];
 
@@ -76,7 +49,7 @@ export const userCommand: Command = {
       }
       const { values, positionals } = parsed;
       if (values.help) {
-        process.stdout.write(HELP);
+        process.stdout.write(USER_HELP);
         return EXIT_OK;
       }
       return await dispatch(values, positionals);

@@ -18,24 +18,13 @@ import { runObserver } from '../gateway.ts';
 import { SyncActivity } from '../sync/activity.ts';
 import { connectorReadOptions, createConnectors } from '../connectors.ts';
 import { startSync } from '../sync/queue.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_HELP, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
-
-const HELP = `Usage: xcap-bridge worker [options]
-
-Runs sync jobs from the Redis queue until SIGTERM/SIGINT, then lets running jobs finish.
-
-Options:
-  --config FILE         YAML configuration (default: ./xcap-bridge.yaml if present)
-${STORE_HELP}  --concurrency N       jobs run at once (default 4)
-  --metrics-port N      serve GET /metrics, /healthz and /readyz on this port (default
-                        worker.metricsPort: none; 0 picks a free one, logged)
-  -h, --help            show this help
-`;
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, loadCommandConfig, parseCommandArgs, STORE_OPTIONS, storeOverrides, type Command } from './command.ts';
+import { WORKER_HELP } from './help.ts';
 
 export const workerCommand: Command = {
   name: 'worker',
   async run(argv) {
-    const parsed = parseCommandArgs('worker', HELP, argv, { config: { type: 'string' }, ...STORE_OPTIONS, concurrency: { type: 'string' }, 'metrics-port': { type: 'string' } });
+    const parsed = parseCommandArgs('worker', WORKER_HELP, argv, { config: { type: 'string' }, ...STORE_OPTIONS, concurrency: { type: 'string' }, 'metrics-port': { type: 'string' } });
     if (typeof parsed === 'number') return parsed;
     const { values } = parsed;
     const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);

@@ -23,6 +23,7 @@ function layoutAfter(script: string, args: string[]): string {
 
 describe('String.prototype in a CLI process', () => {
   it('keeps fast properties after serve and its libraries (ioredis) are loaded', () => {
-    expect(layoutAfter(join(ROOT, 'bin', 'xcap-bridge.js'), ['serve', '--help'])).toBe('true');
+    // A bad --port ends serve once its modules are loaded, before it opens anything.
+    expect(layoutAfter(join(ROOT, 'bin', 'xcap-bridge.js'), ['serve', '--port', 'none'])).toBe('true');
   });
 });
