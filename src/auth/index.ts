@@ -12,6 +12,7 @@ import { authorize } from './authorize.ts';
 import { HtdigestUsers } from './htdigest.ts';
 import { LocalUsers } from './local-users.ts';
 import { cachedSource, chainSources } from './sources.ts';
+import { watchUserChanges } from './user-changes.ts';
 import type { UserSource } from './types.ts';
 
 export interface Auth {
@@ -23,7 +24,9 @@ export interface Auth {
   readonly domain: DeploymentDomain;
   /**
    * Forgets cached logins and lookups in this process, after a user was added, removed or
-   * given a new password here (other processes: after at most `auth.loginCacheSeconds`).
+   * given a new password here (other processes notice a change of the local user table
+   * within a second: user-changes.ts; of an htdigest file or the subscriber table, after at
+   * most `auth.loginCacheSeconds`).
    */
   forgetUsers(): void;
   /** Releases the connections of sources that hold their own (the legacy subscriber table). */
@@ -66,7 +69,7 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
   const cached = cachedSource(all, { ttlMs: cfg.loginCacheSeconds * 1000, size: cfg.loginCacheSize, ...(now ? { now } : {}) });
   // A configured realm is every user's realm, not a domain: the users cannot tell one then.
   const domain = new DeploymentDomain(cfg.defaultDomain ?? (cfg.realm === undefined ? undefined : NO_USERS_DOMAIN), cached);
-  const authenticator = createAuthenticator({
+  const checked = createAuthenticator({
     users: cached,
     allowBasic: cfg.allowBasic,
     allowBasicOverHttp: cfg.allowBasicOverHttp,
@@ -78,15 +81,24 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
     algorithms: ['MD5', 'SHA-256', 'SHA-512-256'],
     now,
   });
+  const forget = () => {
+    cached.forget();
+    checked.forgetUsers();
+  };
+  const userChanges = watchUserChanges({ mark: () => users.changes(), forget, ...(now ? { now } : {}) });
+  const authenticator: Authenticator = {
+    async authenticate(req, realm) {
+      await userChanges();
+      return checked.authenticate(req, realm);
+    },
+    forgetUsers: forget,
+  };
   return {
     authenticator,
     authorize,
     users: all,
     domain,
-    forgetUsers() {
-      cached.forget();
-      authenticator.forgetUsers();
-    },
+    forgetUsers: forget,
     close: async () => {
       await Promise.all(closers.map((c) => c()));
     },

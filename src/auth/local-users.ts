@@ -10,8 +10,11 @@
  * domain unless `auth.realm` is set), so changing `auth.realm` means re-adding users.
  *
  * Every lookup is one indexed query; put a cache in front for the hot path if the database
- * is remote.
+ * is remote. Every add, password change and removal also gives the store's meta row
+ * `users-changed` a new random value (`changes()`), so a cache in any process can tell.
  */
+import { randomUUID } from 'node:crypto';
+import { STORE_META_TABLE } from '../store/sql-common.ts';
 import type { SqlRunner } from '../store/types.ts';
 import { computeHa1Pair } from './hash.ts';
 import { fullLogin, parseXui } from './login.ts';
@@ -116,6 +119,7 @@ export class LocalUsers implements UserSource {
       [xui, parts.user, full, realm, opts.admin ? 1 : 0, short.md5, short.sha256, short.sha512t256, long.md5, long.sha256, long.sha512t256, Date.now()],
     );
     if (inserted === 0) throw new UserExists(xui);
+    await this.changed();
   }
 
   /**
@@ -132,12 +136,34 @@ export class LocalUsers implements UserSource {
       'UPDATE xcap_users SET ha1_md5 = ?, ha1_sha256 = ?, ha1_sha512t256 = ?, full_ha1_md5 = ?, full_ha1_sha256 = ?, full_ha1_sha512t256 = ? WHERE xui = ?',
       [short.md5, short.sha256, short.sha512t256, long.md5, long.sha256, long.sha512t256, xui],
     );
-    return n > 0;
+    if (n === 0) return false;
+    await this.changed();
+    return true;
   }
 
   /** Deletes the user; resolves false when there was none. */
   async remove(xui: string): Promise<boolean> {
-    return (await this.sql.run('DELETE FROM xcap_users WHERE xui = ?', [xui])) > 0;
+    if ((await this.sql.run('DELETE FROM xcap_users WHERE xui = ?', [xui])) === 0) return false;
+    await this.changed();
+    return true;
+  }
+
+  /**
+   * A value that is new after every change of the table made through this class, by any
+   * process; undefined before the first one.
+   */
+  async changes(): Promise<string | undefined> {
+    const [row] = await this.sql.query<{ value: string }>(`SELECT value FROM ${STORE_META_TABLE} WHERE name = 'users-changed'`, [], { prepared: true });
+    return row?.value;
+  }
+
+  /**
+   * Marks a change, after it is made: whoever reads the new mark finds the change. A process
+   * that dies in between leaves it unmarked (other processes' caches then expire as before).
+   */
+  private async changed(): Promise<void> {
+    const mark = randomUUID();
+    await this.sql.run(`INSERT INTO ${STORE_META_TABLE} (name, value) VALUES ('users-changed', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, [mark]);
   }
 
   /** Every user, ordered by XUI. */

@@ -324,13 +324,15 @@ export const authSchema = z
      * Seconds each HTTP process reuses a user found by their login (their HA1s), so that a
      * phone polling every few minutes costs no user lookup per poll. Credentials a cached
      * user fails are checked against the user sources once more, so a new password (or a
-     * new user) works at once wherever it was set. A removed user or an old password is
-     * refused at once by the process whose admin API made the change, and by every other
-     * process (other HTTP workers, other replicas, after `user remove`) after at most this
-     * long. "No such user" is reused for 5 seconds at most.
+     * new user) works at once wherever it was set. A user of the local user table removed
+     * or given a new password (`user remove`, the admin API) is refused with the old one by
+     * every process within a second: each reads the table's change mark at most once a
+     * second. Users of an htdigest file or a legacy subscriber table: at once by a process
+     * whose admin API made the change, by the others after at most this long. "No such
+     * user" is reused for 5 seconds at most.
      * @defaultValue `300`
      */
-    loginCacheSeconds: z.number().min(0).default(300).describe('Seconds a found user is reused per process; a new password works at once, an old one or a removed user is refused elsewhere after at most this.'),
+    loginCacheSeconds: z.number().min(0).default(300).describe('Seconds a found user is reused per process; a new password works at once; a local user removed or given a new password is refused everywhere within a second (htdigest and subscriber users: after at most this).'),
     /**
      * Most logins each HTTP process keeps (about 500 bytes each), oldest first out; above
      * the number of active users, polls past it ask the user table again.

@@ -172,7 +172,7 @@ describe('three serve replicas on one PostgreSQL', () => {
     });
     expect(changed.status).toBe(204);
     for (const r of replicas) expect((await get(r.url, 'secret-2')).status).toBe(200);
-    // The replica that made the change forgets the old password at once (the others after auth.loginCacheSeconds).
+    // The replica that made the change forgets the old password at once (the others within a second: test/auth/user-changes.test.ts).
     expect((await get(replicas[0]!.url, 'secret')).status).toBe(401);
   });
 });

@@ -11,8 +11,8 @@
  * An XUI the server does not know is 404 and nothing is created for it. Passwords are never
  * logged or echoed. A new user or password works at once everywhere (a refused cached login
  * is looked up again); a removed user or an old password is refused at once in the process
- * that made the change and after `auth.loginCacheSeconds` in the others (`serve --workers N`,
- * other replicas).
+ * that made the change and within a second in the others (`serve --workers N`, other
+ * replicas: src/auth/user-changes.ts).
  */
 import { addLocalUser, SecondRealm } from '../../auth/add-user.ts';
 import { EmptyPassword, InvalidXui, UserExists, type LocalUsers } from '../../auth/local-users.ts';
