@@ -14,8 +14,9 @@
  * one entry (the phone remembers the new ETag). Printed: req/s reached, latency p50/p90/p99/max
  * of every answer counted from the time its request was due (so a server that falls behind
  * is charged for the wait), the same by kind, answers by status, the RSS of serve's
- * processes (peak and end) and the CPU they used per 1,000 requests, and the load average
- * before and after.
+ * processes (peak and end) and the CPU they used per 1,000 requests, the CPU processes
+ * outside the run used meanwhile (the cores are shared: a process of the run that waits for
+ * a core adds that wait to every answer it holds), and the load average before and after.
  * Goal: p99 < 10 ms at 5,000 req/s.
  *
  * Before the clock starts, every phone polls once on each HTTP worker (connections told
@@ -157,6 +158,53 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]);
 }
 
+/** CPU ticks of every process, by pid, with its command (processes gone meanwhile are skipped). */
+function everyProcess(): Map<number, { ticks: number; cmd: string }> {
+  const out = new Map<number, { ticks: number; cmd: string }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ').trim() || readFileSync(`/proc/${name}/comm`, 'utf8').trim();
+      out.set(Number(name), { ticks: cpuTicks(Number(name)), cmd });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU the processes outside this run (not this bench, serve, or its PostgreSQL) used while
+ * sampled: the two cores are shared, and a run whose processes waited for a core measures
+ * that wait. `sample()` every second; a process's share counts from its first sample (from
+ * zero when it started meanwhile) to its last.
+ */
+function otherProcesses(): { sample(): void; report(seconds: number): string } {
+  const first = everyProcess();
+  const last = new Map(first);
+  const ours = new Set<number>();
+  return {
+    sample() {
+      for (const p of processTree(process.pid)) ours.add(p);
+      for (const [pid, v] of everyProcess()) {
+        if (!first.has(pid)) first.set(pid, { ticks: 0, cmd: v.cmd });
+        last.set(pid, v);
+      }
+    },
+    report(seconds) {
+      const used = [...last]
+        .filter(([pid]) => !ours.has(pid))
+        .map(([pid, v]) => ({ ms: (v.ticks - (first.get(pid)?.ticks ?? 0)) * 10, cmd: v.cmd }))
+        .filter((u) => u.ms > 0)
+        .sort((a, b) => b.ms - a.ms);
+      const share = (ms: number) => `${((ms / (seconds * 1000 * availableParallelism())) * 100).toFixed(0)}%`;
+      const total = used.reduce((s, u) => s + u.ms, 0);
+      const top = used.slice(0, 3).map((u) => `${share(u.ms)} ${u.cmd.slice(0, 60)}`).join('; ');
+      return `${share(total)} of the ${availableParallelism()} cores${top === '' ? '' : ` (most: ${top})`}`;
+    },
+  };
+}
+
 /** One request on `agent`'s connection (a PUT when it has a body): status and headers. */
 function poll(agent: Agent, port: number, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Headers }> {
   return new Promise((resolve, reject) => {
@@ -233,7 +281,9 @@ try {
 
   const statuses = new Map<number, number>();
   let peakRss = 0;
+  const others = otherProcesses();
   const sampler = setInterval(() => {
+    others.sample();
     try {
       peakRss = Math.max(peakRss, tree().reduce((s, p) => s + rssKiB(p), 0));
     } catch {
@@ -306,6 +356,7 @@ try {
     }),
   );
   clearInterval(sampler);
+  others.sample();
   clientLag.disable();
   const clientUsage = process.cpuUsage(clientCpu);
   const pids = tree();
@@ -325,6 +376,7 @@ try {
       .map(([k, xs]) => (xs.sort((a, b) => a - b), `${k} ${xs.length}: p50 ${ms(xs, 50)}, p99 ${ms(xs, 99)}`))
       .join('; ')}`,
     `answers: ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ')}`,
+    `other processes meanwhile (outside this bench, serve and its PostgreSQL): ${others.report((performance.now() - t0) / 1000)}`,
     `serve RSS: peak ${(peakRss / 1024).toFixed(0)} MiB, end ${(endRss / 1024).toFixed(0)} MiB (all processes)`,
     `serve CPU: ${((cpuMs / Math.max(1, total)) * 1000).toFixed(0)} ms per 1,000 requests (all processes)`,
     `this client: CPU ${(((clientUsage.user + clientUsage.system) / 1000 / Math.max(1, total)) * 1000).toFixed(0)} ms per 1,000 requests, its event loop late by p50 ${(clientLag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(clientLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(clientLag.max / 1e6).toFixed(1)} ms`,
