@@ -2,19 +2,97 @@
  * The process logger (pino, JSON lines on stdout). Secrets are redacted by path once,
  * here, so no module has to remember to strip them.
  */
+import { fstatSync, writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** How long a buffered logger holds lines at most, in milliseconds. */
-const FLUSH_EVERY_MS = 1000;
+/** A batch is written once it holds this many characters (~300 request lines). */
+const BATCH_CHARS = 64 * 1024;
+/** Linux PIPE_BUF: a write(2) of at most this many bytes to a pipe is never split by another process's. */
+const PIPE_BUF = 4096;
+/** Sleeps the thread (the event loop too) while a non-blocking output is full. */
+const WAIT = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * `buffered` (serve, which logs a line per request): lines are written in chunks of about
- * 4 KB, at least every second and when the process exits, instead of one write(2) per line;
- * a process killed outright loses the last second of lines.
+ * Lines held in memory and written to `fd` by one write(2) per batch: at most one batch per
+ * `flushMs` (a line logged after a quiet spell goes out at once, the next ones wait for the rest
+ * of flushMs), and at once when the batch reaches BATCH_CHARS, for an error or fatal line (with
+ * what is held before it), and when the process exits (including on an uncaught exception). A process
+ * killed outright (SIGKILL, out-of-memory kill, native crash) loses what is held: at most the
+ * last `flushMs` of lines. On a pipe or socket (journald, docker) a batch goes out in whole-line
+ * pieces of at most PIPE_BUF bytes, so lines of the HTTP workers sharing it never interleave;
+ * a regular file takes the batch in one write (O_APPEND or not, Linux writes it whole).
  */
-export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', opts: { buffered?: boolean } = {}): Logger {
+class BatchedLines {
+  #held = '';
+  #timer: NodeJS.Timeout | undefined;
+  /** When the last batch was written (performance.now()). */
+  #written = -Infinity;
+  readonly #fd: number;
+  readonly #flushMs: number;
+  readonly #piece: number;
+
+  constructor(fd: number, flushMs: number) {
+    this.#fd = fd;
+    this.#flushMs = flushMs;
+    this.#piece = fstatSync(fd).isFile() ? Infinity : PIPE_BUF;
+    process.once('exit', () => this.flush());
+  }
+
+  /** pino's destination interface: `line` is one JSON line with its newline. */
+  write(line: string): void {
+    this.#held += line;
+    // pino starts every line with its level: 50 and 60 are error and fatal.
+    const now = this.#held.length >= BATCH_CHARS || line.startsWith('{"level":5') || line.startsWith('{"level":6');
+    if (this.#timer !== undefined && !now) return;
+    // A quiet process writes a line at once; a busy one at most once per flushMs (and per batch).
+    const wait = this.#written + this.#flushMs - performance.now();
+    if (now || wait <= 0) this.flush();
+    else this.#timer = setTimeout(() => this.flush(), wait).unref();
+  }
+
+  /** Writes what is held now; `done` is for pino's `logger.flush(cb)`. */
+  flush(done?: () => void): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#held === '') return done?.();
+    const out = Buffer.from(this.#held);
+    this.#held = '';
+    this.#written = performance.now();
+    for (let at = 0; at < out.length; ) {
+      let end = out.length;
+      if (end - at > this.#piece) {
+        const nl = out.lastIndexOf(0x0a, at + this.#piece - 1);
+        // A line longer than a piece goes out whole (it may interleave, nothing else can).
+        end = nl >= at ? nl + 1 : out.indexOf(0x0a, at) + 1 || out.length;
+      }
+      at += writeAll(this.#fd, out.subarray(at, end));
+    }
+    done?.();
+  }
+}
+
+/** Writes all of `b` (a signal or a full pipe may take part of it), waiting out EAGAIN. */
+function writeAll(fd: number, b: Buffer): number {
+  for (let done = 0; done < b.length; ) {
+    try {
+      done += writeSync(fd, b, done);
+    } catch (err) {
+      // Another process may have made the shared output non-blocking; wait for the reader.
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(WAIT, 0, 0, 10);
+    }
+  }
+  return b.length;
+}
+
+/**
+ * `flushMs` (serve, which logs a line per request; config `log.flushMs`): lines are written in
+ * batches (BatchedLines), at most that many milliseconds after they were logged, instead of
+ * one write(2) per line. Without it every line is written as it is logged.
+ */
+export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', opts: { flushMs?: number } = {}): Logger {
   const options = {
     level,
     base: { pid: process.pid },
@@ -23,17 +101,8 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', op
       censor: '[redacted]',
     },
   };
-  if (!opts.buffered) return pino(options);
-  const dest = pino.destination({ dest: 1, minLength: 4096, sync: false });
-  setInterval(() => dest.flush(), FLUSH_EVERY_MS).unref();
-  process.once('exit', () => {
-    try {
-      dest.flushSync();
-    } catch {
-      // A write still in progress at exit: what it holds is lost, nothing else can be done.
-    }
-  });
-  return pino(options, dest);
+  if (!opts.flushMs) return pino(options);
+  return pino(options, new BatchedLines(1, opts.flushMs));
 }
 
 /** What the line of one HTTP request says (config `log.requests`). */

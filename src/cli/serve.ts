@@ -66,7 +66,7 @@ export const serveCommand: Command = {
         return EXIT_USAGE;
       }
     }
-    const log = createLogger(config.log.level, { buffered: true });
+    const log = createLogger(config.log.level, { flushMs: config.log.flushMs });
     const setting = flagWorkers ?? config.server.workers;
     const workers = setting === 'auto' ? availableParallelism() : setting;
     // Once per server: the primary speaks for its workers.

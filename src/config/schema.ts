@@ -467,6 +467,14 @@ export const logSchema = z
      * @defaultValue `true`
      */
     requests: z.boolean().default(true).describe('Log one line per request.'),
+    /**
+     * `serve` writes its lines in batches (one write(2) for up to ~64 KB of lines; error lines
+     * and exit at once) instead of one write per line: a line reaches the output at most this
+     * many milliseconds after it was logged, and a process killed outright (SIGKILL) loses
+     * its last flushMs of lines. 0: every line is written as it is logged.
+     * @defaultValue `250`
+     */
+    flushMs: z.number().int().min(0).max(60000).default(250).describe('serve: milliseconds a log line may wait to be written with others, one write per batch (docs/operations.md, "Log"); 0 writes each line as it is logged.'),
   })
   .strict()
   .prefault({})
