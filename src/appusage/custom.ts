@@ -3,6 +3,7 @@
  * served without code: the XSD gives validity, the config gives everything else.
  */
 import { ConstraintFailure } from '../xcap/errors.ts';
+import { schemaAcceptedEdit } from './common/edit.ts';
 import { loadSchema } from './schema.ts';
 import type { AppUsage } from './types.ts';
 
@@ -37,11 +38,13 @@ export function createCustomUsage(cfg: CustomUsageConfig): AppUsage {
     defaultNamespace: cfg.namespace,
     namespaces: [cfg.namespace],
     scopes: { global: cfg.scopes.global, users: cfg.scopes.users },
-    validate({ text }, ctx) {
+    validate(doc, ctx) {
       if (names !== undefined && !names.has(ctx.key.path)) {
         throw new ConstraintFailure(`document name ${ctx.key.path} is not one of ${[...names].join(', ')}`);
       }
-      schema.validate(text);
+      // The schema is all there is to judge, and an edit is judged from the part it changed.
+      if (schemaAcceptedEdit(schema, doc) !== undefined) return;
+      schema.validate(doc.text);
     },
   };
 }

@@ -37,3 +37,13 @@ export async function rejection(p: Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected a rejection');
 }
+
+/** The outcome of a validation: passed, or the error's class and phrase (for differential tests). */
+export async function outcome(run: () => unknown): Promise<string> {
+  try {
+    await run();
+    return 'valid';
+  } catch (err) {
+    return `${(err as Error).constructor.name}: ${(err as Error).message}`;
+  }
+}

@@ -88,3 +88,96 @@ describe('RFC 4825 §7.5, §7.7, §7.8 DELETE and attribute PUT validated from t
     expect((await alice.c.put(`${ALICE_RL}/~~/${enc(`${FRIENDS}/entry[@uri="sip:x@example.com"]`)}`, '<entry uri="sip:x@example.com"/>', EL_TYPE)).status).toBe(201);
   });
 });
+
+const CP = 'urn:ietf:params:xml:ns:common-policy';
+const PR = 'urn:ietf:params:xml:ns:pres-rules';
+
+/** A usage's document and the edits of it that must be refused: [what, method, selector, body, condition]. */
+interface UsageEdits {
+  readonly uri: string;
+  readonly type: string;
+  readonly doc: string;
+  /** A valid attribute PUT that changes nothing, so the server holds the DOM it validated. */
+  readonly warm: readonly [selector: string, value: string];
+  readonly refused: ReadonlyArray<readonly [string, 'PUT' | 'DELETE', string, string, string]>;
+}
+
+const USAGES: Record<string, UsageEdits> = {
+  'org.openmobilealliance.pres-rules': {
+    uri: `/org.openmobilealliance.pres-rules/users/sip:alice@example.com/pres-rules`,
+    type: 'application/auth-policy+xml',
+    doc: `<?xml version="1.0" encoding="UTF-8"?>
+<ruleset xmlns="${CP}" xmlns:pr="${PR}">
+  <rule id="allow"><conditions><identity><one id="sip:bob@example.com"/></identity></conditions><actions><pr:sub-handling>allow</pr:sub-handling></actions></rule>
+  <rule id="block"><conditions><identity><one id="sip:eve@example.com"/></identity></conditions><actions><pr:sub-handling>block</pr:sub-handling></actions></rule>
+</ruleset>
+`,
+    warm: ['ruleset/rule[1]/conditions/identity/one/@id', 'sip:bob@example.com'],
+    refused: [
+      ['a rule id its sibling has', 'PUT', 'ruleset/rule[2]/@id', 'allow', 'uniqueness-failure'],
+      ['a rule with its sibling id', 'PUT', 'ruleset/rule[3]', '<rule id="allow"/>', 'uniqueness-failure'],
+      ['a rule id that is no NCName', 'PUT', 'ruleset/rule[2]/@id', '2nd', 'schema-validation-error'],
+      ['conditions after actions', 'PUT', 'ruleset/rule[1]/*[3]', '<conditions/>', 'schema-validation-error'],
+      ['a sub-handling out of its enumeration', 'PUT', 'ruleset/rule[1]/actions/pr:sub-handling', `<pr:sub-handling xmlns:pr="${PR}">maybe</pr:sub-handling>`, 'schema-validation-error'],
+      ['a one without its required id', 'DELETE', 'ruleset/rule[1]/conditions/identity/one/@id', '', 'schema-validation-error'],
+      ['an identity left empty', 'DELETE', 'ruleset/rule[1]/conditions/identity/one', '', 'schema-validation-error'],
+    ],
+  },
+  'rls-services': {
+    uri: '/rls-services/users/sip:alice@example.com/index',
+    type: 'application/rls-services+xml',
+    doc: `<?xml version="1.0" encoding="UTF-8"?>
+<rls-services xmlns="urn:ietf:params:xml:ns:rls-services" xmlns:rl="${RL_NS}">
+  <service uri="sip:friends@example.com"><list><rl:entry uri="sip:bob@example.com"/><rl:entry uri="sip:carol@example.com"/></list><packages><package>presence</package></packages></service>
+  <service uri="sip:work@example.com"><list><rl:list name="team"><rl:entry uri="sip:dave@example.com"/></rl:list></list></service>
+</rls-services>
+`,
+    warm: ['rls-services/service[1]/@uri', 'sip:friends@example.com'],
+    refused: [
+      ['a service uri its sibling has', 'PUT', 'rls-services/service[2]/@uri', 'sip:friends@example.com', 'uniqueness-failure'],
+      ['an inline entry uri its sibling has', 'PUT', 'rls-services/service[1]/list/*[2]/@uri', 'sip:bob@example.com', 'uniqueness-failure'],
+      ['a nested entry repeated', 'PUT', 'rls-services/service[2]/list/*[1]/*[2]', `<rl:entry xmlns:rl="${RL_NS}" uri="sip:dave@example.com"/>`, 'uniqueness-failure'],
+      ['an absolute entry-ref', 'PUT', 'rls-services/service[1]/list/*[3]', `<rl:entry-ref xmlns:rl="${RL_NS}" ref="/xcap-root/x"/>`, 'constraint-failure'],
+      ['a resource-list of another server', 'PUT', 'rls-services/service[3]', '<service uri="sip:new@example.com"><resource-list>http://elsewhere.example.net/xcap-root/resource-lists/users/sip:alice@example.com/index/~~/resource-lists/list%5b1%5d</resource-list></service>', 'constraint-failure'],
+      ['a second list', 'PUT', 'rls-services/service[2]/list[2]', '<list/>', 'schema-validation-error'],
+      ['a service without its members', 'DELETE', 'rls-services/service[2]/list', '', 'schema-validation-error'],
+    ],
+  },
+  'pidf-manipulation': {
+    uri: '/pidf-manipulation/users/sip:alice@example.com/index',
+    type: 'application/pidf+xml',
+    doc: `<?xml version="1.0" encoding="UTF-8"?>
+<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="pres:alice@example.com">
+  <tuple id="a"><status><basic>open</basic></status><contact priority="0.8">sip:alice@192.0.2.1</contact></tuple>
+  <tuple id="b"><status><basic>closed</basic></status></tuple>
+</presence>
+`,
+    warm: ['presence/tuple[1]/contact/@priority', '0.8'],
+    refused: [
+      ['a tuple id its sibling has', 'PUT', 'presence/tuple[2]/@id', 'a', 'schema-validation-error'],
+      ['a tuple with its sibling id', 'PUT', 'presence/tuple[3]', '<tuple id="a"><status/></tuple>', 'schema-validation-error'],
+      ['a basic out of its enumeration', 'PUT', 'presence/tuple[1]/status/basic', '<basic>ajar</basic>', 'schema-validation-error'],
+      ['a priority above 1', 'PUT', 'presence/tuple[1]/contact/@priority', '2', 'schema-validation-error'],
+      ['a tuple without its status', 'DELETE', 'presence/tuple[2]/status', '', 'schema-validation-error'],
+    ],
+  },
+};
+
+describe('RFC 4825 §7.4-§7.8 edits of other usages validated from the part they change', () => {
+  const alice = aliceWithContacts({ once: true });
+  for (const [auid, u] of Object.entries(USAGES)) {
+    const send = (method: 'PUT' | 'DELETE', selector: string, body: string) =>
+      method === 'DELETE' ? alice.c.delete(`${u.uri}/~~/${enc(selector)}`) : alice.c.put(`${u.uri}/~~/${enc(selector)}`, body, body.startsWith('<') ? EL_TYPE : ATT_TYPE);
+    for (const [what, method, selector, body, condition] of u.refused) {
+      it(`${auid}: ${method} giving ${what}: the same ${condition} before and after the server caches the document`, async () => {
+        expect([200, 201]).toContain((await alice.c.put(u.uri, u.doc, u.type)).status);
+        const cold = await send(method, selector, body);
+        expectConflict(cold, condition);
+        expect((await alice.c.put(`${u.uri}/~~/${enc(u.warm[0])}`, u.warm[1], ATT_TYPE)).status).toBe(200);
+        const warm = await send(method, selector, body);
+        expect({ status: warm.status, type: warm.headers.get('content-type'), body: warm.body }).toEqual({ status: 409, type: cold.headers.get('content-type'), body: cold.body });
+        expect((await alice.c.get(u.uri)).body).toBe(u.doc);
+      });
+    }
+  }
+});

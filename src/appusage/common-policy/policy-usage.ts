@@ -4,6 +4,7 @@
  * (which imports common-policy.xsd) and naming; the ruleset constraints live here.
  */
 import { childElements, rootElement } from '../common/dom.ts';
+import { schemaAcceptedEdit } from '../common/edit.ts';
 import { requireUniqueAttribute, step } from '../common/unique.ts';
 import type { SchemaValidator } from '../schema.ts';
 import type { AppUsage } from '../types.ts';
@@ -38,6 +39,11 @@ export function createPolicyUsage(opts: PolicyUsageOptions): AppUsage {
     ...(opts.canonicalPath ? { canonicalPath: opts.canonicalPath } : {}),
 
     validate(doc) {
+      // An edit is judged from the part it changed. Rule ids are xs:ID, unique across the
+      // document (libxml2 counts those in lax content too, which an edit's walk does not
+      // see): an edit holding one (a rule PUT, a rule's attribute written) leaves the fast
+      // path unsure, and the whole document is judged below. Without one, the ids stay unique.
+      if (schemaAcceptedEdit(opts.schema, doc) !== undefined) return;
       // Rule ids are xs:ID, so the schema would reject a repeat too; checking first turns it
       // into a uniqueness-failure that suggests a free id (RFC 4745 §7: ids are unique).
       const root = rootElement(doc.dom());

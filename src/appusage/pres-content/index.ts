@@ -8,6 +8,7 @@
  */
 import { ConstraintFailure } from '../../xcap/errors.ts';
 import { childText, rootElement } from '../common/dom.ts';
+import { schemaAcceptedEdit, topLevelOf } from '../common/edit.ts';
 import { schemaFile } from '../common/paths.ts';
 import { loadSchema } from '../schema.ts';
 import type { AppUsage } from '../types.ts';
@@ -26,6 +27,9 @@ const SIGNATURES: ReadonlyArray<{ mime: string; magic: readonly number[] }> = [
   { mime: 'image/gif', magic: [0x47, 0x49, 0x46, 0x38] },
 ];
 
+/** The children of `<content>` the image rules read. */
+const IMAGE_FIELDS = new Set(['mime-type', 'encoding', 'data']);
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export interface PresContentOptions {
@@ -43,7 +47,13 @@ export function createPresContentUsage(opts: PresContentOptions = {}): AppUsage 
     maxDocumentBytes: opts.maxDocumentBytes ?? DEFAULT_PRES_CONTENT_MAX_BYTES,
 
     validate(doc) {
-      schema.validate(doc.text);
+      const edit = schemaAcceptedEdit(schema, doc);
+      if (edit === undefined) schema.validate(doc.text);
+      else {
+        // An edit of a description or an extension leaves the image rules as they held.
+        const top = topLevelOf(edit.edited);
+        if (top !== undefined && (top.namespaceURI !== PRES_CONTENT_NS || !IMAGE_FIELDS.has(top.localName ?? ''))) return;
+      }
       const root = rootElement(doc.dom());
       const encoding = childText(root, PRES_CONTENT_NS, 'encoding');
       if (encoding !== undefined && encoding.toLowerCase() !== 'base64') {

@@ -15,6 +15,7 @@ import type { Document, Element } from '@xmldom/xmldom';
 import { ConstraintFailure, SchemaValidationError, type RepeatedKey } from '../../xcap/errors.ts';
 import { serialize } from '../../xcap/xml.ts';
 import { childElements, rootElement } from '../common/dom.ts';
+import { schemaAcceptedEdit } from '../common/edit.ts';
 import { schemaFile } from '../common/paths.ts';
 import { requireUniqueAttribute, step, uniquenessFailure } from '../common/unique.ts';
 import { loadSchema } from '../schema.ts';
@@ -49,6 +50,12 @@ const REF_OR_EXTERNAL = /<(?:[^\s<>/:]+:)?(?:entry-ref|external)[\s/>]/;
  * `path` is the node selector of `container`.
  */
 export function checkListConstraints(container: Element, path: string): void {
+  const lists = checkListChildren(container, path);
+  lists.forEach((list, i) => checkListConstraints(list, `${path}/${step('list', i)}`));
+}
+
+/** `checkListConstraints` of `container`'s own children, not below them; returns its child lists. */
+export function checkListChildren(container: Element, path: string): Element[] {
   const lists = childElements(container, RESOURCE_LISTS_NS, 'list');
   const entries = childElements(container, RESOURCE_LISTS_NS, 'entry');
   const refs = childElements(container, RESOURCE_LISTS_NS, 'entry-ref');
@@ -61,7 +68,7 @@ export function checkListConstraints(container: Element, path: string): void {
   for (const ext of externals) {
     if (ext.hasAttribute('anchor')) checkAnchor(ext.getAttribute('anchor') as string);
   }
-  lists.forEach((list, i) => checkListConstraints(list, `${path}/${step('list', i)}`));
+  return lists;
 }
 
 /** The children `checkListConstraints` reads, in the order it checks them, and the attribute each must not repeat. */
@@ -197,7 +204,7 @@ function checkAnchor(anchor: string): void {
  * `el` and below it (`shallow`: `el` alone). False sends the document to the full check,
  * which words the failure.
  */
-function refsHold(el: Element, shallow: boolean): boolean {
+export function refsHold(el: Element, shallow: boolean): boolean {
   const found = shallow ? [el] : [el, ...Array.from(el.getElementsByTagNameNS(RESOURCE_LISTS_NS, '*'))];
   try {
     for (const e of found) {
@@ -242,10 +249,9 @@ export const resourceLists: AppUsage = {
     // attribute write or a child's DELETE: its start tag and children), its siblings' keys
     // (the schema's xs:unique covers every §3.4.5 uniqueness rule) and its ref/anchor rules.
     // Anything doubtful gets the whole-document check below, which words the refusal.
-    const edited = doc.edited;
-    if (edited !== undefined && doc.parsed !== undefined && !ctx.lenient.has(ENTRY_WITHOUT_URI)) {
-      const shallow = doc.shallow === true;
-      if (schema.validateEdit?.(doc.parsed, edited, doc.text.length, shallow) === true && refsHold(edited, shallow)) return;
+    if (!ctx.lenient.has(ENTRY_WITHOUT_URI)) {
+      const edit = schemaAcceptedEdit(schema, doc);
+      if (edit !== undefined && refsHold(edit.edited, edit.shallow)) return;
     }
     // The root holds only <list> children (schema), so the list walk covers it too.
     const walk = () => checkListConstraints(rootElement(doc.dom()), 'resource-lists');

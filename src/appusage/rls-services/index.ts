@@ -14,15 +14,16 @@
  */
 import type { Element } from '@xmldom/xmldom';
 import { DOMImplementation } from '@xmldom/xmldom';
-import { ConstraintFailure } from '../../xcap/errors.ts';
+import { ConstraintFailure, UniquenessFailure } from '../../xcap/errors.ts';
 import { parseSelector } from '../../xcap/selector/parse.ts';
 import { serialize } from '../../xcap/xml.ts';
 import type { DocKey } from '../../store/types.ts';
 import { childElements, rootElement } from '../common/dom.ts';
+import { schemaAcceptedEdit, topLevelOf, type AcceptedEdit } from '../common/edit.ts';
 import { schemaFile } from '../common/paths.ts';
 import { parseStored } from '../common/stored.ts';
 import { requireUniqueAttribute, step, uniquenessFailure, valueVariant } from '../common/unique.ts';
-import { checkListConstraints, RESOURCE_LISTS_NS } from '../resource-lists/index.ts';
+import { checkListChildren, checkListConstraints, refsHold, RESOURCE_LISTS_NS } from '../resource-lists/index.ts';
 import { loadSchema } from '../schema.ts';
 import type { AppUsage, UsageContext } from '../types.ts';
 
@@ -80,6 +81,48 @@ function selectsList(selector: string | null, namespaces: Record<string, string>
   }
 }
 
+/** The `<resource-list>` rule of one service, when it names its members by reference. */
+function checkServiceReference(service: Element, ctx: UsageContext): void {
+  const ref = childElements(service, RLS_SERVICES_NS, 'resource-list')[0];
+  if (ref !== undefined) checkResourceList((ref.textContent ?? '').trim(), ctx);
+}
+
+/**
+ * Whether the §4.4.5 rules hold after an edit the schema accepted from the part it changed:
+ * the `<resource-list>` of every service (what one may name depends on the roots this request
+ * reached the server by, so an unchanged one is checked again), the edited service's uri
+ * among the services' when its start tag changed, and in its inline list the children's
+ * keys where they changed (the schema's xs:unique keeps those of nested lists) and the ref
+ * and anchor rules in the edited part. False sends the document to the whole check, which
+ * words the failure.
+ */
+function editRulesHold({ edited, shallow }: AcceptedEdit, services: readonly Element[], ctx: UsageContext): boolean {
+  const service = topLevelOf(edited);
+  // The root replaced is the whole document; its start tag or children (a service removed) change no service's rules.
+  if (service === undefined && !shallow) return false;
+  try {
+    for (const s of services) checkServiceReference(s, ctx);
+    if (service === undefined || service.namespaceURI !== RLS_SERVICES_NS || service.localName !== 'service') return true;
+    if (service === edited) requireUniqueAttribute(services, 'uri', stepOf);
+    const list = childElements(service, RLS_SERVICES_NS, 'list')[0];
+    if (list === undefined) return true;
+    if (!shallow && (edited === service || edited === list)) {
+      checkListConstraints(list, 'list');
+      return true;
+    }
+    // The service's or the list's start tag, or one of their children removed: the list's keys and refs hold as they did.
+    if (edited === service || edited === list) return true;
+    let n = edited;
+    while (n.parentNode !== list && n.parentNode !== service) n = n.parentNode as Element;
+    if (n.parentNode === service) return true;
+    if (n === edited) checkListChildren(list, 'list');
+    return refsHold(edited, shallow);
+  } catch (err) {
+    if (err instanceof ConstraintFailure || err instanceof UniquenessFailure) return false;
+    throw err;
+  }
+}
+
 function isGlobalIndex(key: DocKey): boolean {
   return key.xui === null && key.path === 'index';
 }
@@ -92,11 +135,12 @@ export const rlsServices: AppUsage = {
   scopes: { global: true, users: true },
 
   async validate(doc, ctx) {
-    schema.validate(doc.text);
+    const edit = schemaAcceptedEdit(schema, doc);
+    if (edit === undefined) schema.validate(doc.text);
     const services = childElements(rootElement(doc.dom()), RLS_SERVICES_NS, 'service');
+    if (edit !== undefined && editRulesHold(edit, services, ctx)) return;
     services.forEach((service, i) => {
-      const ref = childElements(service, RLS_SERVICES_NS, 'resource-list')[0];
-      if (ref !== undefined) checkResourceList((ref.textContent ?? '').trim(), ctx);
+      checkServiceReference(service, ctx);
       const list = childElements(service, RLS_SERVICES_NS, 'list')[0];
       if (list !== undefined) checkListConstraints(list, `${stepOf(i)}/list`);
     });

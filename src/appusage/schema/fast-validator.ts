@@ -55,6 +55,14 @@ export class FastValidator implements XmlSink {
   /** Elements started so far in this run. */
   #elements = 0;
   readonly #ids = new Set<string>();
+  /**
+   * In an edit's run (checkEdit): the depth of the edited element, and whether an ID was met
+   * in the part that changed (the edited element's start tag and, unless shallow, all below it).
+   */
+  #editDepth = Infinity;
+  #changedId = false;
+  /** Set while `knownElement` checks an unchanged start tag. */
+  #known = false;
   /** Per attribute of the current start tag: whether its declared type compares as a string key. */
   readonly #stringKey: boolean[] = [];
   wantsText = false;
@@ -85,18 +93,29 @@ export class FastValidator implements XmlSink {
    * `checkDom` of an edited document when it passed validation before and only `edited`
    * (with what is below it) changed: `edited` is walked in full, its ancestors' own content
    * and their other children's start tags (content models, xs:unique keys among siblings)
-   * are checked, and nothing else. 'unsure' when an ID is involved (IDs are unique across
-   * the whole document). `length` is the length of the document's text. `shallow`: only
+   * are checked, and nothing else. IDs are unique across the whole document, and those below
+   * unchanged siblings are not seen (lax content can hold any global element, an ID-bearing
+   * one too): 'unsure' when the changed part holds an ID; without one there, the IDs the
+   * document had stay unique. `length` is the length of the document's text. `shallow`: only
    * `edited`'s start tag and its own content changed, not its children (walkEdit).
    */
   checkEdit(doc: Document, edited: Element, length: number, shallow = false): Verdict {
-    const verdict = this.#run((d: Document, sink: XmlSink) => walkEdit(d, edited, length, sink, shallow), doc);
-    return verdict === 'accept' && this.#ids.size > 0 ? 'unsure' : verdict;
+    let depth = 0;
+    for (let n: Element | null = edited; n !== null && n.nodeType === 1; n = n.parentNode as Element | null) depth++;
+    this.#editDepth = depth;
+    try {
+      const verdict = this.#run((d: Document, sink: XmlSink) => walkEdit(d, edited, length, sink, shallow), doc);
+      return verdict === 'accept' && this.#changedId ? 'unsure' : verdict;
+    } finally {
+      this.#editDepth = Infinity;
+    }
   }
 
   /** An element known valid: its start tag is checked against its parent, then it is closed unseen (XmlSink). */
   knownElement(ns: string, local: string, attrs: Attributes): Verdict | undefined {
+    this.#known = true;
     const v = this.startElement(ns, local, attrs);
+    this.#known = false;
     if (v !== undefined) return v;
     this.#depth--;
     const parent = this.#frames[this.#depth - 1] as Frame;
@@ -123,6 +142,8 @@ export class FastValidator implements XmlSink {
     this.#duplicate = null;
     this.#sawWatched = false;
     this.#ids.clear();
+    this.#changedId = false;
+    this.#known = false;
     this.wantsText = false;
     try {
       return drive(input, this);
@@ -222,7 +243,7 @@ export class FastValidator implements XmlSink {
     } else if (frame.mode === SIMPLE) {
       const simple = frame.simple as SimpleType;
       if (!simple.check(frame.value)) return 'unsure';
-      if (simple.id) return this.#id(frame.value);
+      if (simple.id) return this.#id(frame.value, this.#depth + 1);
     }
     return undefined;
   }
@@ -322,10 +343,12 @@ export class FastValidator implements XmlSink {
     const value = attrs.value[i] as string;
     if (!decl.type.check(value)) return 'unsure';
     this.#stringKey[i] = decl.type.stringKey;
-    return decl.type.id ? this.#id(value) : undefined;
+    return decl.type.id ? this.#id(value, this.#depth) : undefined;
   }
 
-  #id(value: string): Verdict | undefined {
+  /** An ID `value` on (or in) the element at `depth`. */
+  #id(value: string, depth: number): Verdict | undefined {
+    if (depth >= this.#editDepth && !this.#known) this.#changedId = true;
     if (this.#ids.has(value)) return 'reject';
     this.#ids.add(value);
     return undefined;

@@ -18,7 +18,7 @@ import { compileValidators } from '../../../src/appusage/schema.ts';
 import type { CandidateDocument, UsageContext } from '../../../src/appusage/types.ts';
 import type { DocumentStore } from '../../../src/store/types.ts';
 import { parseDocument, serialize } from '../../../src/xcap/xml.ts';
-import { ALICE, context, openStore } from '../context.ts';
+import { ALICE, context, openStore, outcome } from '../context.ts';
 
 const RL = 'urn:ietf:params:xml:ns:resource-lists';
 const { fast, libxml2 } = compileValidators(schemaFile('resource-lists/resource-lists.xsd'), { imports: [schemaFile('common/xml.xsd')] });
@@ -131,16 +131,6 @@ function applyShallowEdit(dom: Document, e: ShallowEdit): Element | undefined {
   }
   el.setAttributeNS(ns, attr, value);
   return el;
-}
-
-/** The outcome of a validation: passed, or the error's class and phrase. */
-async function outcome(run: () => unknown): Promise<string> {
-  try {
-    await run();
-    return 'valid';
-  } catch (err) {
-    return `${(err as Error).constructor.name}: ${(err as Error).message}`;
-  }
 }
 
 describe('RFC 4825 §7.4 element PUT judged by the edited element: same verdict as the whole document', () => {
