@@ -38,7 +38,7 @@ function measure(fn: () => void | Promise<void>): number {
   return ((performance.now() - start) * 1000) / n;
 }
 
-type Edit = (doc: EditableDocument) => { element: Element; shallow: boolean };
+type Edit = (doc: EditableDocument) => { element: Element; shallow: boolean; removal?: boolean };
 
 /** Selector steps of one usage: its default namespace and the prefixes its selectors use. */
 interface Steps {
@@ -51,7 +51,7 @@ function edits(steps: Steps, put: [string, string], attribute: [string, string],
   return {
     'element PUT': (d) => ({ element: putElement(d, sel(put[0]), put[1], '/doc').element, shallow: false }),
     'attribute PUT': (d) => ({ element: putAttribute(d, sel(attribute[0]), attribute[1], '/doc').element, shallow: true }),
-    DELETE: (d) => ({ element: deleteNode(d, sel(remove)), shallow: true }),
+    DELETE: (d) => ({ element: deleteNode(d, sel(remove)), shallow: true, removal: true }),
   };
 }
 
@@ -59,9 +59,9 @@ function edits(steps: Steps, put: [string, string], attribute: [string, string],
 function run(usage: AppUsage, ctx: UsageContext, label: string, text: string, cases: Record<string, Edit>): void {
   for (const [name, edit] of Object.entries(cases)) {
     const doc: EditableDocument = { text, dom: parseDocument(text) };
-    const { element, shallow } = edit(doc);
+    const { element, shallow, removal } = edit(doc);
     const whole: CandidateDocument = { text: doc.text, dom: () => doc.dom, parsed: doc.dom };
-    const judged: CandidateDocument = { ...whole, edited: element, shallow };
+    const judged: CandidateDocument = { ...whole, edited: element, shallow, removal: removal === true };
     const w = measure(() => usage.validate(whole, ctx));
     const e = measure(() => usage.validate(judged, ctx));
     console.log(label.padEnd(34), name.padEnd(14), w.toFixed(1).padStart(13), e.toFixed(1).padStart(11), `${(w / e).toFixed(1)}x`.padStart(7));

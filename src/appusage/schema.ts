@@ -63,9 +63,10 @@ export interface SchemaValidator {
    * it) changed: true when it is certainly valid now, judged from `edited`, its ancestors
    * and their children's start tags instead of the whole document. False means nothing.
    * `length` is the length of the document's text. `shallow`: only `edited`'s start tag
-   * and its own content changed (CandidateDocument.shallow).
+   * and its own content changed (CandidateDocument.shallow); `removal`: by a removal only
+   * (CandidateDocument.removal).
    */
-  validateEdit?(doc: Document, edited: Element, length: number, shallow?: boolean): boolean;
+  validateEdit?(doc: Document, edited: Element, length: number, shallow?: boolean, removal?: boolean): boolean;
 }
 
 export interface LoadSchemaOptions {
@@ -167,8 +168,8 @@ class FastFirstValidator implements SchemaValidator {
     return this.#fast.checkDom(doc) === 'accept';
   }
 
-  validateEdit(doc: Document, edited: Element, length: number, shallow = false): boolean {
-    return this.#fast.checkEdit(doc, edited, length, shallow) === 'accept';
+  validateEdit(doc: Document, edited: Element, length: number, shallow = false, removal = false): boolean {
+    return this.#fast.checkEdit(doc, edited, length, shallow, removal) === 'accept';
   }
 }
 

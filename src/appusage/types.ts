@@ -47,6 +47,8 @@ export interface CandidateDocument {
    * child elements (an attribute PUT or DELETE, the DELETE of one of its children).
    */
   readonly shallow?: boolean;
+  /** With `shallow`: something was removed and nothing added (a DELETE of a child or an attribute). */
+  readonly removal?: boolean;
 }
 
 /**

@@ -284,7 +284,7 @@ export class XcapService {
       const managed = this.managed?.forKey(key);
       const changed = managed ? managed.guardEdit(doc.dom, sel, () => deleteNode(doc, sel)) : deleteNode(doc, sel);
       // Only that element's start tag or list of children differs from a document known valid.
-      return this.commit(req, key, current.etag, doc, 200, turn, doc.valid ? { element: changed, shallow: true } : undefined);
+      return this.commit(req, key, current.etag, doc, 200, turn, doc.valid ? { element: changed, shallow: true, removal: true } : undefined);
     });
   }
 
@@ -317,12 +317,12 @@ export class XcapService {
     doc: EditableDocument,
     status: 200 | 201,
     turn: Turn,
-    edited?: { readonly element: Element; readonly shallow: boolean },
+    edited?: { readonly element: Element; readonly shallow: boolean; readonly removal?: boolean },
   ): Promise<WriteOutcome> {
     const { text, dom } = doc;
     const res = await this.writer.write({
       ...this.writeOf(req, key, text, etag === undefined ? 'absent' : { etag }),
-      candidate: { text, dom: () => dom, parsed: dom, ...(edited === undefined ? {} : { edited: edited.element, shallow: edited.shallow }) },
+      candidate: { text, dom: () => dom, parsed: dom, ...(edited === undefined ? {} : { edited: edited.element, shallow: edited.shallow, removal: edited.removal === true }) },
       // The next writer of this document may start from this DOM as soon as it is committed;
       // validated without leniency, it is valid for every client.
       onCommit: (r) => {

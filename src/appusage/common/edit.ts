@@ -21,7 +21,7 @@ export function schemaAcceptedEdit(schema: SchemaValidator, doc: CandidateDocume
   const { edited, parsed } = doc;
   if (edited === undefined || parsed === undefined) return undefined;
   const shallow = doc.shallow === true;
-  return schema.validateEdit?.(parsed, edited, doc.text.length, shallow) === true ? { edited, shallow } : undefined;
+  return schema.validateEdit?.(parsed, edited, doc.text.length, shallow, shallow && doc.removal === true) === true ? { edited, shallow } : undefined;
 }
 
 /** The child of the document element that is `el` or holds it; undefined for the document element itself. */

@@ -95,17 +95,18 @@ export class FastValidator implements XmlSink {
    * and their other children's start tags (content models, xs:unique keys among siblings)
    * are checked, and nothing else. IDs are unique across the whole document, and those below
    * unchanged siblings are not seen (lax content can hold any global element, an ID-bearing
-   * one too): 'unsure' when the changed part holds an ID; without one there, the IDs the
-   * document had stay unique. `length` is the length of the document's text. `shallow`: only
-   * `edited`'s start tag and its own content changed, not its children (walkEdit).
+   * one too): 'unsure' when the changed part holds an ID, unless the change was a `removal`
+   * only (which adds none); otherwise the IDs the document had stay unique. `length` is the
+   * length of the document's text. `shallow`: only `edited`'s start tag and its own content
+   * changed, not its children (walkEdit).
    */
-  checkEdit(doc: Document, edited: Element, length: number, shallow = false): Verdict {
+  checkEdit(doc: Document, edited: Element, length: number, shallow = false, removal = false): Verdict {
     let depth = 0;
     for (let n: Element | null = edited; n !== null && n.nodeType === 1; n = n.parentNode as Element | null) depth++;
     this.#editDepth = depth;
     try {
       const verdict = this.#run((d: Document, sink: XmlSink) => walkEdit(d, edited, length, sink, shallow), doc);
-      return verdict === 'accept' && this.#changedId ? 'unsure' : verdict;
+      return verdict === 'accept' && this.#changedId && !removal ? 'unsure' : verdict;
     } finally {
       this.#editDepth = Infinity;
     }
