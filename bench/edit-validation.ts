@@ -110,7 +110,7 @@ function ruleset(extra: string): string {
 }
 const identity = 'cp:ruleset/cp:rule[@id="whitelist"]/cp:conditions/cp:identity';
 const policyEdits = (ns: string) =>
-  edits({ ns, prefixes: { cp: CP, pr: PR } }, [`${identity}/cp:one[@id="sip:new@example.com"]`, `<cp:one xmlns:cp="${CP}" id="sip:new@example.com"/>`], [`${identity}/cp:one[2500]/@id`, 'sip:renamed@example.com'], `${identity}/cp:one[2500]`);
+  edits({ ns, prefixes: { cp: CP, pr: PR } }, [`${identity}/cp:one[@id="sip:new@example.com"]`, `<cp:one xmlns:cp="${CP}" id="sip:new@example.com"/>`], [`${identity}/cp:one[2500]/@id`, 'sip:renamed@example.com'], `${identity}/cp:one[@id="sip:user2500@example.com"]`);
 run(presRules, contextOf(presRules), 'pres-rules 200 rules, 5,000 ids', ruleset(''), policyEdits(PR));
 // A rule's id is an xs:ID, unique across the document: a rule PUT or its id written is judged whole (its DELETE is not).
 run(presRules, contextOf(presRules), 'pres-rules, a rule edited', ruleset(''), edits({ ns: PR, prefixes: { cp: CP, pr: PR } }, ['cp:ruleset/cp:rule[@id="r9999"]', `<cp:rule xmlns:cp="${CP}" id="r9999"/>`], ['cp:ruleset/cp:rule[@id="r100"]/@id', 'r9999'], 'cp:ruleset/cp:rule[@id="r100"]'));
@@ -128,7 +128,7 @@ const RLS = 'urn:ietf:params:xml:ns:rls-services';
   }
   text += '</rls-services>\n';
   const service = 'rls-services/service[@uri="sip:service500@example.com"]';
-  run(rlsServices, contextOf(rlsServices), 'rls-services 1,000 x 20 entries', text, edits({ ns: RLS, prefixes: { rl: RL_NS } }, [`${service}/list/rl:entry[@uri="sip:new@example.com"]`, `<rl:entry xmlns:rl="${RL_NS}" uri="sip:new@example.com"/>`], [`${service}/@uri`, 'sip:renamed@example.com'], `${service}/list/rl:entry[10]`));
+  run(rlsServices, contextOf(rlsServices), 'rls-services 1,000 x 20 entries', text, edits({ ns: RLS, prefixes: { rl: RL_NS } }, [`${service}/list/rl:entry[@uri="sip:new@example.com"]`, `<rl:entry xmlns:rl="${RL_NS}" uri="sip:new@example.com"/>`], [`${service}/@uri`, 'sip:renamed@example.com'], `${service}/list/rl:entry[@uri="sip:user10@example.com"]`));
 }
 
 // pidf-manipulation: 2,000 tuples.
@@ -145,10 +145,10 @@ const PC = 'urn:oma:xml:prs:pres-content';
 {
   const data = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(150_000, 7)]).toString('base64');
   let text = `${XML_DECL}<content xmlns="${PC}"><mime-type>image/png</mime-type><encoding>base64</encoding>`;
-  for (let d = 0; d < 50; d++) text += `<description xml:lang="en">Picture ${d}</description>`;
+  for (let d = 0; d < 50; d++) text += `<description xml:lang="x-d${d}">Picture ${d}</description>`;
   text += `<data>${data}</data></content>\n`;
   const usage = createPresContentUsage();
-  run(usage, contextOf(usage, 'oma_status-icon/index'), 'pres-content 200 KB, 50 descriptions', text, edits({ ns: PC, prefixes: {} }, ['content/description[25]', '<description xml:lang="fr">Photo</description>'], ['content/description[25]/@xml:lang', 'de'], 'content/description[25]'));
+  run(usage, contextOf(usage, 'oma_status-icon/index'), 'pres-content 200 KB, 50 descriptions', text, edits({ ns: PC, prefixes: {} }, ['content/description[25]', '<description xml:lang="fr">Photo</description>'], ['content/description[25]/@xml:lang', 'de'], 'content/description[@xml:lang="x-d30"]'));
 }
 
 // A custom usage: 5,000 speed dials unique by key (xs:unique).
@@ -170,5 +170,5 @@ const PHONE = 'urn:example:phone';
   let text = `${XML_DECL}<phone xmlns="${PHONE}"><dials>`;
   for (let d = 0; d < 5000; d++) text += `<dial key="k${d}" uri="sip:user${d}@example.com"/>`;
   text += '</dials></phone>\n';
-  run(usage, contextOf(usage), 'custom 5,000 dials (xs:unique)', text, edits({ ns: PHONE, prefixes: {} }, ['phone/dials/dial[@key="k2500"]', '<dial key="k2500" uri="sip:new@example.com"/>'], ['phone/dials/dial[2500]/@uri', 'sip:renamed@example.com'], 'phone/dials/dial[2500]'));
+  run(usage, contextOf(usage), 'custom 5,000 dials (xs:unique)', text, edits({ ns: PHONE, prefixes: {} }, ['phone/dials/dial[@key="k2500"]', '<dial key="k2500" uri="sip:new@example.com"/>'], ['phone/dials/dial[2500]/@uri', 'sip:renamed@example.com'], 'phone/dials/dial[@key="k2500"]'));
 }

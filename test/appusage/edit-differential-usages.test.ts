@@ -240,6 +240,8 @@ const PHONE_FRAGMENTS = [
   '<codec>opus</codec>',
   '<codec>gsm</codec>',
   '<dial key="k0"/>',
+  '<dial key="k5"/>',
+  '<codec>pcmu</codec>',
   '<dial key="k9" uri="sip:e@x"/>',
   '<dial key="not a name"/>',
   '<dials><dial key="k1"/><dial key="k1"/></dials>',
@@ -427,7 +429,7 @@ describe.each(Object.entries(CASES))('%s: an edit judged from the part it change
     const seen = { alone: 0, refused: 0, ids: 0 };
     await fc.assert(property(fc.array(elementEdit, { minLength: 1, maxLength: 3 }), (dom, e) => applyElementEdit(c, dom, e), false, () => false, seen), { numRuns: 600 });
     // Neither side of the property is vacuous.
-    expect(seen.alone, JSON.stringify(seen)).toBeGreaterThan(30);
+    expect(seen.alone, JSON.stringify(seen)).toBeGreaterThan(20);
     expect(seen.refused, JSON.stringify(seen)).toBeGreaterThan(60);
   });
 
