@@ -113,7 +113,7 @@ const policyEdits = (ns: string) =>
   edits({ ns, prefixes: { cp: CP, pr: PR } }, [`${identity}/cp:one[@id="sip:new@example.com"]`, `<cp:one xmlns:cp="${CP}" id="sip:new@example.com"/>`], [`${identity}/cp:one[2500]/@id`, 'sip:renamed@example.com'], `${identity}/cp:one[@id="sip:user2500@example.com"]`);
 run(presRules, contextOf(presRules), 'pres-rules 200 rules, 5,000 ids', ruleset(''), policyEdits(PR));
 // A rule's id is an xs:ID, unique across the document: a rule PUT or its id written is judged whole (its DELETE is not).
-run(presRules, contextOf(presRules), 'pres-rules, a rule edited', ruleset(''), edits({ ns: PR, prefixes: { cp: CP, pr: PR } }, ['cp:ruleset/cp:rule[@id="r9999"]', `<cp:rule xmlns:cp="${CP}" id="r9999"/>`], ['cp:ruleset/cp:rule[@id="r100"]/@id', 'r9999'], 'cp:ruleset/cp:rule[@id="r100"]'));
+run(presRules, contextOf(presRules), 'pres-rules, a rule edited', ruleset(''), edits({ ns: PR, prefixes: { cp: CP, pr: PR } }, ['cp:ruleset/cp:rule[@id="r9999"]', `<cp:rule xmlns:cp="${CP}" id="r9999"/>`], ['cp:ruleset/cp:rule[101]/@id', 'r9999'], 'cp:ruleset/cp:rule[@id="r100"]'));
 const OCP = 'urn:oma:xml:xdm:common-policy';
 run(omaPresRules, contextOf(omaPresRules, 'pres-rules'), 'oma pres-rules 200 rules, 5,000 ids', ruleset(` xmlns:ocp="${OCP}"`), policyEdits(CP));
 
@@ -128,7 +128,7 @@ const RLS = 'urn:ietf:params:xml:ns:rls-services';
   }
   text += '</rls-services>\n';
   const service = 'rls-services/service[@uri="sip:service500@example.com"]';
-  run(rlsServices, contextOf(rlsServices), 'rls-services 1,000 x 20 entries', text, edits({ ns: RLS, prefixes: { rl: RL_NS } }, [`${service}/list/rl:entry[@uri="sip:new@example.com"]`, `<rl:entry xmlns:rl="${RL_NS}" uri="sip:new@example.com"/>`], [`${service}/@uri`, 'sip:renamed@example.com'], `${service}/list/rl:entry[@uri="sip:user10@example.com"]`));
+  run(rlsServices, contextOf(rlsServices), 'rls-services 1,000 x 20 entries', text, edits({ ns: RLS, prefixes: { rl: RL_NS } }, [`${service}/list/rl:entry[@uri="sip:new@example.com"]`, `<rl:entry xmlns:rl="${RL_NS}" uri="sip:new@example.com"/>`], ['rls-services/service[501]/@uri', 'sip:renamed@example.com'], `${service}/list/rl:entry[@uri="sip:user10@example.com"]`));
 }
 
 // pidf-manipulation: 2,000 tuples.
