@@ -12,6 +12,7 @@
  */
 import { hash, randomBytes } from 'node:crypto';
 import type { Principal } from '../appusage/types.ts';
+import { BoundedMap } from '../bounded-map.ts';
 import { computeHa1, safeEqual } from './hash.ts';
 import { quote } from './digest.ts';
 import { findAccepted, type CachedUsers } from './sources.ts';
@@ -20,7 +21,7 @@ import type { DigestAlgorithm, UserSource } from './types.ts';
 export interface BasicOptions {
   /** How long a successful check is reused. @defaultValue 10000 */
   readonly cacheTtlMs?: number;
-  /** Most cached entries; the oldest go first. @defaultValue 10000 */
+  /** Most cached entries; the one cached longest ago goes first. @defaultValue 10000 */
   readonly cacheSize?: number;
   /** Clock in milliseconds. @defaultValue Date.now */
   readonly now?: () => number;
@@ -58,9 +59,8 @@ export function parseBasicCredentials(header: string): { username: string; passw
 export class BasicAuth {
   private readonly users: UserSource & Partial<Pick<CachedUsers, 'refresh'>>;
   private readonly ttlMs: number;
-  private readonly size: number;
   private readonly now: () => number;
-  private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  private readonly cache: BoundedMap<string, { principal: Principal; until: number }>;
   /** The last login per connection; gone with the connection. */
   private readonly byConnection = new WeakMap<object, { header: string; realm: string; principal: Principal; until: number; generation: number }>();
   /** Bumped by `forget`: a connection's login from before is not reused. */
@@ -71,7 +71,7 @@ export class BasicAuth {
   constructor(users: UserSource & Partial<Pick<CachedUsers, 'refresh'>>, opts: BasicOptions = {}) {
     this.users = users;
     this.ttlMs = opts.cacheTtlMs ?? 10_000;
-    this.size = opts.cacheSize ?? 10_000;
+    this.cache = new BoundedMap({ limit: opts.cacheSize ?? 10_000 });
     this.now = opts.now ?? Date.now;
     const rnd = randomBytes(32).toString('hex');
     this.dummy = { md5: rnd.slice(0, 32), sha256: rnd };
@@ -110,10 +110,6 @@ export class BasicAuth {
     });
     if (user === undefined) return undefined;
     const principal: Principal = { xui: user.xui, admin: user.admin };
-    if (this.cache.size >= this.size) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
-    }
     this.cache.set(key, { principal, until: now + this.ttlMs });
     if (connection !== undefined) this.byConnection.set(connection, { header, realm, principal, until: now + this.ttlMs, generation: this.generation });
     return principal;

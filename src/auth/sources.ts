@@ -2,6 +2,7 @@
  * Combinators over user sources: several sources as one (local table, then htdigest), and
  * a short-lived cache in front of a database-backed source for the request path.
  */
+import { BoundedMap } from '../bounded-map.ts';
 import type { DigestAlgorithm, UserInfo, UserRecord, UserSource } from './types.ts';
 
 /**
@@ -39,7 +40,7 @@ export function chainSources(sources: readonly UserSource[]): UserSource {
 export interface CacheOptions {
   /** How long a found user is reused. @defaultValue 5000 */
   readonly ttlMs?: number;
-  /** Most cached answers; the oldest go first. @defaultValue 10000 */
+  /** Most cached answers; the one looked up longest ago goes first. @defaultValue 10000 */
   readonly size?: number;
   /** Clock in milliseconds. @defaultValue Date.now */
   readonly now?: () => number;
@@ -76,16 +77,11 @@ export function cachedSource(source: UserSource, opts: CacheOptions = {}): Cache
   const ttlMs = opts.ttlMs ?? 5000;
   const size = opts.size ?? 10_000;
   const clock = opts.now ?? Date.now;
-  const cache = new Map<string, { user: UserRecord | undefined; until: number; refreshed?: number }>();
+  const cache = new BoundedMap<string, { user: UserRecord | undefined; until: number; refreshed?: number }>({ limit: size });
   let realms: { value: Promise<readonly string[]>; until: number } | undefined;
   const lookUp = async (key: string, username: string, realm: string, refreshed?: number) => {
     const now = clock();
     const user = await source.findByLogin(username, realm);
-    cache.delete(key);
-    if (cache.size >= size) {
-      const oldest = cache.keys().next();
-      if (!oldest.done) cache.delete(oldest.value);
-    }
     cache.set(key, { user, until: now + (user === undefined ? Math.min(ttlMs, MISS_TTL_MS) : ttlMs), ...(refreshed === undefined ? {} : { refreshed }) });
     return user;
   };

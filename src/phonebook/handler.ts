@@ -22,6 +22,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../appusage/types.ts';
 import type { DeploymentDomain } from '../auth/deployment-domain.ts';
 import { authorize, sameXui } from '../auth/authorize.ts';
+import { BoundedMap } from '../bounded-map.ts';
 import type { Authenticator } from '../http/xcap-handler.ts';
 import { renderError } from '../http/error-handler.ts';
 import { requestId } from '../http/request-id.ts';
@@ -91,6 +92,7 @@ interface KeptAnswer {
   readonly size: number;
 }
 
+/** Document versions kept parsed, the one read longest ago first out. */
 const MAX_CACHED_DOCS = 64;
 /** Bodies up to this size (UTF-16 units, ~4 MB) are kept whole; larger ones are rendered for every request, never held. */
 const MAX_KEPT_CHARS = 4 * 1024 * 1024;
@@ -106,8 +108,9 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
     userAgent: g.userAgent === undefined ? undefined : new RegExp(g.userAgent, 'u'),
     style: new NumberStyle(g.numbers, config.defaultCountry),
   }));
-  const docs = new Map<string, CachedDoc>();
   let keptChars = 0;
+  const keptCharsOf = (doc: CachedDoc) => [...doc.files.values()].reduce((n, f) => n + f.size, 0);
+  const docs = new BoundedMap<string, CachedDoc>({ limit: MAX_CACHED_DOCS, onEvict: (_k, doc) => (keptChars -= keptCharsOf(doc)) });
   const settings = JSON.stringify([config.yealinkMaxObjectBytes, config.snomPageSize, config.fields]);
 
   function styleFor(format: FormatName, group: string | undefined, ua: string | undefined): { style: NumberStyle; group: string | undefined } {
@@ -145,13 +148,7 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
     const stored = await store.get(key);
     if (!stored) return undefined;
     const doc: CachedDoc = { etag: stored.etag, lists: readLists(stored.body), books: new Map(), files: new Map() };
-    docs.delete(k);
-    if (cached) keptChars -= [...cached.files.values()].reduce((n, f) => n + f.size, 0);
-    if (docs.size >= MAX_CACHED_DOCS) {
-      const oldest = docs.keys().next().value as string;
-      keptChars -= [...(docs.get(oldest)?.files.values() ?? [])].reduce((n, f) => n + f.size, 0);
-      docs.delete(oldest);
-    }
+    if (cached) keptChars -= keptCharsOf(cached);
     docs.set(k, doc);
     return { doc, modified: stored.modified };
   }

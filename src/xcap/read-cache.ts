@@ -5,6 +5,7 @@
  * when it has one (no query at all while nothing was written), else the stored ETag (a
  * one-column read instead of the body).
  */
+import { BoundedMap } from '../bounded-map.ts';
 import type { FeedClock } from '../feed/clock.ts';
 import type { FeedBatch, FeedListener } from '../feed/hub.ts';
 import type { DocKey, DocumentStore } from '../store/types.ts';
@@ -34,45 +35,30 @@ interface BytesEntry extends CachedVersion {
 export class StoredBytes {
   readonly #store: DocumentStore;
   readonly #maxBytes: number;
-  readonly #entries = new Map<string, BytesEntry>();
-  #size = 0;
+  readonly #entries: BoundedMap<string, BytesEntry>;
 
-  /** @param maxBytes total size kept; 0 keeps nothing. @defaultValue 32 MiB */
+  /** @param maxBytes total size kept (never more); 0 keeps nothing. @defaultValue 32 MiB */
   constructor(store: DocumentStore, maxBytes = 32 * 1024 * 1024) {
     this.#store = store;
     this.#maxBytes = maxBytes;
+    this.#entries = new BoundedMap({ limit: maxBytes, weigh: (e) => e.bytes.length });
   }
 
   /** The stored ETag and bytes of `key`, or undefined when there is no such document. */
   async get(key: DocKey, k: string): Promise<{ readonly etag: string; readonly bytes: Buffer } | undefined> {
     const hit = this.#entries.get(k);
     if (hit !== undefined && (await stillCurrent(this.#store, key, hit))) {
-      // Most recently used last, so the first key is the one to drop.
-      this.#entries.delete(k);
+      // Set again: the one used longest ago is the one to drop.
       this.#entries.set(k, hit);
       return hit;
     }
     const counter = this.#store.changeCounter?.();
     const doc = await this.#store.get(key);
-    this.#drop(k);
+    this.#entries.delete(k);
     if (doc === undefined) return undefined;
     const entry: BytesEntry = { etag: doc.etag, bytes: Buffer.from(doc.body, 'utf8'), checked: counter };
-    if (entry.bytes.length <= this.#maxBytes / 8) {
-      this.#entries.set(k, entry);
-      this.#size += entry.bytes.length;
-      for (const oldest of this.#entries.keys()) {
-        if (this.#size <= this.#maxBytes) break;
-        this.#drop(oldest);
-      }
-    }
+    if (entry.bytes.length <= this.#maxBytes / 8) this.#entries.set(k, entry);
     return entry;
-  }
-
-  #drop(k: string): void {
-    const e = this.#entries.get(k);
-    if (e === undefined) return;
-    this.#size -= e.bytes.length;
-    this.#entries.delete(k);
   }
 }
 
@@ -89,11 +75,12 @@ export class FollowedEtags implements FeedListener {
   readonly #maxStaleMs: number;
   readonly #clock: FeedClock;
   readonly #syncedAt: () => number | undefined;
-  readonly #etags = new Map<string, string>();
+  readonly #etags: BoundedMap<string, string>;
   /** Changes seen so far; a read `mark`s it when it begins. */
   #count = 0;
   /** The count and new ETag of the last change of each recently changed document. */
-  readonly #changed = new Map<string, { readonly n: number; readonly etag: string | null | undefined }>();
+  // Enough to cover the reads in flight; a read older than what is kept is not trusted.
+  readonly #changed = new BoundedMap<string, { readonly n: number; readonly etag: string | null | undefined }>({ limit: CHANGES_KEPT, onEvict: (_k, c) => (this.#forgotThrough = c.n) });
   /** Reads that began at or before this count may have missed a change (forgotten, or the feed was missed). */
   #forgotThrough = 0;
 
@@ -106,6 +93,7 @@ export class FollowedEtags implements FeedListener {
     this.#maxStaleMs = opts.maxStaleMs;
     this.#clock = opts.clock;
     this.#syncedAt = opts.syncedAt;
+    this.#etags = new BoundedMap({ limit: opts.size });
   }
 
   /** The kept ETag of `k`, while the feed is fresh enough to vouch for it. */
@@ -126,23 +114,14 @@ export class FollowedEtags implements FeedListener {
     const last = this.#changed.get(k);
     // ETags are never reused for a key: a later change to this very ETag leaves it current.
     if (last !== undefined && last.n > mark && last.etag !== etag) return;
-    this.#etags.delete(k);
     this.#etags.set(k, etag);
-    if (this.#etags.size > this.#size) this.#etags.delete(this.#etags.keys().next().value as string);
   }
 
   /** `k` was written (new ETag `etag`, null when deleted, undefined when not known). */
   changed(k: string, etag: string | null | undefined): void {
     const n = ++this.#count;
     if (this.#etags.get(k) !== etag) this.#etags.delete(k);
-    this.#changed.delete(k);
     this.#changed.set(k, { n, etag });
-    // Enough to cover the reads in flight; a read older than what is kept is not trusted.
-    if (this.#changed.size > CHANGES_KEPT) {
-      const [oldest, c] = this.#changed.entries().next().value as [string, { n: number }];
-      this.#changed.delete(oldest);
-      this.#forgotThrough = c.n;
-    }
   }
 
   onAttached(): void {}

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import type { Access, AppUsage, Principal, UsageContext } from '../appusage/types.ts';
+import { BoundedMap } from '../bounded-map.ts';
 import { EtagMismatch, type DocKey, type DocumentStore, type StoredDoc, type WriteExpectation } from '../store/types.ts';
 import { DocumentWriter, lazyCandidate, type DocumentWrite } from './document-writer.ts';
 import {
@@ -80,7 +81,7 @@ export interface XcapServiceOptions {
   store: DocumentStore;
   usages: UsageLookup;
   authorize: Authorize;
-  /** Parsed documents kept for selector GETs, by document key; 0 disables. */
+  /** Most parsed documents kept for selector GETs, by document key, the one parsed or written longest ago first out; 0 disables. @defaultValue 256 */
   domCacheSize?: number;
   /** Lists owned by sync bindings, read-only for clients (src/xcap/managed.ts). */
   managed?: ManagedLists | undefined;
@@ -103,8 +104,7 @@ export class XcapService {
   private readonly authorizeFn: Authorize;
   private readonly managed: ManagedLists | undefined;
   private readonly writer: DocumentWriter;
-  private readonly domCache = new Map<string, CachedDom>();
-  private readonly domCacheSize: number;
+  private readonly domCache: BoundedMap<string, CachedDom>;
   private readonly storedBytes: StoredBytes;
   private readonly etags: FollowedEtags | undefined;
   private readonly xmlLimits: XmlLimits;
@@ -117,7 +117,7 @@ export class XcapService {
     this.authorizeFn = opts.authorize;
     this.managed = opts.managed;
     this.writer = opts.writer ?? new DocumentWriter({ store: opts.store, usages: opts.usages });
-    this.domCacheSize = opts.domCacheSize ?? 256;
+    this.domCache = new BoundedMap({ limit: opts.domCacheSize ?? 256 });
     this.storedBytes = new StoredBytes(opts.store, opts.storedBytes);
     this.etags = opts.etags;
     this.xmlLimits = opts.xmlLimits;
@@ -399,14 +399,7 @@ export class XcapService {
    */
   private remember(key: DocKey, etag: string, dom: Document, text: string, valid = false): CachedDom {
     const entry: CachedDom = { etag, dom, text, spans: new WeakMap(), valid };
-    if (this.domCacheSize === 0) return entry;
-    const k = docCacheKey(key);
-    this.domCache.delete(k);
-    if (this.domCache.size >= this.domCacheSize) {
-      const oldest = this.domCache.keys().next().value;
-      if (oldest !== undefined) this.domCache.delete(oldest);
-    }
-    this.domCache.set(k, entry);
+    this.domCache.set(docCacheKey(key), entry);
     return entry;
   }
 
