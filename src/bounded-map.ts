@@ -86,6 +86,11 @@ export class BoundedMap<K, V> {
     }
   }
 
+  /** The key set longest ago, or undefined when nothing is kept. */
+  oldestKey(): K | undefined {
+    return this.#oldest?.key;
+  }
+
   /** The values kept, the oldest first; the order is left as it is. */
   *values(): IterableIterator<V> {
     for (let node = this.#oldest; node !== undefined; node = node.newer) yield node.value;

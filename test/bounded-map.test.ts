@@ -55,6 +55,7 @@ describe('BoundedMap', () => {
       expect(map.size).toBe(order.length);
     }
     expect([...map.values()]).toEqual(order.map((k) => values.get(k)));
+    expect(map.oldestKey()).toBe(order[0]);
     expect(evicted).toEqual(modelEvicted);
     expect(evicted.length).toBeGreaterThan(1000);
   });
@@ -72,6 +73,7 @@ describe('BoundedMap', () => {
     map.set('e', 'E');
     expect(evicted).toEqual(['a', 'c']);
     expect([...map.values()]).toEqual(['D', 'B2', 'E']);
+    expect(map.oldestKey()).toBe('d');
   });
 
   it('tells onEvict only of what the bound dropped, not of delete, clear or a replacing set', () => {

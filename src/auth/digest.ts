@@ -15,6 +15,7 @@
  * cost a Redis round trip per request; TLS is the real protection.
  */
 import { createHmac, createSecretKey, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { BoundedMap } from '../bounded-map.ts';
 import { BadRequest } from '../xcap/errors.ts';
 import { hashHex, safeEqual } from './hash.ts';
 import type { DigestAlgorithm } from './types.ts';
@@ -66,10 +67,9 @@ export class DigestAuth {
   /** A KeyObject: createHmac with a raw Buffer re-imports the key each time (~7× slower). */
   private readonly secret: KeyObject;
   private readonly ttlMs: number;
-  private readonly maxTracked: number;
   private readonly now: () => number;
-  /** nonce → highest accepted nc. Insertion order = first-use order, so the head is the oldest. */
-  private readonly highestNc = new Map<string, number>();
+  /** nonce → highest accepted nc, in first-use order (a higher nc is written in place). */
+  private readonly highestNc: BoundedMap<string, { nc: number }>;
   /** Nonces issued at or before this second may have lost their nc history. */
   private forgottenUpTo = -1;
   /** Random bytes handed out 8 at a time: one RNG call per 512 nonces. */
@@ -81,8 +81,14 @@ export class DigestAuth {
     this.algorithms = opts.algorithms;
     this.secret = createSecretKey(opts.secret);
     this.ttlMs = opts.nonceTtlSeconds * 1000;
-    this.maxTracked = opts.maxTrackedNonces ?? 100_000;
     this.now = opts.now ?? Date.now;
+    this.highestNc = new BoundedMap({
+      limit: opts.maxTrackedNonces ?? 100_000,
+      onEvict: (nonce) => {
+        const issued = issuedOf(nonce);
+        if (issued >= this.cutoff()) this.forgottenUpTo = Math.max(this.forgottenUpTo, issued);
+      },
+    });
   }
 
   /** One complete `WWW-Authenticate` value per offered algorithm, sharing a fresh nonce. */
@@ -143,27 +149,28 @@ export class DigestAuth {
   /** True and remembered if nc is above every nc accepted for this nonce before. */
   private acceptNc(nonce: string, issued: number, nc: number): boolean {
     const seen = this.highestNc.get(nonce);
-    if (seen === undefined) {
-      if (issued <= this.forgottenUpTo) return false;
-      this.makeRoom();
-    } else if (nc <= seen) {
-      return false;
+    if (seen !== undefined) {
+      if (nc <= seen.nc) return false;
+      seen.nc = nc;
+      return true;
     }
-    // delete + set keeps insertion order = order of first use; good enough for eviction.
-    this.highestNc.set(nonce, nc);
+    if (issued <= this.forgottenUpTo) return false;
+    // Expired nonces from the head; when still full, `set` drops the oldest (onEvict).
+    const cutoff = this.cutoff();
+    for (let oldest = this.highestNc.oldestKey(); oldest !== undefined && issuedOf(oldest) < cutoff; oldest = this.highestNc.oldestKey()) this.highestNc.delete(oldest);
+    this.highestNc.set(nonce, { nc });
     return true;
   }
 
-  /** Drops expired nonces from the head, then the oldest if still full. */
-  private makeRoom(): void {
-    const cutoff = Math.floor((this.now() - this.ttlMs) / 1000);
-    for (const nonce of this.highestNc.keys()) {
-      const issued = Buffer.from(nonce, 'base64url').readUInt32BE(0);
-      if (issued >= cutoff && this.highestNc.size < this.maxTracked) break;
-      this.highestNc.delete(nonce);
-      if (issued >= cutoff) this.forgottenUpTo = Math.max(this.forgottenUpTo, issued);
-    }
+  /** Nonces issued before this second have expired. */
+  private cutoff(): number {
+    return Math.floor((this.now() - this.ttlMs) / 1000);
   }
+}
+
+/** Issue time in seconds of a nonce already verified (DigestAuth.nonceIssued). */
+function issuedOf(nonce: string): number {
+  return Buffer.from(nonce, 'base64url').readUInt32BE(0);
 }
 
 /**
