@@ -42,6 +42,40 @@ export async function addUser(store: StoreArgs, xui: string, password: string, a
   await run(process.execPath, [BIN, 'user', 'add', xui, '--password', password, ...(admin ? ['--admin'] : []), ...storeArgs(store), ...extra]);
 }
 
+/** A child's stdout and stderr as one text, and a wait for lines in it. */
+export interface OutputWatch {
+  output(): string;
+  /** Resolves once the output holds `times` lines containing `text`. */
+  logged(text: string, times?: number): Promise<void>;
+}
+
+/** Collects `proc`'s output from now on; `onData` is called after each chunk. */
+export function watchOutput(proc: ChildProcess, onData: (out: string) => void = () => {}): OutputWatch {
+  let out = '';
+  const waiters = new Set<() => void>();
+  const take = (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    for (const w of waiters) w();
+    onData(out);
+  };
+  proc.stdout?.on('data', take);
+  proc.stderr?.on('data', take);
+  return {
+    output: () => out,
+    logged(text, times = 1) {
+      return new Promise((done) => {
+        const check = () => {
+          if (out.split('\n').filter((l) => l.includes(text)).length < times) return;
+          waiters.delete(check);
+          done();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
 /**
  * Starts `serve` on a free port; resolves once it logs its URL (so keep the log level at info).
  * Basic over plain HTTP is allowed (the tests' clients send it on loopback) unless `env` sets
@@ -55,8 +89,6 @@ export function startServe(store: StoreArgs, extra: string[] = [], env: Record<s
   // A test whose set-up failed half-way never calls stop(): the server must not outlive the run.
   const orphanGuard = () => proc.kill('SIGKILL');
   process.once('exit', orphanGuard);
-  let out = '';
-  const waiters = new Set<() => void>();
   const exited = new Promise<number | null>((r) =>
     proc.once('exit', (code) => {
       process.off('exit', orphanGuard);
@@ -64,26 +96,14 @@ export function startServe(store: StoreArgs, extra: string[] = [], env: Record<s
     }),
   );
   return new Promise((resolveStart, reject) => {
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-      for (const w of waiters) w();
+    const watch = watchOutput(proc, (out) => {
       const m = /serving XCAP at (https?:\/\/\S+?)["\s]/.exec(out);
       if (m) {
         resolveStart({
           proc,
           url: m[1] as string,
-          output: () => out,
-          logged(text, times) {
-            return new Promise((done) => {
-              const check = () => {
-                if (out.split('\n').filter((l) => l.includes(text)).length < times) return;
-                waiters.delete(check);
-                done();
-              };
-              waiters.add(check);
-              check();
-            });
-          },
+          output: watch.output,
+          logged: watch.logged,
           async stop() {
             // Once only: a second SIGTERM during the drain would kill the process outright.
             if (!proc.killed && proc.exitCode === null) proc.kill('SIGTERM');
@@ -91,9 +111,7 @@ export function startServe(store: StoreArgs, extra: string[] = [], env: Record<s
           },
         });
       }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening:\n${out}`)));
+    });
+    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening:\n${watch.output()}`)));
   });
 }

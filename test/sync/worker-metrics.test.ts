@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempData } from '../http/serve-process.ts';
+import { tempData, watchOutput, type OutputWatch } from '../http/serve-process.ts';
 import { parseSamples } from '../http/prometheus.ts';
 import { describeEachRedis, redisYaml } from '../helpers/redis-variants.ts';
 
@@ -18,19 +18,8 @@ describeEachRedis((redis) => {
   describe('xcap-bridge worker --metrics-port', () => {
     const store = tempData();
     let child: ChildProcess;
-    let out = '';
-    const waiters = new Set<() => void>();
-    /** Resolves once the output holds `times` lines containing `text`. */
-    const logged = (text: string, times = 1) =>
-      new Promise<void>((done) => {
-        const check = () => {
-          if (out.split('\n').filter((l) => l.includes(text)).length < times) return;
-          waiters.delete(check);
-          done();
-        };
-        waiters.add(check);
-        check();
-      });
+    let watch: OutputWatch;
+    const logged = (text: string, times = 1) => watch.logged(text, times);
 
     beforeAll(async () => {
       const cfg = join(store.data, 'cfg.yaml');
@@ -47,12 +36,7 @@ describeEachRedis((redis) => {
         '',
       ].join('\n'));
       child = spawn(process.execPath, [BIN, 'worker', '--config', cfg, '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const onData = (b: Buffer) => {
-        out += b.toString();
-        for (const w of waiters) w();
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
+      watch = watchOutput(child);
       await logged('worker metrics at http://127.0.0.1:');
     });
     afterAll(async () => {
@@ -64,19 +48,19 @@ describeEachRedis((redis) => {
       store.remove();
     });
 
-    const metricsUrl = () => /worker metrics at (http:\/\/\S+?)["\s]/.exec(out)?.[1] as string;
+    const metricsUrl = () => /worker metrics at (http:\/\/\S+?)["\s]/.exec(watch.output())?.[1] as string;
 
     it("serves the runs it did, with their outcome, and its process metrics", async () => {
       // The scheduler's first tick runs at once; the run logs its outcome after it counted it.
       await logged('"msg":"sync run"');
-      const run = JSON.parse(out.split('\n').find((l) => l.includes('"msg":"sync run"')) as string) as { binding: string; outcome: string };
+      const run = JSON.parse(watch.output().split('\n').find((l) => l.includes('"msg":"sync run"')) as string) as { binding: string; outcome: string };
       expect(run.binding).toBe('dir');
       const res = await fetch(metricsUrl());
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       const samples = parseSamples(await res.text());
       const runs = samples.filter((s) => s.name === 'xcap_bridge_sync_runs_total' && s.labels.binding === 'dir');
-      const runLines = out.split('\n').filter((l) => l.includes('"msg":"sync run"')).length;
+      const runLines = watch.output().split('\n').filter((l) => l.includes('"msg":"sync run"')).length;
       expect(runs.reduce((n, s) => n + s.value, 0)).toBe(runLines);
       expect(runs.find((s) => s.labels.outcome === run.outcome)?.value).toBeGreaterThanOrEqual(1);
       expect(samples.some((s) => s.name === 'process_cpu_seconds_total')).toBe(true);
