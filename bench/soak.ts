@@ -4,7 +4,8 @@
  * Every user gets a 20-entry resource-lists document (written through the store's API, many
  * at once). `serve` runs as a user starts it (`--database-url` and a port, nothing else: every
  * core, request log to a file). `--connections` keep-alive connections, one request at a time
- * each, then send `--rate` requests per second in all, each connection at evenly spaced times
+ * each (bench/lean-http-client.ts: a minimal HTTP/1.1 client over `node:net`, as node's http
+ * client took the shared cores about half of serve's CPU per request), then send `--rate` requests per second in all, each connection at evenly spaced times
  * (phones do not poll in step), each request for a random user (so no login cache keyed by
  * connection helps, as with phones each on its own connection), with Digest (MD5, qop=auth:
  * Basic over plain HTTP is refused by default; each connection is opened and given its nonce
@@ -31,7 +32,6 @@
  * after; with it, users and documents already there are reused (seeding fills what is missing).
  */
 import { spawn } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,7 @@ import { digestHeader, parseChallenges } from '../test/helpers/digest-client.ts'
 import { freePort, tempDir, waitForPort, type Service } from '../test/services/process.ts';
 import { startPostgres } from '../test/services/postgres.ts';
 import { resourceLists } from './fixtures.ts';
+import { LeanConnection, type LeanAnswer } from './lean-http-client.ts';
 
 const { values } = parseArgs({
   options: {
@@ -205,17 +206,10 @@ function otherProcesses(): { sample(): void; report(seconds: number): string } {
   };
 }
 
-/** One request on `agent`'s connection (a PUT when it has a body): status and headers. */
-function poll(agent: Agent, port: number, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Headers }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent, method: body === undefined ? 'GET' : 'PUT' }, (res) => {
-      res.resume();
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: new Headers(res.headers as Record<string, string>) }));
-    });
-    req.once('error', reject);
-    req.end(body);
-  });
-}
+/** One request on `conn` (a PUT when it has a body). */
+const poll = (conn: LeanConnection, path: string, headers: Record<string, string>, body?: string) => conn.request(body === undefined ? 'GET' : 'PUT', path, headers, body);
+/** The MD5 Digest challenge an answer offers, if any. */
+const md5Challenge = (a: LeanAnswer) => parseChallenges(new Headers({ 'www-authenticate': a.wwwAuthenticate ?? '' })).find((c) => c.algorithm === 'MD5');
 
 /**
  * Every user polls once (If-None-Match, Digest) on each HTTP worker, over `perWorker`
@@ -223,22 +217,22 @@ function poll(agent: Agent, port: number, path: string, headers: Record<string, 
  */
 async function warmUp(port: number, workers: number, perWorker: number): Promise<void> {
   const started = performance.now();
-  const byWorker = new Map<string, { agent: Agent; challenge: Challenge; nc: number }[]>();
+  const byWorker = new Map<string, { conn: LeanConnection; challenge: Challenge; nc: number }[]>();
   const full = () => byWorker.size >= workers && [...byWorker.values()].every((c) => c.length >= perWorker);
-  const spare: Agent[] = [];
+  const spare: LeanConnection[] = [];
   for (let tries = 0; !full() && tries < 50 * workers * perWorker; tries++) {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const conn = new LeanConnection(port);
     // xcap-caps needs no login, so its answer carries the X-Request-Id; the 401 brings a nonce.
-    const caps = await poll(agent, port, '/xcap-root/xcap-caps/global/index', {});
-    const worker = (caps.headers.get('x-request-id') ?? '').split('-')[0] as string;
-    const r = await poll(agent, port, docPath(0), {});
+    const caps = await poll(conn, '/xcap-root/xcap-caps/global/index', {});
+    const worker = (caps.requestId ?? '').split('-')[0] as string;
+    const r = await poll(conn, docPath(0), {});
     const conns = byWorker.get(worker) ?? [];
     byWorker.set(worker, conns);
-    const challenge = parseChallenges(r.headers).find((c) => c.algorithm === 'MD5');
-    if (conns.length < perWorker && challenge) conns.push({ agent, challenge, nc: 0 });
-    else spare.push(agent);
+    const challenge = md5Challenge(r);
+    if (conns.length < perWorker && challenge) conns.push({ conn, challenge, nc: 0 });
+    else spare.push(conn);
   }
-  for (const a of spare) a.destroy();
+  for (const c of spare) c.close();
   let polls = 0;
   await Promise.all(
     [...byWorker.values()].map(async (conns) => {
@@ -249,14 +243,14 @@ async function warmUp(port: number, workers: number, perWorker: number): Promise
             for (let attempt = 0; attempt < 2; attempt++) {
               const path = docPath(i);
               const auth = digestHeader(c.challenge, { username: `u${i}`, password: PASSWORD }, 'GET', path, ++c.nc);
-              const r = await poll(c.agent, port, path, { Authorization: auth, 'If-None-Match': `"${etags[i]}"` });
+              const r = await poll(c.conn, path, { Authorization: auth, 'If-None-Match': `"${etags[i]}"` });
               polls++;
-              const fresh = r.status === 401 ? parseChallenges(r.headers).find((ch) => ch.algorithm === 'MD5') : undefined;
+              const fresh = r.status === 401 ? md5Challenge(r) : undefined;
               if (fresh === undefined) break;
               [c.challenge, c.nc] = [fresh, 0];
             }
           }
-          c.agent.destroy();
+          c.conn.close();
         }),
       );
     }),
@@ -305,9 +299,8 @@ try {
   // Before the clock, as the phones have: each connection open, with the nonce its first 401 brought.
   const phones = await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      const first = await poll(agent, port, docPath(0), {});
-      return { agent, challenge: parseChallenges(first.headers).find((c) => c.algorithm === 'MD5') };
+      const conn = new LeanConnection(port);
+      return { conn, challenge: md5Challenge(await poll(conn, docPath(0), {})) };
     }),
   );
   const t0 = performance.now() + 100;
@@ -316,7 +309,7 @@ try {
   let lastAnswer = 0;
   await Promise.all(
     phones.map(async (phone) => {
-      const { agent } = phone;
+      const { conn } = phone;
       let { challenge } = phone;
       let nc = 0;
       const offset = Math.random() * interval;
@@ -334,9 +327,9 @@ try {
         if (kind === 'poll') headers['If-None-Match'] = `"${etags[i]}"`;
         const body = kind === 'put' ? `<entry uri="sip:soak@example.com"><display-name>${r}</display-name></entry>` : undefined;
         if (body !== undefined) headers['Content-Type'] = 'application/xcap-el+xml';
-        let answer: Awaited<ReturnType<typeof poll>>;
+        let answer: LeanAnswer;
         try {
-          answer = await poll(agent, port, path, headers, body);
+          answer = await poll(conn, path, headers, body);
         } catch {
           errors++;
           continue;
@@ -344,15 +337,15 @@ try {
         lastAnswer = performance.now();
         latencies[kind].push(lastAnswer - due);
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-        const etag = answer.headers.get('etag');
-        if (answer.status < 300 && etag !== null) etags[i] = etag.replaceAll('"', '');
+        const { etag } = answer;
+        if (answer.status < 300 && etag !== undefined) etags[i] = etag.replaceAll('"', '');
         if (answer.status === 401) {
           // A nonce gone stale: carry on with the one offered, as a phone does.
-          const fresh = parseChallenges(answer.headers).find((c) => c.algorithm === 'MD5');
+          const fresh = md5Challenge(answer);
           if (fresh) [challenge, nc] = [fresh, 0];
         }
       }
-      agent.destroy();
+      conn.close();
     }),
   );
   clearInterval(sampler);
