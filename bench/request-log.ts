@@ -2,21 +2,24 @@
  * What the request log costs (issue 10 item 5, goal < 3%): two `serve` processes as a user
  * starts them (defaults, Basic auth, output to a file), one with `log.requests: true` (the
  * default, one line per request) and one with `log.requests: false`, the same 100-entry
- * document in each, and each case run with `wrk -t1 -c32 -d5s` on one and then the other
- * (the order alternating per round). Prints every round and, per case, the median CPU time
- * per 1,000 requests of each (from /proc: what a loaded machine does not inflate) and of
- * req/s, with the log's share: on / off − 1. Each case runs 2 s on each first, not counted (warm-up).
+ * document in each. Each case drives both at the same time, each with its own `wrk -t1 -c32
+ * -d5s` started together, so both see the same machine (its speed drifts between runs by more
+ * than the log's cost); CPU time per 1,000 requests of each server's process tree from /proc
+ * over the same window. Prints every round and, per case, the median of the per-round ratios
+ * on / off − 1 (CPU and req/s). `--aa` runs both with the log off: the noise floor (~0%).
+ * Each case runs 2 s first, not counted (warm-up).
  *
- *   npm run bench -- request-log [--rounds 5] [--seconds 5] [--connections 32] [--serve-arg ARG ...]
+ *   npm run bench -- request-log [--rounds 5] [--seconds 5] [--connections 32] [--aa] [--serve-arg ARG ...]
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort, stopChild, tempDir, waitForPort } from '../test/services/process.ts';
 import { resourceLists } from './fixtures.ts';
-import { fmt, load, median, spawnLogged, tail, wrkBenchOptions, wrk, type Measured } from './wrk.ts';
+import { fmt, load, median, spawnLogged, tail, wrkBenchOptions, wrkTogether, type Measured, type WrkRun } from './wrk.ts';
 
-const { rounds, seconds, connections, serveArgs } = wrkBenchOptions(5);
+const { rounds, seconds, connections, serveArgs, flags } = wrkBenchOptions(5, ['aa']);
+const aa = flags.has('aa');
 
 const CLI = join(resolve(import.meta.dirname, '..'), 'bin', 'xcap-bridge.js');
 const XUI = 'sip:alice@example.com';
@@ -54,36 +57,38 @@ async function start(dir: string, name: string, requests: boolean): Promise<Serv
 const dir = tempDir('request-log');
 const servers: Server[] = [];
 try {
-  servers.push(await start(dir, 'log on', true), await start(dir, 'log off', false));
+  servers.push(await start(dir, aa ? 'A' : 'log on', !aa), await start(dir, aa ? 'B' : 'log off', false));
   const [on, off] = servers as [Server, Server];
-  process.stdout.write(`request log on vs off: wrk -t1 -c${connections} -d${seconds}s, ${rounds} rounds, Node ${process.versions.node}, serve ${serveArgs.join(' ') || '(defaults)'}\n`);
+  const pair = aa ? 'A/A (both log off)' : 'request log on vs off';
+  process.stdout.write(`${pair}, both at once: wrk -t1 -c${connections} -d${seconds}s each, ${rounds} rounds, Node ${process.versions.node}, serve ${serveArgs.join(' ') || '(defaults)'}\n`);
+  const run = (s: Server, c: (typeof CASES)[number], secs: number): WrkRun => ({
+    url: s.base + c.path,
+    headers: HEADERS,
+    connections,
+    seconds: secs,
+    put: c.put,
+    dir,
+    pids: [s.child.pid as number],
+    describe: () => `${s.name} on ${c.name}:\n${tail(s.log)}`,
+  });
   // Warm-up, not counted: the first seconds of a process are JIT compilation.
-  for (const s of servers) for (const c of CASES) await wrk({ url: s.base + c.path, headers: HEADERS, connections, seconds: 2, put: c.put, dir, pids: [], describe: () => tail(s.log) });
-  const cpu = new Map(CASES.map((c) => [c.name, { on: [] as number[], off: [] as number[], rpsOn: [] as number[], rpsOff: [] as number[] }]));
+  for (const c of CASES) await wrkTogether([run(on, c, 2), run(off, c, 2)]);
+  const ratios = new Map(CASES.map((c) => [c.name, { cpu: [] as number[], rps: [] as number[] }]));
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   for (let round = 1; round <= rounds; round++) {
-    process.stdout.write(`\nround ${round} (load ${load()})\n| case | on req/s | off req/s | on CPU ms / 1000 req | off CPU ms / 1000 req | non-2xx on/off |\n|---|---|---|---|---|---|\n`);
+    process.stdout.write(`\nround ${round} (load ${load()})\n| case | ${on.name} req/s | ${off.name} req/s | ${on.name} CPU ms / 1000 req | ${off.name} CPU ms / 1000 req | CPU share | non-2xx ${on.name}/${off.name} |\n|---|---|---|---|---|---|---|\n`);
     for (const c of CASES) {
-      const order = round % 2 === 1 ? [on, off] : [off, on];
-      const m = new Map<Server, Measured>();
-      for (const s of order) {
-        m.set(s, await wrk({ url: s.base + c.path, headers: HEADERS, connections, seconds, put: c.put, dir, pids: [s.child.pid as number], describe: () => `${s.name} on ${c.name}:\n${tail(s.log)}` }));
-      }
-      const a = m.get(on) as Measured;
-      const b = m.get(off) as Measured;
-      const row = cpu.get(c.name)!;
-      row.on.push(a.cpuMsPer1000);
-      row.off.push(b.cpuMsPer1000);
-      row.rpsOn.push(a.rps);
-      row.rpsOff.push(b.rps);
-      process.stdout.write(`| ${c.name} | ${fmt(a.rps)} | ${fmt(b.rps)} | ${fmt(a.cpuMsPer1000)} | ${fmt(b.cpuMsPer1000)} | ${a.non2xx + a.errors}/${b.non2xx + b.errors} |\n`);
+      const [a, b] = (await wrkTogether([run(on, c, seconds), run(off, c, seconds)])) as [Measured, Measured];
+      const r = ratios.get(c.name)!;
+      r.cpu.push(a.cpuMsPer1000 / b.cpuMsPer1000 - 1);
+      r.rps.push(1 - a.rps / b.rps);
+      process.stdout.write(`| ${c.name} | ${fmt(a.rps)} | ${fmt(b.rps)} | ${fmt(a.cpuMsPer1000)} | ${fmt(b.cpuMsPer1000)} | ${pct(r.cpu.at(-1) as number)} | ${a.non2xx + a.errors}/${b.non2xx + b.errors} |\n`);
     }
   }
-  process.stdout.write(`\nmedians of ${rounds} rounds (load ${load()})\n| case | CPU ms / 1000 req on | off | log's CPU share | req/s on | off | req/s lost |\n|---|---|---|---|---|---|---|\n`);
-  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  process.stdout.write(`\nmedians of ${rounds} per-round ratios (load ${load()})\n| case | CPU share (${on.name} / ${off.name} − 1) | per round | req/s lost |\n|---|---|---|---|\n`);
   for (const c of CASES) {
-    const r = cpu.get(c.name)!;
-    const [cOn, cOff, rOn, rOff] = [median(r.on), median(r.off), median(r.rpsOn), median(r.rpsOff)];
-    process.stdout.write(`| ${c.name} | ${fmt(cOn)} | ${fmt(cOff)} | ${pct(cOn / cOff - 1)} | ${fmt(rOn)} | ${fmt(rOff)} | ${pct(1 - rOn / rOff)} |\n`);
+    const r = ratios.get(c.name)!;
+    process.stdout.write(`| ${c.name} | ${pct(median(r.cpu))} | ${r.cpu.map(pct).join(', ')} | ${pct(median(r.rps))} |\n`);
   }
 } finally {
   for (const s of servers) await stopChild(s.child);

@@ -1,6 +1,6 @@
 /**
- * Pieces the side-by-side benchmarks share (not a benchmark): a wrk run with the CPU time the
- * server's processes used meanwhile (from /proc, which a loaded machine does not inflate
+ * Pieces the side-by-side benchmarks share (not a benchmark): wrk runs with the CPU time the
+ * servers' processes used meanwhile (from /proc, which a loaded machine does not inflate
  * the way it does wall-clock rates), servers started with their output in a file, medians.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -96,32 +96,53 @@ export function ensureDebianPackages(packages: string[], present: string[]): voi
 
 /** One `wrk -t1` run (wrk installed from Debian when missing); throws when not one request was answered. */
 export async function wrk(o: WrkRun): Promise<Measured> {
+  return (await wrkTogether([o]))[0] as Measured;
+}
+
+/**
+ * `wrk -t1` runs started at the same moment, each one's CPU time read from /proc at the same
+ * two instants (before the first starts, after the last ends), so every server is measured
+ * over the same window of the same machine; throws when a run had not one request answered.
+ */
+export async function wrkTogether(runs: readonly WrkRun[]): Promise<Measured[]> {
   ensureDebianPackages(['wrk'], ['/usr/bin/wrk']);
+  const argLists = runs.map(wrkArgs);
+  const cpuOf = (o: WrkRun) => o.pids.reduce((s, p) => s + treeCpuTicks(p), 0);
+  const cpuBefore = runs.map(cpuOf);
+  const results = await Promise.all(argLists.map((args) => runCommand('wrk', args)));
+  const cpuAfter = runs.map(cpuOf);
+  return runs.map((o, i) => {
+    const r = results[i] as Awaited<ReturnType<typeof runCommand>>;
+    const out = r.stdout;
+    if (r.status !== 0 || !/ [1-9]\d* requests in/.test(out)) throw new Error(`nothing answered: ${o.describe()}\n${r.stderr}${out}`);
+    const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+    const requests = num(/(\d+) requests in/);
+    const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const ticks = (cpuAfter[i] as number) - (cpuBefore[i] as number);
+    return {
+      rps: num(/Requests\/sec:\s+([\d.]+)/),
+      requests,
+      non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
+      errors: errs ? errs.slice(1).reduce((s, v) => s + Number(v), 0) : 0,
+      cpuMsPer1000: requests > 0 ? ((ticks / TICKS_PER_SECOND) * 1000 * 1000) / requests : 0,
+    };
+  });
+}
+
+/** wrk's arguments for a run, its PUT body and script written to `o.dir`. */
+function wrkArgs(o: WrkRun): string[] {
   const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`];
   for (const [k, v] of Object.entries(o.headers)) args.push('-H', `${k}: ${v}`);
   if (o.put) {
-    const bodyFile = join(o.dir, `put-${o.put.type.replace(/\W+/g, '-')}.body`);
+    const name = o.put.type.replace(/\W+/g, '-');
+    const bodyFile = join(o.dir, `put-${name}.body`);
     writeFileSync(bodyFile, o.put.body);
-    const script = join(o.dir, 'put.lua');
+    const script = join(o.dir, `put-${name}.lua`);
     writeFileSync(script, `local f = io.open(${JSON.stringify(bodyFile)}, "rb")\nwrk.method = "PUT"\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = ${JSON.stringify(o.put.type)}\n`);
     args.push('-s', script);
   }
   args.push(o.url);
-  const cpuBefore = o.pids.reduce((s, p) => s + treeCpuTicks(p), 0);
-  const r = await runCommand('wrk', args);
-  const cpuAfter = o.pids.reduce((s, p) => s + treeCpuTicks(p), 0);
-  const out = r.stdout;
-  if (r.status !== 0 || !/ [1-9]\d* requests in/.test(out)) throw new Error(`nothing answered: ${o.describe()}\n${r.stderr}${out}`);
-  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
-  const requests = num(/(\d+) requests in/);
-  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  return {
-    rps: num(/Requests\/sec:\s+([\d.]+)/),
-    requests,
-    non2xx: num(/Non-2xx or 3xx responses: (\d+)/),
-    errors: errs ? errs.slice(1).reduce((s, v) => s + Number(v), 0) : 0,
-    cpuMsPer1000: requests > 0 ? (((cpuAfter - cpuBefore) / TICKS_PER_SECOND) * 1000 * 1000) / requests : 0,
-  };
+  return args;
 }
 
 /** Runs a command to its end without blocking the event loop (the servers' output must keep flowing). */
@@ -161,15 +182,28 @@ export const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 /** The machine's 1, 5 and 15 minute load averages. */
 export const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
-/** The options of a side-by-side wrk bench: rounds, seconds and connections per case, extra `serve` arguments. */
-export function wrkBenchOptions(defaultRounds: number): { rounds: number; seconds: number; connections: number; serveArgs: string[] } {
+/**
+ * The options of a side-by-side wrk bench: rounds, seconds and connections per case, extra
+ * `serve` arguments, and whether each of the bench's own `flags` was given.
+ */
+export function wrkBenchOptions(
+  defaultRounds: number,
+  flags: readonly string[] = [],
+): { rounds: number; seconds: number; connections: number; serveArgs: string[]; flags: ReadonlySet<string> } {
   const { values } = parseArgs({
     options: {
       rounds: { type: 'string', default: String(defaultRounds) },
       seconds: { type: 'string', default: '5' },
       connections: { type: 'string', default: '32' },
       'serve-arg': { type: 'string', multiple: true, default: [] },
+      ...Object.fromEntries(flags.map((f) => [f, { type: 'boolean' as const }])),
     },
   });
-  return { rounds: Number(values.rounds), seconds: Number(values.seconds), connections: Number(values.connections), serveArgs: values['serve-arg'] ?? [] };
+  return {
+    rounds: Number(values.rounds),
+    seconds: Number(values.seconds),
+    connections: Number(values.connections),
+    serveArgs: values['serve-arg'] ?? [],
+    flags: new Set(flags.filter((f) => (values as Record<string, unknown>)[f] === true)),
+  };
 }
