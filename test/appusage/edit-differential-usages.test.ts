@@ -327,6 +327,10 @@ type ElementEdit = typeof elementEdit extends fc.Arbitrary<infer E> ? E : never;
 const shallowEdit = fc.record({ kind: fc.constantFrom('set', 'set', 'remove', 'delete'), at: fc.nat(), attr: fc.nat(), value: fc.nat(), ctx: fc.nat() });
 type ShallowEdit = typeof shallowEdit extends fc.Arbitrary<infer E> ? E : never;
 
+// A fixed seed: the runs also count what they covered (refusals, repeated keys), which an
+// unlucky random draw fell short of once in CI-like runs.
+const SEED = 4825;
+
 function pick<T>(items: readonly T[], n: number): T | undefined {
   return items.length === 0 ? undefined : items[n % items.length];
 }
@@ -427,7 +431,7 @@ describe.each(Object.entries(CASES))('%s: an edit judged from the part it change
   it(`${auid}: element PUTs`, async () => {
     expect(fast).not.toBeNull();
     const seen = { alone: 0, refused: 0, ids: 0 };
-    await fc.assert(property(fc.array(elementEdit, { minLength: 1, maxLength: 3 }), (dom, e) => applyElementEdit(c, dom, e), false, () => false, seen), { numRuns: 600 });
+    await fc.assert(property(fc.array(elementEdit, { minLength: 1, maxLength: 3 }), (dom, e) => applyElementEdit(c, dom, e), false, () => false, seen), { numRuns: 600, seed: SEED });
     // Neither side of the property is vacuous.
     expect(seen.alone, JSON.stringify(seen)).toBeGreaterThan(20);
     expect(seen.refused, JSON.stringify(seen)).toBeGreaterThan(60);
@@ -435,7 +439,7 @@ describe.each(Object.entries(CASES))('%s: an edit judged from the part it change
 
   it(`${auid}: attribute PUTs and DELETEs`, async () => {
     const seen = { alone: 0, refused: 0, ids: 0 };
-    await fc.assert(property(fc.array(shallowEdit, { minLength: 1, maxLength: 4 }), (dom, e) => applyShallowEdit(c, dom, e), true, (e) => e.kind !== 'set', seen), { numRuns: 600 });
+    await fc.assert(property(fc.array(shallowEdit, { minLength: 1, maxLength: 4 }), (dom, e) => applyShallowEdit(c, dom, e), true, (e) => e.kind !== 'set', seen), { numRuns: 600, seed: SEED });
     expect(seen.alone, JSON.stringify(seen)).toBeGreaterThan(60);
     expect(seen.refused, JSON.stringify(seen)).toBeGreaterThan(30);
     // Repeated keys are what a judgement from one element can miss: they must occur.
