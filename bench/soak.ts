@@ -5,7 +5,8 @@
  * at once). `serve` runs as a user starts it (`--database-url` and a port, nothing else: every
  * core, request log to a file). `--connections` keep-alive connections, one request at a time
  * each (bench/lean-http-client.ts: a minimal HTTP/1.1 client over `node:net`, as node's http
- * client took the shared cores about half of serve's CPU per request), then send `--rate` requests per second in all, each connection at evenly spaced times
+ * client took from the shared cores about half of serve's CPU per request), then send
+ * `--rate` requests per second in all, each connection at evenly spaced times
  * (phones do not poll in step), each request for a random user (so no login cache keyed by
  * connection helps, as with phones each on its own connection), with Digest (MD5, qop=auth:
  * Basic over plain HTTP is refused by default; each connection is opened and given its nonce
