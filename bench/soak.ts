@@ -285,7 +285,7 @@ try {
       // a worker replaced meanwhile
     }
   }, 1000);
-  const cpuBefore = tree().reduce((s, p) => s + cpuTicks(p), 0);
+  const cpuBefore = new Map(tree().map((p) => [p, cpuTicks(p)]));
   const loadBefore = load();
   log(`soak: ${SECONDS} s at ${RATE} req/s over ${CONNECTIONS} connections, ${tree().length} serve processes, load ${loadBefore}`);
   // Each connection (a phone's, one request at a time) sends at evenly spaced times,
@@ -355,7 +355,9 @@ try {
   const clientUsage = process.cpuUsage(clientCpu);
   const pids = tree();
   const endRss = pids.reduce((s, p) => s + rssKiB(p), 0);
-  const cpuMs = (pids.reduce((s, p) => s + cpuTicks(p), 0) - cpuBefore) * 10;
+  // Each process's share (the primary first, then the HTTP workers), from its first sample.
+  const perProcess = pids.map((p) => (cpuTicks(p) - (cpuBefore.get(p) ?? 0)) * 10);
+  const cpuMs = perProcess.reduce((s, ms) => s + ms, 0);
   const all = Object.values(latencies).flat().sort((a, b) => a - b);
   const total = all.length;
   // Over the time the answers took: a server that falls behind answers past the end.
@@ -372,7 +374,7 @@ try {
     `answers: ${[...statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}: ${n}`).join(', ')}`,
     `other processes meanwhile (outside this bench, serve and its PostgreSQL): ${others.report((performance.now() - t0) / 1000)}`,
     `serve RSS: peak ${(peakRss / 1024).toFixed(0)} MiB, end ${(endRss / 1024).toFixed(0)} MiB (all processes)`,
-    `serve CPU: ${((cpuMs / Math.max(1, total)) * 1000).toFixed(0)} ms per 1,000 requests (all processes)`,
+    `serve CPU: ${((cpuMs / Math.max(1, total)) * 1000).toFixed(0)} ms per 1,000 requests (all processes; by process, primary first: ${perProcess.map((ms) => ((ms / Math.max(1, total)) * 1000).toFixed(0)).join(', ')})`,
     `this client: CPU ${(((clientUsage.user + clientUsage.system) / 1000 / Math.max(1, total)) * 1000).toFixed(0)} ms per 1,000 requests, its event loop late by p50 ${(clientLag.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(clientLag.percentile(99) / 1e6).toFixed(1)} ms, max ${(clientLag.max / 1e6).toFixed(1)} ms`,
     `goal p99 < 10 ms at 5,000 req/s: ${percentile(all, 99) < 10 && reached >= 5000 * 0.98 ? 'met' : 'not met'}`,
   ];
