@@ -49,11 +49,6 @@ export function renderError(err: unknown, res: ServerResponse, log: Logger, reqI
     res.end(body);
     return;
   }
-  if (e.status === 304) {
-    res.writeHead(304);
-    res.end();
-    return;
-  }
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<error xmlns="${ERROR_NS}" status="${e.status}" phrase="${escapeAttr(publicMessage(e))}"/>\n`;
   res.writeHead(e.status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);

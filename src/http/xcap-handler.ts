@@ -93,6 +93,11 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
     };
     if (method === 'GET' || method === 'HEAD') {
       const r = await service.get(xreq);
+      if ('notModified' in r) {
+        res.writeHead(304, { ETag: `"${r.etag}"` });
+        res.end();
+        return;
+      }
       res.writeHead(200, { 'Content-Type': r.contentType, ETag: `"${r.etag}"`, 'Content-Length': typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.length });
       res.end(method === 'HEAD' ? undefined : r.body);
       return;

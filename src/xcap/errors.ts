@@ -73,21 +73,6 @@ export class PreconditionFailed extends HttpError {
   }
 }
 
-/** 304: If-None-Match matched on GET. Not an error to the client, but ends the request the same way. */
-export class NotModified extends HttpError {
-  constructor(etag: string) {
-    // Most polls end here (phones ask with If-None-Match): skip the stack trace nobody reads,
-    // 2% of an HTTP worker's time in bench/soak.ts.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      super(304, 'not modified', { ETag: etag });
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
-  }
-}
-
 /** 413: body larger than `limits.maxBodyBytes`. */
 export class PayloadTooLarge extends HttpError {
   constructor(limit: number) {

@@ -18,7 +18,6 @@ import {
   MethodNotAllowed,
   NoParent,
   NotFound,
-  NotModified,
   NotUtf8,
   NotXmlFrag,
   PayloadTooLarge,
@@ -61,6 +60,15 @@ export interface ReadResult {
   /** A whole stored document comes as the stored bytes. */
   readonly body: string | Buffer;
   readonly contentType: string;
+  readonly etag: string;
+}
+
+/**
+ * A GET whose If-None-Match names the current ETag: 304 without a body. Returned, not
+ * thrown: it is how most phone polls end.
+ */
+export interface NotModifiedResult {
+  readonly notModified: true;
   readonly etag: string;
 }
 
@@ -124,7 +132,7 @@ export class XcapService {
   }
 
   /** GET of a document, element, attribute or namespace bindings (RFC 4825 §7.3, §7.6, §7.9, §7.10). */
-  async get(req: Request): Promise<ReadResult> {
+  async get(req: Request): Promise<ReadResult | NotModifiedResult> {
     const { usage, key } = this.resolve(req, 'read');
     this.usageAuthorize(req, usage, key, 'read');
     const generated = await usage.generated?.(key, this.context(req, key), req.principal);
@@ -134,20 +142,20 @@ export class XcapService {
       // A poll naming the ETag this process last read: 304 on the change feed's word. Any
       // other ETag (the client's own write, say) or a plain GET asks the store.
       const known = ifNoneMatch !== undefined && ifMatch === undefined ? this.etags?.get(k) : undefined;
-      if (known !== undefined && matches(ifNoneMatch as string, known, 'weak')) throw new NotModified(`"${known}"`);
+      if (known !== undefined && matches(ifNoneMatch as string, known, 'weak')) return { notModified: true, etag: known };
       const mark = this.etags?.mark();
       // The stored bytes as they are: cached by ETag, checked against the store per request.
       const stored = await this.storedBytes.get(key, k);
       if (!stored) throw new NotFound();
       if (mark !== undefined) this.etags?.set(k, stored.etag, mark);
-      checkRead(req.conditions, stored.etag);
+      if (notModified(req.conditions, stored.etag)) return { notModified: true, etag: stored.etag };
       return { body: stored.bytes, contentType: usage.mimeType, etag: stored.etag };
     }
     const cached = generated === undefined ? await this.currentDom(key) : undefined;
     const doc: Pick<StoredDoc, 'etag' | 'body'> | undefined =
       cached !== undefined ? { etag: cached.etag, body: cached.text } : generated === undefined ? await this.store.get(key) : { etag: contentEtag(generated), body: generated };
     if (!doc) throw new NotFound();
-    checkRead(req.conditions, doc.etag);
+    if (notModified(req.conditions, doc.etag)) return { notModified: true, etag: doc.etag };
     if (req.uri.selector === null) return { body: doc.body, contentType: usage.mimeType, etag: doc.etag };
     const sel = this.selector(req, usage);
     const { dom, spans } = cached ?? this.cachedForRead(key, doc);
@@ -501,9 +509,10 @@ function isConditional(c: Conditions): boolean {
   return c.ifMatch !== undefined || c.ifNoneMatch !== undefined;
 }
 
-function checkRead(c: Conditions, etag: string): void {
+/** Whether a read of `etag` under `c` is answered 304; throws PreconditionFailed when If-Match fails. */
+function notModified(c: Conditions, etag: string): boolean {
   if (c.ifMatch !== undefined && !matches(c.ifMatch, etag, 'strong')) throw new PreconditionFailed();
-  if (c.ifNoneMatch !== undefined && matches(c.ifNoneMatch, etag, 'weak')) throw new NotModified(`"${etag}"`);
+  return c.ifNoneMatch !== undefined && matches(c.ifNoneMatch, etag, 'weak');
 }
 
 function checkWrite(c: Conditions, etag: string | undefined): void {

@@ -118,6 +118,20 @@ describe('RFC 7616 §3.4 response, qop=auth', () => {
     expect((await rejection(auth.authenticate(request({ nonce: foreign }), REALM))).status).toBe(401);
   });
 
+  it('refuses a nonce already in use in one realm when it comes with another realm', async () => {
+    const u = await sqliteUsers();
+    await u.users.add('sip:alice@example.com', 'wonderland');
+    await u.users.add('sip:alice@other.org', 'wonderland');
+    const both = createAuthenticator({ users: u.users, allowBasic: false, nonceSecret: SECRET, now });
+    const nonce = await nonceFor(both);
+    await expect(both.authenticate(request({ nonce }), REALM)).resolves.toMatchObject({ xui: 'sip:alice@example.com' });
+    const err = await rejection(both.authenticate(request({ nonce, nc: 2, realm: 'other.org' }), 'other.org'));
+    expect(err.status).toBe(401);
+    expect(challengesOf(err)[0]!.params.stale).toBeUndefined();
+    await expect(both.authenticate(request({ nonce: await nonceFor(both, 'other.org'), realm: 'other.org' }), 'other.org')).resolves.toMatchObject({ xui: 'sip:alice@other.org' });
+    await u.store.close();
+  });
+
   it('refuses a forged nonce without stale, and accepts nonces of another replica with the same secret', async () => {
     const forged = (await nonceFor()).replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
     const err = await rejection(auth.authenticate(request({ nonce: forged }), REALM));
