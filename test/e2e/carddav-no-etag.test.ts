@@ -3,15 +3,18 @@
  * rewrote the card) must cost a re-read on the next run, never a conflict nor a second
  * write. The server is Debian's apache2 (mod_auth_digest, mod_headers dropping the ETag
  * of every PUT answer) in front of a real Radicale; the phone is an XCAP client of the
- * real gateway; the requests the server saw are read from apache's access log.
+ * real gateway; the requests the server saw are read from apache's access log. The sync
+ * case runs against a single Redis and against a 6-node Redis Cluster, each with its own
+ * gateway and a new address book behind the same apache and Radicale.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { describeEachRedis, redisSection } from '../helpers/redis-variants.ts';
 import { EL_TYPE, RL_TYPE } from '../http/helpers.ts';
 import { startApacheDigest, type ApacheDigestService } from '../services/apache-digest.ts';
 import { tempDir } from '../services/process.ts';
@@ -26,7 +29,7 @@ const bob: Item = { uri: 'sip:bob@example.com', 'display-name': 'Bob' };
 
 let radicale: RadicaleService;
 let apache: ApacheDigestService;
-let t: TestGateway;
+let secrets: string;
 
 /** Radicale trusts the front's X-Remote-User: requests straight to it act as alice. */
 const direct = (method: string, path: string, body?: string) =>
@@ -38,24 +41,22 @@ async function cardTexts(): Promise<string[]> {
   return Promise.all(hrefs.map(async (h) => (await direct('GET', h)).text()));
 }
 
+/** Alice's address book, (re)created empty. */
+async function newBook(): Promise<void> {
+  await direct('DELETE', BOOK);
+  expect((await direct('MKCOL', BOOK, mkAddressBookBody())).status).toBe(201);
+}
+
 const puts = () => apache.requests().filter((r) => r.startsWith('PUT '));
 
 beforeAll(async () => {
   radicale = await startRadicale({ auth: 'http_x_remote_user' });
   apache = await startApacheDigest({ radicalePort: radicale.port, users: { alice: PASSWORD }, unsetPutEtag: true });
-  expect((await direct('MKCOL', BOOK, mkAddressBookBody())).status).toBe(201);
-  const secrets = join(tempDir('carddav-no-etag'), 'passwords');
+  secrets = join(tempDir('carddav-no-etag'), 'passwords');
   writeFileSync(secrets, `alice:${PASSWORD}\n`);
-  t = await startTestGateway({
-    config: {
-      redis: { url: inject('services').redis, prefix: `e2e-carddav-noetag-${randomUUID()}` },
-      connectors: { dav: { kind: 'carddav', url: apache.url, addressBook: '/{user}/contacts/', credentials: { passwordsFile: secrets }, write: { enabled: true } } },
-      bindings: [{ name: BINDING, auid: 'resource-lists', target: { scope: 'users', document: 'index' }, mapping: { kind: 'resource-lists', list: FRIENDS }, connector: 'dav', collection: '{user}', direction: 'both', policy: 'manual' }],
-    },
-  });
+  await newBook();
 });
 afterAll(async () => {
-  await t?.stop();
   await apache?.stop();
   await radicale?.stop();
 });
@@ -73,31 +74,47 @@ describe('issue 11: a PUT answered without ETag (apache2 mod_headers in front of
     expect((await direct('DELETE', `${BOOK}probe.vcf`)).status).toBe(200);
   });
 
-  it('a phone\'s new entry and then its edit reach the card; the runs after re-read it: no conflict, no error, no further PUT', async () => {
-    const earlier = puts().length;
-    const created = await t.client().put(ALICE_INDEX, rlDoc({ [FRIENDS]: [bob] }), RL_TYPE);
-    expect(created.status).toBe(201);
-    await until(cardTexts, (c) => c.some((x) => x.includes('FN:Bob')));
-    expect(puts().slice(earlier)).toHaveLength(1);
-    expect(puts().at(-1)).toMatch(/^PUT \/alice\/contacts\/[^/]+\.vcf 201$/);
-    await runFinished(t, 0);
+  describeEachRedis((redis) => {
+    let t: TestGateway;
+    beforeAll(async () => {
+      // Each Redis variant starts from an empty address book, as the phone from a new document.
+      await newBook();
+      t = await startTestGateway({
+        config: {
+          redis: redisSection(await redis.target(), `e2e-carddav-noetag-${randomUUID()}`),
+          connectors: { dav: { kind: 'carddav', url: apache.url, addressBook: '/{user}/contacts/', credentials: { passwordsFile: secrets }, write: { enabled: true } } },
+          bindings: [{ name: BINDING, auid: 'resource-lists', target: { scope: 'users', document: 'index' }, mapping: { kind: 'resource-lists', list: FRIENDS }, connector: 'dav', collection: '{user}', direction: 'both', policy: 'manual' }],
+        },
+      });
+    });
+    afterAll(() => t?.stop());
 
-    // The stored version matches no ETag: the edit's conditional write re-reads the card first.
-    const since = Date.now();
-    const edit = await t.client().put(entryPath(ALICE_INDEX, FRIENDS, bob.uri), entryXml({ ...bob, 'display-name': 'Bob (phone)' }, true), EL_TYPE);
-    expect(edit.status, edit.body).toBe(200);
-    const after = await runFinished(t, since);
-    expect(after?.lastError).toBeNull();
-    await until(cardTexts, (c) => c.some((x) => x.includes('FN:Bob (phone)')));
-    expect(await adminApi(t).conflicts()).toEqual([]);
-    const writes = puts().length;
-    expect(writes - earlier).toBe(2);
+    it('a phone\'s new entry and then its edit reach the card; the runs after re-read it: no conflict, no error, no further PUT', async () => {
+      const earlier = puts().length;
+      const created = await t.client().put(ALICE_INDEX, rlDoc({ [FRIENDS]: [bob] }), RL_TYPE);
+      expect(created.status).toBe(201);
+      await until(cardTexts, (c) => c.some((x) => x.includes('FN:Bob')));
+      expect(puts().slice(earlier)).toHaveLength(1);
+      expect(puts().at(-1)).toMatch(/^PUT \/alice\/contacts\/[^/]+\.vcf 201$/);
+      await runFinished(t, 0);
 
-    // Two more runs: the card is read with its real ETag, nothing is written again.
-    expect((await syncNow(t))?.lastError).toBeNull();
-    expect((await syncNow(t))?.lastError).toBeNull();
-    expect(puts()).toHaveLength(writes);
-    expect(await adminApi(t).conflicts()).toEqual([]);
-    expect(listOf((await getDoc(t)).body, FRIENDS)?.get(bob.uri)).toEqual({ ...bob, 'display-name': 'Bob (phone)' });
+      // The stored version matches no ETag: the edit's conditional write re-reads the card first.
+      const since = Date.now();
+      const edit = await t.client().put(entryPath(ALICE_INDEX, FRIENDS, bob.uri), entryXml({ ...bob, 'display-name': 'Bob (phone)' }, true), EL_TYPE);
+      expect(edit.status, edit.body).toBe(200);
+      const after = await runFinished(t, since);
+      expect(after?.lastError).toBeNull();
+      await until(cardTexts, (c) => c.some((x) => x.includes('FN:Bob (phone)')));
+      expect(await adminApi(t).conflicts()).toEqual([]);
+      const writes = puts().length;
+      expect(writes - earlier).toBe(2);
+
+      // Two more runs: the card is read with its real ETag, nothing is written again.
+      expect((await syncNow(t))?.lastError).toBeNull();
+      expect((await syncNow(t))?.lastError).toBeNull();
+      expect(puts()).toHaveLength(writes);
+      expect(await adminApi(t).conflicts()).toEqual([]);
+      expect(listOf((await getDoc(t)).body, FRIENDS)?.get(bob.uri)).toEqual({ ...bob, 'display-name': 'Bob (phone)' });
+    });
   });
 });

@@ -10,6 +10,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { freePort } from '../services/process.ts';
 import { AS_ADMIN, AS_ALICE, DIRECTORY_BINDING, JSON_TYPE } from './admin-helpers.ts';
 
+// Single Redis only: sync is off (a `redis.url` nothing listens on), no queue is reached.
 describe('admin API: sync status and conflicts (sync off: Redis unreachable)', () => {
   let gw: TestGateway;
   let state: SyncState;

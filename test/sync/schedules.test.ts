@@ -197,6 +197,7 @@ describe('sync status names a binding that stopped running (stale)', () => {
   }, 60_000);
 });
 
+// Single Redis only: sync is off (a `redis.url` nothing listens on); the flag comes from the sync state.
 describe('GET /admin/sync/status carries the stale flag a readiness check reads', () => {
   it('stale with the reason after two missed intervals, per binding and per document', async () => {
     const gw = await startTestGateway({
