@@ -113,16 +113,17 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
   }
 
   return (req, res) => {
-    const started = performance.now();
+    const started = logRequest ? performance.now() : 0;
     const reqId = requestId(req);
-    if (logRequest) {
-      res.once('finish', () => {
-        logRequest({ reqId, method: req.method, url: req.url ?? '', status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
-      });
-    }
-    return handle(req, res).catch((err: unknown) => {
+    const answered = handle(req, res).catch((err: unknown) => {
       if (err instanceof PayloadTooLarge) res.setHeader('Connection', 'close');
       renderError(err, res, log, reqId);
+    });
+    // Once answered (the answer handed to the socket), not on 'finish': a listener per request
+    // cost more than the line, and a client gone before the end still gets its line.
+    if (logRequest === undefined) return answered;
+    return answered.then(() => {
+      logRequest({ reqId, method: req.method, url: req.url ?? '', status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
     });
   };
 }
