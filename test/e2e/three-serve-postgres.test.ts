@@ -3,9 +3,10 @@
  * load balancer. Conditional writes stay atomic across them (RFC 4825 §7.11: of 20 If-Match
  * PUTs with one ETag exactly one wins), the change feed holds every change exactly once
  * whichever replica made it, and killing one replica with SIGKILL mid-write loses no write
- * it answered 2xx; with a push binding on every replica (one Redis), each change of a
- * document reaches the remote table exactly once. Each replica runs one process (`--workers 1`) so the test stays light;
- * the workers of one replica share its writes through the primary (test/e2e/serve-sigkill).
+ * it answered 2xx; with a push binding on every replica (one sync Redis: a single one, then
+ * a 6-node Redis Cluster), each change of a document reaches the remote table exactly once.
+ * Each replica runs one process (`--workers 1`) so the test stays light; the workers of one
+ * replica share its writes through the primary (test/e2e/serve-sigkill).
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { tempDir } from '../services/process.ts';
 import { freshPostgresDatabase } from '../services/databases.ts';
 import { addUser, startServe, type ServeProcess } from '../http/serve-process.ts';
 import { ALICE_XUI, RL_TYPE } from '../http/helpers.ts';
+import { describeEachRedis, redisYaml } from '../helpers/redis-variants.ts';
 import { SseClient } from '../helpers/sse-client.ts';
 
 const auth = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
@@ -177,65 +179,67 @@ describe('three serve replicas on one PostgreSQL', () => {
   });
 });
 
-describe('three serve replicas on one PostgreSQL and one Redis, each running sync', () => {
-  const dir = tempDir('three-sync');
-  let databaseUrl: string;
-  let db: pg.Client;
-  let replicas: ServeProcess[] = [];
-  beforeAll(async () => {
-    databaseUrl = await freshPostgresDatabase(inject('services').postgres, 'three_sync');
-    db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
-    // The remote: a contacts table with an owner column, its triggers installed as `sql install-triggers` does.
-    await db.query('CREATE TABLE contacts (id BIGSERIAL PRIMARY KEY, version BIGINT NOT NULL DEFAULT 0, owner_xui TEXT NOT NULL, sip_uri TEXT NOT NULL, name TEXT)');
-    for (const stmt of triggerDdl('postgres', { table: 'contacts', key: 'id', version: 'version', owner: 'owner_xui' })) await db.query(stmt);
-    const config = join(dir, 'xcap-bridge.yaml');
-    writeFileSync(config, [
-      `redis: { url: "${inject('services').redis}", prefix: three-${randomUUID()} }`,
-      'connectors:',
-      `  crm: { kind: sql, url: "${databaseUrl}", table: contacts, owner: owner_xui, columns: { uri: sip_uri, display-name: name } }`,
-      'bindings:',
-      '  - { name: crm, auid: resource-lists, target: { scope: users, document: index }, mapping: { kind: resource-lists, list: friends },',
-      '      connector: crm, collection: "contacts/{xui}", direction: push }',
-      '',
-    ].join('\n'));
-    await addUser({ databaseUrl }, ALICE_XUI, 'secret');
-    replicas = await Promise.all([0, 1, 2].map(() => startServe({ databaseUrl }, ['--workers', '1', '--config', config], { XCAP_BRIDGE_NONCE_SECRET: 'shared-secret-of-the-replicas' })));
-  });
-  afterAll(async () => {
-    await Promise.all(replicas.map((r) => r.stop()));
-    await db?.end();
-    rmSync(dir, { recursive: true, force: true });
-  });
+describeEachRedis((redis) => {
+  describe('three serve replicas on one PostgreSQL and one sync Redis, each running sync', () => {
+    const dir = tempDir('three-sync');
+    let databaseUrl: string;
+    let db: pg.Client;
+    let replicas: ServeProcess[] = [];
+    beforeAll(async () => {
+      databaseUrl = await freshPostgresDatabase(inject('services').postgres, 'three_sync');
+      db = new pg.Client({ connectionString: databaseUrl });
+      await db.connect();
+      // The remote: a contacts table with an owner column, its triggers installed as `sql install-triggers` does.
+      await db.query('CREATE TABLE contacts (id BIGSERIAL PRIMARY KEY, version BIGINT NOT NULL DEFAULT 0, owner_xui TEXT NOT NULL, sip_uri TEXT NOT NULL, name TEXT)');
+      for (const stmt of triggerDdl('postgres', { table: 'contacts', key: 'id', version: 'version', owner: 'owner_xui' })) await db.query(stmt);
+      const config = join(dir, 'xcap-bridge.yaml');
+      writeFileSync(config, [
+        redisYaml(await redis.target(), `three-${randomUUID()}`),
+        'connectors:',
+        `  crm: { kind: sql, url: "${databaseUrl}", table: contacts, owner: owner_xui, columns: { uri: sip_uri, display-name: name } }`,
+        'bindings:',
+        '  - { name: crm, auid: resource-lists, target: { scope: users, document: index }, mapping: { kind: resource-lists, list: friends },',
+        '      connector: crm, collection: "contacts/{xui}", direction: push }',
+        '',
+      ].join('\n'));
+      await addUser({ databaseUrl }, ALICE_XUI, 'secret');
+      replicas = await Promise.all([0, 1, 2].map(() => startServe({ databaseUrl }, ['--workers', '1', '--config', config], { XCAP_BRIDGE_NONCE_SECRET: 'shared-secret-of-the-replicas' })));
+    });
+    afterAll(async () => {
+      await Promise.all(replicas.map((r) => r.stop()));
+      await db?.end();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
-  const friends = (n: number) =>
-    `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="friends">${Array.from({ length: n }, (_, i) => `<entry uri="sip:friend${i}@example.com"><display-name>Friend ${i}</display-name></entry>`).join('')}</list></resource-lists>\n`;
-  const rows = async () => (await db.query<{ sip_uri: string; name: string }>('SELECT sip_uri, name FROM contacts WHERE owner_xui = $1 ORDER BY id', [ALICE_XUI])).rows;
+    const friends = (n: number) =>
+      `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="friends">${Array.from({ length: n }, (_, i) => `<entry uri="sip:friend${i}@example.com"><display-name>Friend ${i}</display-name></entry>`).join('')}</list></resource-lists>\n`;
+    const rows = async () => (await db.query<{ sip_uri: string; name: string }>('SELECT sip_uri, name FROM contacts WHERE owner_xui = $1 ORDER BY id', [ALICE_XUI])).rows;
 
-  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-    const guard = Date.now() + 90_000;
-    while (!(await check())) {
-      if (Date.now() > guard) throw new Error(`timed out waiting for ${what}; rows: ${JSON.stringify(await rows())}`);
-      await new Promise((r) => setTimeout(r, 50));
+    async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+      const guard = Date.now() + 90_000;
+      while (!(await check())) {
+        if (Date.now() > guard) throw new Error(`timed out waiting for ${what}; rows: ${JSON.stringify(await rows())}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
-  }
 
-  it('30 edits of one document through the three replicas: each entry is one row of the remote, none twice, the last edit there', async () => {
-    for (let n = 1; n <= 30; n++) {
-      const r = await put(replicas[n % 3]!.url, 'index', friends(n));
-      expect([200, 201]).toContain(r.status);
-    }
-    await until('30 rows', async () => (await rows()).length >= 30);
-    // A last edit after the others have been taken: when it is there, every earlier run has ended.
-    const renamed = friends(30).replace('>Friend 0<', '>Friend Zero<');
-    expect((await put(replicas[1]!.url, 'index', renamed)).status).toBe(200);
-    await until('the rename', async () => (await rows()).some((r) => r.name === 'Friend Zero'));
-    const got = await rows();
-    expect(got).toHaveLength(30);
-    expect(new Set(got.map((r) => r.sip_uri)).size).toBe(30);
-    expect(got.map((r) => r.sip_uri).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `sip:friend${i}@example.com`).sort());
-    // The engine's own record: one item per entry.
-    const items = await db.query<{ n: string }>("SELECT COUNT(*) AS n FROM sync_items WHERE binding = 'crm' AND scope = $1", [ALICE_XUI]);
-    expect(Number(items.rows[0]?.n)).toBe(30);
+    it('30 edits of one document through the three replicas: each entry is one row of the remote, none twice, the last edit there', async () => {
+      for (let n = 1; n <= 30; n++) {
+        const r = await put(replicas[n % 3]!.url, 'index', friends(n));
+        expect([200, 201]).toContain(r.status);
+      }
+      await until('30 rows', async () => (await rows()).length >= 30);
+      // A last edit after the others have been taken: when it is there, every earlier run has ended.
+      const renamed = friends(30).replace('>Friend 0<', '>Friend Zero<');
+      expect((await put(replicas[1]!.url, 'index', renamed)).status).toBe(200);
+      await until('the rename', async () => (await rows()).some((r) => r.name === 'Friend Zero'));
+      const got = await rows();
+      expect(got).toHaveLength(30);
+      expect(new Set(got.map((r) => r.sip_uri)).size).toBe(30);
+      expect(got.map((r) => r.sip_uri).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `sip:friend${i}@example.com`).sort());
+      // The engine's own record: one item per entry.
+      const items = await db.query<{ n: string }>("SELECT COUNT(*) AS n FROM sync_items WHERE binding = 'crm' AND scope = $1", [ALICE_XUI]);
+      expect(Number(items.rows[0]?.n)).toBe(30);
+    });
   });
 });
