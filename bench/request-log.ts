@@ -5,11 +5,13 @@
  * document in each. Each case drives both at the same time, each with its own `wrk -t1 -c32
  * -d5s` started together, so both see the same machine (its speed drifts between runs by more
  * than the log's cost); CPU time per 1,000 requests of each server's process tree from /proc
- * over the same window. Prints every round and, per case, the median of the per-round ratios
- * on / off − 1 (CPU and req/s). `--aa` runs both with the log off: the noise floor (~0%).
- * Each case runs 2 s first, not counted (warm-up).
+ * over the same window. Every round starts a new pair (a process's own speed differs from
+ * another's by a few percent, either way, for its whole life: one pair for every round
+ * measured that, not the log). Prints every round and, per case, the median of the per-round
+ * ratios on / off − 1 (CPU and req/s). `--aa` runs both with the log off: the noise floor
+ * (~0%). Each case runs 2 s first on each new pair, not counted (warm-up).
  *
- *   npm run bench -- request-log [--rounds 5] [--seconds 5] [--connections 32] [--aa] [--serve-arg ARG ...]
+ *   npm run bench -- request-log [--rounds 7] [--seconds 5] [--connections 32] [--aa] [--serve-arg ARG ...]
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { freePort, stopChild, tempDir, waitForPort } from '../test/services/proc
 import { resourceLists } from './fixtures.ts';
 import { fmt, load, median, spawnLogged, tail, wrkBenchOptions, wrkTogether, type Measured, type WrkRun } from './wrk.ts';
 
-const { rounds, seconds, connections, serveArgs, flags } = wrkBenchOptions(5, ['aa']);
+const { rounds, seconds, connections, serveArgs, flags } = wrkBenchOptions(7, ['aa']);
 const aa = flags.has('aa');
 
 const CLI = join(resolve(import.meta.dirname, '..'), 'bin', 'xcap-bridge.js');
@@ -56,11 +58,10 @@ async function start(dir: string, name: string, requests: boolean): Promise<Serv
 
 const dir = tempDir('request-log');
 const servers: Server[] = [];
+const names = aa ? (['A', 'B'] as const) : (['log on', 'log off'] as const);
 try {
-  servers.push(await start(dir, aa ? 'A' : 'log on', !aa), await start(dir, aa ? 'B' : 'log off', false));
-  const [on, off] = servers as [Server, Server];
   const pair = aa ? 'A/A (both log off)' : 'request log on vs off';
-  process.stdout.write(`${pair}, both at once: wrk -t1 -c${connections} -d${seconds}s each, ${rounds} rounds, Node ${process.versions.node}, serve ${serveArgs.join(' ') || '(defaults)'}\n`);
+  process.stdout.write(`${pair}, both at once: wrk -t1 -c${connections} -d${seconds}s each, ${rounds} rounds (a new pair each), Node ${process.versions.node}, serve ${serveArgs.join(' ') || '(defaults)'}\n`);
   const run = (s: Server, c: (typeof CASES)[number], secs: number): WrkRun => ({
     url: s.base + c.path,
     headers: HEADERS,
@@ -71,12 +72,14 @@ try {
     pids: [s.child.pid as number],
     describe: () => `${s.name} on ${c.name}:\n${tail(s.log)}`,
   });
-  // Warm-up, not counted: the first seconds of a process are JIT compilation.
-  for (const c of CASES) await wrkTogether([run(on, c, 2), run(off, c, 2)]);
   const ratios = new Map(CASES.map((c) => [c.name, { cpu: [] as number[], rps: [] as number[] }]));
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   for (let round = 1; round <= rounds; round++) {
-    process.stdout.write(`\nround ${round} (load ${load()})\n| case | ${on.name} req/s | ${off.name} req/s | ${on.name} CPU ms / 1000 req | ${off.name} CPU ms / 1000 req | CPU share | non-2xx ${on.name}/${off.name} |\n|---|---|---|---|---|---|---|\n`);
+    servers.push(await start(dir, `${names[0]} ${round}`, !aa), await start(dir, `${names[1]} ${round}`, false));
+    const [on, off] = servers.slice(-2) as [Server, Server];
+    // Warm-up, not counted: the first seconds of a process are JIT compilation.
+    for (const c of CASES) await wrkTogether([run(on, c, 2), run(off, c, 2)]);
+    process.stdout.write(`\nround ${round} (load ${load()})\n| case | ${names[0]} req/s | ${names[1]} req/s | ${names[0]} CPU ms / 1000 req | ${names[1]} CPU ms / 1000 req | CPU share | non-2xx ${names[0]}/${names[1]} |\n|---|---|---|---|---|---|---|\n`);
     for (const c of CASES) {
       const [a, b] = (await wrkTogether([run(on, c, seconds), run(off, c, seconds)])) as [Measured, Measured];
       const r = ratios.get(c.name)!;
@@ -84,8 +87,9 @@ try {
       r.rps.push(1 - a.rps / b.rps);
       process.stdout.write(`| ${c.name} | ${fmt(a.rps)} | ${fmt(b.rps)} | ${fmt(a.cpuMsPer1000)} | ${fmt(b.cpuMsPer1000)} | ${pct(r.cpu.at(-1) as number)} | ${a.non2xx + a.errors}/${b.non2xx + b.errors} |\n`);
     }
+    for (const s of servers.splice(-2)) await stopChild(s.child);
   }
-  process.stdout.write(`\nmedians of ${rounds} per-round ratios (load ${load()})\n| case | CPU share (${on.name} / ${off.name} − 1) | per round | req/s lost |\n|---|---|---|---|\n`);
+  process.stdout.write(`\nmedians of ${rounds} per-round ratios (load ${load()})\n| case | CPU share (${names[0]} / ${names[1]} − 1) | per round | req/s lost |\n|---|---|---|---|\n`);
   for (const c of CASES) {
     const r = ratios.get(c.name)!;
     process.stdout.write(`| ${c.name} | ${pct(median(r.cpu))} | ${r.cpu.map(pct).join(', ')} | ${pct(median(r.rps))} |\n`);
