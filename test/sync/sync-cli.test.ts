@@ -5,10 +5,12 @@
  * still runs when Redis is unreachable.
  * The store is found as `serve` finds it (--config, --data, --database-url) and never
  * created by the commands that only read it; items are shown by uri and display name. On a
- * real slapd: a run in a fresh process does not read the directory whole because a delete
- * scan is due, and a document its usage rejects is refused with nothing written.
+ * real slapd, on both kinds of Redis too: a run in a fresh process does not read the directory
+ * whole because a delete scan is due, and a document its usage rejects is refused with nothing
+ * written.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -114,6 +116,88 @@ describeEachRedis((redis) => {
       expect(r.code).toBe(0);
     });
   });
+
+  describe('xcap-bridge sync run on a real slapd (child processes)', () => {
+    const server = inject('services').ldap;
+    let ou: { dn: string; admin: Client; drop(): Promise<void> };
+    let data: string;
+    let redisLine: string;
+    let cfg: string;
+
+    beforeAll(async () => {
+      redisLine = redisYaml(await redis.target(), `${prefix}-ldap-${randomUUID()}`);
+      ou = await freshOu(server);
+      await ldapadd(server, peopleLdif(ou.dn, 5));
+      data = join(dir, `data-ldap-${Math.random().toString(36).slice(2)}`);
+      cfg = ldapConfig();
+    });
+
+    /** A config on `data`; every run is due a delete scan (deleteScanIntervalMs 0); alice and bob get the directory. */
+    function ldapConfig(connectorExtra = '', fields = '{ mail: mail }'): string {
+      const file = join(dir, `ldap-${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(file, [
+        `store: { kind: sqlite, dataDir: ${data} }`,
+        redisLine,
+        'connectors:',
+        `  corp: { kind: ldap, url: "${server.url}", bindDn: "${server.bindDn}", bindPasswordEnv: ${PASSWORD_ENV}, baseDn: "${ou.dn}", deleteScanIntervalMs: 0,${connectorExtra}`,
+        `          mapping: { uri: "sip:{uid}@{domain}", constants: { domain: example.com }, fields: ${fields} } }`,
+        'bindings:',
+        '  - { name: corp-directory, auid: resource-lists, target: { scope: users, document: index, users: ["sip:alice@example.com", "sip:bob@example.com"] },',
+        `      mapping: { kind: resource-lists, list: directory, fields: [mail] }, connector: corp, collection: "${ou.dn}", direction: pull }`,
+        '',
+      ].join('\n'));
+      return file;
+    }
+    afterAll(async () => {
+      await ou?.drop();
+    });
+
+    const runWithPassword = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+        execFile(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, [PASSWORD_ENV]: server.password } }, (err, stdout, stderr) => done({ code: err ? Number(err.code) : 0, stdout, stderr }));
+      });
+
+    it('a run in a fresh process with a delete scan due lists ids instead of reading the directory whole, and the delete arrives', async () => {
+      const first = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:alice@example.com', '--config', cfg]);
+      expect(first.stdout, first.stderr).toMatch(/^corp-directory sip:alice@example\.com: applied \(full read\); xcap \+5 ~0 -0/m);
+      // Run under the lock: on the cluster, the nodes reached and not the `url` nothing listens on.
+      expect(first.stderr).not.toMatch(/unreachable/);
+      await ou.admin.del(`uid=p2,${ou.dn}`);
+      const second = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:alice@example.com', '--config', cfg]);
+      expect(second.stdout).toMatch(/^corp-directory sip:alice@example\.com: applied; xcap \+0 ~0 -1/m);
+      expect(second.code).toBe(0);
+    });
+
+    it('connector options that do not change what is read (page size, pool, timeouts) keep the sync state; a mapping change reads everything again', async () => {
+      const tuned = ldapConfig(' pageSize: 2, connections: 2, timeoutMs: 10000, connectTimeoutMs: 2000,');
+      const same = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:alice@example.com', '--config', tuned]);
+      expect(same.stdout, same.stderr).toMatch(/^corp-directory sip:alice@example\.com: unchanged; xcap \+0 ~0 -0/m);
+      const remapped = ldapConfig(' pageSize: 2,', '{ mail: mail, title: title }');
+      const again = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:alice@example.com', '--config', remapped]);
+      expect(again.stdout, again.stderr).toMatch(/^corp-directory sip:alice@example\.com: \w+ \(full read\)/m);
+    });
+
+    it('a document its usage rejects is refused with the reason, and nothing is written (document and sync state as they were)', async () => {
+      const store = await openStore({ kind: 'sqlite', dataDir: data });
+      const key = { auid: 'resource-lists', xui: 'sip:bob@example.com', path: 'index' };
+      // Stored past validation (an older version, a restore): an entry without its required uri.
+      const invalid = `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="mine"><entry><display-name>No uri</display-name></entry></list></resource-lists>`;
+      const { etag } = await store.put(key, invalid, 'absent');
+      const state = await SyncState.open(store.sql);
+      try {
+        const r = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:bob@example.com', '--config', cfg]);
+        expect(r.stdout).toMatch(/^corp-directory sip:bob@example\.com: failed: .*uri/m);
+        expect(r.code).toBe(1);
+        const after = await store.get(key);
+        expect(after?.etag).toBe(etag);
+        expect(after?.body).toBe(invalid);
+        expect(await state.loadItems('corp-directory', 'sip:bob@example.com')).toEqual([]);
+        expect((await state.getScope('corp-directory', 'sip:bob@example.com'))?.lastError).toMatch(/uri/);
+      } finally {
+        await store.close();
+      }
+    });
+  });
 });
 
 describe('xcap-bridge sync: finding the store, naming items (child process)', () => {
@@ -181,82 +265,4 @@ describe('xcap-bridge sync: finding the store, naming items (child process)', ()
     expect(none.code).toBe(1);
     await store.close();
   }, 60_000);
-});
-
-describe('xcap-bridge sync run on a real slapd (child processes)', () => {
-  const server = inject('services').ldap;
-  let ou: { dn: string; admin: Client; drop(): Promise<void> };
-  let data: string;
-  let cfg: string;
-
-  beforeAll(async () => {
-    ou = await freshOu(server);
-    await ldapadd(server, peopleLdif(ou.dn, 5));
-    data = join(dir, `data-ldap-${Math.random().toString(36).slice(2)}`);
-    cfg = ldapConfig();
-  });
-
-  /** A config on `data`; every run is due a delete scan (deleteScanIntervalMs 0); alice and bob get the directory. */
-  function ldapConfig(connectorExtra = '', fields = '{ mail: mail }'): string {
-    const file = join(dir, `ldap-${Math.random().toString(36).slice(2)}.yaml`);
-    writeFileSync(file, [
-      `store: { kind: sqlite, dataDir: ${data} }`,
-      `redis: { url: "${inject('services').redis}", prefix: ${prefix}-ldap }`,
-      'connectors:',
-      `  corp: { kind: ldap, url: "${server.url}", bindDn: "${server.bindDn}", bindPasswordEnv: ${PASSWORD_ENV}, baseDn: "${ou.dn}", deleteScanIntervalMs: 0,${connectorExtra}`,
-      `          mapping: { uri: "sip:{uid}@{domain}", constants: { domain: example.com }, fields: ${fields} } }`,
-      'bindings:',
-      '  - { name: corp-directory, auid: resource-lists, target: { scope: users, document: index, users: ["sip:alice@example.com", "sip:bob@example.com"] },',
-      `      mapping: { kind: resource-lists, list: directory, fields: [mail] }, connector: corp, collection: "${ou.dn}", direction: pull }`,
-      '',
-    ].join('\n'));
-    return file;
-  }
-  afterAll(async () => {
-    await ou?.drop();
-  });
-
-  const runWithPassword = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, [CLI, ...args], { cwd: dir, env: { ...process.env, [PASSWORD_ENV]: server.password } }, (err, stdout, stderr) => done({ code: err ? Number(err.code) : 0, stdout, stderr }));
-    });
-
-  it('a run in a fresh process with a delete scan due lists ids instead of reading the directory whole, and the delete arrives', async () => {
-    const first = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:alice@example.com', '--config', cfg]);
-    expect(first.stdout, first.stderr).toMatch(/^corp-directory sip:alice@example\.com: applied \(full read\); xcap \+5 ~0 -0/m);
-    await ou.admin.del(`uid=p2,${ou.dn}`);
-    const second = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:alice@example.com', '--config', cfg]);
-    expect(second.stdout).toMatch(/^corp-directory sip:alice@example\.com: applied; xcap \+0 ~0 -1/m);
-    expect(second.code).toBe(0);
-  });
-
-  it('connector options that do not change what is read (page size, pool, timeouts) keep the sync state; a mapping change reads everything again', async () => {
-    const tuned = ldapConfig(' pageSize: 2, connections: 2, timeoutMs: 10000, connectTimeoutMs: 2000,');
-    const same = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:alice@example.com', '--config', tuned]);
-    expect(same.stdout, same.stderr).toMatch(/^corp-directory sip:alice@example\.com: unchanged; xcap \+0 ~0 -0/m);
-    const remapped = ldapConfig(' pageSize: 2,', '{ mail: mail, title: title }');
-    const again = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:alice@example.com', '--config', remapped]);
-    expect(again.stdout, again.stderr).toMatch(/^corp-directory sip:alice@example\.com: \w+ \(full read\)/m);
-  });
-
-  it('a document its usage rejects is refused with the reason, and nothing is written (document and sync state as they were)', async () => {
-    const store = await openStore({ kind: 'sqlite', dataDir: data });
-    const key = { auid: 'resource-lists', xui: 'sip:bob@example.com', path: 'index' };
-    // Stored past validation (an older version, a restore): an entry without its required uri.
-    const invalid = `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="mine"><entry><display-name>No uri</display-name></entry></list></resource-lists>`;
-    const { etag } = await store.put(key, invalid, 'absent');
-    const state = await SyncState.open(store.sql);
-    try {
-      const r = await runWithPassword(['sync', 'run', 'corp-directory', '--user', 'sip:bob@example.com', '--config', cfg]);
-      expect(r.stdout).toMatch(/^corp-directory sip:bob@example\.com: failed: .*uri/m);
-      expect(r.code).toBe(1);
-      const after = await store.get(key);
-      expect(after?.etag).toBe(etag);
-      expect(after?.body).toBe(invalid);
-      expect(await state.loadItems('corp-directory', 'sip:bob@example.com')).toEqual([]);
-      expect((await state.getScope('corp-directory', 'sip:bob@example.com'))?.lastError).toMatch(/uri/);
-    } finally {
-      await store.close();
-    }
-  });
 });
