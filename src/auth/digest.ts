@@ -128,7 +128,7 @@ export class DigestAuth {
     if (!safeEqual(expected, creds.response) || issued === undefined) return 'fail';
     if (this.now() - issued * 1000 > this.ttlMs) return 'stale';
     if (creds.qop === undefined) return 'ok';
-    return this.acceptNc(creds.nonce, creds.realm, issued, creds.nc as number) ? 'ok' : 'stale';
+    return this.acceptNc(creds.nonce, creds.realm, issued, creds.nc as number, seen) ? 'ok' : 'stale';
   }
 
   private issueNonce(realm: string): string {
@@ -159,9 +159,8 @@ export class DigestAuth {
   }
 
   /** True and remembered if nc is above every nc accepted for this nonce before. */
-  private acceptNc(nonce: string, realm: string, issued: number, nc: number): boolean {
-    const seen = this.highestNc.get(nonce);
-    if (seen !== undefined) {
+  private acceptNc(nonce: string, realm: string, issued: number, nc: number, seen: AcceptedNonce | undefined): boolean {
+    if (seen !== undefined && seen.realm === realm) {
       if (nc <= seen.nc) return false;
       seen.nc = nc;
       return true;

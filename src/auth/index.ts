@@ -88,7 +88,9 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
   const userChanges = watchUserChanges({ mark: () => users.changes(), forget, ...(now ? { now } : {}) });
   const authenticator: Authenticator = {
     async authenticate(req, realm) {
-      await userChanges();
+      // Almost always nothing is due: no await, no turn of the microtask queue.
+      const due = userChanges();
+      if (due !== undefined) await due;
       return checked.authenticate(req, realm);
     },
     forgetUsers: forget,

@@ -3,7 +3,7 @@
  * SHA-256) and Basic the way phones do: it answers the server's challenge and re-uses the
  * nonce with an increasing nc. Written independently of src/auth so the two check each other.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type Agent } from 'node:https';
 
@@ -69,7 +69,7 @@ export function parseChallenges(headers: Headers): Challenge[] {
 
 /** RFC 7616 §3.3 algorithm names → node's hash names (SHA-512-256 is SHA-512/256). */
 const NODE_HASH: Record<string, string> = { MD5: 'md5', 'SHA-256': 'sha256', 'SHA-512-256': 'sha512-256' };
-const H = (alg: string, s: string) => createHash(NODE_HASH[alg.toUpperCase()] ?? 'md5').update(s).digest('hex');
+const H = (alg: string, s: string) => hash(NODE_HASH[alg.toUpperCase()] ?? 'md5', s, 'hex');
 
 export function digestHeader(ch: Challenge, creds: Credentials, method: string, uri: string, nc: number, cnonce = randomBytes(8).toString('hex')): string {
   const ha1 = H(ch.algorithm, `${creds.username}:${ch.realm}:${creds.password}`);
