@@ -75,17 +75,24 @@ try {
   const ratios = new Map(CASES.map((c) => [c.name, { cpu: [] as number[], rps: [] as number[] }]));
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   for (let round = 1; round <= rounds; round++) {
-    servers.push(await start(dir, `${names[0]} ${round}`, !aa), await start(dir, `${names[1]} ${round}`, false));
-    const [on, off] = servers.slice(-2) as [Server, Server];
+    // Which of the two starts first, and whose wrk first, alternates from round to round.
+    const first = round % 2 === 1;
+    const startOn = () => start(dir, `${names[0]} ${round}`, !aa);
+    const startOff = () => start(dir, `${names[1]} ${round}`, false);
+    let a: Server, b: Server;
+    if (first) [a, b] = [await startOn(), await startOff()];
+    else [b, a] = [await startOff(), await startOn()];
+    servers.push(a, b);
+    const both = (c: (typeof CASES)[number], secs: number) => (first ? wrkTogether([run(a, c, secs), run(b, c, secs)]) : wrkTogether([run(b, c, secs), run(a, c, secs)]).then((m) => m.reverse()));
     // Warm-up, not counted: the first seconds of a process are JIT compilation.
-    for (const c of CASES) await wrkTogether([run(on, c, 2), run(off, c, 2)]);
+    for (const c of CASES) await both(c, 2);
     process.stdout.write(`\nround ${round} (load ${load()})\n| case | ${names[0]} req/s | ${names[1]} req/s | ${names[0]} CPU ms / 1000 req | ${names[1]} CPU ms / 1000 req | CPU share | non-2xx ${names[0]}/${names[1]} |\n|---|---|---|---|---|---|---|\n`);
     for (const c of CASES) {
-      const [a, b] = (await wrkTogether([run(on, c, seconds), run(off, c, seconds)])) as [Measured, Measured];
+      const [x, y] = (await both(c, seconds)) as [Measured, Measured];
       const r = ratios.get(c.name)!;
-      r.cpu.push(a.cpuMsPer1000 / b.cpuMsPer1000 - 1);
-      r.rps.push(1 - a.rps / b.rps);
-      process.stdout.write(`| ${c.name} | ${fmt(a.rps)} | ${fmt(b.rps)} | ${fmt(a.cpuMsPer1000)} | ${fmt(b.cpuMsPer1000)} | ${pct(r.cpu.at(-1) as number)} | ${a.non2xx + a.errors}/${b.non2xx + b.errors} |\n`);
+      r.cpu.push(x.cpuMsPer1000 / y.cpuMsPer1000 - 1);
+      r.rps.push(1 - x.rps / y.rps);
+      process.stdout.write(`| ${c.name} | ${fmt(x.rps)} | ${fmt(y.rps)} | ${fmt(x.cpuMsPer1000)} | ${fmt(y.cpuMsPer1000)} | ${pct(r.cpu.at(-1) as number)} | ${x.non2xx + x.errors}/${y.non2xx + y.errors} |\n`);
     }
     for (const s of servers.splice(-2)) await stopChild(s.child);
   }
