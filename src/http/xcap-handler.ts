@@ -119,8 +119,8 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
       if (err instanceof PayloadTooLarge) res.setHeader('Connection', 'close');
       renderError(err, res, log, reqId);
     });
-    // Once answered (the answer handed to the socket), not on 'finish': a listener per request
-    // cost more than the line, and a client gone before the end still gets its line.
+    // Once answered (the answer handed to the socket) rather than on 'finish': no listener per
+    // request, and a client gone before the end still gets its line.
     if (logRequest === undefined) return answered;
     return answered.then(() => {
       logRequest({ reqId, method: req.method, url: req.url ?? '', status: res.statusCode, ms: Math.round((performance.now() - started) * 100) / 100 });
