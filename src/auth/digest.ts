@@ -117,9 +117,10 @@ export class DigestAuth {
    */
   verify(creds: DigestCredentials, method: string, requestTarget: string, ha1: string): DigestVerdict {
     if (!sameTarget(creds.uri, requestTarget)) throw new BadRequest('digest uri does not match the request');
-    const seen = creds.qop === undefined ? undefined : this.highestNc.get(creds.nonce);
-    // Only a nonce whose MAC verified for this realm is ever kept.
-    const issued = seen !== undefined && seen.realm === creds.realm ? seen.issued : this.nonceIssued(creds.nonce, creds.realm);
+    const kept = creds.qop === undefined ? undefined : this.highestNc.get(creds.nonce);
+    // Kept only once its MAC verified, for the realm it was issued in.
+    const seen = kept?.realm === creds.realm ? kept : undefined;
+    const issued = seen !== undefined ? seen.issued : this.nonceIssued(creds.nonce, creds.realm);
     const ha2 = hashHex(creds.algorithm, `${method}:${creds.uri}`);
     const expected =
       creds.qop === undefined
@@ -158,9 +159,9 @@ export class DigestAuth {
     return createHmac('sha256', this.secret).update(body).update(realm, 'utf8').digest();
   }
 
-  /** True and remembered if nc is above every nc accepted for this nonce before. */
+  /** True and remembered if nc is above every nc accepted for this nonce before (`seen`: its entry). */
   private acceptNc(nonce: string, realm: string, issued: number, nc: number, seen: AcceptedNonce | undefined): boolean {
-    if (seen !== undefined && seen.realm === realm) {
+    if (seen !== undefined) {
       if (nc <= seen.nc) return false;
       seen.nc = nc;
       return true;
