@@ -71,6 +71,23 @@ async function storeInXcapTable(dbUrl: string, xcapPort: number, body: string): 
   }
 }
 
+/**
+ * bob as sipp, SUBSCRIBEd to alice's presence through Kamailio (the scenario waits for the
+ * NOTIFY that ends the subscription): its exit code, the NOTIFYs in its trace so far, the end
+ * of its output.
+ */
+async function subscribeBob(kam: StartedKamailio, dir: string): Promise<{ exited: Promise<number | null>; notifies: () => string[]; output: () => string }> {
+  const trace = join(dir, 'bob.msg');
+  const sipp = spawn('setpriv', ['--pdeathsig', 'SIGKILL', 'sipp', `127.0.0.1:${kam.sipPort}`, '-sf', SCENARIO, '-m', '1', '-i', '127.0.0.1', '-p', String(await freePort()),
+    '-trace_msg', '-message_file', trace, '-timeout', '300s', '-nostdin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (b: Buffer) => (output = (output + b.toString()).slice(-4000));
+  sipp.stdout.on('data', keep);
+  sipp.stderr.on('data', keep);
+  const exited = new Promise<number | null>((r) => sipp.once('exit', (code) => r(code)));
+  return { exited, notifies: () => notifies(existsSync(trace) ? readFileSync(trace, 'utf8') : ''), output: () => output };
+}
+
 /** The NOTIFY requests in sipp's message trace, each as its header block. */
 function notifies(trace: string): string[] {
   return trace.split(/\n(?=NOTIFY sip:)/).filter((m) => m.startsWith('NOTIFY sip:')).map((m) => m.split(/\r?\n\r?\n/)[0] ?? '');
@@ -107,24 +124,15 @@ describeEachRedis((redis) => {
       const alice = gw.client('alice', ALICE.password);
       await storeInXcapTable(kam.dbUrl, gw.gateway.port, rules('allow'));
       expect((await alice.put(RULES, rules('allow'), POLICY)).status).toBe(201);
-      const dir = tempDir('sipp');
-      const trace = join(dir, 'bob.msg');
-      const bobPort = await freePort();
-      const sipp = spawn('setpriv', ['--pdeathsig', 'SIGKILL', 'sipp', `127.0.0.1:${kam.sipPort}`, '-sf', SCENARIO, '-m', '1', '-i', '127.0.0.1', '-p', String(bobPort),
-        '-trace_msg', '-message_file', trace, '-timeout', '300s', '-nostdin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      let sippOut = '';
-      sipp.stdout.on('data', (b: Buffer) => (sippOut = (sippOut + b.toString()).slice(-4000)));
-      sipp.stderr.on('data', (b: Buffer) => (sippOut = (sippOut + b.toString()).slice(-4000)));
-      const exited = new Promise<number | null>((r) => sipp.once('exit', (code) => r(code)));
-      const read = () => (existsSync(trace) ? readFileSync(trace, 'utf8') : '');
+      const bob = await subscribeBob(kam, tempDir('sipp'));
       // Kamailio read the rules (allow) and let bob in.
-      await until(() => notifies(read()).length >= 1, `the first NOTIFY (sipp: ${sippOut}; kamailio: ${kam.log().slice(-2000)})`);
-      expect(notifies(read())[0], kam.log().slice(-6000)).toMatch(/Subscription-State: active/i);
+      await until(() => bob.notifies().length >= 1, `the first NOTIFY (sipp: ${bob.output()}; kamailio: ${kam.log().slice(-2000)})`);
+      expect(bob.notifies()[0], kam.log().slice(-6000)).toMatch(/Subscription-State: active/i);
       await storeInXcapTable(kam.dbUrl, gw.gateway.port, rules('block'));
       expect((await alice.put(RULES, rules('block'), POLICY)).status).toBe(200);
-      const code = await exited;
-      expect(code, `sipp: ${sippOut}`).toBe(0);
-      const second = notifies(read())[1];
+      const code = await bob.exited;
+      expect(code, `sipp: ${bob.output()}`).toBe(0);
+      const second = bob.notifies()[1];
       expect(second).toMatch(/Subscription-State: terminated/i);
       // What Kamailio received, from its own log of each JSON-RPC request, in order.
       const log = kam.log();
@@ -224,16 +232,9 @@ describeEachRedis((redis) => {
         const alice = gw.client('alice', ALICE.password);
         expect((await alice.put(RULES, rules('allow'), POLICY)).status).toBe(201);
         await until(async () => (await row()) === rules('allow'), 'the mirror to write the allowing rules');
-        const trace = join(dir, 'bob.msg');
-        const sipp = spawn('setpriv', ['--pdeathsig', 'SIGKILL', 'sipp', `127.0.0.1:${kam.sipPort}`, '-sf', SCENARIO, '-m', '1', '-i', '127.0.0.1', '-p', String(await freePort()),
-          '-trace_msg', '-message_file', trace, '-timeout', '300s', '-nostdin'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-        let sippOut = '';
-        sipp.stdout.on('data', (b: Buffer) => (sippOut = (sippOut + b.toString()).slice(-4000)));
-        sipp.stderr.on('data', (b: Buffer) => (sippOut = (sippOut + b.toString()).slice(-4000)));
-        const exited = new Promise<number | null>((r) => sipp.once('exit', (code) => r(code)));
-        const read = () => (existsSync(trace) ? readFileSync(trace, 'utf8') : '');
-        await until(() => notifies(read()).length >= 1, `the first NOTIFY (sipp: ${sippOut}; kamailio: ${kam.log().slice(-2000)})`);
-        expect(notifies(read())[0], kam.log().slice(-4000)).toMatch(/Subscription-State: active/i);
+        const bob = await subscribeBob(kam, dir);
+        await until(() => bob.notifies().length >= 1, `the first NOTIFY (sipp: ${bob.output()}; kamailio: ${kam.log().slice(-2000)})`);
+        expect(bob.notifies()[0], kam.log().slice(-4000)).toMatch(/Subscription-State: active/i);
         // Another client holds the row: the mirror's write of the next PUT waits for it.
         const locker = new pg.Client({ connectionString: kam.dbUrl });
         await locker.connect();
@@ -243,10 +244,10 @@ describeEachRedis((redis) => {
         await until(async () => (await db.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")).rows[0]?.n !== '0', 'the mirror to wait for the lock');
         await locker.query('COMMIT');
         await locker.end();
-        expect(await exited, `sipp: ${sippOut}`).toBe(0);
+        expect(await bob.exited, `sipp: ${bob.output()}`).toBe(0);
         expect(await row()).toBe(rules('block'));
-        expect(notifies(read())).toHaveLength(2);
-        expect(notifies(read())[1]).toMatch(/Subscription-State: terminated/i);
+        expect(bob.notifies()).toHaveLength(2);
+        expect(bob.notifies()[1]).toMatch(/Subscription-State: terminated/i);
         const update = '"method":"presence.updateWatchers","params":["sip:alice@example.com","presence"]';
         const updates = () => kam.log().split(update).length - 1;
         expect(updates()).toBeGreaterThan(0);
