@@ -89,7 +89,11 @@ export interface XcapServiceOptions {
   store: DocumentStore;
   usages: UsageLookup;
   authorize: Authorize;
-  /** Most parsed documents kept for selector GETs, by document key, the one parsed or written longest ago first out; 0 disables. @defaultValue 256 */
+  /**
+   * Most parsed documents kept for selector GETs and edits, by document key, the one parsed or
+   * written longest ago first out; a document's DOM is kept from the second time it is parsed
+   * or written lately on; 0 disables. @defaultValue 256
+   */
   domCacheSize?: number;
   /** Lists owned by sync bindings, read-only for clients (src/xcap/managed.ts). */
   managed?: ManagedLists | undefined;
@@ -113,6 +117,13 @@ export class XcapService {
   private readonly managed: ManagedLists | undefined;
   private readonly writer: DocumentWriter;
   private readonly domCache: BoundedMap<string, CachedDom>;
+  /**
+   * Keys of documents parsed or written lately, kept or not. A DOM is kept only for a key met
+   * before: one parsed once and never again (a phone's single edit among many users) would
+   * otherwise live just long enough to be copied by the young-generation GC and die old, and
+   * those copies of a cache refilled by one-off documents pause every process on the machine.
+   */
+  private readonly metLately: BoundedMap<string, true>;
   private readonly storedBytes: StoredBytes;
   private readonly etags: FollowedEtags | undefined;
   private readonly xmlLimits: XmlLimits;
@@ -126,6 +137,7 @@ export class XcapService {
     this.managed = opts.managed;
     this.writer = opts.writer ?? new DocumentWriter({ store: opts.store, usages: opts.usages });
     this.domCache = new BoundedMap({ limit: opts.domCacheSize ?? 256 });
+    this.metLately = new BoundedMap({ limit: 4 * (opts.domCacheSize ?? 256) });
     this.storedBytes = new StoredBytes(opts.store, opts.storedBytes);
     this.etags = opts.etags;
     this.xmlLimits = opts.xmlLimits;
@@ -402,12 +414,15 @@ export class XcapService {
   }
 
   /**
-   * Caches `dom` (of `text`) as the DOM of `etag`, with an empty span memo (a written DOM's
-   * old spans are void); `valid` when this process validated it without leniency.
+   * `dom` (of `text`) as the DOM of `etag`, with an empty span memo (a written DOM's old spans
+   * are void), cached when its key was met lately; `valid` when this process validated it
+   * without leniency.
    */
   private remember(key: DocKey, etag: string, dom: Document, text: string, valid = false): CachedDom {
     const entry: CachedDom = { etag, dom, text, spans: new WeakMap(), valid };
-    this.domCache.set(docCacheKey(key), entry);
+    const k = docCacheKey(key);
+    if (this.metLately.get(k) !== undefined) this.domCache.set(k, entry);
+    this.metLately.set(k, true);
     return entry;
   }
 

@@ -30,9 +30,12 @@ describe('RFC 4825 §7.4 element PUT validated from the edited element: same ans
       // First edit after the whole-document PUT: the server starts from the stored text.
       const cold = await alice.c.put(url, body, EL_TYPE);
       expectConflict(cold, condition);
-      // A valid edit leaves the server holding the validated document it wrote.
-      const ok = await alice.c.put(`${ALICE_RL}/~~/${enc(`${FRIENDS}/entry[@uri="sip:carol@example.com"]`)}`, '<entry uri="sip:carol@example.com"><display-name>Carol</display-name></entry>', EL_TYPE);
-      expect(ok.status).toBe(200);
+      // Two valid edits leave the server holding the validated document it wrote (it keeps
+      // the parse of a document it has met more than once lately).
+      for (let i = 0; i < 2; i++) {
+        const ok = await alice.c.put(`${ALICE_RL}/~~/${enc(`${FRIENDS}/entry[@uri="sip:carol@example.com"]`)}`, '<entry uri="sip:carol@example.com"><display-name>Carol</display-name></entry>', EL_TYPE);
+        expect(ok.status).toBe(200);
+      }
       const warm = await alice.c.put(url, body, EL_TYPE);
       expect({ status: warm.status, type: warm.headers.get('content-type'), body: warm.body }).toEqual({ status: 409, type: cold.headers.get('content-type'), body: cold.body });
       // Nothing was stored by the refused edits.

@@ -49,8 +49,9 @@ describe('RFC 4825 §7.5, §7.7, §7.8 DELETE and attribute PUT validated from t
       // First edit after the whole-document PUT: the server starts from the stored text.
       const cold = await send(method, selector, value);
       expectConflict(cold, condition);
-      // A valid attribute PUT leaves the server holding the validated document it wrote.
-      expect((await alice.c.put(`${ALICE_RL}/~~/${enc(`${FRIENDS}/entry[1]/@uri`)}`, 'sip:bob@example.com', ATT_TYPE)).status).toBe(200);
+      // Two valid attribute PUTs leave the server holding the validated document it wrote
+      // (it keeps the parse of a document it has met more than once lately).
+      for (let i = 0; i < 2; i++) expect((await alice.c.put(`${ALICE_RL}/~~/${enc(`${FRIENDS}/entry[1]/@uri`)}`, 'sip:bob@example.com', ATT_TYPE)).status).toBe(200);
       const warm = await send(method, selector, value);
       expect({ status: warm.status, type: warm.headers.get('content-type'), body: warm.body }).toEqual({ status: 409, type: cold.headers.get('content-type'), body: cold.body });
       // Nothing was stored by the refused edits.
@@ -174,7 +175,7 @@ describe('RFC 4825 §7.4-§7.8 edits of other usages validated from the part the
         expect([200, 201]).toContain((await alice.c.put(u.uri, u.doc, u.type)).status);
         const cold = await send(method, selector, body);
         expectConflict(cold, condition);
-        expect((await alice.c.put(`${u.uri}/~~/${enc(u.warm[0])}`, u.warm[1], ATT_TYPE)).status).toBe(200);
+        for (let i = 0; i < 2; i++) expect((await alice.c.put(`${u.uri}/~~/${enc(u.warm[0])}`, u.warm[1], ATT_TYPE)).status).toBe(200);
         const warm = await send(method, selector, body);
         expect({ status: warm.status, type: warm.headers.get('content-type'), body: warm.body }).toEqual({ status: 409, type: cold.headers.get('content-type'), body: cold.body });
         expect((await alice.c.get(u.uri)).body).toBe(u.doc);
