@@ -189,7 +189,7 @@ export class DigestAuth {
 export function parseDigestCredentials(header: string): DigestCredentials | undefined {
   const f = parseAuthParams(header, 7);
   if (f === undefined) return undefined;
-  const ext = f['username*'];
+  const ext = f.usernameExt;
   // RFC 7616 §3.4: username and username* never together (which one would be meant?).
   if (ext !== undefined && f.username !== undefined) return undefined;
   const username = ext === undefined ? f.username : decodeExtValue(ext);
@@ -198,39 +198,124 @@ export function parseDigestCredentials(header: string): DigestCredentials | unde
   if (f.userhash !== undefined && f.userhash.toLowerCase() !== 'false') return undefined;
   const alg = f.algorithm === undefined ? 'MD5' : f.algorithm.toUpperCase();
   if (alg !== 'MD5' && alg !== 'SHA-256' && alg !== 'SHA-512-256') return undefined;
-  const base = { username, realm, nonce, uri, response: response.toLowerCase(), algorithm: alg as DigestAlgorithm };
+  const algorithm = alg as DigestAlgorithm;
   if (f.qop === undefined) {
     if (f.nc !== undefined || f.cnonce !== undefined) return undefined;
-    return { ...base, qop: undefined, nc: undefined, ncText: undefined, cnonce: undefined };
+    return { username, realm, nonce, uri, response: response.toLowerCase(), algorithm, qop: undefined, nc: undefined, ncText: undefined, cnonce: undefined };
   }
   if (f.qop.toLowerCase() !== 'auth' || f.cnonce === undefined || f.nc === undefined || !/^[0-9a-fA-F]{8}$/.test(f.nc)) return undefined;
   const nc = parseInt(f.nc, 16);
   if (nc === 0) return undefined;
-  return { ...base, qop: 'auth', nc, ncText: f.nc, cnonce: f.cnonce };
+  return { username, realm, nonce, uri, response: response.toLowerCase(), algorithm, qop: 'auth', nc, ncText: f.nc, cnonce: f.cnonce };
 }
 
-// One auth-param: token = token | quoted-string, followed by a comma or the end. A `"` not
-// followed by a comma or the end stays in the value: python3-xcaplib sends selectors like
-// uri="...[@name="friends"]" with the quotes unescaped.
-const PARAM_RE = /[ \t]*([A-Za-z0-9!#$%&'*+.^_`|~-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.|"(?![ \t]*(?:,|$)))*)"|([^\s,"]*))[ \t]*(?:,|$)/y;
+/** The auth-params a Digest response is read from (`usernameExt`: `username*`). */
+export interface DigestParams {
+  username?: string;
+  usernameExt?: string;
+  realm?: string;
+  nonce?: string;
+  uri?: string;
+  response?: string;
+  algorithm?: string;
+  qop?: string;
+  nc?: string;
+  cnonce?: string;
+  userhash?: string;
+}
+
+const NAMES = new Map<string, keyof DigestParams>([
+  ['username', 'username'],
+  ['username*', 'usernameExt'],
+  ['realm', 'realm'],
+  ['nonce', 'nonce'],
+  ['uri', 'uri'],
+  ['response', 'response'],
+  ['algorithm', 'algorithm'],
+  ['qop', 'qop'],
+  ['nc', 'nc'],
+  ['cnonce', 'cnonce'],
+  ['userhash', 'userhash'],
+]);
+
+/** RFC 9110 tchar, by char code. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+/** What ends a token value: white space (as `\s` has it, in the Latin-1 range headers are read in), a comma or a quote. */
+const ENDS_TOKEN = new Uint8Array(256);
+for (const c of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0, 0x2c, 0x22]) ENDS_TOKEN[c] = 1;
+const SP = 0x20;
+const HTAB = 0x09;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
 
 /**
- * Lowercased name → value of the auth-params after `from`; undefined on a syntax error or
- * a parameter given twice (in any case): picking one copy would let a proxy and this server
- * read different credentials out of one header.
+ * The auth-params after `from` (names matched in any case), or undefined on a syntax error or
+ * a parameter given twice, read or not: picking one copy would let a proxy and this server
+ * read different credentials out of one header. Each param is `name = token` or
+ * `name = "quoted"`, then a comma or the end. A `"` not followed by a comma or the end stays
+ * in a quoted value: python3-xcaplib sends selectors like uri="...[@name="friends"]" with the
+ * quotes unescaped. One pass over the header, no regular expression: this runs on every poll.
  */
-function parseAuthParams(header: string, from: number): Record<string, string> | undefined {
-  // No prototype: a parameter named `constructor` or `__proto__` is just a name.
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  PARAM_RE.lastIndex = from;
-  while (PARAM_RE.lastIndex < header.length) {
-    const at = PARAM_RE.lastIndex;
-    const m = PARAM_RE.exec(header);
-    if (m === null) return header.slice(at).trim() === '' ? out : undefined;
-    const name = (m[1] as string).toLowerCase();
-    if (name in out) return undefined;
-    const quoted = m[2];
-    out[name] = quoted === undefined ? (m[3] as string) : quoted.includes('\\') ? quoted.replace(/\\(.)/g, '$1') : quoted;
+export function parseAuthParams(header: string, from: number): DigestParams | undefined {
+  const out: DigestParams = {};
+  let others: Set<string> | undefined;
+  const n = header.length;
+  const blank = (i: number) => {
+    while (i < n && (header.charCodeAt(i) === SP || header.charCodeAt(i) === HTAB)) i++;
+    return i;
+  };
+  // Whether the param ends at `i`: blanks, then a comma or the end.
+  const endsAt = (i: number) => {
+    const j = blank(i);
+    return j === n || header.charCodeAt(j) === COMMA;
+  };
+  let at = from;
+  while (at < n) {
+    let i = blank(at);
+    const nameStart = i;
+    while (i < n && header.charCodeAt(i) < 128 && TCHAR[header.charCodeAt(i)] === 1) i++;
+    if (i === nameStart) return blank(at) === n ? out : undefined;
+    const name = header.slice(nameStart, i).toLowerCase();
+    i = blank(i);
+    if (header.charCodeAt(i) !== 0x3d) return undefined;
+    i = blank(i + 1);
+    let value: string;
+    if (header.charCodeAt(i) === QUOTE) {
+      let escaped = false;
+      let j = i + 1;
+      for (;;) {
+        if (j >= n) return undefined;
+        const c = header.charCodeAt(j);
+        if (c === BACKSLASH) {
+          if (j + 1 >= n) return undefined;
+          escaped = true;
+          j += 2;
+        } else if (c === QUOTE && endsAt(j + 1)) break;
+        else j++;
+      }
+      value = header.slice(i + 1, j);
+      if (escaped) value = value.replace(/\\(.)/g, '$1');
+      i = j + 1;
+    } else {
+      const start = i;
+      while (i < n && !ENDS_TOKEN[header.charCodeAt(i)]) i++;
+      if (!endsAt(i)) return undefined;
+      value = header.slice(start, i);
+    }
+    i = blank(i);
+    // Past the comma, if any: a trailing comma leaves nothing, which the loop then ends on.
+    at = i < n ? i + 1 : i;
+    const key = NAMES.get(name);
+    if (key !== undefined) {
+      if (out[key] !== undefined) return undefined;
+      out[key] = value;
+    } else {
+      others ??= new Set();
+      if (others.has(name)) return undefined;
+      others.add(name);
+    }
   }
   return out;
 }
