@@ -8,7 +8,9 @@
  * else the domain of the XUI in the request URI, else `auth.defaultDomain` (global tree).
  *
  * Unknown users, wrong passwords and malformed credentials all end in the same 401, and an
- * unknown user is checked against a dummy HA1 so the work done is the same.
+ * unknown user is checked against a dummy HA1 so the work done is the same. A poll whose
+ * Digest credentials verify against a cached login may be let in by `authenticateNow`
+ * without a promise; anything else goes through `authenticate`.
  */
 import { randomBytes } from 'node:crypto';
 import type { Principal } from '../appusage/types.ts';
@@ -33,7 +35,7 @@ export interface AuthRequest {
 
 export interface AuthenticatorOptions {
   /** With `refresh` (cachedSource), credentials a cached answer refuses are checked against the source once more. */
-  readonly users: UserSource & Partial<Pick<CachedUsers, 'refresh'>>;
+  readonly users: UserSource & Partial<Pick<CachedUsers, 'refresh' | 'cachedLogin'>>;
   /** Accept and offer Basic on TLS connections (`encrypted` requests). */
   readonly allowBasic: boolean;
   /**
@@ -67,6 +69,15 @@ export interface Authenticator {
    * request-target. Rejects with the user source's error if the user store fails.
    */
   authenticate(req: AuthRequest, realm: string): Promise<Principal>;
+  /**
+   * The user when the request's Digest credentials verify against a login the user source
+   * holds in its cache (`CachedUsers.cachedLogin`), found without waiting for anything;
+   * undefined in every other case (no credentials, wrong ones, Basic, a login not cached, a
+   * stale nonce), where the caller must `authenticate`, which answers each of them. Never
+   * refuses; records the nonce count when it lets the request in. Throws `BadRequest`, as
+   * `authenticate` would, when the Digest uri is not the request-target.
+   */
+  authenticateNow(req: AuthRequest, realm: string): Principal | undefined;
   /** Forgets cached Basic checks, so a removed user or an old password stops working at once. */
   forgetUsers(): void;
 }
@@ -91,9 +102,15 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
     return new Unauthorized(challenges, reason);
   }
 
-  async function viaDigest(req: AuthRequest, header: string, realm: string, withBasic: boolean): Promise<Principal> {
+  /** The Digest credentials `header` carries when they are for `realm` and an algorithm offered. */
+  function digestCredentials(header: string, realm: string) {
     const creds = parseDigestCredentials(header);
-    if (creds === undefined || creds.realm !== realm || !algorithms.includes(creds.algorithm)) throw refuse(realm, withBasic);
+    return creds === undefined || creds.realm !== realm || !algorithms.includes(creds.algorithm) ? undefined : creds;
+  }
+
+  async function viaDigest(req: AuthRequest, header: string, realm: string, withBasic: boolean): Promise<Principal> {
+    const creds = digestCredentials(header, realm);
+    if (creds === undefined) throw refuse(realm, withBasic);
     let verdict = 'fail' as DigestVerdict;
     const user = await findAccepted(users, creds.username, realm, (u) => {
       const ha1 = u === undefined ? undefined : ha1For(u.ha1, creds.algorithm);
@@ -121,6 +138,18 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
         if (principal !== undefined) return principal;
       }
       throw refuse(realm, withBasic);
+    },
+    authenticateNow(req, realm) {
+      const raw = req.headers.authorization;
+      const header = Array.isArray(raw) ? raw[0] : raw;
+      if (header === undefined || header.length < 7 || header.charCodeAt(6) !== 0x20 || header.slice(0, 6).toLowerCase() !== 'digest') return undefined;
+      const creds = digestCredentials(header, realm);
+      if (creds === undefined) return undefined;
+      const user = users.cachedLogin?.(creds.username, realm);
+      const ha1 = user === undefined ? undefined : ha1For(user.ha1, creds.algorithm);
+      // The dummy HA1 for a login not cached: the same work as for one that is.
+      const verdict = digest.verify(creds, req.method, req.url, ha1 ?? dummyHa1[creds.algorithm]);
+      return verdict === 'ok' && user !== undefined && ha1 !== undefined ? { xui: user.xui, admin: user.admin } : undefined;
     },
     forgetUsers() {
       basic?.forget();

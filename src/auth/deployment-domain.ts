@@ -25,6 +25,8 @@ export const NO_USERS_DOMAIN = 'localhost';
 export class DeploymentDomain {
   private readonly configured: string | undefined;
   private readonly users: Pick<UserSource, 'realms'>;
+  /** The last answer, and the realms promise it was read from (a cached source hands out the same one while it holds). */
+  private last: { readonly realms: Promise<readonly string[]>; readonly domain: string | undefined } | undefined;
 
   /**
    * @param configured `auth.defaultDomain`; when set it is the answer and users are not asked.
@@ -35,11 +37,20 @@ export class DeploymentDomain {
     this.users = users;
   }
 
-  /** The domain, or `undefined` when users are in several realms and none is configured. */
-  async current(): Promise<string | undefined> {
+  /**
+   * The domain, or `undefined` when users are in several realms and none is configured; a
+   * value, not a promise, when it is configured or the source's realms are those of the
+   * last answer (this is on every request's path: no turn of the microtask queue then).
+   */
+  current(): string | undefined | Promise<string | undefined> {
     if (this.configured !== undefined) return this.configured;
-    const realms = await this.users.realms();
-    return realms.length === 0 ? NO_USERS_DOMAIN : realms.length === 1 ? realms[0] : undefined;
+    const realms = this.users.realms();
+    if (this.last?.realms === realms) return this.last.domain;
+    return realms.then((all) => {
+      const domain = all.length === 0 ? NO_USERS_DOMAIN : all.length === 1 ? all[0] : undefined;
+      this.last = { realms, domain };
+      return domain;
+    });
   }
 
   /** The domain. @throws AmbiguousDomain when users are in several realms and none is configured. */

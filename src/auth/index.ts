@@ -93,6 +93,8 @@ export async function createAuth(cfg: Config['auth'], store: DocumentStore, log:
       if (due !== undefined) await due;
       return checked.authenticate(req, realm);
     },
+    // Only when no user-change check is due: `authenticate` waits for that one.
+    authenticateNow: (req, realm) => (userChanges() === undefined ? checked.authenticateNow(req, realm) : undefined),
     forgetUsers: forget,
   };
   return {

@@ -61,6 +61,8 @@ export interface CachedUsers extends UserSource {
    * name costs at most one lookup a second.
    */
   refresh(username: string, realm: string): Promise<UserRecord | undefined> | undefined;
+  /** The user `findByLogin` would answer with from the cache right now, without asking the source; undefined when none is cached or it has expired (or is "no such user"). */
+  cachedLogin(username: string, realm: string): UserRecord | undefined;
 }
 
 /**
@@ -109,6 +111,10 @@ export function cachedSource(source: UserSource, opts: CacheOptions = {}): Cache
       const hit = cache.get(key);
       if (hit !== undefined && hit.until > clock()) return hit.user;
       return lookUp(key, username, realm);
+    },
+    cachedLogin(username, realm) {
+      const hit = cache.get(`${username}\0${realm}`);
+      return hit !== undefined && hit.until > clock() ? hit.user : undefined;
     },
     refresh(username, realm) {
       const key = `${username}\0${realm}`;

@@ -18,11 +18,12 @@ import { isEncrypted, requestOrigin } from './tls.ts';
 
 /** What the handler needs from src/auth. */
 export interface Authenticator {
-  authenticate(
-    req: { method: string; url: string; headers: IncomingMessage['headers']; connection?: object; encrypted?: boolean },
-    realm: string,
-  ): Promise<Principal>;
+  authenticate(req: AuthRequest, realm: string): Promise<Principal>;
+  /** The user when the credentials can be judged without waiting (a cached login); else undefined, and `authenticate` decides. */
+  authenticateNow(req: AuthRequest, realm: string): Principal | undefined;
 }
+
+type AuthRequest = { method: string; url: string; headers: IncomingMessage['headers']; connection?: object; encrypted?: boolean };
 
 export interface XcapHandlerOptions {
   service: XcapService;
@@ -65,32 +66,44 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
     return flags;
   }
 
+  // The roots of the last request: a server's clients nearly all name it by one Host.
+  let lastRoots: { readonly host: string | undefined; readonly encrypted: boolean; readonly domain: string | undefined; readonly roots: LocalRoots } | undefined;
+  function rootsFor(req: IncomingMessage, domain: string | undefined): LocalRoots {
+    const host = req.headers.host;
+    const encrypted = isEncrypted(req);
+    if (lastRoots !== undefined && lastRoots.host === host && lastRoots.encrypted === encrypted && lastRoots.domain === domain) return lastRoots.roots;
+    const roots = LocalRoots.forRequest(opts.publicRoots, requestOrigin(req), opts.root, domain);
+    lastRoots = { host, encrypted, domain, roots };
+    return roots;
+  }
+
   function realmFor(uri: XcapUri): Promise<string> | string {
     if (opts.realm) return opts.realm;
     const at = uri.xui?.lastIndexOf('@') ?? -1;
     return at >= 0 ? (uri.xui as string).slice(at + 1) : opts.domain.require();
   }
 
+  /** Who is asking: a value, not a promise, for a poll with a cached login (no turn of the microtask queue). */
+  function principalOf(method: string, url: string, req: IncomingMessage, uri: XcapUri): Principal | Promise<Principal> {
+    if (method === 'GET' && uri.auid === 'xcap-caps' && uri.xui === null) return ANONYMOUS;
+    const areq: AuthRequest = { method, url, headers: req.headers, connection: req.socket, encrypted: isEncrypted(req) };
+    const as = (realm: string) => auth.authenticateNow(areq, realm) ?? auth.authenticate(areq, realm);
+    const realm = realmFor(uri);
+    return typeof realm === 'string' ? as(realm) : realm.then(as);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     if (!ALLOW.includes(method)) throw new MethodNotAllowed(ALLOW);
     const url = req.url ?? '/';
-    const defaultDomain = await opts.domain.current();
+    const d = opts.domain.current();
+    const defaultDomain = d instanceof Promise ? await d : d;
     const uri = parseXcapUri(url, { root: opts.root, defaultDomain });
-    const principal =
-      method === 'GET' && uri.auid === 'xcap-caps' && uri.xui === null
-        ? ANONYMOUS
-        : await auth.authenticate({ method, url, headers: req.headers, connection: req.socket, encrypted: isEncrypted(req) }, await realmFor(uri));
+    const p = principalOf(method, url, req, uri);
+    const principal = p instanceof Promise ? await p : p;
     const conditions = { ifMatch: header(req, 'if-match'), ifNoneMatch: header(req, 'if-none-match') };
     const lenient = leniency(req.headers['user-agent']);
-    const origin = requestOrigin(req);
-    const xreq: XcapRequest = {
-      uri,
-      principal,
-      conditions,
-      lenient,
-      roots: LocalRoots.forRequest(opts.publicRoots, origin, opts.root, defaultDomain),
-    };
+    const xreq: XcapRequest = { uri, principal, conditions, lenient, roots: rootsFor(req, defaultDomain) };
     if (method === 'GET' || method === 'HEAD') {
       const r = await service.get(xreq);
       if ('notModified' in r) {
@@ -102,7 +115,7 @@ export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
       res.end(method === 'HEAD' ? undefined : r.body);
       return;
     }
-    const write: XcapWrite = { method: method as 'PUT' | 'DELETE', uri, principal, conditions, lenient, origin, defaultDomain };
+    const write: XcapWrite = { method: method as 'PUT' | 'DELETE', uri, principal, conditions, lenient, origin: requestOrigin(req), defaultDomain };
     const r =
       method === 'PUT'
         ? await writes({ ...write, body: await readBody(req, await service.bodyLimit(xreq, opts.maxBodyBytes)), contentType: req.headers['content-type'] })

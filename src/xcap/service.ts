@@ -147,7 +147,9 @@ export class XcapService {
   async get(req: Request): Promise<ReadResult | NotModifiedResult> {
     const { usage, key } = this.resolve(req, 'read');
     this.usageAuthorize(req, usage, key, 'read');
-    const generated = await usage.generated?.(key, this.context(req, key), req.principal);
+    // Most usages generate nothing: no await for them.
+    const making = usage.generated?.(key, this.context(req, key), req.principal);
+    const generated = making === undefined ? undefined : await making;
     if (generated === undefined && req.uri.selector === null) {
       const k = docCacheKey(key);
       const { ifNoneMatch, ifMatch } = req.conditions;
