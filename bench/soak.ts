@@ -15,9 +15,9 @@
  * with the ETag the phone last saw (304), 4% plain GETs of the document, 1% element PUTs of
  * one entry (the phone remembers the new ETag). Printed: req/s reached, latency p50/p90/p99/max
  * of every answer counted from the time its request was due, or sent when that was earlier
- * (so a server that falls behind is charged for the wait), the same by kind, answers by status, the RSS of serve's
- * processes (peak and end) and the CPU they used per 1,000 requests, the CPU processes
- * outside the run used meanwhile (the cores are shared: a process of the run that waits for
+ * (so a server that falls behind is charged for the wait), the same by kind, answers by
+ * status, the RSS of serve's processes (peak and end) and the CPU they used per 1,000
+ * requests, the CPU processes outside the run used meanwhile (the cores are shared: a process of the run that waits for
  * a core adds that wait to every answer it holds), and the load average before and after.
  * Goal: p99 < 10 ms at 5,000 req/s.
  *

@@ -128,10 +128,9 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       const header = Array.isArray(raw) ? raw[0] : raw;
       const withBasic = basic !== undefined && (basicOverHttp || req.encrypted === true);
       if (header === undefined) throw refuse(realm, withBasic);
-      const space = header.indexOf(' ');
-      const scheme = space < 0 ? header : header.slice(0, space);
-      if (scheme.length === 6 && scheme.toLowerCase() === 'digest') return viaDigest(req, header, realm, withBasic);
-      if (scheme.length === 5 && scheme.toLowerCase() === 'basic') {
+      const scheme = schemeOf(header);
+      if (scheme === 'digest') return viaDigest(req, header, realm, withBasic);
+      if (scheme === 'basic') {
         // Said only when Basic is otherwise on: the password has crossed the network in the clear, and the client should know why it failed.
         if (basic !== undefined && !withBasic) throw refuse(realm, false, false, 'Basic credentials are refused over plain HTTP: use Digest, or HTTPS');
         const principal = await basic?.verify(header, realm, req.connection);
@@ -142,7 +141,7 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
     authenticateNow(req, realm) {
       const raw = req.headers.authorization;
       const header = Array.isArray(raw) ? raw[0] : raw;
-      if (header === undefined || header.length < 7 || header.charCodeAt(6) !== 0x20 || header.slice(0, 6).toLowerCase() !== 'digest') return undefined;
+      if (header === undefined || schemeOf(header) !== 'digest') return undefined;
       const creds = digestCredentials(header, realm);
       if (creds === undefined) return undefined;
       const user = users.cachedLogin?.(creds.username, realm);
@@ -155,4 +154,13 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       basic?.forget();
     },
   };
+}
+
+/** The scheme of an Authorization value (its first word, in any case) when it is Digest or Basic. */
+function schemeOf(header: string): 'digest' | 'basic' | undefined {
+  const space = header.indexOf(' ');
+  const scheme = space < 0 ? header : header.slice(0, space);
+  if (scheme.length === 6 && scheme.toLowerCase() === 'digest') return 'digest';
+  if (scheme.length === 5 && scheme.toLowerCase() === 'basic') return 'basic';
+  return undefined;
 }

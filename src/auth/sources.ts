@@ -46,6 +46,9 @@ export interface CacheOptions {
   readonly now?: () => number;
 }
 
+/** The login cache's key of a (login, realm) pair. */
+const loginKey = (username: string, realm: string) => `${username}\0${realm}`;
+
 /** How long "no such user" is reused: a user added elsewhere can log in after at most this. */
 const MISS_TTL_MS = 5000;
 /** A login is asked again of the source (`refresh`) at most this often. */
@@ -107,17 +110,17 @@ export function cachedSource(source: UserSource, opts: CacheOptions = {}): Cache
       return realms.value;
     },
     async findByLogin(username, realm) {
-      const key = `${username}\0${realm}`;
+      const key = loginKey(username, realm);
       const hit = cache.get(key);
       if (hit !== undefined && hit.until > clock()) return hit.user;
       return lookUp(key, username, realm);
     },
     cachedLogin(username, realm) {
-      const hit = cache.get(`${username}\0${realm}`);
+      const hit = cache.get(loginKey(username, realm));
       return hit !== undefined && hit.until > clock() ? hit.user : undefined;
     },
     refresh(username, realm) {
-      const key = `${username}\0${realm}`;
+      const key = loginKey(username, realm);
       const now = clock();
       const last = cache.get(key)?.refreshed;
       if (last !== undefined && now - last < REFRESH_MS) return undefined;

@@ -136,8 +136,9 @@ export class XcapService {
     this.authorizeFn = opts.authorize;
     this.managed = opts.managed;
     this.writer = opts.writer ?? new DocumentWriter({ store: opts.store, usages: opts.usages });
-    this.domCache = new BoundedMap({ limit: opts.domCacheSize ?? 256 });
-    this.metLately = new BoundedMap({ limit: 4 * (opts.domCacheSize ?? 256) });
+    const domCacheSize = opts.domCacheSize ?? 256;
+    this.domCache = new BoundedMap({ limit: domCacheSize });
+    this.metLately = new BoundedMap({ limit: 4 * domCacheSize });
     this.storedBytes = new StoredBytes(opts.store, opts.storedBytes);
     this.etags = opts.etags;
     this.xmlLimits = opts.xmlLimits;
