@@ -17,8 +17,9 @@
  * of every answer counted from the time its request was due, or sent when that was earlier
  * (so a server that falls behind is charged for the wait), the same by kind, answers by
  * status, the RSS of serve's processes (peak and end) and the CPU they used per 1,000
- * requests, the CPU processes outside the run used meanwhile (the cores are shared: a process of the run that waits for
- * a core adds that wait to every answer it holds), and the load average before and after.
+ * requests, the CPU processes outside the run used meanwhile (the cores are shared: a
+ * process of the run that waits for a core adds that wait to every answer it holds), and the
+ * load average before and after.
  * Goal: p99 < 10 ms at 5,000 req/s.
  *
  * Before the clock starts, every phone polls once on each HTTP worker (connections told
