@@ -16,6 +16,7 @@
  */
 import { createHmac, createSecretKey, randomFillSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { BoundedMap } from '../bounded-map.ts';
+import { keptCopy } from '../kept-string.ts';
 import { BadRequest } from '../xcap/errors.ts';
 import { hashHex, safeEqual } from './hash.ts';
 import type { DigestAlgorithm } from './types.ts';
@@ -170,7 +171,8 @@ export class DigestAuth {
     // Expired nonces from the head; when still full, `set` drops the oldest (onEvict).
     const cutoff = this.cutoff();
     for (let oldest = this.highestNc.oldestKey(); oldest !== undefined && (this.highestNc.get(oldest) as AcceptedNonce).issued < cutoff; oldest = this.highestNc.oldestKey()) this.highestNc.delete(oldest);
-    this.highestNc.set(nonce, { nc, issued, realm });
+    // Both came sliced from the Authorization header: kept as they are, they would keep it.
+    this.highestNc.set(keptCopy(nonce), { nc, issued, realm: keptCopy(realm) });
     return true;
   }
 

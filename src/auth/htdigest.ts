@@ -9,6 +9,7 @@
  * has no notion of admins: list them in `admins`.
  */
 import { readFile, stat } from 'node:fs/promises';
+import { loginKey } from './sources.ts';
 import type { DigestAlgorithm, UserInfo, UserRecord, UserSource } from './types.ts';
 
 export interface HtdigestOptions {
@@ -78,7 +79,7 @@ export class HtdigestUsers implements UserSource {
 
   async findByLogin(username: string, realm: string): Promise<UserRecord | undefined> {
     await this.fresh();
-    const e = this.snapshot.logins.get(`${username}\0${realm}`);
+    const e = this.snapshot.logins.get(loginKey(username, realm));
     return e === undefined ? undefined : { xui: e.xui, admin: this.admins.has(e.xui), ha1: { md5: e.md5 } };
   }
 
@@ -116,7 +117,7 @@ async function load(path: string, domain: string | undefined): Promise<Snapshot>
     const [user, realm, ha1] = fields as [string, string, string];
     if (user === '' || realm === '' || !/^[0-9a-fA-F]{32}$/.test(ha1)) continue;
     const xui = user.includes('@') ? `sip:${user}` : `sip:${user}@${domain ?? realm}`;
-    logins.set(`${user}\0${realm}`, { xui, md5: ha1.toLowerCase() });
+    logins.set(loginKey(user, realm), { xui, md5: ha1.toLowerCase() });
     xuis.add(xui);
     realms.add(realm);
   }

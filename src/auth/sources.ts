@@ -3,6 +3,7 @@
  * a short-lived cache in front of a database-backed source for the request path.
  */
 import { BoundedMap } from '../bounded-map.ts';
+import { cacheKey } from '../kept-string.ts';
 import type { DigestAlgorithm, UserInfo, UserRecord, UserSource } from './types.ts';
 
 /**
@@ -46,8 +47,8 @@ export interface CacheOptions {
   readonly now?: () => number;
 }
 
-/** The login cache's key of a (login, realm) pair. */
-const loginKey = (username: string, realm: string) => `${username}\0${realm}`;
+/** The key of a (login, realm) pair in a cache of logins. */
+export const loginKey = (username: string, realm: string): string => cacheKey(username, realm);
 
 /** How long "no such user" is reused: a user added elsewhere can log in after at most this. */
 const MISS_TTL_MS = 5000;

@@ -14,6 +14,7 @@ import { bareEtag, UnmappedRow } from '../../connectors/sql/xcap-table/index.ts'
 import { EtagMismatch, type DocKey } from '../store/types.ts';
 import type { DocumentWriter } from '../xcap/document-writer.ts';
 import { HttpError } from '../xcap/errors.ts';
+import { docCacheKey } from '../xcap/read-cache.ts';
 import type { UsageLookup } from '../xcap/service.ts';
 
 /** The origin of import writes in the change feed. */
@@ -66,7 +67,7 @@ export async function importLegacyTable(o: ImportOptions): Promise<ImportSummary
   // The ETags already here, from one listing: a re-run over 100,000 documents then costs
   // no query per document (the write itself is conditional on what this read).
   const stored = new Map<string, string>();
-  for await (const meta of o.writer.store.list()) if (meta.key.xui !== null) stored.set(docName(meta.key), meta.etag);
+  for await (const meta of o.writer.store.list()) if (meta.key.xui !== null) stored.set(docCacheKey(meta.key), meta.etag);
   for await (const row of o.table.rows()) {
     counts.total++;
     const report = await importRow(o, row, seen, stored);
@@ -74,10 +75,6 @@ export async function importLegacyTable(o: ImportOptions): Promise<ImportSummary
     o.onRow?.(report, counts.total);
   }
   return counts;
-}
-
-function docName(key: DocKey): string {
-  return `${key.auid}\0${key.xui ?? ''}\0${key.path}`;
 }
 
 async function importRow(o: ImportOptions, row: PagedRow, seen: Map<string, string>, stored: ReadonlyMap<string, string>): Promise<RowReport> {
@@ -92,7 +89,7 @@ async function importRow(o: ImportOptions, row: PagedRow, seen: Map<string, stri
     if (err instanceof UnmappedRow) return invalid(err.message);
     throw err;
   }
-  const name = docName(key);
+  const name = docCacheKey(key);
   const first = seen.get(name);
   if (first !== undefined) return invalid(`the same document as row ${first}`, key);
   seen.set(name, row.id);

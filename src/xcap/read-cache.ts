@@ -6,6 +6,7 @@
  * one-column read instead of the body).
  */
 import { BoundedMap } from '../bounded-map.ts';
+import { cacheKey } from '../kept-string.ts';
 import type { FeedClock } from '../feed/clock.ts';
 import type { FeedBatch, FeedListener } from '../feed/hub.ts';
 import type { DocKey, DocumentStore } from '../store/types.ts';
@@ -143,5 +144,5 @@ const CHANGES_KEPT = 10_000;
 
 /** The key of a document in the caches of the read path. */
 export function docCacheKey(key: DocKey): string {
-  return `${key.auid}\u0000${key.xui ?? ''}\u0000${key.path}`;
+  return cacheKey(key.auid, key.xui ?? '', key.path);
 }
