@@ -1,8 +1,8 @@
 /**
  * What the request log costs (issue 10 item 5, goal < 3%): two `serve` processes as a user
- * starts them (defaults, Basic auth, output to a file), one with `log.requests: true` (the
- * default, one line per request) and one with `log.requests: false`, the same 100-entry
- * document in each. Each case drives both at the same time, each with its own `wrk -t1 -c32
+ * starts them (defaults, Basic auth, output to a file), one with the default `log.requests:
+ * sampled` (`--all`: `all`, one line per request) and one with `log.requests: off`, the same
+ * 100-entry document in each. Each case drives both at the same time, each with its own `wrk -t1 -c32
  * -d5s` started together, so both see the same machine (its speed drifts between runs by more
  * than the log's cost); CPU time per 1,000 requests of each server's process tree from /proc
  * over the same window. Every round starts a new pair (a process's own speed differs from
@@ -11,7 +11,7 @@
  * ratios on / off − 1 (CPU and req/s). `--aa` runs both with the log off: the noise floor
  * (~0%). Each case runs 2 s first on each new pair, not counted (warm-up).
  *
- *   npm run bench -- request-log [--rounds 7] [--seconds 5] [--connections 32] [--aa] [--serve-arg ARG ...]
+ *   npm run bench -- request-log [--rounds 7] [--seconds 5] [--connections 32] [--all] [--aa] [--serve-arg ARG ...]
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,8 +20,10 @@ import { freePort, stopChild, tempDir, waitForPort } from '../test/services/proc
 import { resourceLists } from './fixtures.ts';
 import { fmt, load, median, spawnLogged, tail, wrkBenchOptions, wrkTogether, type Measured, type WrkRun } from './wrk.ts';
 
-const { rounds, seconds, connections, serveArgs, flags } = wrkBenchOptions(7, ['aa']);
+const { rounds, seconds, connections, serveArgs, flags } = wrkBenchOptions(7, ['aa', 'all']);
 const aa = flags.has('aa');
+/** `log.requests` of the server measured; undefined: the default (sampled). */
+const measured = aa ? 'off' : flags.has('all') ? 'all' : undefined;
 
 const CLI = join(resolve(import.meta.dirname, '..'), 'bin', 'xcap-bridge.js');
 const XUI = 'sip:alice@example.com';
@@ -41,11 +43,11 @@ interface Server {
   readonly log: string;
 }
 
-async function start(dir: string, name: string, requests: boolean): Promise<Server> {
+async function start(dir: string, name: string, requests: string | undefined): Promise<Server> {
   const home = join(dir, name);
   mkdirSync(home);
   execFileSync(process.execPath, [CLI, 'user', 'add', XUI, '--password', 'secret'], { cwd: home, stdio: 'pipe' });
-  writeFileSync(join(home, 'xcap-bridge.yaml'), `auth: { allowBasicOverHttp: true }\nlog: { requests: ${requests} }\n`);
+  writeFileSync(join(home, 'xcap-bridge.yaml'), `auth: { allowBasicOverHttp: true }\n${requests === undefined ? '' : `log: { requests: ${requests} }\n`}`);
   const port = await freePort();
   const log = join(home, 'serve.log');
   const child = spawnLogged(process.execPath, [CLI, 'serve', '--port', String(port), ...serveArgs], home, log);
@@ -58,9 +60,9 @@ async function start(dir: string, name: string, requests: boolean): Promise<Serv
 
 const dir = tempDir('request-log');
 const servers: Server[] = [];
-const names = aa ? (['A', 'B'] as const) : (['log on', 'log off'] as const);
+const names = aa ? ['A', 'B'] : [`log ${measured ?? 'sampled (default)'}`, 'log off'];
 try {
-  const pair = aa ? 'A/A (both log off)' : 'request log on vs off';
+  const pair = aa ? 'A/A (both log off)' : `request log ${measured ?? 'sampled (default)'} vs off`;
   process.stdout.write(`${pair}, both at once: wrk -t1 -c${connections} -d${seconds}s each, ${rounds} rounds (a new pair each), Node ${process.versions.node}, serve ${serveArgs.join(' ') || '(defaults)'}\n`);
   const run = (s: Server, c: (typeof CASES)[number], secs: number): WrkRun => ({
     url: s.base + c.path,
@@ -77,8 +79,8 @@ try {
   for (let round = 1; round <= rounds; round++) {
     // Which of the two starts first, and whose wrk first, alternates from round to round.
     const first = round % 2 === 1;
-    const startOn = () => start(dir, `${names[0]} ${round}`, !aa);
-    const startOff = () => start(dir, `${names[1]} ${round}`, false);
+    const startOn = () => start(dir, `${names[0]} ${round}`, measured);
+    const startOff = () => start(dir, `${names[1]} ${round}`, 'off');
     let a: Server, b: Server;
     if (first) [a, b] = [await startOn(), await startOff()];
     else [b, a] = [await startOff(), await startOn()];

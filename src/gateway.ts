@@ -171,7 +171,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
           domain: auth.domain,
           managed,
           log,
-          logRequests: config.log.requests,
+          requestLog: config.log,
         })
       : undefined;
     const bindingStatus = () => readBindingStatus(syncState, config.bindings);
@@ -218,7 +218,7 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
         realm: config.auth.realm,
         domain: auth.domain,
         clients: clientProfiles(config.clients),
-        logRequests: config.log.requests,
+        requestLog: config.log,
         writes: opts.primary && workerWrites(localWriter(service, config.server), opts.primary.writes, service),
       }),
     });

@@ -105,7 +105,7 @@ export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', op
   return pino(options, new BatchedLines(1, opts.flushMs));
 }
 
-/** What the line of one HTTP request says (config `log.requests`). */
+/** What the line of one HTTP request says. */
 export interface RequestLine {
   readonly reqId: string | undefined;
   readonly method: string | undefined;
@@ -116,23 +116,46 @@ export interface RequestLine {
   readonly ms: number;
 }
 
+/** Which requests get a line (config `log.requests`). */
+export interface RequestLogOptions {
+  readonly requests: 'all' | 'sampled' | 'off';
+  /** With `sampled`: one quick successful read in this many is logged. */
+  readonly sampleReads: number;
+}
+
+/** A read answered at least this slowly is logged in `sampled` mode too. */
+const SLOW_READ_MS = 100;
+
 /**
  * Writes request lines to `log`'s destination, each the JSON line `log.info(line, 'request')`
  * would write (its level, time, pid and bindings), without pino's per-call work: the
  * redaction paths alone cost more than the line (~10 µs a line against ~2 µs, measured),
  * and at a GET's cost the request log was then ~15-40% of the CPU (bench/request-log.ts).
  * Nothing in a request line is redacted: it holds no credential, and callers strip tokens
- * from the URL first. Nothing is written when `log`'s level hides info.
+ * from the URL first. Nothing is written when `log`'s level hides info; undefined with
+ * `requests: off`. In `sampled` mode the first successful read of the process is logged, then
+ * every `sampleReads`-th, each line saying `"sampled":N` (it stands for N reads), and any other
+ * that took SLOW_READ_MS or more (without `sampled`).
  */
-export function requestLogger(log: Logger): (line: RequestLine) => void {
+export function requestLogger(log: Logger, opts: RequestLogOptions): ((line: RequestLine) => void) | undefined {
+  if (opts.requests === 'off') return undefined;
   const dest = (log as unknown as Record<symbol, { write(s: string): unknown }>)[pino.symbols.streamSym];
   const bindings = JSON.stringify(log.bindings()).slice(1, -1);
   const head = `,"pid":${process.pid}${bindings === '' ? '' : `,${bindings}`},"reqId":`;
+  const every = opts.requests === 'sampled' ? opts.sampleReads : 1;
+  const sampledTail = `,"sampled":${every},"msg":"request"}\n`;
+  let reads = 0;
   return (l) => {
     if (dest === undefined || !log.isLevelEnabled('info')) return;
+    let tail = ',"msg":"request"}\n';
+    if (every > 1 && (l.method === 'GET' || l.method === 'HEAD') && (l.status < 300 || l.status === 304)) {
+      // Every such read is counted, slow or not, so which are sampled does not depend on timing.
+      if (reads++ % every === 0) tail = sampledTail;
+      else if (l.ms < SLOW_READ_MS) return;
+    }
     const reqId = l.reqId === undefined ? 'null' : JSON.stringify(l.reqId);
     const method = l.method === undefined ? 'null' : JSON.stringify(l.method);
-    dest.write(`{"level":30,"time":${Date.now()}${head}${reqId},"method":${method},"url":${JSON.stringify(l.url)},"status":${l.status},"ms":${l.ms},"msg":"request"}\n`);
+    dest.write(`{"level":30,"time":${Date.now()}${head}${reqId},"method":${method},"url":${JSON.stringify(l.url)},"status":${l.status},"ms":${l.ms}${tail}`);
   };
 }
 

@@ -63,7 +63,8 @@ export function configReference(): string {
 
 function walk(s: JsonSchema, path: string, rows: Row[]): void {
   const variants = s.oneOf ?? s.anyOf;
-  if (variants && !s.properties) {
+  // A choice of plain values (`all` | ... | boolean) is one row; a choice of mappings, one per variant.
+  if (variants && !s.properties && variants.some((v) => v.properties)) {
     if (path) rows.push({ key: path, type: 'one of below', def: fmt(s.default), text: s.description ?? '' });
     walkVariants(s, path, rows);
     return;
@@ -105,6 +106,8 @@ function walkProps(s: JsonSchema, path: string, rows: Row[]): void {
 }
 
 function typeOf(s: JsonSchema): string {
+  const variants = s.oneOf ?? s.anyOf;
+  if (variants) return variants.map(typeOf).join(' \\| ');
   if (s.enum) return s.enum.map((e) => `\`${String(e)}\``).join(' \\| ');
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
   return Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'any');

@@ -463,10 +463,23 @@ export const logSchema = z
      */
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
     /**
-     * Log one line per request (method, url, status, ms, request id).
-     * @defaultValue `true`
+     * Which requests get a line (method, url, status, ms, request id): `all`; `sampled`, every
+     * request except quick successful reads; of all successful reads one in `sampleReads` is logged (phones'
+     * polls are most of the traffic, and most of what a line costs); `off`. `true` and `false` mean `all` and `off`.
+     * @defaultValue `sampled`
      */
-    requests: z.boolean().default(true).describe('Log one line per request.'),
+    requests: z
+      .union([z.enum(['all', 'sampled', 'off']), z.boolean()])
+      .transform((v) => (v === true ? 'all' : v === false ? 'off' : v))
+      .prefault('sampled')
+      .describe('Which requests get a line: all; sampled (every write, error and read of 100 ms or more, one in sampleReads of the successful reads, docs/operations.md "Log"); off. true = all, false = off.'),
+    /**
+     * With `requests: sampled`, one successful read (GET or HEAD answered 2xx or 304) in this
+     * many is logged, per process, its line saying `"sampled":N`; the others only when they
+     * took 100 ms or more.
+     * @defaultValue `100`
+     */
+    sampleReads: z.number().int().min(1).max(1_000_000).default(100).describe('requests: sampled: one successful read (GET/HEAD, 2xx or 304) in this many gets its line (with "sampled":N), per process.'),
     /**
      * `serve` writes its lines in batches (one write(2) for up to ~64 KB of lines; error lines
      * and exit at once) instead of one write per line: a line reaches the output at most this

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../appusage/types.ts';
 import type { DeploymentDomain } from '../auth/deployment-domain.ts';
-import { requestLogger, type Logger } from '../log.ts';
+import { requestLogger, type Logger, type RequestLogOptions } from '../log.ts';
 import { BadRequest, MethodNotAllowed, PayloadTooLarge } from '../xcap/errors.ts';
 import { LocalRoots } from '../xcap/local-roots.ts';
 import { parseXcapUri, type XcapUri } from '../xcap/uri.ts';
@@ -39,7 +39,8 @@ export interface XcapHandlerOptions {
   domain: DeploymentDomain;
   /** Tried in order; the first whose pattern matches the User-Agent gives the request its leniency. */
   clients: readonly ClientProfile[];
-  logRequests: boolean;
+  /** Which requests get a line (config `log`). */
+  requestLog: RequestLogOptions;
   /** Where PUTs and DELETEs go: the primary under `serve` with several processes. @defaultValue `service` in this process */
   writes?: XcapWriter;
 }
@@ -53,7 +54,7 @@ export type XcapHandler = (req: IncomingMessage, res: ServerResponse) => Promise
 export function createXcapHandler(opts: XcapHandlerOptions): XcapHandler {
   const { service, auth, log } = opts;
   const writes = opts.writes ?? localWriter(service, opts);
-  const logRequest = opts.logRequests ? requestLogger(log) : undefined;
+  const logRequest = requestLogger(log, opts.requestLog);
   const leniencyByAgent = new Map<string, ReadonlySet<string>>();
 
   function leniency(ua: string | undefined): ReadonlySet<string> {

@@ -26,7 +26,7 @@ import { BoundedMap } from '../bounded-map.ts';
 import type { Authenticator } from '../http/xcap-handler.ts';
 import { renderError } from '../http/error-handler.ts';
 import { requestId } from '../http/request-id.ts';
-import { requestLogger, type Logger } from '../log.ts';
+import { requestLogger, type Logger, type RequestLogOptions } from '../log.ts';
 import { docKeyString, type DocKey, type DocumentStore } from '../store/types.ts';
 import type { DocumentWriter } from '../xcap/document-writer.ts';
 import { Forbidden, MethodNotAllowed, NotFound } from '../xcap/errors.ts';
@@ -58,8 +58,8 @@ export interface PhonebookHandlerOptions {
   /** Lists sync bindings own (never written by uploads; `bw` 0 on Polycom). */
   readonly managed: ManagedLists | undefined;
   readonly log: Logger;
-  /** Log one line per request (config `log.requests`), device tokens masked. */
-  readonly logRequests: boolean;
+  /** Which requests get a line (config `log`), device tokens masked. */
+  readonly requestLog: RequestLogOptions;
 }
 
 /** One phonebook URL, parsed. */
@@ -278,7 +278,7 @@ export function createPhonebookHandler(opts: PhonebookHandlerOptions): Phonebook
     res.end();
   }
 
-  const logRequest = opts.logRequests ? requestLogger(log) : undefined;
+  const logRequest = requestLogger(log, opts.requestLog);
   return async (req, res) => {
     if (logRequest) {
       const started = performance.now();

@@ -40,12 +40,10 @@ function loggedIds(output: string): string[] {
 
 async function startWithDocument(flushMs: number | undefined): Promise<{ server: ServeProcess; putId: string; remove: () => void }> {
   const store = tempData();
-  const args = ['--workers', '2'];
-  if (flushMs !== undefined) {
-    const cfg = join(store.data, 'xcap-bridge.yaml');
-    writeFileSync(cfg, `log: { flushMs: ${flushMs} }\n`);
-    args.push('--config', cfg);
-  }
+  // Every request's line (not the default sampled reads), so each GET has one to find.
+  const cfg = join(store.data, 'xcap-bridge.yaml');
+  writeFileSync(cfg, `log: { requests: all${flushMs === undefined ? '' : `, flushMs: ${flushMs}`} }\n`);
+  const args = ['--workers', '2', '--config', cfg];
   await addUser(store, 'sip:alice@example.com', 'alice-secret');
   const server = await startServe(store, args);
   await server.logged('serving XCAP at', 2);
@@ -54,7 +52,7 @@ async function startWithDocument(flushMs: number | undefined): Promise<{ server:
   return { server, putId: put.headers.get('x-request-id') as string, remove: store.remove };
 }
 
-describe('serve --workers 2, log.flushMs default: a burst of 1,000 GETs', () => {
+describe('serve --workers 2, log.requests: all, log.flushMs default: a burst of 1,000 GETs', () => {
   let s: Awaited<ReturnType<typeof startWithDocument>>;
   beforeAll(async () => {
     s = await startWithDocument(undefined);

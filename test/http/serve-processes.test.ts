@@ -3,7 +3,9 @@
  * (RFC 4825 §7.11: of 20 If-Match PUTs with the same ETag exactly one wins), and SIGTERM
  * draining a request in flight before exiting 0.
  */
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshPostgresDatabase } from '../services/databases.ts';
 import { basicHeader, rawRequest, XcapClient } from '../helpers/digest-client.ts';
@@ -139,13 +141,15 @@ describe('serve: SIGTERM drains a request in flight, then exits 0', () => {
   });
 });
 
-describe('serve: one JSON line per request (log.requests, on by default)', () => {
+describe('serve: an access line per request (log.requests: all)', () => {
   let server: ServeProcess;
   let store: { data: string; remove: () => void };
   beforeAll(async () => {
     store = tempData();
+    const cfg = join(store.data, 'xcap-bridge.yaml');
+    writeFileSync(cfg, 'log: { requests: all }\n');
     await addUser(store, 'sip:alice@example.com', 'alice-secret');
-    server = await startServe(store);
+    server = await startServe(store, ['--config', cfg]);
   });
   afterAll(async () => {
     expect(await server.stop()).toBe(0);
@@ -210,5 +214,50 @@ describe('serve: one JSON line per request (log.requests, on by default)', () =>
     const outside = await Promise.all([rawRequest('GET', `${origin}/no-such-path`, {}), rawRequest('GET', `${origin}/admin/users`, {})]);
     expect(outside.map((r) => r.status)).toEqual([404, 401]);
     for (const r of outside) expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-z]+-[0-9a-z]+$/);
+  });
+});
+
+describe('serve --workers 1, log: { sampleReads: 10 }: which requests get a line by default (log.requests: sampled)', () => {
+  it('every write and error; of 100 successful reads (200 and 304) the 1st, 11th, ... 91st (and any slow one); with requests: all every one', async () => {
+    const linesOf = async (requests: string | undefined) => {
+      const store = tempData();
+      const cfg = join(store.data, 'xcap-bridge.yaml');
+      writeFileSync(cfg, `log: { sampleReads: 10${requests === undefined ? '' : `, requests: ${requests}`} }\n`);
+      await addUser(store, 'sip:alice@example.com', 'alice-secret');
+      const server = await startServe(store, ['--workers', '1', '--config', cfg]);
+      try {
+        const c = new XcapClient(server.url, CREDS, { mode: 'basic' });
+        const put = await c.put(ALICE_RL, contacts(), RL_TYPE);
+        const reads: string[] = [];
+        for (let i = 0; i < 100; i++) {
+          const r = i % 2 === 0 ? await c.get(ALICE_RL) : await c.get(ALICE_RL, { 'If-None-Match': put.headers.get('etag') as string });
+          expect(r.status).toBe(i % 2 === 0 ? 200 : 304);
+          reads.push(r.headers.get('x-request-id') as string);
+        }
+        const missing = await c.get(`${ALICE_RL}/~~/resource-lists/list%5B@name=%22nope%22%5D`);
+        expect(missing.status).toBe(404);
+        const ids = { put: put.headers.get('x-request-id') as string, reads, missing: missing.headers.get('x-request-id') as string };
+        await server.logged(`"reqId":"${ids.missing}"`, 1);
+        const lines = server
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('"msg":"request"'))
+          .map((l) => JSON.parse(l) as { reqId: string; sampled?: number; ms: number });
+        return { ids, lines };
+      } finally {
+        expect(await server.stop()).toBe(0);
+        store.remove();
+      }
+    };
+    const sampled = await linesOf(undefined);
+    // A read of 100 ms or more (a loaded machine) has its line too, without "sampled".
+    const quick = sampled.lines.filter((l) => !(l.sampled === undefined && sampled.ids.reads.includes(l.reqId) && l.ms >= 100));
+    expect(quick.map((l) => [l.reqId, l.sampled])).toEqual([
+      [sampled.ids.put, undefined],
+      ...sampled.ids.reads.filter((_, i) => i % 10 === 0).map((id) => [id, 10]),
+      [sampled.ids.missing, undefined],
+    ]);
+    const all = await linesOf('all');
+    expect(all.lines.map((l) => [l.reqId, l.sampled])).toEqual([all.ids.put, ...all.ids.reads, all.ids.missing].map((id) => [id, undefined]));
   });
 });
