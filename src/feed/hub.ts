@@ -3,15 +3,20 @@
  * listener (the /xcap-diff streams), so a thousand open streams cost one feed read per
  * change, not a thousand.
  *
- * The store is the source: the hub reads `changes()` from its own position whenever the
- * store says something was committed (this process's writes; other processes' through
- * PostgreSQL NOTIFY) and every `pollMs` (other processes on SQLite, which cannot notify).
- * So a stream sees every change whichever process wrote it or serves the stream. In an HTTP
- * worker of `serve --workers`, the primary (which makes every write) says when it
- * committed (`commits`), so a worker does not wait for its next poll.
+ * The store is the source: the hub reads `changes()` from its own position every `pollMs`
+ * (other processes on SQLite, which cannot notify, and a NOTIFY that never came) and
+ * whenever it is told of a change it cannot take as it is. A change it is told of (this
+ * process's writes; other processes' through PostgreSQL NOTIFY; in an HTTP worker of `serve
+ * --workers`, the primary's word (`commits`), so a worker does not wait for its next poll)
+ * is taken without a query when it is the next one (seq = position + 1) and no read is
+ * running; one that skips a seq (another writer still committing, a rolled-back write, a
+ * lost notification) makes the hub read the store. So a stream sees every change whichever
+ * process wrote it or serves the stream, and a process that follows one writer reads the
+ * store only on its polls.
  *
- * Coalescing happens here, once for every listener: changes read within `coalesceMs` of the
- * first are handed out together when the window closes (after one more read), and a
+ * Coalescing happens here, once for every listener: changes taken within `coalesceMs` of the
+ * first are handed out together when the window closes (after one more read when a change
+ * told of is still to be read), and a
  * listener folds them into one event. Listeners with the same filter share the work of
  * rendering it (`FeedBatch.shared`).
  */
@@ -44,8 +49,11 @@ export interface FeedHubOptions {
   readonly pollMs: number;
   /** Changes within this many milliseconds of the first are handed out together. */
   readonly coalesceMs: number;
-  /** Another source of "something was committed" (an HTTP worker: the primary's word); returns an unsubscribe. */
-  readonly commits?: (listener: () => void) => () => void;
+  /**
+   * Another source of "something was committed" (an HTTP worker: the primary's word), with
+   * the changes when it has them; returns an unsubscribe.
+   */
+  readonly commits?: (listener: (changes: readonly DocChange[] | undefined) => void) => () => void;
   readonly log: Logger;
   /** Changes read per query. @defaultValue `500` */
   readonly pageSize?: number;
@@ -69,6 +77,10 @@ export class FeedHub {
   #chain: Promise<void> = Promise.resolve();
   /** A read queued behind the running one (it will see everything committed before it starts). */
   #queued: Promise<void> | undefined;
+  /** Reads queued or running; a change told of is taken as it is only when none is. */
+  #reads = 0;
+  /** The highest seq told of (a change told of may be ahead of what was read). */
+  #told = 0;
   #closed = false;
 
   constructor(o: FeedHubOptions) {
@@ -108,10 +120,12 @@ export class FeedHub {
    */
   pull(): Promise<void> {
     if (this.#queued) return this.#queued;
+    this.#reads++;
     const next = this.#chain.then(async () => {
       this.#queued = undefined;
       if (!this.#closed) await this.#readAll();
-    }).catch((err: unknown) => this.#o.log.warn({ err: (err as Error).message }, 'change feed read failed; the next poll retries'));
+    }).catch((err: unknown) => this.#o.log.warn({ err: (err as Error).message }, 'change feed read failed; the next poll retries'))
+      .finally(() => this.#reads--);
     this.#queued = next;
     this.#chain = next;
     return next;
@@ -131,8 +145,27 @@ export class FeedHub {
     const started = this.#o.clock.now();
     this.#position = await this.#o.store.lastSeq();
     this.#readThrough = this.#syncedAt = started;
-    this.#unsubscribe = this.#o.store.subscribe(() => void this.pull());
-    this.#unsubscribeCommits = this.#o.commits?.(() => void this.pull());
+    this.#unsubscribe = this.#o.store.subscribe((change) => this.#toldOf(change));
+    this.#unsubscribeCommits = this.#o.commits?.((changes) => {
+      if (changes === undefined) void this.pull();
+      else for (const c of changes) this.#toldOf(c);
+    });
+  }
+
+  /** A change committed: the next one is taken as it is; past one (heard twice) is dropped; else the store is read. */
+  #toldOf(change: DocChange): void {
+    if (this.#closed) return;
+    this.#told = Math.max(this.#told, change.seq);
+    if (change.seq <= this.#position) return;
+    if (this.#reads > 0 || change.seq !== this.#position + 1) {
+      void this.pull();
+      return;
+    }
+    this.#position = change.seq;
+    this.#window.push(change);
+    // One told of earlier, past a seq that was missing then, is read now.
+    if (this.#told > this.#position) void this.pull();
+    this.#openWindow();
   }
 
   #schedulePoll(): void {
@@ -170,11 +203,17 @@ export class FeedHub {
     }
     if (this.#position >= last) this.#readThrough = started;
     if (this.#window.length === 0) this.#syncedAt = this.#readThrough;
+    this.#openWindow();
+  }
+
+  /** Hands out the window's changes now (coalesceMs 0) or when the window closes; nothing when it is empty or open. */
+  #openWindow(): void {
     if (this.#window.length === 0 || this.#cancelWindow) return;
     if (this.#o.coalesceMs === 0) return this.#emit();
     this.#cancelWindow = this.#o.clock.setTimeout(() => {
-      // One more read first, so the window's batch holds everything committed by its end.
-      void this.pull().finally(() => this.#emit());
+      // Changes told of but not taken (a seq skipped) are read first, so the batch holds them.
+      if (this.#told > this.#position) void this.pull().finally(() => this.#emit());
+      else this.#emit();
     }, this.#o.coalesceMs);
   }
 

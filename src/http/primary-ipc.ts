@@ -24,7 +24,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log.ts';
-import { EtagMismatch, StoreUnavailable, UniqueValueTaken, type DocKey, type DocumentStore, type WriteExpectation, type WriteResult } from '../store/types.ts';
+import { EtagMismatch, StoreUnavailable, UniqueValueTaken, type DocChange, type DocKey, type DocumentStore, type WriteExpectation, type WriteResult } from '../store/types.ts';
 import type { StorePut } from '../xcap/document-writer.ts';
 import { HttpError, XcapConflict } from '../xcap/errors.ts';
 import { sendToPrimary, sendToWorker } from './worker-channel.ts';
@@ -81,13 +81,18 @@ interface Answer {
 }
 
 /**
- * Primary → workers, at most once per event-loop turn: the primary committed changes. A
- * worker's change-feed hub reads the feed at once instead of at its next poll (SQLite
- * cannot notify across processes).
+ * Primary → workers, at most once per event-loop turn: the primary committed changes,
+ * these (left out past FEED_COMMIT_CHANGES). A worker's change-feed hub takes them without
+ * reading the feed, or reads it at once, instead of at its next poll (SQLite cannot notify
+ * across processes).
  */
 interface FeedCommit {
   readonly t: 'feed-commit';
+  readonly changes?: readonly DocChange[];
 }
+
+/** Past this many changes in one turn (a sync import), workers read them from the feed. */
+const FEED_COMMIT_CHANGES = 1000;
 
 /** Primary → workers, when one starts and every second: whether its sync engine runs. */
 interface SyncRunning {
@@ -179,15 +184,19 @@ export function serveWorkers(writer: XcapWriter, put: StorePut, sync: SyncHandle
 
 /** In the primary: tells every HTTP worker when the store committed (FeedCommit). Returns a stop function. */
 export function tellWorkersOfCommits(store: Pick<DocumentStore, 'subscribe'>): () => void {
-  let queued = false;
+  let queued: DocChange[] | undefined;
   const tellAll = () => {
-    queued = false;
-    for (const w of Object.values(cluster.workers ?? {})) if (w) sendToWorker(w, { t: 'feed-commit' } satisfies FeedCommit);
+    const changes = queued as DocChange[];
+    queued = undefined;
+    const msg: FeedCommit = changes.length > FEED_COMMIT_CHANGES ? { t: 'feed-commit' } : { t: 'feed-commit', changes };
+    for (const w of Object.values(cluster.workers ?? {})) if (w) sendToWorker(w, msg);
   };
-  return store.subscribe(() => {
-    if (queued) return;
-    queued = true;
-    setImmediate(tellAll);
+  return store.subscribe((change) => {
+    if (queued === undefined) {
+      queued = [];
+      setImmediate(tellAll);
+    }
+    if (queued.length <= FEED_COMMIT_CHANGES) queued.push(change);
   });
 }
 
@@ -220,20 +229,20 @@ export interface Primary {
   readonly put: StorePut;
   /** The primary's sync engine as the admin API sees it; undefined without bindings. */
   readonly sync: SyncHandle | undefined;
-  /** Calls `listener` whenever the primary says it committed changes; returns an unsubscribe. */
-  readonly onCommit: (listener: () => void) => () => void;
+  /** Calls `listener` whenever the primary says it committed changes (with them, unless too many); returns an unsubscribe. */
+  readonly onCommit: (listener: (changes: readonly DocChange[] | undefined) => void) => () => void;
 }
 
 export function connectToPrimary(hasBindings: boolean): Primary {
   const waiting = new Map<number, { resolve: (o: WriteOutcome | WriteResult | undefined) => void; reject: (e: Error) => void }>();
   let next = 0;
   let syncRunning = false;
-  const commitListeners = new Set<() => void>();
+  const commitListeners = new Set<(changes: readonly DocChange[] | undefined) => void>();
   process.on('message', (msg: unknown) => {
     const m = msg as Partial<Answers | SyncRunning | FeedCommit> | null;
     if (m === null || typeof m !== 'object') return;
     if (m.t === 'feed-commit') {
-      for (const l of commitListeners) l();
+      for (const l of commitListeners) l((m as FeedCommit).changes);
       return;
     }
     if (m.t === 'sync-running') {
