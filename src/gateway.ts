@@ -4,7 +4,7 @@
  * that knows every part; everything else receives its collaborators.
  */
 import type { Config } from './config/schema.ts';
-import type { Logger } from './log.ts';
+import { requestLogger, type Logger } from './log.ts';
 import { createRegistry } from './appusage/registry.ts';
 import { managedResourceLists } from './appusage/resource-lists/managed.ts';
 import { createAuth, listableUsers } from './auth/index.ts';
@@ -181,12 +181,15 @@ export async function startGateway(config: Config, log: Logger, opts: GatewayOpt
     const localUsers = await LocalUsers.open(store.sql);
     const tls = config.server.tls;
     let closeAdmin = async () => {};
+    // A request the HTTP parser refused has no handler: its access line is written from here.
+    const unparsedLog = requestLogger(log, config.log);
     const http = createHttpServer({
       streams: { path: XCAP_DIFF_PATH, handle: xcapDiff.handle, closeAll: xcapDiff.closeAll },
       root: config.server.root,
       phonebook,
       ...(tls ? { tls: loadTls(tls).options } : {}),
       ...(metrics ? { observe: (method: string, url: string, status: number, seconds: number) => metrics.observeRequest(method, url, status, seconds) } : {}),
+      ...(unparsedLog ? { unparsed: (reqId: string, status: number) => unparsedLog({ reqId, method: undefined, url: '', status, ms: 0 }) } : {}),
       admin: (app) => {
         mountProbes(app, { store, redis: redisProbe, bindings: bindingStatus, metrics: metrics && scrape && { contentType: metrics.contentType, text: scrape }, log });
         closeAdmin = mountAdmin(app, {

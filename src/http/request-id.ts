@@ -6,15 +6,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Names each request of one listener. */
-export function requestNamer(): (req: IncomingMessage, res: ServerResponse) => void {
+/** Names each request of one listener; `fresh` is the next id of its own (a request that could not be parsed). */
+export function requestNamer(): { name: (req: IncomingMessage, res: ServerResponse) => void; fresh: () => string } {
   const prefix = `${process.pid.toString(36)}-`;
   let seq = 0;
-  return (req, res) => {
-    const given = req.headers['x-request-id'];
-    const id = (Array.isArray(given) ? given.join(', ') : given) || `${prefix}${(++seq).toString(36)}`;
-    req.headers['x-request-id'] = id;
-    res.setHeader('X-Request-Id', id);
+  const fresh = () => `${prefix}${(++seq).toString(36)}`;
+  return {
+    fresh,
+    name(req, res) {
+      const given = req.headers['x-request-id'];
+      const id = (Array.isArray(given) ? given.join(', ') : given) || fresh();
+      req.headers['x-request-id'] = id;
+      res.setHeader('X-Request-Id', id);
+    },
   };
 }
 

@@ -3,8 +3,9 @@
  * (health, metrics, admin API) goes to a small express app. Tracks in-flight requests
  * so shutdown can drain them.
  */
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import express from 'express';
 import { requestNamer } from './request-id.ts';
@@ -35,6 +36,8 @@ export interface HttpServerOptions {
   observe?: (method: string, url: string, status: number, seconds: number) => void;
   /** Certificate and key (src/http/tls.ts): the listener speaks HTTPS. @defaultValue plain HTTP */
   tls?: SecureContextOptions;
+  /** Told about each request refused before it could be parsed (its id, the status answered): the access log. */
+  unparsed?: (reqId: string, status: number) => void;
 }
 
 export function createHttpServer(opts: HttpServerOptions): HttpServer {
@@ -57,7 +60,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     leave();
     observe?.(req.method ?? '', req.url ?? '', res.statusCode, (performance.now() - started) / 1000);
   };
-  const name = requestNamer();
+  const { name, fresh } = requestNamer();
   const handle: RequestListener = (req, res) => {
     inFlight++;
     name(req, res);
@@ -82,6 +85,16 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
   const https = tls === undefined ? undefined : createHttpsServer(tls, handle);
   const server = https ?? createServer(handle);
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Nothing is written into a reset connection or into an answer already under way (Node's rule too).
+    const answering = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) return void socket.destroy();
+    const status = UNPARSED_STATUS[err.code ?? ''] ?? 400;
+    const id = fresh();
+    const text = `${status === 400 ? 'malformed HTTP request' : (STATUS_CODES[status] ?? 'bad request').toLowerCase()}\n`;
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${text.length}\r\nX-Request-Id: ${id}\r\n\r\n${text}`);
+    opts.unparsed?.(id, status);
+  });
 
   return {
     server,
@@ -99,6 +112,13 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     },
   };
 }
+
+/** What a request the HTTP parser refused is answered, by Node's error code (else 400). */
+const UNPARSED_STATUS: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+};
 
 /** Listens on `host`:`port`; resolves with the bound port (0 resolved), rejects when the address is taken. */
 export function listenOn(server: Server | HttpsServer, host: string, port: number): Promise<number> {

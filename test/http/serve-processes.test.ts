@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshPostgresDatabase } from '../services/databases.ts';
@@ -214,6 +215,37 @@ describe('serve: an access line per request (log.requests: all)', () => {
     const outside = await Promise.all([rawRequest('GET', `${origin}/no-such-path`, {}), rawRequest('GET', `${origin}/admin/users`, {})]);
     expect(outside.map((r) => r.status)).toEqual([404, 401]);
     for (const r of outside) expect(r.headers.get('x-request-id')).toMatch(/^[0-9a-z]+-[0-9a-z]+$/);
+  });
+
+  it('a request the HTTP parser refuses is answered 400 (431 for oversized headers) with an X-Request-Id that its line has', async () => {
+    const { hostname, port } = new URL(server.url);
+    const raw = (bytes: string) =>
+      new Promise<string>((resolve, reject) => {
+        const sock = connect(Number(port), hostname);
+        let got = '';
+        sock.on('data', (d) => (got += d.toString('latin1')));
+        sock.on('close', () => resolve(got));
+        sock.on('error', reject);
+        sock.end(bytes);
+      });
+    const answers = [
+      await raw(`GET ${ALICE_RL} HTTP/1.1\r\nHost: a\r\nno colon here\r\n\r\n`),
+      await raw(`GET ${ALICE_RL} HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+    ];
+    expect(answers.map((a) => a.split('\r\n')[0])).toEqual(['HTTP/1.1 400 Bad Request', 'HTTP/1.1 431 Request Header Fields Too Large']);
+    const ids = answers.map((a) => /\r\nX-Request-Id: (\S+)\r\n/.exec(a)?.[1]);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-z]+-[0-9a-z]+$/);
+    expect(answers[0]).toMatch(/\r\n\r\nmalformed HTTP request\n$/);
+    for (const id of ids) await server.logged(`"reqId":"${id}"`, 1);
+    const statusById = new Map(
+      server
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"request"'))
+        .map((l) => JSON.parse(l) as { reqId: string; status: number })
+        .map((l) => [l.reqId, l.status]),
+    );
+    expect(ids.map((id) => statusById.get(id as string))).toEqual([400, 431]);
   });
 });
 
