@@ -15,6 +15,14 @@ import { ALICE_RL, contacts, RL_TYPE } from './helpers.ts';
 
 const CREDS = { username: 'alice', password: 'alice-secret' };
 
+/** The access-log lines in a server's output, parsed. */
+function requestLines(output: string): Array<{ reqId: string; status: number; ms: number; sampled?: number } & Record<string, unknown>> {
+  return output
+    .split('\n')
+    .filter((l) => l.includes('"msg":"request"'))
+    .map((l) => JSON.parse(l) as { reqId: string; status: number; ms: number; sampled?: number });
+}
+
 describe('RFC 4825 §7.11 across two serve processes on one PostgreSQL', () => {
   let a: ServeProcess;
   let b: ServeProcess;
@@ -163,11 +171,7 @@ describe('serve: an access line per request (log.requests: all)', () => {
     const ids = answers.map((r) => r.headers.get('x-request-id') as string);
     // Lines are written in chunks (at least every second): wait for the last one.
     await server.logged(`"reqId":"${ids[3]}"`, 1);
-    const lines = server
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"msg":"request"'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = requestLines(server.output());
     const path = new URL(server.url).pathname + ALICE_RL;
     expect(lines.map(({ level, reqId, method, url, status, msg }) => ({ level, reqId, method, url, status, msg }))).toEqual([
       { level: 30, reqId: ids[0], method: 'PUT', url: path, status: 201, msg: 'request' },
@@ -202,14 +206,7 @@ describe('serve: an access line per request (log.requests: all)', () => {
     expect(ids[5]).toBe('phone-42');
     // Each worker writes its lines in chunks (at least every second): wait for every one.
     for (const id of ids) await server.logged(`"reqId":"${id}"`, 1);
-    const statusById = new Map(
-      server
-        .output()
-        .split('\n')
-        .filter((l) => l.includes('"msg":"request"'))
-        .map((l) => JSON.parse(l) as { reqId: string; status: number })
-        .map((l) => [l.reqId, l.status]),
-    );
+    const statusById = new Map(requestLines(server.output()).map((l) => [l.reqId, l.status]));
     expect(ids.map((id) => statusById.get(id as string))).toEqual([401, 304, 400, 404, 413, 401]);
     // Outside the XCAP root (probes, admin API, unknown paths) answers are named as well.
     const outside = await Promise.all([rawRequest('GET', `${origin}/no-such-path`, {}), rawRequest('GET', `${origin}/admin/users`, {})]);
@@ -237,14 +234,7 @@ describe('serve: an access line per request (log.requests: all)', () => {
     for (const id of ids) expect(id).toMatch(/^[0-9a-z]+-[0-9a-z]+$/);
     expect(answers[0]).toMatch(/\r\n\r\nmalformed HTTP request\n$/);
     for (const id of ids) await server.logged(`"reqId":"${id}"`, 1);
-    const statusById = new Map(
-      server
-        .output()
-        .split('\n')
-        .filter((l) => l.includes('"msg":"request"'))
-        .map((l) => JSON.parse(l) as { reqId: string; status: number })
-        .map((l) => [l.reqId, l.status]),
-    );
+    const statusById = new Map(requestLines(server.output()).map((l) => [l.reqId, l.status]));
     expect(ids.map((id) => statusById.get(id as string))).toEqual([400, 431]);
   });
 });
@@ -270,11 +260,7 @@ describe('serve --workers 1, log: { sampleReads: 10 }: which requests get a line
         expect(missing.status).toBe(404);
         const ids = { put: put.headers.get('x-request-id') as string, reads, missing: missing.headers.get('x-request-id') as string };
         await server.logged(`"reqId":"${ids.missing}"`, 1);
-        const lines = server
-          .output()
-          .split('\n')
-          .filter((l) => l.includes('"msg":"request"'))
-          .map((l) => JSON.parse(l) as { reqId: string; sampled?: number; ms: number });
+        const lines = requestLines(server.output());
         return { ids, lines };
       } finally {
         expect(await server.stop()).toBe(0);
