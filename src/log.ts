@@ -119,7 +119,7 @@ export interface RequestLine {
 /** Which requests get a line (config `log.requests`). */
 export interface RequestLogOptions {
   readonly requests: 'all' | 'sampled' | 'off';
-  /** With `sampled`: one quick successful read in this many is logged. */
+  /** With `sampled`: one successful read (GET or HEAD answered 2xx or 304) in this many is logged. */
   readonly sampleReads: number;
 }
 
