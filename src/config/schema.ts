@@ -464,8 +464,8 @@ export const logSchema = z
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level.'),
     /**
      * Which requests get a line (method, url, status, ms, request id): `all`; `sampled`, every
-     * request except quick successful reads; of all successful reads one in `sampleReads` is logged (phones'
-     * polls are most of the traffic, and most of what a line costs); `off`. `true` and `false` mean `all` and `off`.
+     * request except quick successful reads, and one in `sampleReads` of all successful reads
+     * (phones' polls are most of the traffic); `off`. `true` and `false` mean `all` and `off`.
      * @defaultValue `sampled`
      */
     requests: z
