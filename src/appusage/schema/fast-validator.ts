@@ -10,13 +10,13 @@
 import type { Document, Element } from '@xmldom/xmldom';
 import { Unsupported, isComplex } from './content-model.ts';
 import type { AttributeDecl, ComplexType, ElementDecl, ModelState, SimpleType, UniqueConstraint } from './content-model.ts';
-import { XML_NS, scan } from './scanner.ts';
+import { XML_NS, intern, internNamespace, scan } from './scanner.ts';
 import type { Attributes, Verdict, XmlSink } from './scanner.ts';
 import type { CompiledSchema } from './xsd-compiler.ts';
 import type { WatchedElement } from '../schema.ts';
 import { walkDocument, walkEdit } from './dom-walker.ts';
 
-const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
+const XSI_NS = internNamespace('http://www.w3.org/2001/XMLSchema-instance');
 
 /** How an element's content is assessed. */
 const STRICT = 0; // a complex type
@@ -73,7 +73,7 @@ export class FastValidator implements XmlSink {
   /** @param watch Elements whose presence the last run reports (`sawWatched`). */
   constructor(schema: CompiledSchema, watch: readonly WatchedElement[] = []) {
     this.#schema = schema;
-    this.#watch = watch;
+    this.#watch = watch.map((w) => ({ ns: internNamespace(w.ns), local: intern(w.local) }));
   }
 
   check(text: string): Verdict {
@@ -396,6 +396,9 @@ function xsi(local: string, decl: ElementDecl): Verdict | undefined {
 
 /** XSD whitespace collapse; values without whitespace (the usual case) are returned as they are. */
 function collapse(value: string): string {
-  const plain = value.indexOf(' ') < 0 && value.indexOf('\t') < 0 && value.indexOf('\n') < 0 && value.indexOf('\r') < 0;
-  return plain ? value : value.replace(/[ \t\r\n]+/g, ' ').trim();
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) return value.replace(/[ \t\r\n]+/g, ' ').trim();
+  }
+  return value;
 }

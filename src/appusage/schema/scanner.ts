@@ -9,6 +9,7 @@
  * libxml2's depth/size limits) is answered 'unsure' so that the caller asks libxml2.
  */
 
+import { keptCopy } from '../../kept-string.ts';
 import { NameSet } from './name-set.ts';
 import { isPlainUriReference } from './uri.ts';
 
@@ -88,6 +89,15 @@ function isNameStart(c: number): boolean {
   );
 }
 
+/** ASCII name characters: NAME_START may begin a name (NameStartChar without ':'), NAME_MORE only follow. */
+const NAME_START = 1;
+const NAME_MORE = 2;
+const NAME_ASCII = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f) NAME_ASCII[c] = NAME_START;
+  else if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e) NAME_ASCII[c] = NAME_MORE;
+}
+
 function isNameChar(c: number): boolean {
   if (c < 0x80) {
     return (
@@ -106,7 +116,8 @@ function isXmlChar(c: number): boolean {
 /**
  * Names seen before, by length: the same string object comes back for the same name, so
  * the validator compares names by identity (and no new string is made) in the usual case.
- * Bounded; compiled schemas put their own names here first.
+ * Bounded; compiled schemas put their own names here first. A kept name is a copy, never a
+ * slice that would keep the client's whole document alive.
  */
 const NAMES: string[][] = [];
 const MAX_INTERNED_LENGTH = 48;
@@ -121,17 +132,38 @@ function internSlice(s: string, start: number, end: number): string {
   const len = end - start;
   const bucket = NAMES[len];
   if (bucket !== undefined) {
+    // First and last characters tell most names of one length apart without a call.
+    const first = s.charCodeAt(start);
+    const last = s.charCodeAt(end - 1);
     for (let k = 0; k < bucket.length; k++) {
       const n = bucket[k] as string;
-      if (s.startsWith(n, start)) return n;
+      if (n.charCodeAt(0) === first && n.charCodeAt(len - 1) === last && s.startsWith(n, start)) return n;
     }
   }
   const n = s.slice(start, end);
-  if (len <= MAX_INTERNED_LENGTH) {
-    if (bucket === undefined) NAMES[len] = [n];
-    else if (bucket.length < MAX_PER_LENGTH) bucket.push(n);
+  if (len <= MAX_INTERNED_LENGTH && (bucket === undefined || bucket.length < MAX_PER_LENGTH)) {
+    const kept = keptCopy(n);
+    if (bucket === undefined) NAMES[len] = [kept];
+    else bucket.push(kept);
+    return kept;
   }
   return n;
+}
+
+/**
+ * Namespace names the compiled schemas use, one string object each: a declaration in a
+ * document binds its prefix to that object, so namespaces compare by identity too. Only
+ * schemas add here (a document's own namespaces stay its own).
+ */
+const NAMESPACES = new Map<string, string>([['', ''], [XML_NS, XML_NS]]);
+
+/** The canonical string for the namespace name `uri` (schemas call this for every namespace they compare). */
+export function internNamespace(uri: string): string {
+  const known = NAMESPACES.get(uri);
+  if (known !== undefined) return known;
+  const kept = keptCopy(uri);
+  NAMESPACES.set(kept, kept);
+  return kept;
 }
 
 const PREDEFINED: ReadonlyMap<string, string> = new Map([
@@ -171,9 +203,8 @@ class Scan {
   readonly undo: Array<string | undefined> = [];
   readonly undoCount: number[] = [];
   readonly attrs: Attributes = { count: 0, ns: [], local: [], value: [] };
-  // Raw attributes of the current tag, before namespace processing.
-  readonly rawName: string[] = [];
-  readonly rawValue: string[] = [];
+  /** Prefix of each attribute of the current tag ('' for none), resolved once the tag's declarations are in. */
+  readonly rawPrefix: string[] = [];
   /** Qualified names, then expanded names of prefixed attributes, of the current tag. */
   readonly names = new NameSet();
   readonly expanded = new NameSet();
@@ -292,13 +323,19 @@ class Scan {
   ncNameEnd(at: number): number {
     const s = this.s;
     let i = at;
-    let c = s.codePointAt(i) ?? -1;
-    if (!isNameStart(c)) throw REJECT;
-    i += c > 0xffff ? 2 : 1;
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (NAME_ASCII[c] !== NAME_START) throw REJECT;
+      i++;
+    } else {
+      c = s.codePointAt(i) ?? -1;
+      if (!isNameStart(c)) throw REJECT;
+      i += c > 0xffff ? 2 : 1;
+    }
     for (;;) {
       c = s.charCodeAt(i);
       if (c < 0x80) {
-        if (!isNameChar(c)) break;
+        if (NAME_ASCII[c] === 0) break;
         i++;
       } else {
         c = s.codePointAt(i) ?? -1;
@@ -408,8 +445,10 @@ class Scan {
     const elColon = this.colon;
     const qname = internSlice(s, nameStart, nameEnd);
     this.pos = nameEnd;
+    const attrs = this.attrs;
     let n = 0;
     let declared = 0;
+    let prefixed = false;
     this.names.clear();
     for (;;) {
       const spaced = this.skipSpace();
@@ -426,46 +465,40 @@ class Scan {
       this.pos++;
       this.skipSpace();
       const value = this.attValue();
-      const plain = this.plain;
       if (!this.names.add(aName)) throw REJECT;
-      this.rawName[n] = aName;
-      this.rawValue[n] = value;
-      n++;
-      if (aName === 'xmlns' || (aColon >= 0 && aColon - aStart === 5 && aName.startsWith('xmlns'))) {
+      const prefix = aColon < 0 ? '' : internSlice(s, aStart, aColon);
+      const local = aColon < 0 ? aName : internSlice(s, aColon + 1, aEnd);
+      if (aName === 'xmlns' || prefix === 'xmlns') {
         // References or normalized whitespace in a namespace name are left to libxml2.
-        if (!plain) throw UNSURE;
-        this.declare(aName.length === 5 ? '' : aName.slice(6), value);
+        if (!this.plain) throw UNSURE;
+        this.declare(prefix === '' ? '' : local, value);
         declared++;
+        continue;
       }
+      // Unprefixed attributes are in no namespace; prefixed ones wait for every declaration of the tag.
+      if (prefix !== '') prefixed = true;
+      this.rawPrefix[n] = prefix;
+      attrs.ns[n] = '';
+      attrs.local[n] = local;
+      attrs.value[n] = value;
+      n++;
     }
     this.undoCount.push(declared);
-    const ns = elColon < 0 ? this.defaultNs : this.resolve(qname.slice(0, elColon - nameStart));
+    const ns = elColon < 0 ? this.defaultNs : this.resolve(internSlice(s, nameStart, elColon));
     const local = elColon < 0 ? qname : internSlice(s, elColon + 1, nameEnd);
-    const attrs = this.attrs;
-    let m = 0;
-    this.expanded.clear();
-    for (let k = 0; k < n; k++) {
-      const name = this.rawName[k] as string;
-      const colon = name.indexOf(':');
-      if (colon < 0) {
-        if (name === 'xmlns') continue;
-        attrs.ns[m] = '';
-        attrs.local[m] = name;
-      } else {
-        const prefix = name.slice(0, colon);
-        if (prefix === 'xmlns') continue;
+    if (prefixed) {
+      this.expanded.clear();
+      for (let k = 0; k < n; k++) {
+        const prefix = this.rawPrefix[k] as string;
+        if (prefix === '') continue;
         const ans = this.resolve(prefix);
-        const alocal = intern(name.slice(colon + 1));
         // Same expanded name through two prefixes (Namespaces in XML §6.3); unprefixed names
         // are told apart by the qualified-name check already.
-        if (!this.expanded.add(`${ans} ${alocal}`)) throw REJECT;
-        attrs.ns[m] = ans;
-        attrs.local[m] = alocal;
+        if (!this.expanded.add(`${ans} ${attrs.local[k] as string}`)) throw REJECT;
+        attrs.ns[k] = ans;
       }
-      attrs.value[m] = this.rawValue[k] as string;
-      m++;
     }
-    attrs.count = m;
+    attrs.count = n;
     if (s.charCodeAt(this.pos) === 0x2f) {
       if (s.charCodeAt(this.pos + 1) !== 0x3e) throw REJECT;
       this.pos += 2;
@@ -524,6 +557,7 @@ class Scan {
     if (prefix !== '' && uri === '') throw REJECT;
     // libxml2 refuses namespace names it cannot parse as URIs.
     if (!isPlainUriReference(uri)) throw UNSURE;
+    uri = NAMESPACES.get(uri) ?? uri;
     if (prefix === '') {
       this.undo.push('', this.defaultNs);
       this.defaultNs = uri;

@@ -16,7 +16,7 @@ import { DOMParser } from '@xmldom/xmldom';
 import type { Element } from '@xmldom/xmldom';
 import { ContentModel, Unsupported, isComplex } from './content-model.ts';
 import type { AttributeDecl, ComplexType, ElementDecl, Particle, SimpleType, UniqueConstraint, Wildcard } from './content-model.ts';
-import { intern } from './scanner.ts';
+import { intern, internNamespace } from './scanner.ts';
 import { BUILT_IN, UNKNOWN, enumeration, union } from './simple-types.ts';
 
 const XSD_NS = 'http://www.w3.org/2001/XMLSchema';
@@ -89,7 +89,7 @@ class Compiler {
     if (root.getAttribute('attributeFormDefault') === 'qualified') throw new Unsupported('qualified attributes');
     const doc: SchemaDoc = {
       root,
-      targetNs: root.getAttribute('targetNamespace') ?? '',
+      targetNs: internNamespace(root.getAttribute('targetNamespace') ?? ''),
       qualifiedElements: root.getAttribute('elementFormDefault') === 'qualified',
     };
     this.#docs.set(path, doc);
@@ -430,7 +430,7 @@ function unique(node: Element): UniqueConstraint {
   }
   if (selector === null || field === null || fields !== 1) throw new Unsupported('identity constraint form');
   // In XPath an unprefixed name has no namespace, whatever the default namespace is.
-  const prefixNs = (p: string | undefined, child: Element): string => (p === undefined ? '' : namespaceOf(child, p));
+  const prefixNs = (p: string | undefined, child: Element): string => (p === undefined ? '' : internNamespace(namespaceOf(child, p)));
   return {
     ns: prefixNs(selector[1], node),
     local: intern(selector[2] as string),
