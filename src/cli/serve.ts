@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { Config } from '../config/schema.ts';
 import { unsafeSettings } from '../config/warnings.ts';
 import { createXcapService, runObserver, startConfiguredHooks, startConfiguredSync, startGateway, type Gateway } from '../gateway.ts';
-import { connectToPrimary, serveWorkers, tellWorkersOfCommits } from '../http/primary-ipc.ts';
+import { connectToPrimary, serveWorkers } from '../http/primary-ipc.ts';
 import { localWriter } from '../http/xcap-writes.ts';
 import { loadTls, TlsFileError, type LoadedTls } from '../http/tls.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -176,8 +176,7 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
   const hooks = await startConfiguredHooks(config, store, log, realClock, () => `${config.server.tls ? 'https' : 'http'}://${config.server.host}:${config.server.port}${config.server.root}`);
   // The workers run no mirror (they start without sync): the primary keeps the legacy table fed.
   const mirror = config.legacy === undefined ? undefined : await startLegacyMirror(config.legacy, xcap.writer, xcap.registry, log);
-  const stopTelling = serveWorkers(localWriter(xcap.service, config.server), (...args) => store.put(...args), sync, log);
-  const stopCommits = tellWorkersOfCommits(store);
+  const stopTelling = serveWorkers(localWriter(xcap.service, config.server), (...args) => store.put(...args), store, sync, log);
   // Writes carry their bodies as bytes: the structured clone sends them without JSON.
   cluster.setupPrimary({ serialization: 'advanced' });
   let stopping = false;
@@ -217,7 +216,6 @@ async function runPrimary(config: Config, log: Logger, workers: number): Promise
     ),
   );
   stopTelling();
-  stopCommits();
   await pruner.stop();
   await hooks?.stop();
   await mirror?.stop();

@@ -13,10 +13,10 @@
  * Either way one process writes: the SQLite file has one writing connection, whose group
  * commit serves every worker's writes. Reads stay in the workers.
  *
- * Messages are batched per event-loop turn both ways (`asks`, `answers`): on a loaded
+ * Messages are batched per event-loop turn both ways (`asks`, `turn`): on a loaded
  * machine each message wakes the other process, and that wake-up, not the copy, is what a
- * message costs, so the requests one turn parsed go in one message and the answers one
- * group commit released come back in one.
+ * message costs, so the requests one turn parsed go in one message, and the answers one
+ * group commit released come back in one with the word that the primary committed.
  *
  * Errors are rendered where they are rendered for a single process: the primary sends the
  * typed error's status, headers, message and (for a 409) its condition element, and the
@@ -66,10 +66,18 @@ interface Asks {
   readonly asks: readonly Ask[];
 }
 
-/** The answers of one event-loop turn of the primary, to one worker. */
-interface Answers {
-  readonly t: 'answers';
+/**
+ * Primary → one worker, at most once per event-loop turn: the answers to its asks that the
+ * turn settled, and, when the primary committed changes in the turn, `commit` with those
+ * changes (left out past FEED_COMMIT_CHANGES). A worker's change-feed hub takes them without
+ * reading the feed, or reads it at once, instead of at its next poll (SQLite cannot notify
+ * across processes). Every worker hears of every commit, in the message that carries its
+ * own answers when it has some.
+ */
+interface Turn {
+  readonly t: 'turn';
   readonly answers: readonly Answer[];
+  readonly commit?: { readonly changes?: readonly DocChange[] };
 }
 
 /** The end of one ask, with its id. */
@@ -78,17 +86,6 @@ interface Answer {
   /** A WriteOutcome (xcap-write), a WriteResult (store-put), nothing (sync-enqueue). */
   readonly outcome?: WriteOutcome | WriteResult;
   readonly error?: WireError;
-}
-
-/**
- * Primary → workers, at most once per event-loop turn: the primary committed changes,
- * these (left out past FEED_COMMIT_CHANGES). A worker's change-feed hub takes them without
- * reading the feed, or reads it at once, instead of at its next poll (SQLite cannot notify
- * across processes).
- */
-interface FeedCommit {
-  readonly t: 'feed-commit';
-  readonly changes?: readonly DocChange[];
 }
 
 /** Past this many changes in one turn (a sync import), workers read them from the feed. */
@@ -143,12 +140,13 @@ const SYNC_STATE_EVERY_MS = 1000;
 
 /**
  * In the primary: runs the workers' writes on `writer`, their validated documents on
- * `put` (the primary's store) and their manual sync runs on `sync`, answering each. An
- * error that is not a typed one is logged here (the worker only learns "internal").
- * Returns a function that stops the periodic sync-state messages.
+ * `put` (the primary's store) and their manual sync runs on `sync`, answering each, and
+ * tells every worker when `store` committed (Turn). An error that is not a typed one is
+ * logged here (the worker only learns "internal"). Returns a function that stops the
+ * commit notices and the periodic sync-state messages.
  */
-export function serveWorkers(writer: XcapWriter, put: StorePut, sync: SyncHandle | undefined, log: Logger): () => void {
-  const answer = batcher<Worker, Answer>((worker, answers) => sendToWorker(worker, { t: 'answers', answers } satisfies Answers));
+export function serveWorkers(writer: XcapWriter, put: StorePut, store: Pick<DocumentStore, 'subscribe'>, sync: SyncHandle | undefined, log: Logger): () => void {
+  const outbox = primaryOutbox();
   cluster.on('message', (worker: Worker, msg: unknown) => {
     const m = msg as Partial<Asks> | null;
     if (m === null || typeof m !== 'object' || m.t !== 'asks' || !Array.isArray(m.asks)) return;
@@ -165,56 +163,75 @@ export function serveWorkers(writer: XcapWriter, put: StorePut, sync: SyncHandle
       work = sync ? sync.enqueue(ask.binding, ask.scope).then(() => undefined) : Promise.reject(new StoreUnavailable('sync is off'));
     } else return;
     work.then(
-      (outcome) => answer(worker, { id: ask.id, ...(outcome ? { outcome } : {}) }),
+      (outcome) => outbox.answer(worker, { id: ask.id, ...(outcome ? { outcome } : {}) }),
       (err: unknown) => {
         const error = toWire(err);
         if (error.kind === 'internal') log.error({ err, ask: ask.t }, 'request from an HTTP worker failed');
-        answer(worker, { id: ask.id, error });
+        outbox.answer(worker, { id: ask.id, error });
       },
     );
   };
+  const unsubscribe = store.subscribe(outbox.committed);
   const tell = (w: Worker) => sendToWorker(w, { t: 'sync-running', running: sync?.running() ?? false } satisfies SyncRunning);
   cluster.on('online', tell);
   const timer = setInterval(() => {
     for (const w of Object.values(cluster.workers ?? {})) if (w) tell(w);
   }, SYNC_STATE_EVERY_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    unsubscribe();
+  };
 }
 
-/** In the primary: tells every HTTP worker when the store committed (FeedCommit). Returns a stop function. */
-export function tellWorkersOfCommits(store: Pick<DocumentStore, 'subscribe'>): () => void {
-  let queued: DocChange[] | undefined;
-  const tellAll = () => {
-    const changes = queued as DocChange[];
-    queued = undefined;
-    const msg: FeedCommit = changes.length > FEED_COMMIT_CHANGES ? { t: 'feed-commit' } : { t: 'feed-commit', changes };
-    for (const w of Object.values(cluster.workers ?? {})) if (w) sendToWorker(w, msg);
-  };
-  return store.subscribe((change) => {
-    if (queued === undefined) {
-      queued = [];
-      setImmediate(tellAll);
+/** What the primary has for its workers in this event-loop turn, sent at its end (one Turn per worker). */
+function primaryOutbox(): { answer: (to: Worker, a: Answer) => void; committed: (change: DocChange) => void } {
+  const answers = new Map<Worker, Answer[]>();
+  let changes: DocChange[] | undefined;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const commit = changes === undefined ? undefined : changes.length > FEED_COMMIT_CHANGES ? {} : { changes };
+    changes = undefined;
+    for (const w of Object.values(cluster.workers ?? {})) {
+      if (w === undefined) continue;
+      const mine = answers.get(w);
+      if (mine !== undefined || commit !== undefined) sendToWorker(w, { t: 'turn', answers: mine ?? [], ...(commit ? { commit } : {}) } satisfies Turn);
     }
-    if (queued.length <= FEED_COMMIT_CHANGES) queued.push(change);
-  });
+    answers.clear();
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    // setImmediate runs after the turn's I/O callbacks: one message per worker per turn.
+    setImmediate(flush);
+  };
+  return {
+    answer: (to, a) => {
+      const mine = answers.get(to);
+      if (mine === undefined) answers.set(to, [a]);
+      else mine.push(a);
+      schedule();
+    },
+    committed: (change) => {
+      changes ??= [];
+      if (changes.length <= FEED_COMMIT_CHANGES) changes.push(change);
+      schedule();
+    },
+  };
 }
 
-/**
- * Collects items per destination and hands each destination's items to `flush` once, at
- * the end of the current event-loop turn (setImmediate runs after the turn's I/O callbacks).
- */
-function batcher<D, T>(flush: (to: D, items: T[]) => void): (to: D, item: T) => void {
-  const pending = new Map<D, T[]>();
+/** Collects items and hands them to `flush` at the end of the current event-loop turn (after its I/O callbacks). */
+function perTurn<T>(flush: (items: T[]) => void): (item: T) => void {
+  let pending: T[] = [];
   const flushAll = () => {
-    for (const [to, items] of pending) flush(to, items);
-    pending.clear();
+    const items = pending;
+    pending = [];
+    flush(items);
   };
-  return (to, item) => {
-    if (pending.size === 0) setImmediate(flushAll);
-    const items = pending.get(to);
-    if (items === undefined) pending.set(to, [item]);
-    else items.push(item);
+  return (item) => {
+    if (pending.length === 0) setImmediate(flushAll);
+    pending.push(item);
   };
 }
 
@@ -239,18 +256,17 @@ export function connectToPrimary(hasBindings: boolean): Primary {
   let syncRunning = false;
   const commitListeners = new Set<(changes: readonly DocChange[] | undefined) => void>();
   process.on('message', (msg: unknown) => {
-    const m = msg as Partial<Answers | SyncRunning | FeedCommit> | null;
+    const m = msg as Partial<Turn | SyncRunning> | null;
     if (m === null || typeof m !== 'object') return;
-    if (m.t === 'feed-commit') {
-      for (const l of commitListeners) l((m as FeedCommit).changes);
-      return;
-    }
     if (m.t === 'sync-running') {
       syncRunning = (m as SyncRunning).running;
       return;
     }
-    if (m.t !== 'answers') return;
-    for (const a of (m as Answers).answers) {
+    if (m.t !== 'turn') return;
+    const turn = m as Turn;
+    // The commit first: a writer answered here may read its own change from the feed next.
+    if (turn.commit !== undefined) for (const l of commitListeners) l(turn.commit.changes);
+    for (const a of turn.answers) {
       const w = waiting.get(a.id);
       if (w === undefined) continue;
       waiting.delete(a.id);
@@ -271,7 +287,7 @@ export function connectToPrimary(hasBindings: boolean): Primary {
     }
   };
   // The primary exiting under us closes the channel: fail these requests, do not crash.
-  const post = batcher<'primary', Ask>((_, asks) => sendToPrimary({ t: 'asks', asks } satisfies Asks, () => gone(asks.map((a) => a.id))));
+  const post = perTurn<Ask>((asks) => sendToPrimary({ t: 'asks', asks } satisfies Asks, () => gone(asks.map((a) => a.id))));
   const ask = (a: AskBody) =>
     new Promise<WriteOutcome | WriteResult | undefined>((resolve, reject) => {
       if (!process.connected || process.send === undefined) {
@@ -280,7 +296,7 @@ export function connectToPrimary(hasBindings: boolean): Primary {
       }
       const id = ++next;
       waiting.set(id, { resolve, reject });
-      post('primary', { ...a, id });
+      post({ ...a, id });
     });
   return {
     writes: async (write) => (await ask({ t: 'xcap-write', write })) as WriteOutcome,
