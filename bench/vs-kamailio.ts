@@ -8,7 +8,8 @@
  * (db_postgres + xhttp + xcap_server, children=4, no auth) and `xcap-bridge serve` as a user
  * starts it (defaults but `auth.allowBasicOverHttp`, a user added with `xcap-bridge user add`, Basic auth on every request,
  * its log on stdout going to a file), puts the same 100-entry resource-lists document in
- * both, then runs each case with `wrk -t1 -c32 -d5s` on one server and then the other
+ * both, warms each case up on each side for 2 s (not counted), then runs each case with
+ * `wrk -t1 -c32 -d5s` on one server and then the other
  * (the order alternates per round), for 3 rounds. Prints every round (req/s, non-2xx, CPU
  * time each side's processes used per 1,000 requests) and the median ratio per case against
  * the goal. `--serve-arg` passes extra arguments to `serve` (e.g. `--serve-arg=--workers=1`).
@@ -38,6 +39,7 @@ const DOC_PATH = `/xcap-root/resource-lists/users/${XUI}/index`;
 const ENTRY_SEL = '/~~/resource-lists/list%5B@name=%22friends%22%5D/entry%5B@uri=%22sip:user50@example.com%22%5D';
 const ENTRY_BODY = '<entry uri="sip:user50@example.com"><display-name>Fifty</display-name></entry>';
 const DOC = resourceLists(100);
+const WARM_UP_SECONDS = 2;
 
 /** The four cases and the goal for each (median ratio xcap-bridge / Kamailio). */
 interface Case {
@@ -124,8 +126,8 @@ interface Side {
 
 
 
-async function runWrk(side: Side, c: Case, dir: string): Promise<Measured> {
-  return wrk({ url: side.base + c.path, headers: side.headers, connections, seconds, put: c.put, dir, pids: side.pids(), describe: () => `${side.name} on ${c.name}; its output:\n${side.output()}` });
+async function runWrk(side: Side, c: Case, dir: string, secs = seconds): Promise<Measured> {
+  return wrk({ url: side.base + c.path, headers: side.headers, connections, seconds: secs, put: c.put, dir, pids: side.pids(), describe: () => `${side.name} on ${c.name}; its output:\n${side.output()}` });
 }
 
 /** One wrk run of `c` with strace counting the fdatasync/fsync calls of the side's processes. */
@@ -202,6 +204,11 @@ try {
     `vs Kamailio ${execFileSync(KAMAILIO, ['-v']).toString().split('\n')[0]?.replace('version: ', '')}: wrk -t1 -c${connections} -d${seconds}s, ` +
       `${rounds} rounds, Node ${process.versions.node}, serve ${['--port', String(bridgePort), ...serveArgs].join(' ')}\n`,
   );
+  // Warm-up, not counted (as in bench/request-log.ts): a Node process's first seconds are JIT
+  // compilation, and a new SQLite WAL grows (each flush then also writes the file's new size)
+  // until its first checkpoint starts it over. Every case, both sides, the same seconds.
+  process.stdout.write(`warm-up: every case on both sides for ${WARM_UP_SECONDS} s, not counted\n`);
+  for (const c of CASES) for (const side of sides) await runWrk(side, c, dir, WARM_UP_SECONDS);
   const ratios = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
   for (let round = 1; round <= rounds; round++) {
     process.stdout.write(`\nround ${round} (load ${load()})\n| case | Kamailio req/s | xcap-bridge req/s | ratio | CPU ms / 1000 req (Kamailio+PostgreSQL, xcap-bridge) | non-2xx / errors |\n|---|---|---|---|---|---|\n`);

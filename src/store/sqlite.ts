@@ -16,7 +16,10 @@
  *   WAL has grown long, writes pause (asynchronously: the event loop keeps serving) while the
  *   thread catches up, so the next write starts the WAL over instead of growing it. If the
  *   thread cannot run or falls far behind, the checkpoint runs inline.
- * - Every write runs in `BEGIN IMMEDIATE`, which takes the file's write lock first, so
+ * - The writes asked for in one microtask run (an HTTP worker's batch of PUTs) share one
+ *   transaction, each in a savepoint of its own: one COMMIT and one copy in the WAL of the
+ *   pages they share, and one write's failure undoes that write alone.
+ * - Every transaction is `BEGIN IMMEDIATE`, which takes the file's write lock first, so
  *   "read the current ETag, check, write, append the change row" is atomic also against
  *   other processes opening the same file (`user add` while `serve` runs, `serve --workers`).
  * - node:sqlite is synchronous: a call blocks the event loop for its few microseconds,
@@ -68,11 +71,11 @@ import {
 /** How long a call waits for another process's lock before StoreUnavailable, in milliseconds. */
 const BUSY_WAIT_MS = 5000;
 
-/** Commits between two requests to the checkpoint thread. */
+/** Writes between two requests to the checkpoint thread. */
 const CHECKPOINT_EVERY = 200;
 /** WAL length (frames) past which writes pause for the thread to catch up, so the WAL starts over. */
 const WAL_RESTART_FRAMES = 4000;
-/** Commits without a checkpoint answer after which the checkpoint runs inline (the thread is stuck or gone). */
+/** Writes without a checkpoint answer after which the checkpoint runs inline (the thread is stuck or gone). */
 const INLINE_AFTER = CHECKPOINT_EVERY * 5;
 
 /** What a resolved write has survived: see the module comment. */
@@ -171,7 +174,7 @@ class SqliteStore implements DocumentStore {
   /** The checkpoint thread failed: checkpoints run inline. */
   #checkpointerFailed = false;
   #checkpointInFlight = false;
-  #commitsSinceCheckpoint = 0;
+  #writesSinceCheckpoint = 0;
   /** Commits through this connection (half of changeCounter). */
   #commits = 0;
   /** While set, writes wait: the checkpoint thread is catching up so that the WAL can start over. */
@@ -180,6 +183,8 @@ class SqliteStore implements DocumentStore {
   readonly #statements = new Map<string, StatementSync>();
   readonly #writer = newEtag();
   readonly #lockWaiters: LockWaiter[] = [];
+  /** Writes asked for in this microtask run, not yet tried (#commitTurn). */
+  #turn: TurnWrite[] = [];
   /** Settles when the writes waiting for the lock are done. */
   #draining: Promise<void> = Promise.resolve();
   #closed = false;
@@ -368,6 +373,7 @@ class SqliteStore implements DocumentStore {
     // Writes already waiting for another process's lock are finished (or time out) first,
     // then their flush.
     this.#gate?.open();
+    this.#commitTurn();
     await this.#draining;
     await this.#flushing;
     this.#closed = true;
@@ -428,15 +434,92 @@ class SqliteStore implements DocumentStore {
     return change;
   }
 
+  /** Queues `fn` for this microtask run's transaction (#commitTurn); resolves once it committed. */
   #commit<T extends DocChange | undefined>(fn: () => T): Promise<T> {
-    if (this.#lockWaiters.length === 0 && this.#gate === undefined) {
-      const done = this.#tryWrite(fn);
-      if (done !== BUSY) return Promise.resolve(done);
-    }
     return new Promise<T>((resolve, reject) => {
-      this.#lockWaiters.push({ run: fn, resolve: resolve as (v: unknown) => void, reject, since: Date.now() });
-      if (this.#lockWaiters.length === 1) this.#draining = this.#drainLockWaiters();
+      this.#turn.push({ run: fn, resolve: resolve as (v: unknown) => void, reject });
+      if (this.#turn.length === 1) queueMicrotask(() => this.#commitTurn());
     });
+  }
+
+  /**
+   * The writes asked for since the last microtask run (an HTTP worker's batch of PUTs, say)
+   * in one transaction when the lock is free: one COMMIT, and the pages they share (the
+   * change feed's, the tables' inner pages) go to the WAL once. Otherwise each waits in line.
+   */
+  #commitTurn(): void {
+    const writes = this.#turn;
+    if (writes.length === 0) return;
+    this.#turn = [];
+    if (this.#lockWaiters.length === 0 && this.#gate === undefined) {
+      let outcomes: Outcome[] | typeof BUSY;
+      try {
+        outcomes = this.#tryWriteAll(writes);
+      } catch (err) {
+        for (const w of writes) w.reject(err);
+        return;
+      }
+      if (outcomes !== BUSY) {
+        for (let i = 0; i < writes.length; i++) {
+          const o = outcomes[i] as Outcome;
+          if (o.ok) writes[i]?.resolve(o.value);
+          else writes[i]?.reject(o.error);
+        }
+        return;
+      }
+    }
+    const since = Date.now();
+    const idle = this.#lockWaiters.length === 0;
+    for (const w of writes) this.#lockWaiters.push({ ...w, since });
+    if (idle) this.#draining = this.#drainLockWaiters();
+  }
+
+  /**
+   * One transaction for `writes`, each in a savepoint of its own so that one write's failure
+   * (a lost ETag race, a taken unique value) undoes that write alone; BUSY if another process
+   * holds the lock. Throws when the transaction itself fails: then none of them is committed.
+   */
+  #tryWriteAll(writes: readonly TurnWrite[]): Outcome[] | typeof BUSY {
+    if (writes.length === 1) {
+      const w = writes[0] as TurnWrite;
+      try {
+        const done = this.#tryWrite(w.run);
+        return done === BUSY ? BUSY : [{ ok: true, value: done }];
+      } catch (error) {
+        return [{ ok: false, error }];
+      }
+    }
+    const outcomes = this.#guard(() => {
+      try {
+        this.#prepare('BEGIN IMMEDIATE').run();
+      } catch (err) {
+        if (isBusy(err) && !this.#closed) return BUSY;
+        throw err;
+      }
+      try {
+        const done: Outcome[] = [];
+        for (const w of writes) {
+          this.#prepare('SAVEPOINT one_write').run();
+          try {
+            done.push({ ok: true, value: w.run() });
+          } catch (error) {
+            this.#prepare('ROLLBACK TO one_write').run();
+            done.push({ ok: false, error: this.#translate(error) });
+          }
+          this.#prepare('RELEASE one_write').run();
+        }
+        this.#prepare('COMMIT').run();
+        return done;
+      } catch (err) {
+        if (this.#db.isTransaction) this.#prepare('ROLLBACK').run();
+        throw err;
+      }
+    });
+    if (outcomes !== BUSY) {
+      const changed = outcomes.filter((o) => o.ok && o.value !== undefined).length;
+      if (changed > 0) this.#afterCommit(changed);
+    }
+    return outcomes;
   }
 
   /**
@@ -469,21 +552,24 @@ class SqliteStore implements DocumentStore {
     });
   }
 
-  /** After each commit: asks the checkpoint thread to run every CHECKPOINT_EVERY commits. */
-  #afterCommit(): void {
+  /**
+   * After each commit of `writes` writes: asks the checkpoint thread to run every
+   * CHECKPOINT_EVERY writes (the WAL grows with each write, however they were grouped).
+   */
+  #afterCommit(writes = 1): void {
     this.#commits++;
     if (this.#path === undefined) return;
-    this.#commitsSinceCheckpoint++;
-    if (this.#checkpointerFailed || this.#commitsSinceCheckpoint >= INLINE_AFTER) {
-      if (this.#commitsSinceCheckpoint >= CHECKPOINT_EVERY) this.#inlineCheckpoint();
-    } else if (!this.#checkpointInFlight && this.#commitsSinceCheckpoint >= CHECKPOINT_EVERY) {
+    this.#writesSinceCheckpoint += writes;
+    if (this.#checkpointerFailed || this.#writesSinceCheckpoint >= INLINE_AFTER) {
+      if (this.#writesSinceCheckpoint >= CHECKPOINT_EVERY) this.#inlineCheckpoint();
+    } else if (!this.#checkpointInFlight && this.#writesSinceCheckpoint >= CHECKPOINT_EVERY) {
       this.#requestCheckpoint();
     }
   }
 
   #requestCheckpoint(): void {
     this.#checkpointInFlight = true;
-    this.#commitsSinceCheckpoint = 0;
+    this.#writesSinceCheckpoint = 0;
     this.#checkpointer ??= this.#startCheckpointer(this.#path as string);
     this.#checkpointer.postMessage(0);
   }
@@ -537,7 +623,7 @@ class SqliteStore implements DocumentStore {
 
   /** The fallback: a checkpoint on this connection, syncing like the thread's (NORMAL). */
   #inlineCheckpoint(): void {
-    this.#commitsSinceCheckpoint = 0;
+    this.#writesSinceCheckpoint = 0;
     const off = this.#durability === 'power-loss';
     try {
       if (off) this.#db.exec('PRAGMA synchronous = NORMAL');
@@ -626,14 +712,21 @@ class SqliteStore implements DocumentStore {
 /** What a write attempt returns when another process holds the lock. */
 const BUSY = Symbol('busy');
 
-/** A write waiting for the lock. */
-interface LockWaiter {
+/** A write asked for, with its caller's promise. */
+interface TurnWrite {
   readonly run: () => DocChange | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
+}
+
+/** A write waiting for the lock. */
+interface LockWaiter extends TurnWrite {
   /** When it started waiting (Date.now()). */
   readonly since: number;
 }
+
+/** How one write of a transaction ended: its change, or its own error. */
+type Outcome = { readonly ok: true; readonly value: DocChange | undefined } | { readonly ok: false; readonly error: unknown };
 
 /**
  * The pause before retry number `attempt`: the other process holds the lock for tens of

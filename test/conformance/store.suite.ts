@@ -429,6 +429,37 @@ export function storeContract(name: string, newDatabase: NewDatabase): void {
         expect(await holders(s, 'sip:b@example.com')).toEqual({ 'sip:b@example.com': 'sip:bob@example.com' });
       });
 
+      it('writes asked for at once end each on its own: a failed one (stale ETag, taken value) undoes itself alone, the others are kept', async () => {
+        const s = await fresh();
+        const dave = rls('sip:dave@example.com');
+        const old = await s.put(bob, '<bob v1/>', 'absent', 'xcap', undefined, { unique: ['sip:taken@example.com'] });
+        const carolV1 = await s.put(carol, '<carol v1/>', 'absent', 'xcap', undefined, { unique: ['sip:carol-1@example.com'] });
+        const before = await s.lastSeq();
+        // Asked in one go, as an HTTP worker's batch reaches the store writer.
+        const results = await Promise.allSettled([
+          s.put(rls('sip:erin@example.com'), '<erin/>', 'absent', 'xcap'),
+          s.put(bob, '<bob stale/>', { etag: 'not-the-etag' }, 'xcap'),
+          // Its body is written before its value is found taken: that write must be undone too.
+          s.put(carol, '<carol v2/>', { etag: carolV1.etag }, 'xcap', undefined, { unique: ['sip:taken@example.com'] }),
+          s.put(dave, '<dave/>', 'absent', 'xcap', undefined, { unique: ['sip:dave@example.com'] }),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+        expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(EtagMismatch);
+        expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(UniqueValueTaken);
+        expect(await s.get(bob)).toMatchObject({ etag: old.etag, body: '<bob v1/>' });
+        expect(await s.get(carol)).toMatchObject({ etag: carolV1.etag, body: '<carol v1/>' });
+        expect((await s.get(rls('sip:erin@example.com')))?.body).toBe('<erin/>');
+        expect((await s.get(dave))?.body).toBe('<dave/>');
+        expect(await holders(s, 'sip:taken@example.com', 'sip:carol-1@example.com', 'sip:dave@example.com')).toEqual({
+          'sip:taken@example.com': 'sip:bob@example.com',
+          'sip:carol-1@example.com': 'sip:carol@example.com',
+          'sip:dave@example.com': 'sip:dave@example.com',
+        });
+        // Only the kept writes are in the feed (a backend may hold rows back past a rolled-back seq for a while).
+        const feed = (await s.changes(before)).map((c) => c.key.xui);
+        expect(feed.filter((x) => x !== 'sip:erin@example.com' && x !== 'sip:dave@example.com')).toEqual([]);
+      });
+
       it('delete releases the document\'s values', async () => {
         const s = await fresh();
         const r = await s.put(bob, '<b/>', 'absent', 'xcap', undefined, { unique: ['sip:x@example.com'] });
