@@ -203,7 +203,7 @@ export class XcapService {
     const { key } = this.resolve(req, 'write');
     const managed = this.managed?.forKey(key);
     if (!managed) return base;
-    const current = await this.store.get(key);
+    const current = await this.storedForWrite(key);
     // The parse is the one the PUT itself uses next (cached by ETag).
     return current ? base + managed.sizeOf(this.cachedForRead(key, current).dom) : base;
   }
@@ -258,7 +258,8 @@ export class XcapService {
         return { status: res.created ? 201 : 200, etag: res.etag };
       }
       return this.retrying(req, key, async (turn) => {
-        const current = await this.store.get(key);
+        // Only the ETag: the write replaces the body, conditional on that ETag.
+        const current = await this.store.head(key);
         checkWrite(req.conditions, current?.etag);
         const res = await this.writer.write({
           ...this.writeOf(req, key, text, current ? { etag: current.etag } : 'absent', this.xmlLimits),
@@ -272,7 +273,7 @@ export class XcapService {
       });
     }
     return this.retrying(req, key, async (turn) => {
-      const current = await this.store.get(key);
+      const current = await this.storedForWrite(key);
       checkWrite(req.conditions, current?.etag);
       if (!current) throw new NoParent(rootOf(req.uri));
       const doc = this.takeForWrite(key, current);
@@ -295,7 +296,7 @@ export class XcapService {
     const sel = req.uri.selector === null ? null : this.selector(req, usage);
     if (sel?.terminal?.kind === 'namespace') throw new MethodNotAllowed(['GET']);
     return this.retrying(req, key, async (turn) => {
-      const current = await this.store.get(key);
+      const current = await this.storedForWrite(key);
       if (!current) throw new NotFound();
       checkWrite(req.conditions, current.etag);
       if (sel === null) {
@@ -319,7 +320,7 @@ export class XcapService {
    */
   private putWithManaged(req: Request, key: DocKey, text: string, managed: ManagedDocument): Promise<WriteOutcome> {
     return this.retrying(req, key, async (turn) => {
-      const current = await this.store.get(key);
+      const current = await this.storedForWrite(key);
       checkWrite(req.conditions, current?.etag);
       const dom = parseDocument(text);
       managed.reproject(dom, current ? this.cachedForRead(key, current).dom : undefined);
@@ -405,7 +406,17 @@ export class XcapService {
    * `doc` with a DOM the caller may mutate: the cached one is taken out of the cache (a
    * copy would cost more than a parse), so a failed write leaves no altered DOM behind.
    */
-  private takeForWrite(key: DocKey, doc: StoredDoc): EditableDocument & { readonly valid: boolean } {
+  /**
+   * The stored version a read-modify-write starts from. When the cached DOM is still the
+   * stored version only its ETag is read (the cache holds its text): the write is
+   * conditional on that ETag, so a version that changed meanwhile costs a retry, never a loss.
+   */
+  private async storedForWrite(key: DocKey): Promise<Pick<StoredDoc, 'etag' | 'body'> | undefined> {
+    const hit = await this.currentDom(key);
+    return hit !== undefined ? { etag: hit.etag, body: hit.text } : this.store.get(key);
+  }
+
+  private takeForWrite(key: DocKey, doc: Pick<StoredDoc, 'etag' | 'body'>): EditableDocument & { readonly valid: boolean } {
     const k = docCacheKey(key);
     const hit = this.domCache.get(k);
     this.domCache.delete(k);
