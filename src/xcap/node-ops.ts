@@ -287,10 +287,29 @@ function ancestorUri(doc: Document, sel: NodeSelector, maxDepth: number, documen
 
 /**
  * Parses the body against `context`'s bindings (prefixes the fragment does not declare
- * resolve as at its parent) and imports it. Its own declarations stay, as in its bytes.
+ * resolve as at its parent) and moves the element into `doc`. Its own declarations stay,
+ * as in its bytes.
  */
 function importFragment(doc: Document, body: string, context: Element | null): Element {
-  return doc.importNode(parseElementFragment(body, context), true);
+  const el = parseElementFragment(body, context);
+  (el.ownerDocument as Document).removeChild(el);
+  adopt(el, doc);
+  return el;
+}
+
+/**
+ * Makes `doc` the owner of `node` and all in it (and of their attributes), as DOM's
+ * adoptNode does: the parse's own nodes are moved rather than copied. xmldom's importNode
+ * stamps its copies the same way, but copies every node property by property, which cost an
+ * element PUT more than parsing the fragment.
+ */
+function adopt(node: Node, doc: Document): void {
+  (node as { ownerDocument: Document | null }).ownerDocument = doc;
+  if (node.nodeType === 1) {
+    const attrs = (node as Element).attributes;
+    for (let i = 0; i < attrs.length; i++) adopt(attrs.item(i) as Attr, doc);
+  }
+  for (let c = node.firstChild; c !== null; c = c.nextSibling) adopt(c, doc);
 }
 
 /** The bytes of the element of a PUT body (parsed already, so well-formed). */
