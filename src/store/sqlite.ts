@@ -489,31 +489,19 @@ class SqliteStore implements DocumentStore {
         return [{ ok: false, error }];
       }
     }
-    const outcomes = this.#guard(() => {
-      try {
-        this.#prepare('BEGIN IMMEDIATE').run();
-      } catch (err) {
-        if (isBusy(err) && !this.#closed) return BUSY;
-        throw err;
-      }
-      try {
-        const done: Outcome[] = [];
-        for (const w of writes) {
-          this.#prepare('SAVEPOINT one_write').run();
-          try {
-            done.push({ ok: true, value: w.run() });
-          } catch (error) {
-            this.#prepare('ROLLBACK TO one_write').run();
-            done.push({ ok: false, error: this.#translate(error) });
-          }
-          this.#prepare('RELEASE one_write').run();
+    const outcomes = this.#transaction(() => {
+      const done: Outcome[] = [];
+      for (const w of writes) {
+        this.#prepare('SAVEPOINT one_write').run();
+        try {
+          done.push({ ok: true, value: w.run() });
+        } catch (error) {
+          this.#prepare('ROLLBACK TO one_write').run();
+          done.push({ ok: false, error: this.#translate(error) });
         }
-        this.#prepare('COMMIT').run();
-        return done;
-      } catch (err) {
-        if (this.#db.isTransaction) this.#prepare('ROLLBACK').run();
-        throw err;
+        this.#prepare('RELEASE one_write').run();
       }
+      return done;
     });
     if (outcomes !== BUSY) {
       const changed = outcomes.filter((o) => o.ok && o.value !== undefined).length;
@@ -661,7 +649,14 @@ class SqliteStore implements DocumentStore {
 
   /** One attempt at a write transaction: the change, or BUSY if another process holds the lock. */
   #tryWrite<T extends DocChange | undefined>(fn: () => T): T | typeof BUSY {
-    const change = this.#guard(() => {
+    const change = this.#transaction(fn);
+    if (change !== BUSY && change !== undefined) this.#afterCommit();
+    return change;
+  }
+
+  /** `body` in a write transaction, committed if it returns, rolled back if it throws; BUSY if another process holds the lock. */
+  #transaction<T>(body: () => T): T | typeof BUSY {
+    return this.#guard(() => {
       try {
         this.#prepare('BEGIN IMMEDIATE').run();
       } catch (err) {
@@ -669,7 +664,7 @@ class SqliteStore implements DocumentStore {
         throw err;
       }
       try {
-        const result = fn();
+        const result = body();
         this.#prepare('COMMIT').run();
         return result;
       } catch (err) {
@@ -677,8 +672,6 @@ class SqliteStore implements DocumentStore {
         throw err;
       }
     });
-    if (change !== BUSY && change !== undefined) this.#afterCommit();
-    return change;
   }
 
   /** Runs a read-only call (or one statement), retrying asynchronously while the file is locked. */
