@@ -186,39 +186,25 @@ export function serveWorkers(writer: XcapWriter, put: StorePut, store: Pick<Docu
 
 /** What the primary has for its workers in this event-loop turn, sent at its end (one Turn per worker). */
 function primaryOutbox(): { answer: (to: Worker, a: Answer) => void; committed: (change: DocChange) => void } {
-  const answers = new Map<Worker, Answer[]>();
-  let changes: DocChange[] | undefined;
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    const commit = changes === undefined ? undefined : changes.length > FEED_COMMIT_CHANGES ? {} : { changes };
-    changes = undefined;
+  const post = perTurn<{ readonly to: Worker; readonly answer: Answer } | { readonly change: DocChange }>((items) => {
+    const answers = new Map<Worker, Answer[]>();
+    const changes: DocChange[] = [];
+    for (const item of items) {
+      if ('change' in item) changes.push(item.change);
+      else {
+        const mine = answers.get(item.to);
+        if (mine === undefined) answers.set(item.to, [item.answer]);
+        else mine.push(item.answer);
+      }
+    }
+    const commit = changes.length === 0 ? undefined : changes.length > FEED_COMMIT_CHANGES ? {} : { changes };
     for (const w of Object.values(cluster.workers ?? {})) {
       if (w === undefined) continue;
       const mine = answers.get(w);
       if (mine !== undefined || commit !== undefined) sendToWorker(w, { t: 'turn', answers: mine ?? [], ...(commit ? { commit } : {}) } satisfies Turn);
     }
-    answers.clear();
-  };
-  const schedule = () => {
-    if (scheduled) return;
-    scheduled = true;
-    // setImmediate runs after the turn's I/O callbacks: one message per worker per turn.
-    setImmediate(flush);
-  };
-  return {
-    answer: (to, a) => {
-      const mine = answers.get(to);
-      if (mine === undefined) answers.set(to, [a]);
-      else mine.push(a);
-      schedule();
-    },
-    committed: (change) => {
-      changes ??= [];
-      if (changes.length <= FEED_COMMIT_CHANGES) changes.push(change);
-      schedule();
-    },
-  };
+  });
+  return { answer: (to, answer) => post({ to, answer }), committed: (change) => post({ change }) };
 }
 
 /** Collects items and hands them to `flush` at the end of the current event-loop turn (after its I/O callbacks). */

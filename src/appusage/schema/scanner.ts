@@ -70,9 +70,18 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 }
 
+/** ASCII name characters: NAME_START may begin a name (NameStartChar without ':'), NAME_MORE only follow. */
+const NAME_START = 1;
+const NAME_MORE = 2;
+const NAME_ASCII = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f) NAME_ASCII[c] = NAME_START;
+  else if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e) NAME_ASCII[c] = NAME_MORE;
+}
+
 /** NameStartChar of XML 1.0 5th edition, without ':' (namespaces split on it). */
 function isNameStart(c: number): boolean {
-  if (c < 0x80) return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+  if (c < 0x80) return c >= 0 && NAME_ASCII[c] === NAME_START;
   return (
     (c >= 0xc0 && c <= 0xd6) ||
     (c >= 0xd8 && c <= 0xf6) ||
@@ -89,21 +98,8 @@ function isNameStart(c: number): boolean {
   );
 }
 
-/** ASCII name characters: NAME_START may begin a name (NameStartChar without ':'), NAME_MORE only follow. */
-const NAME_START = 1;
-const NAME_MORE = 2;
-const NAME_ASCII = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f) NAME_ASCII[c] = NAME_START;
-  else if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e) NAME_ASCII[c] = NAME_MORE;
-}
-
 function isNameChar(c: number): boolean {
-  if (c < 0x80) {
-    return (
-      (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2d || c === 0x2e
-    );
-  }
+  if (c < 0x80) return c >= 0 && NAME_ASCII[c] !== 0;
   return isNameStart(c) || c === 0xb7 || (c >= 0x300 && c <= 0x36f) || c === 0x203f || c === 0x2040;
 }
 
